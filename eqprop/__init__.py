@@ -1,0 +1,35 @@
+"""eqprop: verify that equilibrium propagation computes recurrent backpropagation's gradients.
+
+Scellier & Bengio, "Equivalence of Equilibrium Propagation and Recurrent
+Backpropagation", Neural Computation 31(2), 2019. Give an energy E and a
+cost C; eqprop derives every derivative with SymPy/SymEngine, compiles it,
+and checks Theorems 1-3 at high precision along independent paths.
+
+The paper's symbols, spelled once:
+
+==============================  =================================
+paper                           code
+==============================  =================================
+s, theta, x, y, beta            ``s``, ``theta``, ``x``, ``y``, ``beta``
+E, C, E^beta = E + beta C       ``E``, ``C``, ``E_beta``
+dE/ds, d2E/ds2, d2E/dtheta ds   ``dE_ds``, ``d2E_ds2``, ``d2E_dtheta_ds``
+free / nudged fixed point       ``s_free`` (``s0``), ``s_nudged`` (``s_beta``)
+Sbar_t, Thetabar_t (RBP)        ``s_bar``, ``theta_bar``
+Stilde_t, Thetatilde_t (EP)     ``s_tilde``, ``theta_tilde``
+==============================  =================================
+
+Subpackages, data flowing one way: ``eqprop.symbolic`` (models, derivation,
+code generation) -> ``eqprop.numeric`` (integration, fixed points) ->
+``eqprop.proofs`` (the theorems) -> ``eqprop.figures``.
+"""
+
+from .errors import EqpropError
+from .symbolic import Model, builtin_names, derive, hopfield, load_model, quadratic
+from .symbolic.codegen import compile_model
+from .proofs import Report, Verdict, VerificationFailed, verify
+
+__version__ = "0.1.0"
+
+__all__ = ["EqpropError", "Model", "hopfield", "quadratic", "load_model", "builtin_names",
+           "derive", "compile_model", "verify", "Report", "Verdict", "VerificationFailed",
+           "__version__"]

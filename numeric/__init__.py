@@ -1,0 +1,10 @@
+"""eqprop.numeric: integration and fixed points, at high precision (mpmath) and at scale.
+
+No SymPy here: algorithms receive compiled functions from eqprop.symbolic.
+"""
+from .highprec import GUARD_DPS, System, adjoint_closed_form, adjoint_flow, derivative, newton
+from .integrate import GBSIntegrator, IntegrationError, integrate
+from .relax import relax
+
+__all__ = ["GUARD_DPS", "System", "newton", "derivative", "adjoint_closed_form", "adjoint_flow",
+           "GBSIntegrator", "IntegrationError", "integrate", "relax"]

@@ -1,0 +1,183 @@
+"""Arbitrary-precision ODE integration: adaptive Gragg-Bulirsch-Stoer.
+
+The right-hand side is any callable ``f(y) -> list`` working on mpmath
+numbers (real ``mpf`` or complex ``mpc``); the systems here are autonomous.
+One step of size H runs Gragg's modified midpoint rule with
+``n_j = 2, 4, 6, ...`` substeps, whose error expands in even powers of the
+substep, and extrapolates to zero substep by Aitken-Neville (one more
+column = two more orders). The step is accepted when two successive
+diagonal entries agree within the tolerance; H then grows or shrinks with
+the column at which that happened. High order (20-40) makes each step long,
+so a 50-digit trajectory costs a few thousand evaluations of ``f`` --
+orders of magnitude fewer than ``mpmath.odefun``'s Taylor steps built from
+finite differences.
+
+Complex step. A state ``y = a + i b`` with ``|b|`` many orders of magnitude
+below ``|a|`` carries a derivative in ``b`` (complex-step nudging). The error
+test therefore measures the real and the imaginary parts against their own
+scales, so that ``b`` keeps its full relative accuracy.
+
+Precision is the caller's: run inside ``mpmath.workdps(...)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mpmath
+
+__all__ = ["GBSIntegrator", "IntegrationError", "integrate"]
+
+
+class IntegrationError(RuntimeError):
+    """The integrator could not reach the requested tolerance."""
+
+
+def _scale(values):
+    return max((abs(v) for v in values), default=mpmath.mpf(0))
+
+
+@dataclass
+class GBSIntegrator:
+    """Adaptive extrapolation integrator for ``dy/dt = f(y)``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(y) -> list`` of the same length as ``y``.
+    tol : mpf
+        Per-step tolerance, relative to the size of the solution (separately
+        for real and imaginary parts). Leave a few digits between it and the
+        working precision (``tol >= 10**-(mp.dps - 5)``): extrapolation to
+        high order amplifies rounding, and a tolerance below that floor makes
+        steps fail.
+    max_columns : int
+        Most extrapolation columns per step (order ``2 * max_columns``).
+    """
+
+    f: callable
+    tol: object
+    max_columns: int = 30
+    evaluations: int = 0
+    steps: int = 0
+    rejected: int = 0
+
+    def _midpoint(self, y, H, n):
+        """Gragg's modified midpoint rule: n substeps of size H / n."""
+        h = H / n
+        f = self.f
+        z0 = y
+        fy = self._fy
+        z1 = [a + h * b for a, b in zip(y, fy)]
+        for _ in range(n - 1):
+            fz = f(z1)
+            z0, z1 = z1, [a + 2 * h * b for a, b in zip(z0, fz)]
+        self.evaluations += n - 1
+        return z1
+
+    def _error(self, new, old, y):
+        """Largest error relative to the scale, real and imaginary parts apart.
+
+        The scales are taken over the start and the end of the step, so an
+        imaginary part that starts at zero (complex beta from a real s0) is
+        controlled from the first step.
+        """
+        re_scale = 1 + max(_scale([mpmath.re(v) for v in y]), _scale([mpmath.re(v) for v in new]))
+        im_scale = max(_scale([mpmath.im(v) for v in y]), _scale([mpmath.im(v) for v in new]))
+        err = _scale([mpmath.re(a - b) for a, b in zip(new, old)]) / re_scale
+        if im_scale > 0:
+            err = max(err, _scale([mpmath.im(a - b) for a, b in zip(new, old)]) / im_scale)
+        return err / self.tol
+
+    def step(self, y, H):
+        """Try one step; return (y_new, error ratio, {column: error ratio})."""
+        self._fy = self.f(y)
+        self.evaluations += 1
+        table = []  # table[k] = k-th extrapolated column, current row
+        err, errors = mpmath.inf, {}
+        for j in range(1, self.max_columns + 1):
+            n = 2 * j
+            row = [self._midpoint(y, H, n)]
+            for k in range(1, j):
+                ratio = (mpmath.mpf(n) / (2 * (j - k))) ** 2 - 1
+                prev = table[k - 1]
+                row.append([a + (a - b) / ratio for a, b in zip(row[k - 1], prev)])
+            if j > 1:
+                err = errors[j] = self._error(row[-1], row[-2], y)
+                if err <= 1:
+                    return row[-1], err, errors
+            table = row
+        return row[-1], err, errors
+
+    def _next_step(self, step, errors):
+        """Step size of least work per unit time, from the last column's error.
+
+        For extrapolated midpoint with n_j = 2j the error after column k is
+        about (H lam)^(2k+1) / (4^k (k!)^2), lam a rate of the solution. The
+        observed error gives lam; the step for each column k follows, and the
+        column of least work k (k + 1) / H_k is chosen.
+        """
+        c = max(errors) if errors else 0
+        err = errors.get(c, mpmath.inf) if c else mpmath.inf
+        if not c or not mpmath.isfinite(err):
+            return step / 2
+        if err == 0:
+            return step * 4
+        tol = self.tol
+
+        def log_denominator(k):
+            return k * mpmath.log(4) + 2 * mpmath.loggamma(k + 1)
+
+        k_obs = c - 1  # errors[c] compares columns c and c - 1: order of column c - 1
+        log_lam = (mpmath.log(err * tol) + log_denominator(k_obs)) / (2 * k_obs + 1) - mpmath.log(step)
+        best = None
+        for k in range(2, self.max_columns - 4):
+            log_h = (mpmath.log(tol) + log_denominator(k)) / (2 * k + 1) - log_lam
+            work = k * (k + 1) * mpmath.exp(-log_h)
+            if best is None or work < best[0]:
+                best = (work, mpmath.exp(log_h))
+        return min(best[1] * mpmath.mpf("0.9"), step * 4)
+
+    def run(self, y0, t_eval, *, h0=None):
+        """Integrate from t = t_eval[0] and return the states at every t in ``t_eval``.
+
+        ``t_eval`` must be non-decreasing; the step is shortened to land exactly
+        on each requested time.
+        """
+        y = list(y0)
+        t = mpmath.mpf(t_eval[0])
+        out = [list(y)]
+        H = mpmath.mpf(h0) if h0 is not None else mpmath.mpf("0.5")
+        for target in t_eval[1:]:
+            target = mpmath.mpf(target)
+            if target < t:
+                raise ValueError(f"times must be non-decreasing, got {target} after {t}")
+            while t < target:
+                step = min(H, target - t)
+                shortened = step < H
+                for _attempt in range(60):
+                    y_new, err, errors = self.step(y, step)
+                    if err <= 1:
+                        break
+                    self.rejected += 1
+                    step = min(step / 2, self._next_step(step, errors))
+                else:
+                    raise IntegrationError(f"no step met tolerance {mpmath.nstr(self.tol, 3)} "
+                                           f"at t = {mpmath.nstr(t, 6)}")
+                self.steps += 1
+                t += step
+                y = y_new
+                h_next = self._next_step(step, errors)
+                H = max(H, h_next) if shortened else h_next
+            out.append(list(y))
+        return out
+
+
+def integrate(f, y0, t_eval, *, tol, max_columns=30):
+    """Solve ``dy/dt = f(y)`` and return the states at the times ``t_eval``.
+
+    Convenience wrapper around :class:`GBSIntegrator`; returns
+    ``(states, integrator)`` so that callers can report the work done.
+    """
+    integ = GBSIntegrator(f, mpmath.mpf(tol), max_columns=max_columns)
+    return integ.run(y0, t_eval), integ

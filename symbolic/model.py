@@ -1,0 +1,222 @@
+"""The model a user writes down: energy (or vector field), cost, variables.
+
+A :class:`Model` holds SymPy expressions and exact values only; deriving and
+compiling happen elsewhere (:mod:`eqprop.symbolic.derive`,
+:mod:`eqprop.symbolic.codegen`). Values stay exact (``Rational``) until a
+numeric stage converts them at its own working precision, so a 50-digit
+computation is never poisoned by a binary float.
+"""
+
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import sympy as sp
+
+from eqprop.errors import EqpropError
+
+from .parse import FUNCTIONS, NON_SMOOTH, exact_number, parse_expression
+
+__all__ = ["Model"]
+
+
+def _name_of(item, what):
+    if isinstance(item, sp.Symbol):
+        return item.name
+    if isinstance(item, str) and item.isidentifier() and not keyword.iskeyword(item):
+        if item in FUNCTIONS or item in ("pi", "E"):
+            raise EqpropError(f"{what}: '{item}' is a reserved function or constant name; rename it")
+        return item
+    raise EqpropError(f"{what}: {item!r} is not a valid variable name; use letters, digits "
+                      "and underscores, starting with a letter")
+
+
+def _names_and_values(mapping, what):
+    if mapping is None:
+        return [], []
+    if not isinstance(mapping, dict):
+        raise EqpropError(f"{what}: expected a mapping name -> value, got {type(mapping).__name__}")
+    names, values = [], []
+    for key, value in mapping.items():
+        name = _name_of(key, what)
+        names.append(name)
+        values.append(exact_number(value, what=f"{what} '{name}'"))
+    return names, values
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """An energy-based (or vector-field) model and its numbers.
+
+    Parameters
+    ----------
+    energy : str or sympy.Expr, optional
+        The scalar energy E(theta, x, s). Exactly one of ``energy`` and
+        ``vector_field`` must be given.
+    cost : str or sympy.Expr
+        The scalar cost C(theta, y, s).
+    state : sequence of str or Symbol
+        The free variables s (the neurons), in order.
+    params : dict
+        The parameters theta and their values, in order.
+    data : dict, optional
+        Clamped quantities (input x, target y): not differentiated.
+    vector_field : sequence, optional
+        Instead of an energy, the dynamics ds/dt = F(s) directly (one
+        expression per state variable). Theorem 3 then holds only where the
+        Jacobian dF/ds is symmetric at the fixed point.
+    name : str
+        Shown in reports.
+    verify : dict, optional
+        Defaults for :func:`eqprop.verify` (``dps``, ``times``,
+        ``initial_state``), as read from a TOML file's ``[verify]`` table.
+    layers : tuple of int, optional
+        Layer sizes (output first, input last) for layered built-in models;
+        used by figures.
+
+    Values may be ints, decimal strings (``"0.35"``), fractions (``"7/20"``),
+    SymPy numbers or mpmath ``mpf``; they are kept exact.
+    """
+
+    energy: sp.Expr | None
+    cost: sp.Expr
+    state: tuple
+    params: dict
+    data: dict
+    vector_field: tuple | None = None
+    name: str = "model"
+    verify: dict = field(default_factory=dict)
+    layers: tuple | None = None
+
+    def __init__(self, energy=None, cost=None, state=(), params=None, data=None, *,
+                 vector_field=None, name="model", verify=None, layers=None):
+        if isinstance(state, (str, sp.Symbol)):
+            state = [state]
+        state_names = [_name_of(s, "state") for s in (state or ())]
+        if not state_names:
+            raise EqpropError("state: empty; list the free variables s, e.g. state=['a', 'b']")
+        param_names, param_values = _names_and_values(params, "params")
+        data_names, data_values = _names_and_values(data, "data")
+        seen = {}
+        for role, names in (("state", state_names), ("params", param_names), ("data", data_names)):
+            for n in names:
+                if n in seen:
+                    where = "twice in " + role if seen[n] == role else f"both in {seen[n]} and in {role}"
+                    raise EqpropError(f"variable '{n}' is declared {where}; each name must have one role")
+                seen[n] = role
+        symbols = {n: sp.Symbol(n, real=True) for n in seen}
+
+        def to_expr(value, what):
+            if value is None:
+                raise EqpropError(f"{what}: missing")
+            if isinstance(value, (sp.MatrixBase, list, tuple)) or (
+                    hasattr(value, "shape") and getattr(value, "shape", ()) != ()):
+                raise EqpropError(f"{what}: must be a scalar expression, got a "
+                                  f"{type(value).__name__}; sum its entries into one scalar")
+            if isinstance(value, str):
+                return parse_expression(value, symbols, what=what)
+            if isinstance(value, (int, float, Fraction)):
+                return exact_number(value, what)
+            if not isinstance(value, sp.Basic):
+                raise EqpropError(f"{what}: expected a string or a SymPy expression, got "
+                                  f"{type(value).__name__}")
+            if not isinstance(value, sp.Expr) or isinstance(value, (sp.Tuple, sp.MatrixBase)):
+                raise EqpropError(f"{what}: must be a scalar expression, got {type(value).__name__}")
+            free = {s.name: s for s in value.free_symbols}
+            unknown = sorted(n for n in free if n not in symbols)
+            if unknown:
+                raise EqpropError(f"{what}: undeclared symbol '{unknown[0]}'; declare it in state, "
+                                  f"params or data (declared: {', '.join(sorted(symbols))})")
+            return value.xreplace({s: symbols[n] for n, s in free.items()})
+
+        if (energy is None) == (vector_field is None):
+            raise EqpropError("give exactly one of energy=... (an energy function) or "
+                              "vector_field=[...] (the dynamics ds/dt), not "
+                              + ("both" if energy is not None else "neither"))
+        s_syms = tuple(symbols[n] for n in state_names)
+        if energy is not None:
+            energy = to_expr(energy, "energy")
+            if not energy.free_symbols & set(s_syms):
+                raise EqpropError("energy: does not depend on any state variable "
+                                  f"({', '.join(state_names)}); the dynamics would be trivial")
+            fields = None
+        else:
+            if isinstance(vector_field, (str, sp.Basic)) or not hasattr(vector_field, "__len__"):
+                raise EqpropError("vector_field: expected a list with one expression per state variable")
+            if len(vector_field) != len(s_syms):
+                raise EqpropError(f"vector_field: has {len(vector_field)} components but the state has "
+                                  f"{len(s_syms)} variables; give one ds/dt per state variable")
+            fields = tuple(to_expr(f, f"vector_field[{i}]") for i, f in enumerate(vector_field))
+        cost = to_expr(cost, "cost")
+        if not isinstance(name, str):
+            raise EqpropError(f"name: expected a string, got {type(name).__name__}")
+        object.__setattr__(self, "energy", energy)
+        object.__setattr__(self, "vector_field", fields)
+        object.__setattr__(self, "cost", cost)
+        object.__setattr__(self, "state", s_syms)
+        object.__setattr__(self, "params", {symbols[n]: v for n, v in zip(param_names, param_values)})
+        object.__setattr__(self, "data", {symbols[n]: v for n, v in zip(data_names, data_values)})
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "verify", dict(verify or {}))
+        object.__setattr__(self, "layers", tuple(layers) if layers is not None else None)
+
+    # -- derived facts -------------------------------------------------
+    @property
+    def theta(self):
+        """The parameter symbols, in declared order."""
+        return tuple(self.params)
+
+    @property
+    def data_symbols(self):
+        return tuple(self.data)
+
+    @property
+    def expressions(self):
+        """Every expression of the model (energy or vector field, then cost)."""
+        return ((self.energy,) if self.energy is not None else self.vector_field) + (self.cost,)
+
+    @property
+    def non_smooth(self):
+        """Names of non-smooth functions used (violating the C^2 assumption)."""
+        found = set()
+        for e in self.expressions:
+            for atom in e.atoms(*NON_SMOOTH):
+                found.add(type(atom).__name__)
+        return tuple(sorted(found))
+
+    @property
+    def holomorphic(self):
+        """True when every function used extends holomorphically (complex step is valid)."""
+        return not self.non_smooth
+
+    @property
+    def has_energy(self):
+        return self.energy is not None
+
+    def values(self):
+        """Exact values as :class:`fractions.Fraction`: ``(theta, data)`` tuples.
+
+        This is how numeric stages receive numbers without importing SymPy.
+        """
+        def frac(v):
+            return Fraction(int(v.p), int(v.q))
+        return (tuple(frac(v) for v in self.params.values()),
+                tuple(frac(v) for v in self.data.values()))
+
+    def with_params(self, **values):
+        """A copy with some parameter values replaced (by name)."""
+        names = {s.name: s for s in self.params}
+        unknown = [k for k in values if k not in names]
+        if unknown:
+            raise EqpropError(f"with_params: unknown parameter '{unknown[0]}'")
+        params = {s: values.get(s.name, v) for s, v in self.params.items()}
+        return Model(energy=self.energy, cost=self.cost, state=self.state, params=params,
+                     data=self.data, vector_field=self.vector_field, name=self.name,
+                     verify=self.verify, layers=self.layers)
+
+    def __repr__(self):
+        kind = "energy" if self.has_energy else "vector field"
+        return (f"Model(name={self.name!r}, {kind}, n_state={len(self.state)}, "
+                f"n_params={len(self.params)}, n_data={len(self.data)})")
