@@ -21,6 +21,7 @@ from fractions import Fraction
 
 import mpmath
 
+from .backends import GMPY, MPMATH
 from .integrate import integrate
 
 __all__ = ["GUARD_DPS", "System", "to_mp", "newton", "derivative", "adjoint_closed_form",
@@ -73,6 +74,7 @@ class System:
         self.theta_exact, self.data_exact = tuple(theta), tuple(data)
         self.has_energy = has_energy
         self.n, self.p = compiled.n, compiled.p
+        self._backend = None
 
     # values at the current precision (recomputed: precision may have changed)
     def theta(self):
@@ -129,7 +131,14 @@ class System:
         """
         theta = self.theta() if theta is None else theta
         d = self.data()
-        dE, dC = self.c.dE_ds.mp, self.c.dC_ds.mp
+        backend = self.backend
+        if backend is GMPY:
+            with GMPY.scope():
+                theta, d = [GMPY.from_mp(x) for x in theta], [GMPY.from_mp(x) for x in d]
+                beta = GMPY.from_mp(mpmath.mpmathify(beta)) if beta != 0 else 0
+            dE, dC = self.c.dE_ds.gm, self.c.dC_ds.gm
+        else:
+            dE, dC = self.c.dE_ds.mp, self.c.dC_ds.mp
 
         if beta == 0:
             def rhs(s):
@@ -137,7 +146,15 @@ class System:
         else:
             def rhs(s):
                 return [-(g + beta * c) for g, c in zip(dE(s, theta, d), dC(s, theta, d))]
-        return integrate(rhs, s_start, times, tol=tol)
+        return integrate(rhs, s_start, times, tol=tol, backend=backend)
+
+    @property
+    def backend(self):
+        """gmpy2 when the compiled right-hand side supports it, else mpmath."""
+        if self._backend is None:
+            ok = self.c.dE_ds.kernel.gmpy is not None and self.c.dC_ds.kernel.gmpy is not None
+            self._backend = GMPY if ok else MPMATH
+        return self._backend
 
 
 def newton(system, s_start, *, beta=0, theta=None, tol=None, maxiter=60):
@@ -219,19 +236,29 @@ def adjoint_closed_form(H, M, C_s, C_theta, t):
     return list(s_bar), list(theta_bar)
 
 
-def adjoint_flow(H, M, C_s, C_theta, times, *, tol):
+def adjoint_flow(H, M, C_s, C_theta, times, *, tol, backend=GMPY):
     """Integrate RBP's side network (paper 3.5-3.8) as an ODE.
 
     ``d/dt Sbar = -H^T Sbar`` and ``d/dt Thetabar = -M Sbar`` from
     ``(C_s, C_theta)``; returns ``(list of (Sbar_t, Thetabar_t), integrator)``.
+    The matrices are constant (evaluated at s0); only their structural
+    non-zeros enter the right-hand side.
     """
     n = len(C_s)
-    Ht = H.T
+    with backend.scope():
+        def rows(A, transpose=False):
+            r, c = (A.cols, A.rows) if transpose else (A.rows, A.cols)
+            out = []
+            for i in range(r):
+                entries = [(j, A[j, i] if transpose else A[i, j]) for j in range(c)]
+                out.append([(j, backend.from_mp(-a)) for j, a in entries if a != 0])
+            return out
+        h_rows = rows(H, transpose=True)
+        m_rows = rows(M) if M.rows else []
 
     def rhs(y):
-        sb = mpmath.matrix(y[:n])
-        ds = -(Ht * sb)
-        dth = -(M * sb) if M.rows else []
-        return list(ds) + list(dth)
-    states, integ = integrate(rhs, list(C_s) + list(C_theta), times, tol=tol)
+        sb = y[:n]
+        return ([sum((a * sb[j] for j, a in r), 0) for r in h_rows]
+                + [sum((a * sb[j] for j, a in r), 0) for r in m_rows])
+    states, integ = integrate(rhs, list(C_s) + list(C_theta), times, tol=tol, backend=backend)
     return [(y[:n], y[n:]) for y in states], integ

@@ -22,9 +22,12 @@ Precision is the caller's: run inside ``mpmath.workdps(...)``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import mpmath
+
+from .backends import MPMATH
 
 __all__ = ["GBSIntegrator", "IntegrationError", "integrate"]
 
@@ -34,7 +37,15 @@ class IntegrationError(RuntimeError):
 
 
 def _scale(values):
-    return max((abs(v) for v in values), default=mpmath.mpf(0))
+    return max((abs(v) for v in values), default=0)
+
+
+def _log10(x):
+    """log10 of a positive number of any backend, as a float."""
+    try:
+        return math.log10(x)
+    except (OverflowError, ValueError, TypeError):
+        return float(mpmath.log10(mpmath.mpf(str(x))))
 
 
 @dataclass
@@ -44,8 +55,8 @@ class GBSIntegrator:
     Parameters
     ----------
     f : callable
-        ``f(y) -> list`` of the same length as ``y``.
-    tol : mpf
+        ``f(y) -> list`` of the same length as ``y``, in the backend's numbers.
+    tol : number
         Per-step tolerance, relative to the size of the solution (separately
         for real and imaginary parts). Leave a few digits between it and the
         working precision (``tol >= 10**-(mp.dps - 5)``): extrapolation to
@@ -53,11 +64,14 @@ class GBSIntegrator:
         steps fail.
     max_columns : int
         Most extrapolation columns per step (order ``2 * max_columns``).
+    backend : MPMATH or GMPY
+        The arithmetic (see :mod:`eqprop.numeric.backends`).
     """
 
     f: callable
     tol: object
     max_columns: int = 30
+    backend: object = MPMATH
     evaluations: int = 0
     steps: int = 0
     rejected: int = 0
@@ -65,13 +79,13 @@ class GBSIntegrator:
     def _midpoint(self, y, H, n):
         """Gragg's modified midpoint rule: n substeps of size H / n."""
         h = H / n
+        h2 = 2 * h
         f = self.f
         z0 = y
-        fy = self._fy
-        z1 = [a + h * b for a, b in zip(y, fy)]
+        z1 = [a + h * b for a, b in zip(y, self._fy)]
         for _ in range(n - 1):
             fz = f(z1)
-            z0, z1 = z1, [a + 2 * h * b for a, b in zip(z0, fz)]
+            z0, z1 = z1, [a + h2 * b for a, b in zip(z0, fz)]
         self.evaluations += n - 1
         return z1
 
@@ -82,26 +96,27 @@ class GBSIntegrator:
         imaginary part that starts at zero (complex beta from a real s0) is
         controlled from the first step.
         """
-        re_scale = 1 + max(_scale([mpmath.re(v) for v in y]), _scale([mpmath.re(v) for v in new]))
-        im_scale = max(_scale([mpmath.im(v) for v in y]), _scale([mpmath.im(v) for v in new]))
-        err = _scale([mpmath.re(a - b) for a, b in zip(new, old)]) / re_scale
+        re_scale = 1 + max(_scale([v.real for v in y]), _scale([v.real for v in new]))
+        im_scale = max(_scale([v.imag for v in y]), _scale([v.imag for v in new]))
+        err = _scale([(a - b).real for a, b in zip(new, old)]) / re_scale
         if im_scale > 0:
-            err = max(err, _scale([mpmath.im(a - b) for a, b in zip(new, old)]) / im_scale)
+            err = max(err, _scale([(a - b).imag for a, b in zip(new, old)]) / im_scale)
         return err / self.tol
 
     def step(self, y, H):
         """Try one step; return (y_new, error ratio, {column: error ratio})."""
         self._fy = self.f(y)
         self.evaluations += 1
-        table = []  # table[k] = k-th extrapolated column, current row
-        err, errors = mpmath.inf, {}
+        table = []  # the previous row of the extrapolation table
+        err, errors = math.inf, {}
         for j in range(1, self.max_columns + 1):
             n = 2 * j
             row = [self._midpoint(y, H, n)]
             for k in range(1, j):
-                ratio = (mpmath.mpf(n) / (2 * (j - k))) ** 2 - 1
+                # Neville in h^2: T + (T - T_prev) / ((n_j / n_{j-k})^2 - 1), in exact integers
+                num, den = (j - k) ** 2, j * j - (j - k) ** 2
                 prev = table[k - 1]
-                row.append([a + (a - b) / ratio for a, b in zip(row[k - 1], prev)])
+                row.append([a + (a - b) * num / den for a, b in zip(row[k - 1], prev)])
             if j > 1:
                 err = errors[j] = self._error(row[-1], row[-2], y)
                 if err <= 1:
@@ -115,69 +130,79 @@ class GBSIntegrator:
         For extrapolated midpoint with n_j = 2j the error after column k is
         about (H lam)^(2k+1) / (4^k (k!)^2), lam a rate of the solution. The
         observed error gives lam; the step for each column k follows, and the
-        column of least work k (k + 1) / H_k is chosen.
+        column of least work k (k + 1) / H_k is chosen. (Step control only:
+        floats suffice.)
         """
         c = max(errors) if errors else 0
-        err = errors.get(c, mpmath.inf) if c else mpmath.inf
-        if not c or not mpmath.isfinite(err):
+        err = errors.get(c, math.inf) if c else math.inf
+        if not c or err == math.inf:
             return step / 2
         if err == 0:
             return step * 4
-        tol = self.tol
+        log_tol = _log10(self.tol)
+        ln10 = math.log(10)
 
-        def log_denominator(k):
-            return k * mpmath.log(4) + 2 * mpmath.loggamma(k + 1)
+        def log10_denominator(k):
+            return k * math.log10(4) + 2 * math.lgamma(k + 1) / ln10
 
         k_obs = c - 1  # errors[c] compares columns c and c - 1: order of column c - 1
-        log_lam = (mpmath.log(err * tol) + log_denominator(k_obs)) / (2 * k_obs + 1) - mpmath.log(step)
+        log_lam = (_log10(err) + log_tol + log10_denominator(k_obs)) / (2 * k_obs + 1) - _log10(step)
         best = None
         for k in range(2, self.max_columns - 4):
-            log_h = (mpmath.log(tol) + log_denominator(k)) / (2 * k + 1) - log_lam
-            work = k * (k + 1) * mpmath.exp(-log_h)
+            log_h = (log_tol + log10_denominator(k)) / (2 * k + 1) - log_lam
+            work = k * (k + 1) * 10 ** (-log_h)
             if best is None or work < best[0]:
-                best = (work, mpmath.exp(log_h))
-        return min(best[1] * mpmath.mpf("0.9"), step * 4)
+                best = (work, log_h)
+        factor = min(0.9 * 10 ** (best[1] - _log10(step)), 4.0)
+        return step * self.backend.number(factor)
 
     def run(self, y0, t_eval, *, h0=None):
         """Integrate from t = t_eval[0] and return the states at every t in ``t_eval``.
 
         ``t_eval`` must be non-decreasing; the step is shortened to land exactly
-        on each requested time.
+        on each requested time. Inputs and outputs are mpmath numbers.
         """
-        y = list(y0)
-        t = mpmath.mpf(t_eval[0])
-        out = [list(y)]
-        H = mpmath.mpf(h0) if h0 is not None else mpmath.mpf("0.5")
-        for target in t_eval[1:]:
-            target = mpmath.mpf(target)
-            if target < t:
-                raise ValueError(f"times must be non-decreasing, got {target} after {t}")
-            while t < target:
-                step = min(H, target - t)
-                shortened = step < H
-                for _attempt in range(60):
-                    y_new, err, errors = self.step(y, step)
-                    if err <= 1:
-                        break
-                    self.rejected += 1
-                    step = min(step / 2, self._next_step(step, errors))
-                else:
-                    raise IntegrationError(f"no step met tolerance {mpmath.nstr(self.tol, 3)} "
-                                           f"at t = {mpmath.nstr(t, 6)}")
-                self.steps += 1
-                t += step
-                y = y_new
-                h_next = self._next_step(step, errors)
-                H = max(H, h_next) if shortened else h_next
-            out.append(list(y))
+        B = self.backend
+        with B.scope():
+            self.tol = B.from_mp(mpmath.mpf(self.tol))
+            y = [B.from_mp(v) for v in y0]
+            t = B.from_mp(mpmath.mpf(t_eval[0]))
+            out = [[B.to_mp(v) for v in y]]
+            H = B.from_mp(mpmath.mpf(h0 if h0 is not None else "0.5"))
+            for target in t_eval[1:]:
+                target = B.from_mp(mpmath.mpf(target))
+                if target < t:
+                    raise ValueError(f"times must be non-decreasing, got {target} after {t}")
+                while t < target:
+                    step = min(H, target - t)
+                    shortened = step < H
+                    for _attempt in range(60):
+                        y_new, err, errors = self.step(y, step)
+                        if err <= 1:
+                            break
+                        self.rejected += 1
+                        step = min(step / 2, self._next_step(step, errors))
+                    else:
+                        raise IntegrationError(f"no step met tolerance {float(self.tol):.3g} "
+                                               f"at t = {float(t):.6g}")
+                    self.steps += 1
+                    t = t + step
+                    if target - t < step * B.number(1e-12):
+                        t = target  # absorb rounding in the landing
+                    y = y_new
+                    h_next = self._next_step(step, errors)
+                    H = max(H, h_next) if shortened else h_next
+                out.append([B.to_mp(v) for v in y])
         return out
 
 
-def integrate(f, y0, t_eval, *, tol, max_columns=30):
+def integrate(f, y0, t_eval, *, tol, max_columns=30, backend=MPMATH):
     """Solve ``dy/dt = f(y)`` and return the states at the times ``t_eval``.
 
     Convenience wrapper around :class:`GBSIntegrator`; returns
     ``(states, integrator)`` so that callers can report the work done.
+    ``f`` works in the numbers of ``backend``; ``y0``, the times and the
+    returned states are mpmath numbers.
     """
-    integ = GBSIntegrator(f, mpmath.mpf(tol), max_columns=max_columns)
+    integ = GBSIntegrator(f, tol, max_columns=max_columns, backend=backend)
     return integ.run(y0, t_eval), integ

@@ -117,7 +117,8 @@ class Report:
 
     @property
     def min_digits(self):
-        return min((c.digits for c in self.checks), default=0.0)
+        """Fewest digits among the identity rows (the bias-slope rows have their own scale)."""
+        return min((c.digits for c in self.checks if "bias" not in c.id), default=0.0)
 
     def to_dict(self):
         return {
@@ -154,7 +155,8 @@ class Report:
                          f"{mark:<4}  {c.limit}")
         if self.checks:
             lines.append(f"\n  fewest digits of agreement: {self.min_digits:.1f} "
-                         f"(required: {self.checks[0].required:g})")
+                         f"(required: {self.checks[0].required:g}; bias rows: fitted slope "
+                         "within 10% of 1 and 2)")
         for note in self.notes:
             lines.append(f"  note: {note}")
         lines += ["", f"verdict: {self.verdict.value}"]

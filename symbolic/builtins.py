@@ -175,6 +175,9 @@ def load_model(source):
     """
     if isinstance(source, Model):
         return source
+    spec = str(source)
+    if spec.startswith(("hopfield:", "quadratic:")):
+        return _from_spec(spec)
     text, label = None, str(source)
     path = Path(str(source))
     key = str(source).replace("-", "_")
@@ -193,6 +196,19 @@ def load_model(source):
     except tomllib.TOMLDecodeError as exc:
         raise EqpropError(f"{label}: TOML syntax error: {exc}") from None
     return model_from_dict(doc, label=label)
+
+
+def _from_spec(spec):
+    """``hopfield:2,3,3,2[:rho]`` or ``quadratic:N``."""
+    kind, _, rest = spec.partition(":")
+    try:
+        if kind == "quadratic":
+            return quadratic(int(rest))
+        sizes, _, rho = rest.partition(":")
+        return hopfield([int(x) for x in sizes.split(",")], rho=rho or "sigmoid")
+    except ValueError:
+        raise EqpropError(f"{spec!r}: expected 'hopfield:2,3,3,2' (optionally ':tanh') or "
+                          "'quadratic:3'") from None
 
 
 def model_from_dict(doc, *, label="model"):

@@ -29,20 +29,72 @@ import functools
 from dataclasses import dataclass
 from fractions import Fraction
 
+import gmpy2
 import mpmath
 import numpy as np
+
 import scipy.sparse
 import symengine as se
 import sympy as sp
+from sympy.printing.pycode import MpmathPrinter
 
 from .derive import Derivatives
 
-__all__ = ["ARGUMENTS", "Kernel", "Compiled", "compile_model"]
+__all__ = ["ARGUMENTS", "Kernel", "Compiled", "compile_model", "GmpyPrinter"]
 
 #: Argument order of every compiled function: state, parameters, data
 #: (each a 1-D sequence in the model's declared order; numpy arrays may carry
 #: leading batch axes). Hessian-vector products take a fourth argument ``v``.
 ARGUMENTS = ("s", "theta", "data")
+
+
+class _GmpyFunctions:
+    """The namespace ``_g`` of gmpy2-compiled code (MPFR/MPC in C).
+
+    Constants are properties: they are evaluated at the caller's precision.
+    """
+
+    mpf = staticmethod(gmpy2.mpfr)
+    log, sqrt = staticmethod(gmpy2.log), staticmethod(gmpy2.sqrt)
+    sin, cos, tan = staticmethod(gmpy2.sin), staticmethod(gmpy2.cos), staticmethod(gmpy2.tan)
+    sinh, cosh, tanh = staticmethod(gmpy2.sinh), staticmethod(gmpy2.cosh), staticmethod(gmpy2.tanh)
+    asin, acos, atan = staticmethod(gmpy2.asin), staticmethod(gmpy2.acos), staticmethod(gmpy2.atan)
+    asinh, atanh = staticmethod(gmpy2.asinh), staticmethod(gmpy2.atanh)
+
+    @staticmethod
+    def exp(z):
+        # MPC's correctly rounded complex exp is slow; e^x (cos y + i sin y) is
+        # accurate to an ulp in each part, which is all the integrator needs
+        if isinstance(z, _MPC):
+            r = gmpy2.exp(z.real)
+            sn, cs = gmpy2.sin_cos(z.imag)
+            return gmpy2.mpc(r * cs, r * sn)
+        return gmpy2.exp(z)
+
+    @property
+    def pi(self):
+        return gmpy2.const_pi()
+
+    @property
+    def e(self):
+        return gmpy2.exp(1)
+
+
+_MPC = type(gmpy2.mpc(0))
+_GMPY_NAMES = {"exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh", "asin",
+               "acos", "atan", "asinh", "atanh", "mpf", "pi", "e"}
+
+
+class GmpyPrinter(MpmathPrinter):
+    """SymPy's mpmath printer, pointed at gmpy2 (the namespace ``_g``)."""
+
+    def _module_format(self, fqn, register=True):
+        head, _, name = fqn.rpartition(".")
+        if head == "mpmath":
+            if name not in _GMPY_NAMES:
+                raise NotImplementedError(f"no gmpy2 version of mpmath.{name}")
+            return f"_g.{name}"
+        return super()._module_format(fqn, register)
 
 
 def _split_term(term):
@@ -159,18 +211,38 @@ class Kernel:
         self.summation = scipy.sparse.csr_matrix(
             (weights, (np.arange(len(out)), out)), shape=(len(out), n_out))
 
-    @functools.cached_property
-    def _mp_whole(self):
-        if self.n_terms > self.MP_WHOLE_LIMIT:
-            return None
+    def _whole_expressions(self):
         out = [sp.Integer(0)] * self.n_out
         for pos, expr in self._entries:
             out[pos] = sp.sympify(expr)
         zs = [sp.Symbol(f"_z{k}") for k in range(len(self._symbols))]
         rename = {sp.sympify(s): z for s, z in zip(self._symbols, zs)}
-        out = [e.xreplace(rename) for e in out]
+        return zs, [e.xreplace(rename) for e in out]
+
+    @functools.cached_property
+    def _mp_whole(self):
+        if self.n_terms > self.MP_WHOLE_LIMIT:
+            return None
+        zs, out = self._whole_expressions()
         fn = sp.lambdify([zs], out, modules="mpmath", cse=True)
         return lambda z: fn(list(z))
+
+    @functools.cached_property
+    def gmpy(self):
+        """gmpy2 evaluator ``z -> list`` (run inside a gmpy2 precision context), or None.
+
+        None when the model uses a function gmpy2 lacks, or is too large to
+        compile whole; callers then use :meth:`mpmath`.
+        """
+        if self.n_terms > self.MP_WHOLE_LIMIT:
+            return None
+        zs, out = self._whole_expressions()
+        try:
+            fn = sp.lambdify([zs], out, modules=[{"_g": _GmpyFunctions()}], printer=GmpyPrinter,
+                             cse=True)
+        except (NotImplementedError, TypeError, KeyError):
+            return None
+        return fn
 
     @property
     def n_terms(self):
@@ -237,6 +309,13 @@ class _Function:
                     m[k // self.shape[1], k % self.shape[1]] = val
             return m
         return out[0] if self.shape == () else out
+
+    def gm(self, *args):
+        """gmpy2 evaluation (inside a gmpy2 context); a flat list. None if unsupported."""
+        fn = self.kernel.gmpy
+        if fn is None:
+            return None
+        return fn([x for a in args for x in a])
 
     def _check(self, args):
         if len(args) != len(self.sizes):
