@@ -84,9 +84,12 @@ def check(problem) -> TheoremResult:
             one.append(max(abs(x - y) for x, y in zip(one_sided, implicit)) / norm)
             sym.append(max(abs(x - y) for x, y in zip(symmetric, implicit)) / norm)
         for name, errs, order in (("T2.bias1", one, 1), ("T2.bias2", sym, 2)):
-            slope = fit_slope(betas, errs)
-            dev = abs(slope - order)
-            digits = float(min(P.dps, -mpmath.log10(dev / order))) if dev else float(P.dps)
+            if any(e == 0 for e in errs):  # no bias to fit (e.g. a flat region): no evidence
+                slope, dev, digits = mpmath.nan, mpmath.inf, 0.0
+            else:
+                slope = fit_slope(betas, errs)
+                dev = abs(slope - order)
+                digits = float(min(P.dps, -mpmath.log10(dev / order))) if dev else float(P.dps)
             rows.append(Check(
                 id=name, equation="4.4", t=None, max_abs_error=fmt(dev, 4), scale=str(order),
                 digits=digits, required=1.0,

@@ -93,13 +93,18 @@ def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=Non
         t3 = theorem3.check(problem, t1.series["s_bar"], t1.series["theta_bar"])
         checks += t3.checks
         series = {k: [fmt(row) for row in v] for k, v in {**t1.series, **t3.series}.items()}
-        dJ = {"implicit": fmt(t1.extra["implicit"]), "rbp_limit": fmt(t1.extra["rbp_limit"]),
+        rbp_limit = t1.extra["rbp_limit"]
+        dJ = {"implicit": fmt(t1.extra["implicit"]),
+              "rbp_limit": fmt(rbp_limit) if rbp_limit is not None else None,
               "ep_limit": fmt(t2.extra["ep_limit"]),
               "finite_difference": fmt(t2.extra["finite_difference"])}
         s_free = fmt(problem.s0)
         eig = fmt(problem.eig_min)
-    notes = notes + [f"T1.limit compares Thetabar at t = {t1.extra['t_infinity']:.4g}, where "
-                     "expm(-t H) is below the working precision"]
+    if t1.extra["t_infinity"] is not None:
+        notes = notes + [f"T1.limit compares Thetabar at t = {t1.extra['t_infinity']:.4g}, where "
+                         "expm(-t H) is below the working precision"]
+    else:
+        notes = notes + ["T1.limit skipped: s0 does not attract, Thetabar_t has no limit"]
     if any(not a.holds and a.fatal for a in assumptions):
         verdict = Verdict.ASSUMPTION_VIOLATED
     elif all(c.passed for c in checks):

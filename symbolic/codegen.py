@@ -97,13 +97,18 @@ class GmpyPrinter(MpmathPrinter):
         return super()._module_format(fqn, register)
 
 
+def _lib(expr):
+    return sp if isinstance(expr, sp.Basic) else se
+
+
 def _split_term(term):
     """``term = coeff * rest`` with ``coeff`` a number."""
-    if isinstance(term, se.Mul) and term.args[0].is_Number:
-        return term.args[0], se.Mul(*term.args[1:])
+    lib = _lib(term)
+    if isinstance(term, lib.Mul) and term.args[0].is_Number:
+        return term.args[0], lib.Mul(*term.args[1:])
     if term.is_Number:
-        return term, se.Integer(1)
-    return se.Integer(1), term
+        return term, lib.Integer(1)
+    return lib.Integer(1), term
 
 
 @functools.lru_cache(maxsize=4096)
@@ -182,19 +187,20 @@ class Kernel:
     def __init__(self, entries, symbols, n_out, *, name, doc=""):
         self.name, self.n_out, self.__doc__ = name, n_out, doc
         self._entries, self._symbols = entries, symbols
-        index = {sym: k for k, sym in enumerate(symbols)}
         groups = {}
+        index = {str(sym): k for k, sym in enumerate(symbols)}  # by name: SymPy or SymEngine
         for pos, expr in entries:
-            terms = expr.args if isinstance(expr, se.Add) else (expr,)
+            lib = _lib(expr)
+            terms = expr.args if isinstance(expr, lib.Add) else (expr,)
             for term in terms:
                 coeff, rest = _split_term(term)
                 # placeholders follow the argument order, so that all synapses of
                 # a layer, say, share one template
-                syms = sorted(rest.free_symbols, key=index.__getitem__)
-                placeholders = [se.Symbol(f"_p{j}") for j in range(len(syms))]
+                syms = sorted(rest.free_symbols, key=lambda x: index[str(x)])
+                placeholders = [lib.Symbol(f"_p{j}") for j in range(len(syms))]
                 template = rest.xreplace(dict(zip(syms, placeholders))) if syms else rest
                 g = groups.setdefault(template, ([], [], []))
-                g[0].append([index[s] for s in syms])
+                g[0].append([index[str(s)] for s in syms])
                 g[1].append(pos)
                 g[2].append(coeff)
         self.groups = []
@@ -216,8 +222,8 @@ class Kernel:
         for pos, expr in self._entries:
             out[pos] = sp.sympify(expr)
         zs = [sp.Symbol(f"_z{k}") for k in range(len(self._symbols))]
-        rename = {sp.sympify(s): z for s, z in zip(self._symbols, zs)}
-        return zs, [e.xreplace(rename) for e in out]
+        index = {str(s): z for s, z in zip(self._symbols, zs)}
+        return zs, [e.xreplace({x: index[str(x)] for x in e.free_symbols}) for e in out]
 
     @functools.cached_property
     def _mp_whole(self):

@@ -96,19 +96,29 @@ def _index_terms(terms, variables):
     return where
 
 
+def _lib(expr):
+    """The symbolic library an expression belongs to (SymEngine, or SymPy for non-smooth models)."""
+    return sp if isinstance(expr, sp.Basic) else se
+
+
+def _terms(expr):
+    return expr.args if isinstance(expr, _lib(expr).Add) else (expr,)
+
+
 def _gradient(expr, variables):
     """d expr / d variables, differentiating each additive term only where needed."""
-    where = _index_terms(expr.args if isinstance(expr, se.Add) else (expr,), variables)
-    return tuple(se.Add(*[t.diff(v) for t in where.get(i, ())]) for i, v in enumerate(variables))
+    where = _index_terms(_terms(expr), variables)
+    Add = _lib(expr).Add
+    return tuple(Add(*[t.diff(v) for t in where.get(i, ())]) for i, v in enumerate(variables))
 
 
 def _jacobian(rows, variables):
     """Sparse Jacobian {(i, j): d rows[i] / d variables[j]} of structural non-zeros."""
     out = {}
     for i, r in enumerate(rows):
-        terms = r.args if isinstance(r, se.Add) else (r,)
-        for j, ts in sorted(_index_terms(terms, variables).items()):
-            d = se.Add(*[t.diff(variables[j]) for t in ts])
+        Add = _lib(r).Add
+        for j, ts in sorted(_index_terms(_terms(r), variables).items()):
+            d = Add(*[t.diff(variables[j]) for t in ts])
             if d != 0:
                 out[(i, j)] = d
     return out
@@ -116,28 +126,36 @@ def _jacobian(rows, variables):
 
 def derive(model: Model) -> Derivatives:
     """Derive every quantity of the module docstring for ``model``."""
-    s = tuple(se.sympify(x) for x in model.state)
-    theta = tuple(se.sympify(x) for x in model.theta)
-    E = se.sympify(model.energy) if model.has_energy else None
-    C = se.sympify(model.cost)
+    if model.non_smooth:
+        # SymEngine cannot hold the conditions of Min/Max/Abs/...; SymPy
+        # differentiates their Piecewise forms branch by branch (the
+        # derivative almost everywhere; the kinks are reported as violated
+        # assumptions, never differentiated through).
+        lib, conv = sp, (lambda e: sp.piecewise_fold(e.rewrite(sp.Piecewise)))
+    else:
+        lib, conv = se, se.sympify
+    s = tuple(conv(x) for x in model.state)
+    theta = tuple(conv(x) for x in model.theta)
+    E = conv(model.energy) if model.has_energy else None
+    C = conv(model.cost)
     if E is not None:
         dE_ds = _gradient(E, s)
         dE_dtheta = _gradient(E, theta)
     else:
-        dE_ds = tuple(-se.sympify(f) for f in model.vector_field)
+        dE_ds = tuple(-conv(f) for f in model.vector_field)
         dE_dtheta = None
     H = _jacobian(dE_ds, s)
     # M[k, i] = d/dtheta_k of dE/ds_i: the transpose of the Jacobian of dE_ds in theta
     M = {(k, i): e for (i, k), e in _jacobian(dE_ds, theta).items()}
     dC_ds = _gradient(C, s)
-    v = tuple(se.Symbol(f"v_{i}") for i in range(len(s)))
+    v = tuple(lib.Symbol(f"v_{i}") for i in range(len(s)))
     Hv = [[] for _ in s]
     for (i, j), e in H.items():  # distribute v_i over the terms: better templates
-        Hv[j].extend(v[i] * t for t in (e.args if isinstance(e, se.Add) else (e,)))
+        Hv[j].extend(v[i] * t for t in _terms(e))
     Mv = [[] for _ in theta]
     for (k, i), e in M.items():
-        Mv[k].extend(v[i] * t for t in (e.args if isinstance(e, se.Add) else (e,)))
+        Mv[k].extend(v[i] * t for t in _terms(e))
     return Derivatives(
         model=model, E=E, C=C, dE_ds=dE_ds, d2E_ds2=H, d2E_dtheta_ds=M, dE_dtheta=dE_dtheta,
         dC_ds=dC_ds, dC_dtheta=_gradient(C, theta), d2C_ds2=_jacobian(dC_ds, s), v=v,
-        Hv=tuple(se.Add(*t) for t in Hv), Mv=tuple(se.Add(*t) for t in Mv))
+        Hv=tuple(lib.Add(*t) for t in Hv), Mv=tuple(lib.Add(*t) for t in Mv))
