@@ -48,13 +48,20 @@ assumption violated, 2 bad input.
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's one-line errors (exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"eqprop: error: {message} (see '{self.prog} --help')\n")
+
+
 def _parser():
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="eqprop", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Verify the equivalence of equilibrium propagation and recurrent "
                     "backpropagation (Scellier & Bengio 2019) for an energy you write down.",
         epilog=EPILOG)
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     v = sub.add_parser("verify", help="check Theorems 1-3 at high precision",
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
@@ -97,8 +104,15 @@ def _times(text):
 
 
 def _verify(args):
+    import os
+
     from .proofs import verify
     quiet = args.quiet
+    if args.json and args.json != "-":
+        folder = os.path.dirname(os.path.abspath(args.json))
+        if not os.path.isdir(folder):
+            raise EqpropError(f"--json: folder {folder!r} does not exist; create it or choose "
+                              "another path")
 
     def progress(msg):
         if not quiet:

@@ -39,16 +39,19 @@ def to_mp(value):
 
 
 def digits_of_agreement(a, b, *, cap):
-    """Agreeing significant digits of two vectors: -log10(max|a - b| / max(|a|, |b|)).
+    """Agreeing significant digits of two vectors: -log10(max|a - b| / scale).
 
-    Returns ``(digits, max_abs_error, scale)``; digits are capped at ``cap``
-    (the precision reported at), and are ``cap`` when the sides are equal.
+    ``scale = max(|a|, |b|, 10^-cap)``: relative agreement, except that
+    quantities below 10^-cap (zero at the reported precision, such as an
+    exactly vanishing gradient) are compared absolutely. Returns
+    ``(digits, max_abs_error, scale)``; digits are capped at ``cap`` (the
+    precision reported at), and are ``cap`` when the sides are equal.
     """
     a, b = list(a), list(b)
     if len(a) != len(b):
         raise ValueError(f"sides of different lengths: {len(a)} and {len(b)}")
     err = max((abs(x - y) for x, y in zip(a, b)), default=mpmath.mpf(0))
-    scale = max([abs(x) for x in a] + [abs(y) for y in b] + [mpmath.mpf(0)])
+    scale = max([abs(x) for x in a] + [abs(y) for y in b] + [mpmath.mpf(10) ** -cap])
     if err == 0:
         return float(cap), err, scale
     if scale == 0:

@@ -73,8 +73,8 @@ class Problem:
         """A :class:`Check` of two independently computed sides."""
         digits, err, sc = digits_of_agreement(lhs, rhs, cap=self.dps)
         if scale is not None and scale > 0:
-            digits = float(min(self.dps, max(0, -mpmath.log10(err / scale)))) if err else float(self.dps)
-            sc = scale
+            sc = max(scale, mpmath.mpf(10) ** -self.dps)
+            digits = float(min(self.dps, max(0, -mpmath.log10(err / sc)))) if err else float(self.dps)
         if digits >= self.dps:
             limit = f"reported precision (dps {self.dps})"
         first = lambda v: fmt(v[0], 20) if len(v) else ""  # noqa: E731

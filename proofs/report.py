@@ -155,8 +155,8 @@ class Report:
                          f"{mark:<4}  {c.limit}")
         if self.checks:
             lines.append(f"\n  fewest digits of agreement: {self.min_digits:.1f} "
-                         f"(required: {self.checks[0].required:g}; bias rows: fitted slope "
-                         "within 10% of 1 and 2)")
+                         f"(required: {self.checks[0].required:g}; bias rows: fitted slopes "
+                         "of at least 1 and 2, to 10%)")
         for note in self.notes:
             lines.append(f"  note: {note}")
         lines += ["", f"verdict: {self.verdict.value}"]

@@ -12,7 +12,8 @@ nudged fixed point (paper 4.3). Computed here:
   the fitted log-log slopes are reported.
 
 Rows: ``T2`` (ep_limit vs implicit), ``IFT.fd`` (finite differences vs
-implicit), ``T2.bias1``/``T2.bias2`` (fitted slopes vs 1 and 2).
+implicit), ``T2.bias1``/``T2.bias2`` (fitted slopes: at least 1 and 2, to
+within 10%; their "digits" measure the shortfall of the slope, if any).
 
 For a vector-field model (no energy) the EP side uses the linearization
 ``M (s^beta - s0) / beta + C_theta``.
@@ -84,16 +85,23 @@ def check(problem) -> TheoremResult:
             one.append(max(abs(x - y) for x, y in zip(one_sided, implicit)) / norm)
             sym.append(max(abs(x - y) for x, y in zip(symmetric, implicit)) / norm)
         for name, errs, order in (("T2.bias1", one, 1), ("T2.bias2", sym, 2)):
-            if any(e == 0 for e in errs):  # no bias to fit (e.g. a flat region): no evidence
+            tiny = mpmath.mpf(10) ** -(P.working_dps - 5)
+            points = [(b, e) for b, e in zip(betas, errs) if e > tiny]
+            if not points:  # no bias at all (dJ/dtheta = 0 and C independent of s, say)
+                slope, dev, digits = mpmath.mpf(order), mpmath.mpf(0), float(P.dps)
+            elif len(points) < 2:
                 slope, dev, digits = mpmath.nan, mpmath.inf, 0.0
             else:
-                slope = fit_slope(betas, errs)
-                dev = abs(slope - order)
+                # O(beta^order) is an upper bound: a vanishing leading coefficient
+                # (a symmetric model, say) gives a steeper slope, never a shallower one
+                slope = fit_slope(*zip(*points))
+                dev = max(mpmath.mpf(0), order - slope)
                 digits = float(min(P.dps, -mpmath.log10(dev / order))) if dev else float(P.dps)
             rows.append(Check(
                 id=name, equation="4.4", t=None, max_abs_error=fmt(dev, 4), scale=str(order),
                 digits=digits, required=1.0,
-                limit=f"fitted slope {mpmath.nstr(slope, 4)} (expected {order}), betas {BETAS[0]}..{BETAS[-1]}",
+                limit=f"fitted slope {mpmath.nstr(slope, 4)} (at least {order} expected), "
+                      f"betas {BETAS[0]}..{BETAS[-1]}",
                 lhs=fmt(slope, 8), rhs=str(order)))
         return TheoremResult(
             checks=rows,

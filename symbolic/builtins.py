@@ -46,6 +46,9 @@ def rho_function(rho):
     """
     if isinstance(rho, str) and rho in RHO:
         return RHO[rho]
+    if isinstance(rho, str) and rho.strip().isidentifier():
+        raise EqpropError(f"rho: unknown activation {rho!r}; use one of {', '.join(RHO)} or a "
+                          "formula in one variable such as 'z/(1 + z**2)'")
     if isinstance(rho, str):
         import ast
         try:
@@ -206,6 +209,8 @@ def _from_spec(spec):
             return quadratic(int(rest))
         sizes, _, rho = rest.partition(":")
         return hopfield([int(x) for x in sizes.split(",")], rho=rho or "sigmoid")
+    except EqpropError:
+        raise
     except ValueError:
         raise EqpropError(f"{spec!r}: expected 'hopfield:2,3,3,2' (optionally ':tanh') or "
                           "'quadratic:3'") from None

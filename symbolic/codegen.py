@@ -259,6 +259,8 @@ class Kernel:
         z = np.asarray(z)
         dtype = np.result_type(z.dtype, np.float64)
         batch = z.shape[:-1]
+        if self.n_terms == 0:
+            return np.zeros(batch + (self.n_out,), dtype=dtype)
         terms = np.empty(batch + (self.n_terms,), dtype=dtype)
         start = 0
         for g in self.groups:

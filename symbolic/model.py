@@ -108,7 +108,7 @@ class Model:
                 seen[n] = role
         symbols = {n: sp.Symbol(n, real=True) for n in seen}
 
-        def to_expr(value, what):
+        def read_expr(value, what):
             if value is None:
                 raise EqpropError(f"{what}: missing")
             if isinstance(value, (sp.MatrixBase, list, tuple)) or (
@@ -130,6 +130,18 @@ class Model:
                 raise EqpropError(f"{what}: undeclared symbol '{unknown[0]}'; declare it in state, "
                                   f"params or data (declared: {', '.join(sorted(symbols))})")
             return value.xreplace({s: symbols[n] for n, s in free.items()})
+
+        def finite_real(expr, what):
+            if expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+                raise EqpropError(f"{what}: contains an infinite or undefined constant ({expr}); "
+                                  "check for division by zero or log(0)")
+            if expr.has(sp.I):
+                raise EqpropError(f"{what}: contains the imaginary unit; energies and costs must "
+                                  "be real (complex numbers are eqprop's own business)")
+            return expr
+
+        def to_expr(value, what):
+            return finite_real(read_expr(value, what), what)
 
         if (energy is None) == (vector_field is None):
             raise EqpropError("give exactly one of energy=... (an energy function) or "

@@ -58,6 +58,9 @@ NON_SMOOTH = (sp.Abs, sp.Min, sp.Max, sp.Piecewise, sp.Heaviside, sp.sign,
 
 _CONSTANTS = {"pi": sp.pi, "E": sp.E}
 
+#: Largest numeric exponent accepted (``9**9**9`` would never finish evaluating).
+MAX_EXPONENT = 1000
+
 _BINOPS = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,
@@ -83,8 +86,10 @@ def exact_number(value, what="value"):
             num = value
         elif isinstance(value, (int, Fraction)):
             num = sp.Rational(value)
-        elif isinstance(value, float):
-            num = sp.Rational(repr(value))
+        elif isinstance(value, float) or type(value).__name__ in ("float64", "float32"):
+            num = sp.Rational(repr(float(value)))
+        elif type(value).__name__.startswith(("int", "uint")) and hasattr(value, "item"):
+            num = sp.Rational(int(value))
         elif isinstance(value, str):
             text = value.strip()
             if text.lower().lstrip("+-") in ("nan", "inf", "infinity", "oo"):
@@ -158,7 +163,11 @@ class _Walker:
                 hint = " (use ** for powers)" if isinstance(node.op, ast.BitXor) else ""
                 self.fail(f"operator {type(node.op).__name__} is not allowed{hint}; "
                           "use + - * / **")
-            return _BINOPS[type(node.op)](self.visit(node.left), self.visit(node.right))
+            left, right = self.visit(node.left), self.visit(node.right)
+            if isinstance(node.op, ast.Pow) and right.is_Number and abs(right) > MAX_EXPONENT:
+                self.fail(f"exponent {right} is too large (at most {MAX_EXPONENT}); "
+                          "a formula must stay small enough to differentiate")
+            return _BINOPS[type(node.op)](left, right)
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.USub):
                 return -self.visit(node.operand)

@@ -1,0 +1,73 @@
+"""Fixed points, adjoints and the derivative helper of the high-precision path."""
+
+import mpmath
+import pytest
+
+from eqprop import compile_model, derive, quadratic
+from eqprop.numeric.highprec import (System, adjoint_closed_form, adjoint_flow, derivative,
+                                     digits_of_agreement, newton)
+
+
+@pytest.fixture(scope="module")
+def quad():
+    m = quadratic(3)
+    theta, data = m.values()
+    return m, System(compile_model(derive(m)), theta, data)
+
+
+def exact_fixed_point(m):
+    """s0 = H^-1 b from the parameter values, by hand (H = I - W_sym)."""
+    import sympy as sp
+    n = len(m.state)
+    vals = {s.name: v for s, v in m.params.items()}
+    H = sp.eye(n)
+    for i in range(n):
+        for j in range(i + 1, n):
+            H[i, j] = H[j, i] = -vals[f"W_{i}_{j}"]
+    b = sp.Matrix([vals[f"b_{i}"] for i in range(n)])
+    return H, H.LUsolve(b)
+
+
+def test_newton_finds_the_exact_fixed_point(quad):
+    m, system = quad
+    H, s0 = exact_fixed_point(m)
+    with mpmath.workdps(50):
+        s, res, iters = newton(system, [mpmath.mpf(0)] * 3)
+        for got, want in zip(s, s0):
+            assert abs(got - mpmath.mpf(want.p) / want.q) < mpmath.mpf(10) ** -45
+        assert res < mpmath.mpf(10) ** -45
+        assert iters <= 3  # linear gradient: one step, one to confirm
+
+
+def test_adjoint_flow_matches_closed_form(quad):
+    m, system = quad
+    with mpmath.workdps(40):
+        s0, _, _ = newton(system, [mpmath.mpf(0)] * 3)
+        H, M = system.hessian(s0), system.mixed(s0)
+        C_s, C_t = system.dC_ds(s0), system.dC_dtheta(s0)
+        flow, _ = adjoint_flow(H, M, C_s, C_t, [0, 1, 4], tol=mpmath.mpf(10) ** -35)
+        for t, (sb, tb) in zip([0, 1, 4], flow):
+            sb_cf, tb_cf = adjoint_closed_form(H, M, C_s, C_t, mpmath.mpf(t))
+            assert digits_of_agreement(sb, sb_cf, cap=40)[0] > 30
+            assert digits_of_agreement(tb, tb_cf, cap=40)[0] > 30
+
+
+def test_derivative_complex_step_and_richardson_agree():
+    f = lambda e: [mpmath.exp(1 + e) * mpmath.sin(e + mpmath.mpf(1) / 3)]  # noqa: E731
+    with mpmath.workdps(60):
+        exact = mpmath.e * (mpmath.sin(mpmath.mpf(1) / 3) + mpmath.cos(mpmath.mpf(1) / 3))
+        cs = derivative(f, holomorphic=True, h=mpmath.mpf(10) ** -60)[0]
+        rich = derivative(f, holomorphic=False, h=None)[0]
+        assert abs(cs - exact) < mpmath.mpf(10) ** -58
+        assert abs(rich - exact) < mpmath.mpf(10) ** -35
+
+
+def test_digits_of_agreement_is_capped_and_honest():
+    with mpmath.workdps(30):
+        one = [mpmath.mpf(1)]
+        assert digits_of_agreement(one, one, cap=15)[0] == 15
+        d, err, _ = digits_of_agreement(one, [1 + mpmath.mpf(10) ** -20], cap=50)
+        assert 19.9 < d < 20.1
+        # below 10^-cap a quantity counts as zero: compared absolutely
+        assert digits_of_agreement([0], [mpmath.mpf(10) ** -40], cap=25)[0] == 15
+        assert digits_of_agreement([0], [mpmath.mpf(10) ** -10], cap=25)[0] == 0

@@ -1,0 +1,61 @@
+"""Property-based: random smooth energies from a grammar satisfy every identity.
+
+Energies are a strongly convex part plus random tanh / sin / Gaussian bumps of
+random linear combinations of the state, with bounded second derivatives,
+so H is positive definite everywhere and the free phase has one minimum.
+Costs are random and may depend on theta.
+"""
+
+import os
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eqprop import Model, Verdict, verify
+
+FUNCS = ["tanh({})", "sin({})", "exp(-({})**2/2)", "tanh({})*tanh({})"]
+
+
+@st.composite
+def energies(draw):
+    n = draw(st.integers(2, 3))
+    names = [f"s{i}" for i in range(n)]
+    terms, params = [f"3*({' + '.join(f'{v}**2' for v in names)})/2"], {}
+    for k in range(draw(st.integers(1, 3))):
+        f = draw(st.sampled_from(FUNCS))
+        combos = []
+        for _ in range(f.count("{}")):
+            coeffs = draw(st.lists(st.sampled_from([-1, 0, 1]), min_size=n, max_size=n)
+                          .filter(lambda c: any(c)))
+            combos.append(" + ".join(f"({c})*{v}" for c, v in zip(coeffs, names) if c))
+        w = f"w{k}"
+        params[w] = str(draw(st.integers(-300, 300)) / 1000)
+        terms.append(f"{w}*" + f.format(*combos))
+    x = draw(st.integers(-500, 500)) / 1000
+    terms.append(f"-x*{names[-1]}")
+    target = draw(st.integers(-500, 500)) / 1000
+    cost = f"({names[0]} - y)**2/2"
+    if draw(st.booleans()):
+        cost += f" + w0**2*{names[-1]}/4"  # the cost may depend on theta
+    return Model(energy=" + ".join(terms), cost=cost, state=names, params=params,
+                 data={"x": str(x), "y": str(target)}, name="random energy")
+
+
+def _check(model):
+    r = verify(model, dps=30, times=[0, 0.7, 2.5])
+    assert r.verdict is Verdict.VERIFIED, f"{model.energy}\n{model.cost}\n{r.table()}"
+    assert r.min_digits >= 25
+
+
+@settings(max_examples=50)
+@given(energies())
+def test_random_smooth_energies_verify(model):
+    _check(model)
+
+
+@pytest.mark.slow
+@settings(max_examples=int(os.environ.get("EQPROP_SLOW_EXAMPLES", "200")))
+@given(energies())
+def test_random_smooth_energies_verify_many(model):
+    _check(model)

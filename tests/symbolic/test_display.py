@@ -1,0 +1,83 @@
+"""``describe``: the derived equations, as text and LaTeX."""
+
+import pytest
+import sympy as sp
+
+from eqprop import Model, load_model, quadratic
+from eqprop.symbolic.display import FULL_LIMIT, describe
+
+a, b, w, x, y, beta = sp.symbols("a b w x y beta", real=True)
+
+# the two-neurons free dynamics, differentiated by hand from
+# E = (a^2 + b^2)/2 - w tanh(a) tanh(b) - x tanh(b)
+DA = -a + w * (1 - sp.tanh(a) ** 2) * sp.tanh(b)
+DB = -b + w * (1 - sp.tanh(b) ** 2) * sp.tanh(a) + x * (1 - sp.tanh(b) ** 2)
+
+
+@pytest.fixture(scope="module")
+def two():
+    return load_model("two-neurons")
+
+
+def rhs_of(lines, lhs):
+    return [ln.split("&=", 1)[1].rstrip(" \\").strip() for ln in lines if ln.startswith(lhs + " &=")]
+
+
+def test_latex_two_neurons(two):
+    text = describe(two, latex=True)
+    lines = text.splitlines()
+    assert lines[0] == "% eqprop derive: two neurons"
+    assert "\\begin{align*}" in lines and lines[-1] == "\\end{align*}"
+    assert "\\frac{da}{dt}" in text and "\\frac{db}{dt}" in text
+    # free phase first, then the nudged phase: two equations per neuron
+    free_a, nudged_a = rhs_of(lines, "\\frac{da}{dt}")
+    free_b, nudged_b = rhs_of(lines, "\\frac{db}{dt}")
+    assert free_a == sp.latex(DA)
+    assert free_b == sp.latex(DB)
+    # nudging adds -beta dC/ds: only the output neuron a feels it
+    assert "\\beta" in nudged_a and "\\beta" not in nudged_b and "\\beta" not in free_a
+    assert nudged_b == free_b
+    assert rhs_of(lines, "E") == [sp.latex(two.energy)]
+    assert rhs_of(lines, "C") == [sp.latex((a - y) ** 2 / 2)]
+    assert any(ln.startswith("H &= \\left[\\begin{matrix}") for ln in lines)
+    assert any(ln.startswith("M &= ") for ln in lines)
+    assert any(ln.startswith("\\bar S_0 &= ") for ln in lines)
+    assert "paper 2.1" in text and "paper 4.2" in text
+
+
+def test_text_two_neurons(two):
+    text = describe(two)
+    assert text.startswith("eqprop derive: two neurons")
+    for fragment in ("  E = ", "  C = ", "  da/dt = ", "  db/dt = ", "  H = ", "  M = ",
+                     "  Sbar_0 = ", "  Thetabar_0 = ", "beta*(a - y)", "tanh(b)"):
+        assert fragment in text, fragment
+    assert text.count("da/dt = ") == 2 and text.count("db/dt = ") == 2
+    assert "\\frac" not in text
+    assert text.isascii()
+
+
+def test_differs_between_models(two):
+    other = Model(energy="(a**2 + b**2)/2 - w*tanh(a)*tanh(b)", cost="(a - y)**2/2",
+                  state=["a", "b"], params={"w": "0.3"}, data={"y": "0.2"}, name="no input")
+    lines = describe(other, latex=True).splitlines()
+    # without the input term, db/dt loses its x-dependent part
+    assert rhs_of(lines, "\\frac{db}{dt}")[0] == sp.latex(DB.subs(x, 0))
+    assert rhs_of(lines, "\\frac{db}{dt}")[0] != rhs_of(describe(two, latex=True).splitlines(),
+                                                        "\\frac{db}{dt}")[0]
+
+
+def test_large_model_summarizes_matrices():
+    m = quadratic(FULL_LIMIT + 1)
+    text = describe(m)
+    n = FULL_LIMIT + 1
+    assert "  H = " not in text
+    # H = I - W_sym is dense: n^2 structural non-zeros
+    assert f"H has {n * n} structural non-zeros of {n * n}" in text
+
+
+def test_vector_field_model():
+    m = Model(vector_field=["-a + w*b", "-b"], cost="a**2/2", state=["a", "b"], params={"w": "1/4"})
+    text = describe(m, latex=True)
+    assert "vector field (no energy)" in text
+    assert "E &=" not in text
+    assert rhs_of(text.splitlines(), "\\frac{da}{dt}")[0] == sp.latex(-a + w * b)

@@ -1,0 +1,336 @@
+"""Model validation, exact values, smoothness detection and TOML loading."""
+
+import textwrap
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+import eqprop
+from eqprop import EqpropError, Model, hopfield, load_model, quadratic
+
+a, b = sp.symbols("a b", real=True)
+
+BASE = dict(energy="a**2/2 + b**2/2 - w*tanh(a)*tanh(b)", cost="(a - y)**2/2",
+            state=["a", "b"], params={"w": "0.3"}, data={"y": "0.2"})
+
+
+def make(**changes):
+    kw = dict(BASE)
+    kw.update(changes)
+    return Model(**kw)
+
+
+def test_valid_model_basics():
+    m = make()
+    assert [s.name for s in m.state] == ["a", "b"]
+    assert [s.name for s in m.theta] == ["w"]
+    assert m.params[m.theta[0]] == sp.Rational(3, 10)
+    assert m.data[m.data_symbols[0]] == sp.Rational(1, 5)
+    assert m.has_energy and m.holomorphic and m.non_smooth == ()
+    assert sp.simplify(m.energy - (a**2 / 2 + b**2 / 2
+                                   - sp.Symbol("w", real=True) * sp.tanh(a) * sp.tanh(b))) == 0
+
+
+# -- validation errors ------------------------------------------------------
+
+@pytest.mark.parametrize("changes, fragment", [
+    (dict(params={"a": "0.3"}), "'a' is declared both in state and in params"),
+    (dict(data={"w": "1"}, energy="a**2/2 + b**2/2", params={"w": "0.3"}),
+     "'w' is declared both in params and in data"),
+    (dict(state=["a", "a"]), "twice in state"),
+    (dict(energy=sp.Matrix([a**2, b**2])), "scalar"),
+    (dict(energy=["a**2", "b**2"]), "scalar"),
+    (dict(energy=("a**2",)), "scalar"),
+    (dict(energy=np.array([1.0, 2.0])), "scalar"),
+    (dict(cost=sp.Matrix([a, b])), "cost: must be a scalar"),
+    (dict(cost=["a", "b"]), "cost: must be a scalar"),
+    (dict(energy="w*y"), "does not depend on any state variable"),
+    (dict(energy=5), "does not depend on any state variable"),
+    (dict(params={"w": "nan"}), "finite"),
+    (dict(params={"w": "inf"}), "finite"),
+    (dict(params={"w": "-Infinity"}), "finite"),
+    (dict(params={"w": float("nan")}), "nan"),
+    (dict(params={"w": float("inf")}), "inf"),
+    (dict(params={"w": mpmath.mpf("inf")}), "finite"),
+    (dict(params={"w": mpmath.mpf("nan")}), "finite"),
+    (dict(params={"w": True}), "boolean"),
+    (dict(params={"w": "zero point three"}), "cannot read"),
+    (dict(params={"w": sp.sqrt(2)}), "exact decimal"),
+    (dict(params={"w": sp.I}), "real"),
+    (dict(params=["w"]), "mapping"),
+    (dict(state=[]), "state: empty"),
+    (dict(state=()), "state: empty"),
+    (dict(state=["a b"]), "not a valid variable name"),
+    (dict(state=["lambda"]), "not a valid variable name"),
+    (dict(state=["tanh", "b"]), "reserved"),
+    (dict(vector_field=["-a", "-b"]), "not both"),
+    (dict(energy=None), "not neither"),
+    (dict(energy=None, vector_field=["-a"]), "has 1 components but the state has 2"),
+    (dict(energy=None, vector_field=["-a", "-b", "-a"]), "has 3 components"),
+    (dict(energy=None, vector_field="-a"), "one expression per state variable"),
+    (dict(energy="a**2 + q"), "undeclared symbol 'q'"),
+    (dict(energy=a**2 + sp.Symbol("q")), "undeclared symbol 'q'"),
+    (dict(cost=None), "cost: missing"),
+    (dict(name=3), "name"),
+])
+def test_validation_errors(changes, fragment):
+    with pytest.raises(EqpropError) as info:
+        make(**changes)
+    assert fragment in str(info.value), str(info.value)
+
+
+def test_eqprop_error_is_value_error():
+    # the CLI and callers catch one class; it stays a ValueError for library users
+    assert issubclass(EqpropError, ValueError)
+
+
+# -- exact values -----------------------------------------------------------
+
+@pytest.mark.parametrize("value, expected", [
+    (Fraction(1, 3), Fraction(1, 3)),
+    (0.1, Fraction(1, 10)),
+    (-2.5, Fraction(-5, 2)),
+    ("0.35", Fraction(7, 20)),
+    ("7/20", Fraction(7, 20)),
+    ("1e-3", Fraction(1, 1000)),
+    (4, Fraction(4)),
+    (sp.Rational(-3, 7), Fraction(-3, 7)),
+    (sp.Float("0.1"), Fraction(1, 10)),
+    (mpmath.mpf("0.375"), Fraction(3, 8)),
+    (mpmath.mpf(2) ** -30, Fraction(1, 2**30)),
+])
+def test_values_kept_exact(value, expected):
+    m = make(params={"w": value})
+    theta, data = m.values()
+    assert theta == (expected,)
+    assert data == (Fraction(1, 5),)
+    assert m.params[m.theta[0]] == sp.Rational(expected.numerator, expected.denominator)
+
+
+def test_mpf_is_read_bit_exactly():
+    with mpmath.workdps(30):
+        x = mpmath.mpf(1) / 3  # not a decimal: its binary value must be kept exactly
+        m = make(params={"w": x})
+        (got,), _ = m.values()
+        man, exp = x.man_exp
+        assert got == Fraction(man) * Fraction(2) ** exp
+        assert mpmath.mpf(got.numerator) / got.denominator == x
+
+
+def test_numpy_float64_accepted():
+    m = make(params={"w": np.float64(0.1)})
+    assert m.values()[0] == (Fraction(1, 10),)
+
+
+def test_with_params_replaces_exactly():
+    m = make().with_params(w="0.25")
+    assert m.values()[0] == (Fraction(1, 4),)
+    with pytest.raises(EqpropError, match="unknown parameter 'v'"):
+        make().with_params(v=1)
+
+
+# -- smoothness -------------------------------------------------------------
+
+@pytest.mark.parametrize("energy, kind", [
+    ("a**2/2 + b**2/2 + Abs(a - b)", "Abs"),
+    ("a**2/2 + b**2/2 + abs(a)", "Abs"),
+    ("a**2/2 + b**2/2 - Min(a, b)", "Min"),
+    ("a**2/2 + b**2/2 - max(a, 0)*b", "Max"),
+    ("a**2/2 + b**2/2 - Heaviside(a)*b", "Heaviside"),
+    ("a**2/2 + b**2/2 - w*hardsigmoid(a)*hardsigmoid(b)", "Max"),
+    (a**2 / 2 + b**2 / 2 + sp.Piecewise((a, a > 0), (0, True)), "Piecewise"),
+])
+def test_non_smooth_detected(energy, kind):
+    m = make(energy=energy)
+    assert kind in m.non_smooth
+    assert m.holomorphic is False
+
+
+def test_non_smooth_in_cost_detected():
+    m = make(cost="Abs(a - y)")
+    assert m.non_smooth == ("Abs",)
+    assert not m.holomorphic
+
+
+@pytest.mark.parametrize("rho, smooth", [("hardsigmoid", False), ("tanh", True),
+                                         ("sigmoid", True), ("smoothhard", True)])
+def test_hopfield_rho_smoothness(rho, smooth):
+    m = hopfield([2, 2, 2], rho=rho)
+    assert (m.non_smooth == ()) is smooth
+    assert m.holomorphic is smooth
+    if not smooth:
+        assert set(m.non_smooth) == {"Max", "Min"}
+
+
+def test_smooth_functions_are_smooth():
+    m = make(energy="a**2/2 + b**2/2 - w*sigmoid(a)*tanh(b) + softplus(a) + exp(-b**2)")
+    assert m.non_smooth == () and m.holomorphic
+
+
+# -- TOML files -------------------------------------------------------------
+
+VALID = textwrap.dedent('''\
+    name = "my two neurons"
+    state = ["a", "b"]
+    energy = """
+        (a**2 + b**2)/2
+        - w*tanh(a)*tanh(b)
+        - x*tanh(b)
+    """
+    cost = "(a - y)**2/2"
+
+    [params]
+    w = "0.3"
+
+    [data]
+    x = "0.5"
+    y = "0.2"
+
+    [verify]
+    dps = 25
+    initial_state = [0, 0]
+''')
+
+
+def write(tmp_path, text, name="model.toml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_load_valid_toml(tmp_path):
+    m = load_model(write(tmp_path, VALID))
+    assert m.name == "my two neurons"
+    assert [s.name for s in m.state] == ["a", "b"]
+    w, x, y = sp.symbols("w x y", real=True)
+    expected = (a**2 + b**2) / 2 - w * sp.tanh(a) * sp.tanh(b) - x * sp.tanh(b)
+    assert sp.expand(m.energy - expected) == 0
+    assert m.values() == ((Fraction(3, 10),), (Fraction(1, 2), Fraction(1, 5)))
+    assert m.verify == {"dps": 25, "initial_state": [0, 0]}
+    # the same path as a string works too
+    assert load_model(str(tmp_path / "model.toml")).name == "my two neurons"
+
+
+def test_load_name_defaults_to_file_stem(tmp_path):
+    text = VALID.replace('name = "my two neurons"\n', "")
+    assert load_model(write(tmp_path, text, "stem_name.toml")).name == "stem_name"
+
+
+@pytest.mark.parametrize("edit, fragment", [
+    (lambda t: t.replace('w = "0.3"', 'w = "0.3'), "TOML syntax error"),
+    (lambda t: t.replace('cost = "(a - y)**2/2"\n', ""), "missing field 'cost'"),
+    (lambda t: t.replace('state = ["a", "b"]\n', ""), "missing field 'state'"),
+    (lambda t: t.replace('name = "my two neurons"', 'name = "x"\nenergie = "a"'),
+     "unknown field 'energie'"),
+    (lambda t: t.replace("dps = 25", "dps = 25\nprecision = 3"), "unknown [verify] key 'precision'"),
+    (lambda t: t.replace('state = ["a", "b"]', 'state = "a"'), "state must be a list"),
+    (lambda t: t.replace('w = "0.3"', 'w = "0.3"\nq = "nan"'), "finite"),
+    (lambda t: t.replace("- x*tanh(b)", "- z*tanh(b)"), "undeclared symbol 'z'"),
+    (lambda t: t.replace("- x*tanh(b)", "- x.real"), "attribute access"),
+])
+def test_load_bad_toml(tmp_path, edit, fragment):
+    path = write(tmp_path, edit(VALID))
+    with pytest.raises(EqpropError) as info:
+        load_model(path)
+    msg = str(info.value)
+    assert fragment in msg, msg
+    assert str(path) in msg or fragment in ("finite", "undeclared symbol 'z'", "attribute access")
+
+
+def test_load_missing_energy(tmp_path):
+    text = VALID.split('cost = ')[0].split("energy = ")[0] + 'cost = "a"\n'
+    with pytest.raises(EqpropError, match="missing field 'energy'"):
+        load_model(write(tmp_path, text))
+
+
+def test_load_nonexistent_file(tmp_path):
+    with pytest.raises(EqpropError, match="no such model file"):
+        load_model(tmp_path / "nope.toml")
+
+
+def test_builtin_names():
+    names = eqprop.builtin_names()
+    assert "paper" in names and "two-neurons" in names
+
+
+def test_builtin_paper():
+    m = load_model("paper")
+    assert m.layers == (2, 3, 3, 2)
+    assert len(m.state) == 8
+    assert len(m.params) == 2 * 3 + 3 * 3 + 3 * 2
+    assert len(m.data) == 4
+    assert m.holomorphic
+    # the file's energy is the paper's modified Hopfield energy (paper 2.4) with sigmoid
+    sig = lambda z: 1 / (1 + sp.exp(-z))  # noqa: E731
+    S = {s.name: s for s in (*m.state, *m.theta, *m.data_symbols)}
+    expected = sum(s**2 for s in m.state) / 2
+    for name, sym in S.items():
+        if name.startswith("W"):
+            l, i, j = name[1], name.split("_")[1], name.split("_")[2]
+            lower = S[f"s{l}_{i}"]
+            upper = S[f"s{int(l) + 1}_{j}"] if f"s{int(l) + 1}_{j}" in S else S[f"x_{j}"]
+            expected -= sym * sig(lower) * sig(upper)
+    assert sp.simplify(sp.expand(m.energy - expected)) == 0
+
+
+def test_builtin_two_neurons_both_spellings():
+    for name in ("two-neurons", "two_neurons"):
+        m = load_model(name)
+        assert [s.name for s in m.state] == ["a", "b"]
+        assert m.values() == ((Fraction(3, 10),), (Fraction(1, 2), Fraction(1, 5)))
+
+
+def test_spec_hopfield():
+    m = load_model("hopfield:2,3,2")
+    assert m.layers == (2, 3, 2)
+    assert len(m.state) == 2 + 3
+    assert len(m.params) == 2 * 3 + 3 * 2
+    assert len(m.data) == 2 + 2  # inputs x, targets y
+    t = load_model("hopfield:2,3,2:tanh")
+    assert t.energy.has(sp.tanh) and not m.energy.has(sp.tanh)
+
+
+def test_spec_quadratic():
+    m = load_model("quadratic:3")
+    assert len(m.state) == 3
+    assert len(m.params) == 3 + 3  # W_0_1, W_0_2, W_1_2 and b_0..b_2
+    assert sp.Poly(m.energy, *m.state).total_degree() == 2
+
+
+@pytest.mark.parametrize("spec", ["hopfield:2,x", "quadratic:three", "hopfield:", "quadratic:0",
+                                  "hopfield:2"])
+def test_bad_specs(spec):
+    with pytest.raises(EqpropError):
+        load_model(spec)
+
+
+def test_load_model_passes_models_through():
+    m = quadratic(2)
+    assert load_model(m) is m
+
+
+def test_rho_formula_in_any_variable():
+    m = hopfield([1, 1], rho="u/(1 + u**2)", seed=0)
+    s, x = m.state[0], m.data_symbols[0]
+    wsym = m.theta[0]
+    expected = s**2 / 2 - wsym * (s / (1 + s**2)) * (x / (1 + x**2))
+    assert sp.simplify(m.energy - expected) == 0
+
+
+@pytest.mark.parametrize("spec", ["hopfield:2,2:relu", "hopfield:2,2:sigmod"])
+def test_unknown_activation_name_rejected(spec):
+    with pytest.raises(EqpropError, match="activation"):
+        load_model(spec)
+
+
+@pytest.mark.parametrize("energy, fragment", [
+    ("a**2/2 + b**2/2 + sqrt(-1)*a", "real"),
+    ("a**2/2 + b**2/2 + log(0)*a", "finite"),
+    ("a**2/2 + b**2/2 + 1/0", "finite"),
+])
+def test_non_real_energy_rejected(energy, fragment):
+    with pytest.raises(EqpropError, match=fragment):
+        make(energy=energy)
