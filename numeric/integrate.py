@@ -90,15 +90,17 @@ class GBSIntegrator:
         return z1
 
     def _error(self, new, old, y):
-        """Largest error relative to the scale, real and imaginary parts apart.
+        """Largest error relative to the solution's size, real and imaginary parts apart.
 
+        Relative control suits both the nonlinear flows (states of order one)
+        and the linear adjoint, whose values scale with C_s and may be tiny.
         The scales are taken over the start and the end of the step, so an
         imaginary part that starts at zero (complex beta from a real s0) is
         controlled from the first step.
         """
-        re_scale = 1 + max(_scale([v.real for v in y]), _scale([v.real for v in new]))
+        re_scale = max(_scale([v.real for v in y]), _scale([v.real for v in new]))
         im_scale = max(_scale([v.imag for v in y]), _scale([v.imag for v in new]))
-        err = _scale([(a - b).real for a, b in zip(new, old)]) / re_scale
+        err = _scale([(a - b).real for a, b in zip(new, old)]) / (re_scale or 1)
         if im_scale > 0:
             err = max(err, _scale([(a - b).imag for a, b in zip(new, old)]) / im_scale)
         return err / self.tol
