@@ -160,10 +160,13 @@ class System:
         return self._backend
 
 
-def newton(system, s_start, *, beta=0, theta=None, tol=None, maxiter=60):
+def newton(system, s_start, *, beta=0, theta=None, tol=None, im_floor=0, maxiter=60):
     """Solve dE^beta/ds (s) = 0 by Newton's method from ``s_start``.
 
-    Complex ``beta`` gives the complex-step nudged fixed point. Returns
+    Complex ``beta`` (or ``theta``) gives a complex-step fixed point; its
+    imaginary part converges relative to its own size, or absolutely below
+    ``im_floor`` (an imaginary part that is zero in exact arithmetic is
+    rounding noise and never converges relatively). Returns
     ``(s, residual, iterations)``; raises ``ArithmeticError`` if Newton does
     not converge (singular Hessian, or a start outside the basin).
     """
@@ -178,14 +181,14 @@ def newton(system, s_start, *, beta=0, theta=None, tol=None, maxiter=60):
             raise ArithmeticError("Newton: the Hessian is singular at the current point") from None
         s = [a - b for a, b in zip(s, step)]
         size = max(abs(x) for x in step)
-        if _converged(step, s, tol):
+        if _converged(step, s, tol, im_floor):
             res = max(abs(x) for x in system.grad(s, theta, beta))
             return s, res, k
     raise ArithmeticError(f"Newton did not converge in {maxiter} iterations "
                           f"(last step {mpmath.nstr(size, 3)})")
 
 
-def _converged(step, s, tol):
+def _converged(step, s, tol, im_floor=0):
     """Step small against the solution, real and imaginary parts apart.
 
     A complex-step solution carries a derivative in an imaginary part many
@@ -194,7 +197,8 @@ def _converged(step, s, tol):
     """
     re_ok = max(abs(mpmath.re(x)) for x in step) <= tol * (1 + max(abs(mpmath.re(x)) for x in s))
     im_scale = max(abs(mpmath.im(x)) for x in s)
-    im_ok = max(abs(mpmath.im(x)) for x in step) <= tol * im_scale if im_scale else True
+    im_step = max(abs(mpmath.im(x)) for x in step)
+    im_ok = im_step <= im_floor or (im_step <= tol * im_scale if im_scale else True)
     return re_ok and im_ok
 
 

@@ -144,14 +144,14 @@ class Report:
                  "assumptions:"]
         for a in self.assumptions:
             mark = "ok  " if a.holds else ("FAIL" if a.fatal else "note")
-            lines.append(f"  [{mark}] {a.id:<18} {a.value:<14} {a.message}")
-        lines += ["", f"  {'check':<11} {'paper':<10} {'t':>9} {'max |error|':>12} "
+            lines.append(f"  [{mark}] {a.id:<20} {a.value:<12} {a.message}")
+        lines += ["", f"  {'check':<12} {'paper':<9} {'t':>8} {'max |error|':>12} "
                       f"{'digits':>7}  {'':4}  limited by"]
         for c in self.checks:
             t = "" if c.t is None else f"{c.t:.4g}"
             err = mpmath.nstr(mpmath.mpf(c.max_abs_error), 3) if c.max_abs_error != "0" else "0"
             mark = "ok" if c.passed else "FAIL"
-            lines.append(f"  {c.id:<11} {c.equation:<10} {t:>9} {err:>12} {c.digits:>7.1f}  "
+            lines.append(f"  {c.id:<12} {c.equation:<9} {t:>8} {err:>12} {c.digits:>7.1f}  "
                          f"{mark:<4}  {c.limit}")
         if self.checks:
             lines.append(f"\n  fewest digits of agreement: {self.min_digits:.1f} "

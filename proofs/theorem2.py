@@ -58,7 +58,7 @@ def check(problem) -> TheoremResult:
         implicit = implicit_gradient(P)
 
         def nudged(beta):
-            s_beta, _, _ = newton(P.system, P.s0, beta=beta)
+            s_beta, _, _ = newton(P.system, P.s0, beta=beta, im_floor=P.h ** 2)
             return ep_side(P, beta, s_beta)
         base = ep_side(P, 0, P.s0)
         ep_limit = [d for d in P.derivative(lambda b: [x - y for x, y in zip(nudged(b), base)])]
@@ -70,7 +70,7 @@ def check(problem) -> TheoremResult:
             def J(e, k=k):
                 th = list(theta)
                 th[k] = th[k] + e
-                s, _, _ = newton(P.system, P.s0, theta=th)
+                s, _, _ = newton(P.system, P.s0, theta=th, im_floor=P.h ** 2)
                 return [P.system.cost(s, th)]
             fd.append(P.derivative(J)[0])
         rows.append(P.compare("IFT.fd", "2.3", None, fd, implicit, limit=P.limit_precision))

@@ -59,3 +59,13 @@ def test_random_smooth_energies_verify(model):
 @given(energies())
 def test_random_smooth_energies_verify_many(model):
     _check(model)
+
+
+def test_vanishing_derivative_regression():
+    """Found by hypothesis: w1 = 0 makes dJ/dw1 exactly 0, so the complex-step
+    Newton's imaginary part is pure rounding noise; it must converge absolutely."""
+    m = Model(energy="3*s0**2/2 + 3*s1**2/2 + 3*s2**2/2 - s2*x - w0*tanh(s0 - s1 + s2)"
+                     " + w1*exp(-(s0 + s1)**2/2)",
+              cost="(s0 - y)**2/2", state=["s0", "s1", "s2"], params={"w0": "1/1000", "w1": "0"},
+              data={"x": "1/1000", "y": "0"})
+    _check(m)
