@@ -137,25 +137,27 @@ class System:
         backend = self.backend
         if backend is GMPY:
             with GMPY.scope():
-                theta, d = [GMPY.from_mp(x) for x in theta], [GMPY.from_mp(x) for x in d]
-                beta = GMPY.from_mp(mpmath.mpmathify(beta)) if beta != 0 else 0
-            dE, dC = self.c.dE_ds.gm, self.c.dC_ds.gm
+                static = [[GMPY.from_mp(mpmath.mpmathify(x)) for x in v]
+                          for v in (theta, d, [beta])]
+                force = self.c.dEbeta_ds.bind(*static)
+
+            def rhs(s):
+                return [-g for g in force(s)]
         else:
             dE, dC = self.c.dE_ds.mp, self.c.dC_ds.mp
 
-        if beta == 0:
             def rhs(s):
-                return [-g for g in dE(s, theta, d)]
-        else:
-            def rhs(s):
-                return [-(g + beta * c) for g, c in zip(dE(s, theta, d), dC(s, theta, d))]
+                g = dE(s, theta, d)
+                if beta != 0:
+                    g = [a + beta * b for a, b in zip(g, dC(s, theta, d))]
+                return [-x for x in g]
         return integrate(rhs, s_start, times, tol=tol, backend=backend)
 
     @property
     def backend(self):
         """gmpy2 when the compiled right-hand side supports it, else mpmath."""
         if self._backend is None:
-            ok = self.c.dE_ds.kernel.gmpy is not None and self.c.dC_ds.kernel.gmpy is not None
+            ok = self.c.dEbeta_ds.kernel._gmpy_partial(self.n) is not None
             self._backend = GMPY if ok else MPMATH
         return self._backend
 

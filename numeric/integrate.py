@@ -70,7 +70,7 @@ class GBSIntegrator:
 
     f: callable
     tol: object
-    max_columns: int = 30
+    max_columns: int = 22
     backend: object = MPMATH
     evaluations: int = 0
     steps: int = 0
@@ -198,7 +198,7 @@ class GBSIntegrator:
         return out
 
 
-def integrate(f, y0, t_eval, *, tol, max_columns=30, backend=MPMATH):
+def integrate(f, y0, t_eval, *, tol, max_columns=None, backend=MPMATH):
     """Solve ``dy/dt = f(y)`` and return the states at the times ``t_eval``.
 
     Convenience wrapper around :class:`GBSIntegrator`; returns
@@ -206,5 +206,8 @@ def integrate(f, y0, t_eval, *, tol, max_columns=30, backend=MPMATH):
     ``f`` works in the numbers of ``backend``; ``y0``, the times and the
     returned states are mpmath numbers.
     """
+    if max_columns is None:
+        # 22 columns measured best at 30-60 digits (bench/RESULTS.md); more beyond
+        max_columns = max(22, min(40, mpmath.mp.dps // 3))
     integ = GBSIntegrator(f, tol, max_columns=max_columns, backend=backend)
     return integ.run(y0, t_eval), integ

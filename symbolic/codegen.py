@@ -250,6 +250,55 @@ class Kernel:
             return None
         return fn
 
+    def gmpy_bind(self, n_dynamic, static):
+        """A gmpy2 evaluator of the first ``n_dynamic`` inputs, the rest fixed to ``static``.
+
+        Partial evaluation: every subexpression free of the dynamic inputs
+        (rho(x) of a clamped input, products of weights, beta times a
+        constant) is computed once here, not at every call. Returns
+        ``f(dynamic) -> list``, or None where gmpy2 cannot compile the model.
+        Call inside a gmpy2 precision context.
+        """
+        parts = self._gmpy_partial(n_dynamic)
+        if parts is None:
+            return None
+        static_fn, dynamic_fn = parts
+        static = list(static)
+        consts = static_fn(static)
+        return lambda dynamic: dynamic_fn(list(dynamic), static, consts)
+
+    @functools.lru_cache(maxsize=4)
+    def _gmpy_partial(self, n_dynamic):
+        if self.n_terms > self.MP_WHOLE_LIMIT:
+            return None
+        zs, out = self._whole_expressions()
+        dynamic = set(zs[:n_dynamic])
+        memo, consts = {}, []
+
+        def hoist(e):
+            if e.is_Atom or not isinstance(e, sp.Expr):
+                return e
+            if e in memo:
+                return memo[e]
+            if not e.free_symbols & dynamic:
+                new = sp.Symbol(f"_c{len(consts)}")
+                consts.append(e)
+            else:
+                new = e.func(*[hoist(a) for a in e.args])
+            memo[e] = new
+            return new
+        reduced = [hoist(e) for e in out]
+        cs = [sp.Symbol(f"_c{k}") for k in range(len(consts))]
+        ns = [{"_g": _GmpyFunctions()}]
+        try:
+            static_fn = sp.lambdify([zs[n_dynamic:]], consts, modules=ns, printer=GmpyPrinter,
+                                    cse=True)
+            dynamic_fn = sp.lambdify([zs[:n_dynamic], zs[n_dynamic:], cs], reduced, modules=ns,
+                                     printer=GmpyPrinter, cse=True)
+        except (NotImplementedError, TypeError, KeyError):
+            return None
+        return static_fn, dynamic_fn
+
     @property
     def n_terms(self):
         return sum(len(g.out) for g in self.groups)
@@ -318,6 +367,11 @@ class _Function:
             return m
         return out[0] if self.shape == () else out
 
+    def bind(self, *static):
+        """gmpy2 function of s alone, the other arguments fixed (see Kernel.gmpy_bind)."""
+        n = self.sizes[0]
+        return self.kernel.gmpy_bind(n, [x for a in static for x in a])
+
     def gm(self, *args):
         """gmpy2 evaluation (inside a gmpy2 context); a flat list. None if unsupported."""
         fn = self.kernel.gmpy
@@ -351,6 +405,7 @@ class Compiled:
         "d2E_ds2": "H = d2E/ds2 (n, n)",
         "d2E_dtheta_ds": "M = d2E/(dtheta ds) (p, n)",
         "d2C_ds2": "d2C/ds2 (n, n)",
+        "dEbeta_ds": "dE^beta/ds = dE/ds + beta dC/ds (n,)",
         "Hv": "H^T v = d/ds (v . dE/ds) (n,)",
         "Mv": "M v = d/dtheta (v . dE/ds) (p,)",
     }
@@ -367,6 +422,8 @@ class Compiled:
         syms, sizes = self._symbols, (n, p, self.d)
         if name in ("Hv", "Mv"):
             syms, sizes = syms + [se.sympify(x) for x in d.v], sizes + (n,)
+        if name == "dEbeta_ds":
+            syms, sizes = syms + [se.sympify(d.beta)], sizes + (1,)
         if name in ("d2E_ds2", "d2E_dtheta_ds", "d2C_ds2"):
             cols = n
             rows = p if name == "d2E_dtheta_ds" else n
@@ -383,7 +440,8 @@ class Compiled:
                 raise AttributeError(f"{name}: this model is given by a vector field and has no energy")
             entries = [(i, e) for i, e in enumerate(vec) if e != 0]
             shape, n_out = (len(vec),), len(vec)
-        args = ", ".join(ARGUMENTS + (("v",) if name in ("Hv", "Mv") else ()))
+        extra = {"Hv": ("v",), "Mv": ("v",), "dEbeta_ds": ("beta",)}.get(name, ())
+        args = ", ".join(ARGUMENTS + extra)
         doc = f"{self._SPEC[name]} as a function of ({args})."
         return _Function(Kernel(entries, syms, n_out, name=name, doc=doc), shape, sizes)
 

@@ -6,6 +6,7 @@ For an energy model (paper notation, MATH.md section 1)::
     d2E_ds2   H    = d2E/ds2                   n x n, symmetric
     d2E_dtheta_ds M = d2E/(dtheta ds)          p x n
     dE_dtheta, dC_ds, dC_dtheta, d2C_ds2 (for Newton on the nudged fixed point)
+    dEbeta_ds = dE/ds + beta dC/ds           the nudged force, beta a symbol (paper 4.2)
     Hv = d/ds (v . dE/ds)  (= H^T v)           n-vector in auxiliary symbols v
     Mv = d/dtheta (v . dE/ds)  (= M v)         p-vector
 
@@ -52,6 +53,8 @@ class Derivatives:
     dC_ds: tuple
     dC_dtheta: tuple
     d2C_ds2: dict
+    beta: object
+    dEbeta_ds: tuple
     v: tuple
     Hv: tuple
     Mv: tuple
@@ -148,6 +151,7 @@ def derive(model: Model) -> Derivatives:
     # M[k, i] = d/dtheta_k of dE/ds_i: the transpose of the Jacobian of dE_ds in theta
     M = {(k, i): e for (i, k), e in _jacobian(dE_ds, theta).items()}
     dC_ds = _gradient(C, s)
+    beta = lib.Symbol("beta")
     v = tuple(lib.Symbol(f"v_{i}") for i in range(len(s)))
     Hv = [[] for _ in s]
     for (i, j), e in H.items():  # distribute v_i over the terms: better templates
@@ -158,4 +162,5 @@ def derive(model: Model) -> Derivatives:
     return Derivatives(
         model=model, E=E, C=C, dE_ds=dE_ds, d2E_ds2=H, d2E_dtheta_ds=M, dE_dtheta=dE_dtheta,
         dC_ds=dC_ds, dC_dtheta=_gradient(C, theta), d2C_ds2=_jacobian(dC_ds, s), v=v,
+        beta=beta, dEbeta_ds=tuple(a + beta * b for a, b in zip(dE_ds, dC_ds)),
         Hv=tuple(lib.Add(*t) for t in Hv), Mv=tuple(lib.Add(*t) for t in Mv))
