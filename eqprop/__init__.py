@@ -23,10 +23,19 @@ code generation) -> ``eqprop.numeric`` (integration, fixed points) ->
 ``eqprop.proofs`` (the theorems) -> ``eqprop.figures``.
 """
 
-from .errors import EqpropError
-from .symbolic import Model, builtin_names, derive, hopfield, load_model, quadratic
-from .symbolic.codegen import compile_model
-from .proofs import Report, Verdict, VerificationFailed, verify
+import os as _os
+
+# Run from a source checkout without an editable install, the subpackages live
+# beside this folder (symbolic/, numeric/, ...): let Python find them there.
+_root = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+if _os.path.isdir(_os.path.join(_root, "symbolic")) and not _os.path.isdir(
+        _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "symbolic")):
+    __path__.append(_root)
+
+from .errors import EqpropError  # noqa: E402
+from .symbolic import Model, builtin_names, derive, hopfield, load_model, quadratic  # noqa: E402
+from .symbolic.codegen import compile_model  # noqa: E402
+from .proofs import Report, Verdict, VerificationFailed, verify  # noqa: E402
 
 __version__ = "0.1.0"
 

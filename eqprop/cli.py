@@ -2,6 +2,7 @@
 
     eqprop verify [MODEL] [--dps N] [--times T1,T2,...] [--json FILE] [--quiet]
     eqprop derive [MODEL] [--latex]
+    eqprop scale [--layers 10,512,512,784] [--batch 128] [--data random|digits|mnist:PATH]
     eqprop models
 
 Bad input prints one line ``eqprop: error: ...`` and exits with status 2.
@@ -24,7 +25,7 @@ EPILOG = """\
 examples:
   eqprop verify                       # the paper's 2-3-3-2 network at 50 digits
   eqprop verify examples/two_neurons.toml --dps 30 --times 0,1,5
-  eqprop verify hopfield:2,4,3:tanh --json report.json
+  eqprop verify hopfield:2,3,2 --json report.json
   eqprop derive two-neurons --latex   # the derived equations, for slides
 
 A model file (TOML):
@@ -90,6 +91,34 @@ def _parser():
     d.add_argument("model", nargs="?", default=None, help=MODEL_HELP)
     d.add_argument("--latex", action="store_true", help="LaTeX instead of pretty text")
 
+    sc = sub.add_parser("scale", help="Theorem 3 on a realistic-size layered network (float64)",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        description="Check Theorem 3 in discrete time on a layered Hopfield network "
+                                    "of realistic size: EP's temporal derivatives with complex-step "
+                                    "nudging (beta = i h) against RBP's error derivatives, per layer, "
+                                    "in Ernoult et al.'s normalized measure, beside a real beta; "
+                                    "then dJ/dtheta by the implicit function theorem, the EP limit "
+                                    "and the RBP limit.",
+                        epilog="example:\n  eqprop scale --layers 10,512,512,784 --batch 128\n"
+                               "  eqprop scale --layers 10,64,64 --data digits --continuous")
+    sc.add_argument("--layers", default="10,512,512,784",
+                    help="layer sizes, output first and input last (default 10,512,512,784)")
+    sc.add_argument("--batch", type=int, default=128, help="examples per batch (default 128)")
+    sc.add_argument("--data", default="random",
+                    help="random (default), digits (scikit-learn's 8x8 digits: input 64, output 10; "
+                         "needs eqprop[data]) or mnist:PATH (a local IDX images file or .npz)")
+    sc.add_argument("--rho", default="sigmoid", help="activation: sigmoid, tanh, smoothhard or a formula")
+    sc.add_argument("--cost", default="squared", choices=["squared", "cross_entropy"])
+    sc.add_argument("--steps", type=int, default=100, help="Euler steps of the nudged phase and of RBP")
+    sc.add_argument("--eps", type=float, default=0.5, help="Euler step size (default 0.5)")
+    sc.add_argument("--beta", type=float, default=0.01, help="the real beta shown beside (default 0.01)")
+    sc.add_argument("--continuous", action="store_true",
+                    help="also check continuous time with SciPy's DOP853")
+    sc.add_argument("--asymmetry", type=float, default=0.0,
+                    help="noise added to the backward weights: a non-gradient negative control")
+    sc.add_argument("--seed", type=int, default=0)
+    sc.add_argument("--json", metavar="FILE", default=None, help="also write the report as JSON")
+
     sub.add_parser("models", help="list the built-in models")
     return p
 
@@ -134,11 +163,52 @@ def _verify(args):
     return report.exit_code
 
 
+def _scale(args):
+    from .proofs.scale import scale
+    try:
+        layers = [int(n) for n in args.layers.split(",")]
+    except ValueError:
+        raise EqpropError(f"--layers: expected comma-separated integers like 10,512,512,784, "
+                          f"got {args.layers!r}") from None
+    if args.json and args.json != "-":
+        import os
+        folder = os.path.dirname(os.path.abspath(args.json))
+        if not os.path.isdir(folder):
+            raise EqpropError(f"--json: folder {folder!r} does not exist")
+    bar = _Progress()
+    report = scale(layers, batch=args.batch, data=args.data, rho=args.rho, cost=args.cost,
+                   steps=args.steps, eps=args.eps, beta=args.beta, continuous=args.continuous,
+                   asymmetry=args.asymmetry, seed=args.seed, progress=bar)
+    bar.done()
+    print(report.table())
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            fh.write(report.to_json() + "\n")
+    return 0 if report.passed else 1
+
+
+class _Progress:
+    """A one-line stage indicator on standard error (stages, elapsed time)."""
+
+    def __init__(self):
+        self.start, self.stage = time.perf_counter(), 0
+
+    def __call__(self, msg):
+        self.stage += 1
+        print(f"\r[{time.perf_counter() - self.start:6.1f} s] stage {self.stage}: {msg:<70}",
+              end="", file=sys.stderr, flush=True)
+
+    def done(self):
+        print(f"\r[{time.perf_counter() - self.start:6.1f} s] done{'':<80}", file=sys.stderr, flush=True)
+
+
 def _models(_args):
     from .symbolic.builtins import builtin_names, load_model
     for name in builtin_names():
         m = load_model(name)
-        print(f"{name:<14} {m.name} ({len(m.state)} state variables, {len(m.params)} parameters)")
+        n_p = len(m.params)
+        print(f"{name:<14} {m.name} ({len(m.state)} state variables, {n_p} "
+              f"parameter{'s' if n_p != 1 else ''})")
     print("hopfield:L0,L1,...[:rho]  layered Hopfield network, output first, input last "
           "(rho: sigmoid, tanh, hardsigmoid, smoothhard)")
     print("quadratic:N    linear dynamics with closed forms")
@@ -159,7 +229,8 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
-        return {"verify": _verify, "derive": _derive, "models": _models}[args.command](args)
+        return {"verify": _verify, "derive": _derive, "models": _models,
+                "scale": _scale}[args.command](args)
     except EqpropError as exc:
         print(f"eqprop: error: {exc}", file=sys.stderr)
         return 2

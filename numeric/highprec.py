@@ -50,6 +50,8 @@ def digits_of_agreement(a, b, *, cap):
     a, b = list(a), list(b)
     if len(a) != len(b):
         raise ValueError(f"sides of different lengths: {len(a)} and {len(b)}")
+    if not all(mpmath.isfinite(v) for v in a + b):  # a diverged side agrees with nothing
+        return 0.0, mpmath.inf, mpmath.inf
     err = max((abs(x - y) for x, y in zip(a, b)), default=mpmath.mpf(0))
     scale = max([abs(x) for x in a] + [abs(y) for y in b] + [mpmath.mpf(10) ** -cap])
     if err == 0:

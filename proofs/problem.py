@@ -73,10 +73,12 @@ class Problem:
         """A :class:`Check` of two independently computed sides."""
         digits, err, sc = digits_of_agreement(lhs, rhs, cap=self.dps)
         if scale is not None and scale > 0:
-            sc = max(scale, mpmath.mpf(10) ** -self.dps)
+            sc = max([scale, mpmath.mpf(10) ** -self.dps] + [abs(v) for v in list(lhs) + list(rhs)])
             digits = float(min(self.dps, max(0, -mpmath.log10(err / sc)))) if err else float(self.dps)
         if digits >= self.dps:
             limit = f"reported precision (dps {self.dps})"
+        elif digits < self.required_digits:
+            limit = f"the two sides disagree beyond the error budget ({limit})"
         first = lambda v: fmt(v[0], 20) if len(v) else ""  # noqa: E731
         return Check(id=id, equation=equation, t=None if t is None else float(t),
                      max_abs_error=fmt(err, 6) if err else "0", scale=fmt(sc, 6), digits=digits,
@@ -126,6 +128,9 @@ def prepare(model, *, dps, times=None, initial_state=None, seed=0, required_digi
     if not np.all(np.isfinite(s_init)):
         raise EqpropError("initial_state: values must be finite numbers")
     required = float(dps - 5 if required_digits is None else required_digits)
+    if required > dps:
+        raise EqpropError(f"required_digits: {required:g} is above dps = {dps}; digits are capped "
+                          "at dps, so it could never pass")
     notes, assumptions = [], []
     smooth = not model.non_smooth
     assumptions.append(Assumption(
@@ -176,7 +181,8 @@ def prepare(model, *, dps, times=None, initial_state=None, seed=0, required_digi
         res_ok = residual < mpmath.mpf(10) ** (-(dps + 2))
         assumptions.insert(0, Assumption(
             "fixed point", bool(res_ok), mpmath.nstr(residual, 3),
-            f"max |dE/ds(s0)| after float64 relaxation (t = {t_relax:g}) and {iters} Newton steps"))
+            f"max |{'dE/ds' if model.has_energy else 'F'}(s0)| after float64 relaxation "
+            f"(t = {t_relax:g}) and {iters} Newton steps"))
         C_s = system.dC_ds(s0)
         C_theta = system.dC_dtheta(s0)
         if times is None:

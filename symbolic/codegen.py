@@ -40,7 +40,7 @@ from sympy.printing.pycode import MpmathPrinter
 
 from .derive import Derivatives
 
-__all__ = ["ARGUMENTS", "Kernel", "Compiled", "compile_model", "GmpyPrinter"]
+__all__ = ["ARGUMENTS", "Kernel", "Compiled", "compile_model", "compile_unary", "GmpyPrinter"]
 
 #: Argument order of every compiled function: state, parameters, data
 #: (each a 1-D sequence in the model's declared order; numpy arrays may carry
@@ -469,3 +469,25 @@ class Compiled:
 def compile_model(derivs: Derivatives) -> Compiled:
     """Compile ``derivs`` (from :func:`eqprop.symbolic.derive`)."""
     return Compiled(derivs)
+
+
+def compile_unary(expr, name=""):
+    """A scalar function of one variable and its first two derivatives, for numpy.
+
+    ``expr`` is a SymPy expression in one symbol (rho or the neuron
+    potential u of :mod:`eqprop.numeric.layered`). Returns
+    ``(f, df, ddf, free_symbol)``; each accepts real or complex arrays and
+    keeps their shape.
+    """
+    free = sorted(expr.free_symbols, key=str)
+    if len(free) != 1:
+        raise ValueError(f"{name or 'function'}: expected one variable, got {free}")
+    z = free[0]
+    out = []
+    for e in (expr, sp.diff(expr, z), sp.diff(expr, z, 2)):
+        fn = sp.lambdify([z], e, modules="numpy", cse=True)
+        if not e.free_symbols:  # a constant derivative must still broadcast
+            out.append(lambda a, c=fn(0): np.full(np.shape(a), c, dtype=np.result_type(a, float)))
+        else:
+            out.append(fn)
+    return out[0], out[1], out[2], z

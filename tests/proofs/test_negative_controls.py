@@ -49,7 +49,7 @@ def test_asymmetric_vector_field_breaks_theorem_3_only():
     for c in r.checks:
         by.setdefault(c.id, []).append(c.passed)
     assert all(by["KBE"]) and all(by["T1.S"]) and all(by["T1.Theta"]) and all(by["T1.S.def"])
-    assert all(by["T1.limit"]) and all(by["IFT.fd"])
+    assert all(by["T1.limit"]) and all(by["IFT.cs"])
     assert not all(by["T3.S"]) and not all(by["T2"])
     assert r.verdict is Verdict.NOT_VERIFIED
     asym = {a.id: a for a in r.assumptions}["symmetric Jacobian"]

@@ -7,7 +7,7 @@ import pytest
 
 from eqprop import Model, Verdict, VerificationFailed, verify
 
-EXPECTED_IDS = {"KBE", "T1.S", "T1.Theta", "T1.S.def", "T1.Theta.def", "T1.limit", "T2", "IFT.fd",
+EXPECTED_IDS = {"KBE", "T1.S", "T1.Theta", "T1.S.def", "T1.Theta.def", "T1.limit", "T2", "IFT.cs",
                 "T2.bias1", "T2.bias2", "T3.S", "T3.Theta"}
 
 

@@ -1,0 +1,272 @@
+"""Layered energy-based networks at realistic size, in float64 and complex128.
+
+The model family (issue 5), batched over a leading example axis::
+
+    E = sum_l sum_units u(s_l) - sum_l rho(s_l)^T W_l rho(s_{l+1}) - sum_l b_l^T rho(s_l)
+
+with layers numbered from the output (l = 0) and the input x clamped as the
+last layer s_L. ``u`` (default s^2/2) and ``rho`` are scalar functions given
+as :class:`Unary` triples (value, first and second derivative) that accept
+complex arrays; :func:`eqprop.symbolic.codegen.compile_unary` makes them
+from SymPy expressions. No SymPy here, no per-neuron Python loops, and no
+n x n matrix is ever formed: the Hessian enters only through products
+``H v`` (and ``H^T v``), the mixed derivative through ``M v``.
+
+State layout: one array ``s`` of shape ``(B, n)`` holding the free layers
+0..L-1 side by side (``net.slices[l]`` picks layer l).
+
+An asymmetric variant (``W_back``) makes layer l+1 hear layer l through
+``W_back[l]`` instead of ``W[l]^T``: the dynamics is then a vector field, not
+the gradient of an energy, and Theorem 3 fails -- the negative control.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from eqprop.errors import EqpropError
+
+__all__ = ["Unary", "LayeredNetwork", "cg_solve"]
+
+
+def _mm(a, w):
+    """a @ w with w real: complex a as two real products (no complex copy of w, half the work)."""
+    if np.iscomplexobj(a):
+        return (a.real @ w) + 1j * (a.imag @ w)
+    return a @ w
+
+
+def _outer(a, b, part=None):
+    """a^T b summed over the batch; ``part='imag'`` returns only Im(a^T b) (two real products)."""
+    if part == "imag":
+        return a.real.T @ b.imag + a.imag.T @ b.real
+    if np.iscomplexobj(a) or np.iscomplexobj(b):
+        ar, ai, br, bi = a.real, np.imag(a), b.real, np.imag(b)
+        return (ar.T @ br - ai.T @ bi) + 1j * (ar.T @ bi + ai.T @ br)
+    return a.T @ b
+
+
+@dataclass(frozen=True)
+class Unary:
+    """A scalar function with its first two derivatives, elementwise on arrays."""
+
+    f: callable
+    df: callable
+    ddf: callable
+    name: str = ""
+
+
+@dataclass
+class LayeredNetwork:
+    """A layered network; see the module docstring.
+
+    ``sizes = (n_out, n_h1, ..., n_in)``; ``W[l]`` has shape
+    ``(sizes[l], sizes[l + 1])``; ``b[l]`` shape ``(sizes[l],)`` for the free
+    layers. ``cost`` is ``"squared"`` (1/2 |s_0 - y|^2) or ``"cross_entropy"``
+    (on a softmax readout of s_0). Quantities over the batch are sums.
+    """
+
+    sizes: tuple
+    W: list
+    b: list
+    rho: Unary
+    u: Unary
+    cost: str = "squared"
+    W_back: list | None = None
+    slices: list = field(init=False)
+
+    def __post_init__(self):
+        sizes = tuple(int(n) for n in self.sizes)
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise EqpropError(f"layers: need at least two positive sizes (output first, input "
+                              f"last), got {list(self.sizes)}")
+        for l, w in enumerate(self.W):
+            if w.shape != (sizes[l], sizes[l + 1]):
+                raise EqpropError(f"W[{l}]: shape {w.shape}, expected {(sizes[l], sizes[l + 1])}")
+        if self.cost not in ("squared", "cross_entropy"):
+            raise EqpropError(f"cost: {self.cost!r}; choose 'squared' or 'cross_entropy'")
+        self.sizes = sizes
+        offsets = np.cumsum((0,) + sizes[:-1])
+        self.slices = [slice(int(offsets[l]), int(offsets[l + 1])) for l in range(len(sizes) - 1)]
+
+    # -- shapes ------------------------------------------------------------
+    @property
+    def n_free(self):
+        return sum(self.sizes[:-1])
+
+    @property
+    def L(self):
+        return len(self.sizes) - 1
+
+    @property
+    def symmetric(self):
+        return self.W_back is None
+
+    def check_data(self, x, y):
+        x, y = np.asarray(x), np.asarray(y)
+        if x.ndim != 2 or x.shape[1] != self.sizes[-1]:
+            raise EqpropError(f"x: shape {x.shape}, expected (batch, {self.sizes[-1]}) for input "
+                              f"layer of {self.sizes[-1]} units")
+        if y.ndim != 2 or y.shape != (x.shape[0], self.sizes[0]):
+            raise EqpropError(f"y: shape {y.shape}, expected ({x.shape[0]}, {self.sizes[0]})")
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            raise EqpropError("x, y: contain NaN or infinite values; clean the data first")
+        return x, y
+
+    def layers(self, s):
+        return [s[..., sl] for sl in self.slices]
+
+    def _back(self, l):
+        """The coupling through which layer l + 1 hears layer l (W[l] when symmetric)."""
+        return self.W[l] if self.W_back is None else self.W_back[l]
+
+    # -- energy and its derivatives ----------------------------------------
+    def field(self, s, x):
+        """Input to each free layer: b_l + W_l rho(s_{l+1}) + W_back_{l-1}^T rho(s_{l-1})."""
+        r = [self.rho.f(a) for a in self.layers(s)] + [self.rho.f(x)]
+        out = []
+        for l in range(self.L):
+            f = _mm(r[l + 1], self.W[l].T) + self.b[l]
+            if l > 0:
+                f = f + _mm(r[l - 1], self._back(l - 1))
+            out.append(f)
+        return out
+
+    def grad(self, s, x):
+        """dE/ds (the negative force), shape like s."""
+        g = np.empty_like(s, dtype=np.result_type(s, float))
+        for sl, a, f in zip(self.slices, self.layers(s), self.field(s, x)):
+            g[..., sl] = self.u.df(a) - self.rho.df(a) * f
+        return g
+
+    def hv(self, s, x, v, *, transpose=False):
+        """H v (or H^T v) with H = d(grad)/ds at s; never forms H."""
+        fields = self.field(s, x)
+        S, V = self.layers(s), self.layers(v)
+        dr = [self.rho.df(a) for a in S]
+        w = [d * b for d, b in zip(dr, V)]  # rho'(s_l) v_l
+        out = np.empty(np.broadcast_shapes(s.shape, v.shape), dtype=np.result_type(s, v, float))
+        for l, sl in enumerate(self.slices):
+            diag = self.u.ddf(S[l]) - self.rho.ddf(S[l]) * fields[l]
+            acc = 0
+            if l + 1 < self.L:
+                acc = acc + _mm(w[l + 1], (self._back(l) if transpose else self.W[l]).T)
+            if l > 0:
+                acc = acc + _mm(w[l - 1], self.W[l - 1] if transpose else self._back(l - 1))
+            out[..., sl] = diag * V[l] - dr[l] * acc
+        return out
+
+    def dE_dtheta(self, s, x, part=None):
+        """dE/dtheta summed over the batch: ([dE/dW_l], [dE/db_l]).
+
+        ``part='imag'``: only the imaginary parts (complex-step readout), at
+        half the cost of the full complex products.
+        """
+        r = [self.rho.f(a) for a in self.layers(s)] + [self.rho.f(x)]
+        pick = (lambda a: a.imag) if part == "imag" else (lambda a: a)
+        return ([-_outer(r[l], r[l + 1], part) for l in range(self.L)],
+                [-pick(r[l].sum(axis=0)) for l in range(self.L)])
+
+    def mv(self, s, x, v):
+        """M v = d/dtheta (v . dE/ds), summed over the batch: ([per W_l], [per b_l])."""
+        S, V = self.layers(s), self.layers(v)
+        r = [self.rho.f(a) for a in S] + [self.rho.f(x)]
+        w = [self.rho.df(a) * b for a, b in zip(S, V)]
+        dW, db = [], []
+        for l in range(self.L):
+            g = -_outer(w[l], r[l + 1])
+            if l + 1 < self.L and self.symmetric:
+                g = g - _outer(r[l], w[l + 1])
+            dW.append(g)
+            db.append(-w[l].sum(axis=0))
+        return dW, db
+
+    # -- the cost -------------------------------------------------------------
+    def cost_value(self, s, y):
+        o = s[..., self.slices[0]]
+        if self.cost == "squared":
+            return 0.5 * np.sum((o - y) ** 2)
+        m = np.max(o.real, axis=-1, keepdims=True)
+        lse = m + np.log(np.sum(np.exp(o - m), axis=-1, keepdims=True))
+        return -np.sum(y * (o - lse))
+
+    def dC_ds(self, s, y):
+        g = np.zeros_like(s, dtype=np.result_type(s, float))
+        o = s[..., self.slices[0]]
+        if self.cost == "squared":
+            g[..., self.slices[0]] = o - y
+        else:
+            m = np.max(o.real, axis=-1, keepdims=True)
+            p = np.exp(o - m)
+            g[..., self.slices[0]] = p / p.sum(axis=-1, keepdims=True) * y.sum(axis=-1, keepdims=True) - y
+        return g
+
+    def dC_ds_v(self, s, y, v):
+        """d2C/ds2 v (for Newton on a nudged fixed point with real beta)."""
+        out = np.zeros(np.broadcast_shapes(s.shape, v.shape), dtype=np.result_type(s, v, float))
+        o, vo = s[..., self.slices[0]], v[..., self.slices[0]]
+        if self.cost == "squared":
+            out[..., self.slices[0]] = vo
+        else:
+            m = np.max(o.real, axis=-1, keepdims=True)
+            p = np.exp(o - m)
+            p = p / p.sum(axis=-1, keepdims=True)
+            out[..., self.slices[0]] = (p * vo - p * np.sum(p * vo, axis=-1, keepdims=True)) \
+                * y.sum(axis=-1, keepdims=True)
+        return out
+
+    # -- fixed points ---------------------------------------------------------
+    def newton(self, s, x, y=None, *, beta=0.0, tol=1e-12, maxiter=30, cg_tol=1e-14):
+        """Newton-CG on dE^beta/ds = 0 from s; returns (s, max |residual|, iterations)."""
+        def residual(z):
+            r = self.grad(z, x)
+            return r + beta * self.dC_ds(z, y) if beta != 0 else r
+
+        for k in range(1, maxiter + 1):
+            r = residual(s)
+            res = float(np.max(np.abs(r)))
+            if res <= tol:
+                return s, res, k - 1
+
+            def op(v, z=s):
+                out = self.hv(z, x, v)
+                return out + beta * self.dC_ds_v(z, y, v) if beta != 0 else out
+            s = s - cg_solve(op, r, tol=cg_tol)
+        r = residual(s)
+        return s, float(np.max(np.abs(r))), maxiter
+
+    def relax(self, s, x, *, eps, steps):
+        """Euler steps of the free dynamics: s <- s - eps dE/ds."""
+        for _ in range(steps):
+            s = s - eps * self.grad(s, x)
+        return s
+
+
+def cg_solve(op, b, *, tol=1e-14, maxiter=None):
+    """Solve op(z) = b by conjugate gradients, independently for each row (example).
+
+    ``op`` must be symmetric positive definite per row (a Hessian at a
+    minimum). Works for complex right-hand sides (bilinear, not Hermitian,
+    products: the operator is real symmetric). Stops when every row's
+    residual norm is below ``tol`` times its right-hand side norm.
+    """
+    b = np.asarray(b)
+    z = np.zeros_like(b)
+    r = b.copy()
+    p = r.copy()
+    rr = np.sum(r * r, axis=-1, keepdims=True)
+    bnorm = np.sqrt(np.abs(np.sum(b * np.conj(b), axis=-1, keepdims=True))) + 1e-300
+    for _ in range(maxiter or 4 * b.shape[-1]):
+        if np.all(np.sqrt(np.abs(np.sum(r * np.conj(r), axis=-1, keepdims=True))) <= tol * bnorm):
+            break
+        Ap = op(p)
+        pAp = np.sum(p * Ap, axis=-1, keepdims=True)
+        alpha = np.where(pAp != 0, rr / np.where(pAp != 0, pAp, 1), 0)
+        z = z + alpha * p
+        r = r - alpha * Ap
+        rr_new = np.sum(r * r, axis=-1, keepdims=True)
+        p = r + np.where(rr != 0, rr_new / np.where(rr != 0, rr, 1), 0) * p
+        rr = rr_new
+    return z

@@ -1,0 +1,33 @@
+"""`eqprop scale` from the command line."""
+
+import json
+
+from eqprop.cli import main
+
+
+def test_scale_small_network_passes(capsys, tmp_path):
+    out = tmp_path / "scale.json"
+    code = main(["scale", "--layers", "5,7,6,4", "--batch", "3", "--steps", "40",
+                 "--json", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "complex-step" in text and "verdict: agreement" in text
+    d = json.loads(out.read_text())
+    assert d["passed"] and {r["quantity"] for r in d["rows"]} >= {"s0", "s1", "W01", "W12"}
+
+
+def test_scale_asymmetric_exits_1(capsys):
+    assert main(["scale", "--layers", "5,7,6,4", "--batch", "3", "--steps", "40",
+                 "--asymmetry", "0.5"]) == 1
+    assert "NOT within" in capsys.readouterr().out
+
+
+def test_scale_bad_input_exits_2(capsys):
+    for argv in (["scale", "--layers", "10,a,3"], ["scale", "--layers", "5"],
+                 ["scale", "--layers", "5,4", "--data", "mnist:/no/such/file"],
+                 ["scale", "--layers", "5,4", "--eps", "3"],
+                 ["scale", "--layers", "5,4", "--batch", "0"]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith("eqprop: error:"), err
+        assert "Traceback" not in "\n".join(err)
