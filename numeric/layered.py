@@ -41,6 +41,10 @@ def _mm(a, w):
 def _outer(a, b, part=None):
     """a^T b summed over the batch; ``part='imag'`` returns only Im(a^T b) (two real products)."""
     if part == "imag":
+        if not np.iscomplexobj(b):  # the clamped input: Im(a^T b) = Im(a)^T b
+            return np.imag(a).T @ b
+        if not np.iscomplexobj(a):
+            return a.T @ b.imag
         return a.real.T @ b.imag + a.imag.T @ b.real
     if np.iscomplexobj(a) or np.iscomplexobj(b):
         ar, ai, br, bi = a.real, np.imag(a), b.real, np.imag(b)
@@ -48,14 +52,50 @@ def _outer(a, b, part=None):
     return a.T @ b
 
 
+#: below this |Im z| (for |Re z| of order one or more), b**2 terms vanish in float64 and a
+#: complex argument is evaluated as a dual number: f(a + i b) = f(a) + i b f'(a)
+DUAL_THRESHOLD = 1e-10
+
+
+def _dual(f, df):
+    """f on complex input with a tiny imaginary part, via two real evaluations.
+
+    For ``z = a + i b`` the complex-step expansion is ``f(a) + i b f'(a) -
+    b^2 f''(a)/2 + ...``; when ``|b| <= 1e-10`` everywhere the dropped terms are
+    below float64 rounding, so this equals the complex evaluation to rounding
+    at a fraction of the cost (real instead of complex transcendental
+    functions). Larger imaginary parts take the complex path.
+    """
+    def g(z):
+        if np.iscomplexobj(z):
+            a, b = z.real, z.imag
+            if b.size and max(b.max(), -b.min()) <= DUAL_THRESHOLD:
+                return f(a) + 1j * (b * df(a))
+        return f(z)
+    return g
+
+
 @dataclass(frozen=True)
 class Unary:
-    """A scalar function with its first two derivatives, elementwise on arrays."""
+    """A scalar function with its first two derivatives, elementwise on arrays.
+
+    Give ``dddf`` (the third derivative) to evaluate complex-step arguments as
+    dual numbers (see :func:`_dual`); the fields ``f``, ``df``, ``ddf`` are
+    then wrapped.
+    """
 
     f: callable
     df: callable
     ddf: callable
     name: str = ""
+    dddf: callable = None
+
+    def __post_init__(self):
+        if self.dddf is not None:
+            f, df, ddf = self.f, self.df, self.ddf
+            object.__setattr__(self, "f", _dual(f, df))
+            object.__setattr__(self, "df", _dual(df, ddf))
+            object.__setattr__(self, "ddf", _dual(ddf, self.dddf))
 
 
 @dataclass
@@ -123,65 +163,62 @@ class LayeredNetwork:
         return self.W[l] if self.W_back is None else self.W_back[l]
 
     # -- energy and its derivatives ----------------------------------------
-    def field(self, s, x):
+    def rates(self, s, x):
+        """rho of every layer, the clamped input last (reusable across calls at one s)."""
+        return [self.rho.f(a) for a in self.layers(s)] + [self.rho.f(x)]
+
+    def _input_drive(self, x, rx):
+        """b_{L-1} + W_{L-1} rho(x): constant while x is clamped, so computed once per x."""
+        cached = getattr(self, "_drive_cache", None)
+        if cached is not None and cached[0] is x:
+            return cached[1]
+        drive = _mm(rx, self.W[-1].T) + self.b[-1]
+        self._drive_cache = (x, drive)
+        return drive
+
+    def field(self, s, x, r=None):
         """Input to each free layer: b_l + W_l rho(s_{l+1}) + W_back_{l-1}^T rho(s_{l-1})."""
-        r = [self.rho.f(a) for a in self.layers(s)] + [self.rho.f(x)]
+        r = self.rates(s, x) if r is None else r
         out = []
         for l in range(self.L):
-            f = _mm(r[l + 1], self.W[l].T) + self.b[l]
+            if l + 1 == self.L:
+                f = self._input_drive(x, r[-1])
+            else:
+                f = _mm(r[l + 1], self.W[l].T) + self.b[l]
             if l > 0:
                 f = f + _mm(r[l - 1], self._back(l - 1))
             out.append(f)
         return out
 
-    def grad(self, s, x):
-        """dE/ds (the negative force), shape like s."""
+    def grad(self, s, x, r=None):
+        """dE/ds (the negative force), shape like s; ``r`` = :meth:`rates` at s if known."""
         g = np.empty_like(s, dtype=np.result_type(s, float))
-        for sl, a, f in zip(self.slices, self.layers(s), self.field(s, x)):
+        for sl, a, f in zip(self.slices, self.layers(s), self.field(s, x, r)):
             g[..., sl] = self.u.df(a) - self.rho.df(a) * f
         return g
 
     def hv(self, s, x, v, *, transpose=False):
         """H v (or H^T v) with H = d(grad)/ds at s; never forms H."""
-        fields = self.field(s, x)
-        S, V = self.layers(s), self.layers(v)
-        dr = [self.rho.df(a) for a in S]
-        w = [d * b for d, b in zip(dr, V)]  # rho'(s_l) v_l
-        out = np.empty(np.broadcast_shapes(s.shape, v.shape), dtype=np.result_type(s, v, float))
-        for l, sl in enumerate(self.slices):
-            diag = self.u.ddf(S[l]) - self.rho.ddf(S[l]) * fields[l]
-            acc = 0
-            if l + 1 < self.L:
-                acc = acc + _mm(w[l + 1], (self._back(l) if transpose else self.W[l]).T)
-            if l > 0:
-                acc = acc + _mm(w[l - 1], self.W[l - 1] if transpose else self._back(l - 1))
-            out[..., sl] = diag * V[l] - dr[l] * acc
-        return out
+        return self.linearize(s, x).hv(v, transpose=transpose)
 
-    def dE_dtheta(self, s, x, part=None):
+    def linearize(self, s, x):
+        """The network's derivatives at s, precomputed for many products H v, M v."""
+        return _Linearization(self, s, x)
+
+    def dE_dtheta(self, s, x, part=None, r=None):
         """dE/dtheta summed over the batch: ([dE/dW_l], [dE/db_l]).
 
         ``part='imag'``: only the imaginary parts (complex-step readout), at
         half the cost of the full complex products.
         """
-        r = [self.rho.f(a) for a in self.layers(s)] + [self.rho.f(x)]
+        r = self.rates(s, x) if r is None else r
         pick = (lambda a: a.imag) if part == "imag" else (lambda a: a)
         return ([-_outer(r[l], r[l + 1], part) for l in range(self.L)],
                 [-pick(r[l].sum(axis=0)) for l in range(self.L)])
 
     def mv(self, s, x, v):
         """M v = d/dtheta (v . dE/ds), summed over the batch: ([per W_l], [per b_l])."""
-        S, V = self.layers(s), self.layers(v)
-        r = [self.rho.f(a) for a in S] + [self.rho.f(x)]
-        w = [self.rho.df(a) * b for a, b in zip(S, V)]
-        dW, db = [], []
-        for l in range(self.L):
-            g = -_outer(w[l], r[l + 1])
-            if l + 1 < self.L and self.symmetric:
-                g = g - _outer(r[l], w[l + 1])
-            dW.append(g)
-            db.append(-w[l].sum(axis=0))
-        return dW, db
+        return self.linearize(s, x).mv(v)
 
     # -- the cost -------------------------------------------------------------
     def cost_value(self, s, y):
@@ -230,8 +267,10 @@ class LayeredNetwork:
             if res <= tol:
                 return s, res, k - 1
 
-            def op(v, z=s):
-                out = self.hv(z, x, v)
+            lin = self.linearize(s, x)
+
+            def op(v, z=s, lin=lin):
+                out = lin.hv(v)
                 return out + beta * self.dC_ds_v(z, y, v) if beta != 0 else out
             s = s - cg_solve(op, r, tol=cg_tol)
         r = residual(s)
@@ -242,6 +281,45 @@ class LayeredNetwork:
         for _ in range(steps):
             s = s - eps * self.grad(s, x)
         return s
+
+
+class _Linearization:
+    """rho, rho', rho'' and the diagonal of H at one state, shared by many products."""
+
+    def __init__(self, net, s, x):
+        self.net = net
+        S = net.layers(s)
+        self.r = net.rates(s, x)
+        self.dr = [net.rho.df(a) for a in S]
+        fields = net.field(s, x, self.r)
+        self.diag = [net.u.ddf(a) - net.rho.ddf(a) * f for a, f in zip(S, fields)]
+        self.shape, self.dtype = s.shape, s.dtype
+
+    def hv(self, v, *, transpose=False):
+        net = self.net
+        V = net.layers(v)
+        w = [d * b for d, b in zip(self.dr, V)]  # rho'(s_l) v_l
+        out = np.empty(np.broadcast_shapes(self.shape, v.shape), dtype=np.result_type(self.dtype, v, float))
+        for l, sl in enumerate(net.slices):
+            acc = 0
+            if l + 1 < net.L:
+                acc = acc + _mm(w[l + 1], (net._back(l) if transpose else net.W[l]).T)
+            if l > 0:
+                acc = acc + _mm(w[l - 1], net.W[l - 1] if transpose else net._back(l - 1))
+            out[..., sl] = self.diag[l] * V[l] - self.dr[l] * acc
+        return out
+
+    def mv(self, v):
+        net, r = self.net, self.r
+        w = [d * b for d, b in zip(self.dr, net.layers(v))]
+        dW, db = [], []
+        for l in range(net.L):
+            g = -_outer(w[l], r[l + 1])
+            if l + 1 < net.L and net.symmetric:
+                g = g - _outer(r[l], w[l + 1])
+            dW.append(g)
+            db.append(-w[l].sum(axis=0))
+        return dW, db
 
 
 def cg_solve(op, b, *, tol=1e-14, maxiter=None):

@@ -476,18 +476,18 @@ def compile_unary(expr, name=""):
 
     ``expr`` is a SymPy expression in one symbol (rho or the neuron
     potential u of :mod:`eqprop.numeric.layered`). Returns
-    ``(f, df, ddf, free_symbol)``; each accepts real or complex arrays and
-    keeps their shape.
+    ``(f, df, ddf, dddf, free_symbol)``; each accepts real or complex arrays
+    and keeps their shape.
     """
     free = sorted(expr.free_symbols, key=str)
     if len(free) != 1:
         raise ValueError(f"{name or 'function'}: expected one variable, got {free}")
     z = free[0]
     out = []
-    for e in (expr, sp.diff(expr, z), sp.diff(expr, z, 2)):
+    for e in (expr, sp.diff(expr, z), sp.diff(expr, z, 2), sp.diff(expr, z, 3)):
         fn = sp.lambdify([z], e, modules="numpy", cse=True)
         if not e.free_symbols:  # a constant derivative must still broadcast
             out.append(lambda a, c=fn(0): np.full(np.shape(a), c, dtype=np.result_type(a, float)))
         else:
             out.append(fn)
-    return out[0], out[1], out[2], z
+    return out[0], out[1], out[2], out[3], z
