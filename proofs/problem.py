@@ -16,14 +16,14 @@ import mpmath
 import numpy as np
 
 from eqprop.errors import EqpropError
-from eqprop.numeric.highprec import GUARD_DPS, System, derivative, digits_of_agreement, newton, to_mp
+from eqprop.numeric.highprec import GUARD_DPS, System, derivative, digits_of_agreement, newton
 from eqprop.numeric.relax import relax
 from eqprop.symbolic.codegen import compile_model
 from eqprop.symbolic.derive import derive
 
 from .report import Assumption, Check, fmt
 
-__all__ = ["Problem", "prepare"]
+__all__ = ["Problem", "prepare", "default_times"]
 
 
 @dataclass
@@ -215,9 +215,3 @@ def _check_times(times):
         raise EqpropError(f"times: must be increasing, got {ts}")
     return ts
 
-
-def as_mp(values):
-    return [to_mp(v) for v in values]
-
-
-__all__ += ["default_times", "Check"]

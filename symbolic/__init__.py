@@ -2,3 +2,6 @@
 from .model import Model
 from .builtins import RHO, hopfield, quadratic, load_model, builtin_names
 from .derive import Derivatives, derive
+
+__all__ = ["Model", "RHO", "hopfield", "quadratic", "load_model", "builtin_names", "Derivatives",
+           "derive"]

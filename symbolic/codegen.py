@@ -233,23 +233,6 @@ class Kernel:
         fn = sp.lambdify([zs], out, modules="mpmath", cse=True)
         return lambda z: fn(list(z))
 
-    @functools.cached_property
-    def gmpy(self):
-        """gmpy2 evaluator ``z -> list`` (run inside a gmpy2 precision context), or None.
-
-        None when the model uses a function gmpy2 lacks, or is too large to
-        compile whole; callers then use :meth:`mpmath`.
-        """
-        if self.n_terms > self.MP_WHOLE_LIMIT:
-            return None
-        zs, out = self._whole_expressions()
-        try:
-            fn = sp.lambdify([zs], out, modules=[{"_g": _GmpyFunctions()}], printer=GmpyPrinter,
-                             cse=True)
-        except (NotImplementedError, TypeError, KeyError):
-            return None
-        return fn
-
     def gmpy_bind(self, n_dynamic, static):
         """A gmpy2 evaluator of the first ``n_dynamic`` inputs, the rest fixed to ``static``.
 
@@ -371,13 +354,6 @@ class _Function:
         """gmpy2 function of s alone, the other arguments fixed (see Kernel.gmpy_bind)."""
         n = self.sizes[0]
         return self.kernel.gmpy_bind(n, [x for a in static for x in a])
-
-    def gm(self, *args):
-        """gmpy2 evaluation (inside a gmpy2 context); a flat list. None if unsupported."""
-        fn = self.kernel.gmpy
-        if fn is None:
-            return None
-        return fn([x for a in args for x in a])
 
     def _check(self, args):
         if len(args) != len(self.sizes):

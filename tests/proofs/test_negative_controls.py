@@ -80,3 +80,20 @@ def test_low_precision_reports_low_digits(dps):
     r = verify(Model(**TWO), dps=dps)
     assert max(c.digits for c in r.checks) <= dps
     assert r.working_dps == dps + 10
+
+
+def test_biased_estimator_fails_the_slope_rows(monkeypatch):
+    """An EP readout biased like sign(beta) sqrt(|beta|) breaks the O(beta) and O(beta^2)
+    laws: the slope rows must fail."""
+    from eqprop.proofs import theorem2
+    original = theorem2.ep_side
+
+    def offset(P, beta, s_beta):
+        b = mpmath.re(beta)
+        bias = mpmath.sign(b) * mpmath.sqrt(abs(b)) * mpmath.mpf(10) ** -4
+        return [v + bias for v in original(P, beta, s_beta)]
+    monkeypatch.setattr(theorem2, "ep_side", offset)
+    r = verify(Model(**TWO), dps=30, times=[0, 1])
+    bias = [c for c in r.checks if "bias" in c.id]
+    assert bias and not any(c.passed for c in bias), r.table()
+    assert r.verdict is Verdict.NOT_VERIFIED
