@@ -30,10 +30,10 @@ from eqprop.numeric.backends import MPMATH
 from eqprop.numeric.highprec import GUARD_DPS, System, newton  # noqa: F401
 
 
-def setup():
+def setup(engine="gbs"):
     m = load_model("paper")
     theta, data = m.values()
-    return System(compile_model(derive(m)), theta, data)
+    return System(compile_model(derive(m)), theta, data, engine=engine)
 
 
 def trajectory(system, dps, T, *, h_digits, backend=None, guard=5):
@@ -120,9 +120,22 @@ def main():
               "(target >= 30x, goal 100x)")
     try:
         import heyoka  # noqa: F401
-        print("heyoka is installed, but the heyoka engine is not written yet")
     except ImportError:
-        print("heyoka: not installed (optional engine not written yet)")
+        print("heyoka: not installed (pip install 'eqprop[heyoka]'): no heyoka row")
+        return
+    hsys = setup("heyoka")
+    for dps in (int(d) for d in args.dps.split(",")):
+        h_digits = dps + GUARD_DPS
+        ref, _, _ = trajectory(system, dps + 20, args.T, h_digits=h_digits)
+        t = time.perf_counter()
+        trajectory(hsys, dps, args.T, h_digits=h_digits)  # first call compiles (LLVM)
+        first = time.perf_counter() - t
+        y, t_hy, _ = trajectory(hsys, dps, args.T, h_digits=h_digits)
+        _, t_gbs, _ = trajectory(system, dps, args.T, h_digits=h_digits)
+        re, im = errors(y, ref, dps)
+        print(f"dps {dps}: heyoka Taylor           {t_hy:8.2f} s  (first call with compilation "
+              f"{first:.2f} s)  error re {mpmath.nstr(re, 2)}, im (relative) {mpmath.nstr(im, 2)}; "
+              f"GBS in the same run {t_gbs:.2f} s")
 
 
 if __name__ == "__main__":

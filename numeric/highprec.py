@@ -74,12 +74,15 @@ class System:
         False for a vector-field model (no E, no dE/dtheta).
     """
 
-    def __init__(self, compiled, theta, data, *, has_energy=True):
+    def __init__(self, compiled, theta, data, *, has_energy=True, engine="gbs"):
         self.c = compiled
         self.theta_exact, self.data_exact = tuple(theta), tuple(data)
         self.has_energy = has_energy
         self.n, self.p = compiled.n, compiled.p
         self._backend = None
+        if engine not in ("gbs", "heyoka"):
+            raise ValueError(f"engine: {engine!r}")
+        self.engine = engine
 
     # values at the current precision (recomputed: precision may have changed)
     def theta(self):
@@ -136,6 +139,8 @@ class System:
         """
         theta = self.theta() if theta is None else theta
         d = self.data()
+        if self.engine == "heyoka":
+            return self._flow_taylor(s_start, times, tol=tol, theta=theta, beta=beta)
         backend = self.backend
         if backend is GMPY:
             with GMPY.scope():
@@ -155,6 +160,37 @@ class System:
                 return [-x for x in g]
         return integrate(rhs, s_start, times, tol=tol, backend=backend)
 
+    def _flow_taylor(self, s_start, times, *, tol, theta, beta):
+        """The same flow by heyoka's Taylor method: complex parts carried as a dual system."""
+        import heyoka as hy
+        import numpy as np
+        prec = mpmath.mp.prec
+        theta = [mpmath.mpmathify(x) for x in theta]
+        start = [mpmath.mpmathify(x) for x in s_start]
+        beta = mpmath.mpmathify(beta)
+        im = [mpmath.im(x) for x in start + theta + [beta]]
+        h = max(abs(x) for x in im) or mpmath.mpf(1)
+        if mpmath.re(beta) != 0 and any(mpmath.im(x) for x in theta):
+            raise NotImplementedError("heyoka engine: a real beta with a complex theta")
+        ta = self.c.taylor(prec, mpmath.nstr(tol, 5))
+        digits = mpmath.mp.dps + 5
+
+        def R(x):
+            return hy.real(mpmath.nstr(x, digits, strip_zeros=False), prec)
+        ta.state[:] = [R(mpmath.re(x)) for x in start] + [R(mpmath.im(x) / h) for x in start]
+        ta.pars[:] = ([R(mpmath.re(x)) for x in theta] + [R(x) for x in self.data()]
+                      + [R(mpmath.re(beta)), R(mpmath.im(beta) / h)]
+                      + [R(mpmath.im(x) / h) for x in theta])
+        ta.time = R(times[0])
+        grid = ta.propagate_grid(np.array([R(t) for t in times]))[-1]
+        n = self.n
+        out = []
+        for row in grid:
+            vals = [mpmath.mpf(str(v)) for v in row]
+            out.append([mpmath.mpc(vals[i], h * vals[n + i]) if any(im) else vals[i]
+                        for i in range(n)])
+        return out, _TaylorWork(len(times))
+
     @property
     def backend(self):
         """gmpy2 when the compiled right-hand side supports it, else mpmath."""
@@ -162,6 +198,13 @@ class System:
             ok = self.c.dEbeta_ds.kernel._gmpy_partial(self.n) is not None
             self._backend = GMPY if ok else MPMATH
         return self._backend
+
+
+class _TaylorWork:
+    """Work report of a heyoka run (what the GBS integrator object reports)."""
+
+    def __init__(self, points):
+        self.evaluations, self.steps, self.rejected = 0, points, 0
 
 
 def newton(system, s_start, *, beta=0, theta=None, tol=None, im_floor=0, maxiter=60):

@@ -100,7 +100,8 @@ def default_times(eig_min, *, points=6):
     return [float(f"{t:.3g}") for t in grid]
 
 
-def prepare(model, *, dps, times=None, initial_state=None, seed=0, required_digits=None):
+def prepare(model, *, dps, times=None, initial_state=None, seed=0, required_digits=None,
+            engine="gbs"):
     """Build the :class:`Problem` and the assumption list; see the module docstring.
 
     Returns ``(problem or None, assumptions, notes)``: ``None`` when no fixed
@@ -114,7 +115,8 @@ def prepare(model, *, dps, times=None, initial_state=None, seed=0, required_digi
     derivs = derive(model)
     compiled = compile_model(derivs)
     theta_vals, data_vals = model.values()
-    system = System(compiled, theta_vals, data_vals, has_energy=model.has_energy)
+    system = System(compiled, theta_vals, data_vals, has_energy=model.has_energy,
+                    engine=_pick_engine(engine, compiled, dps + GUARD_DPS, model))
     n = system.n
     if initial_state is None:
         initial_state = model.verify.get("initial_state", [0] * n)
@@ -200,6 +202,23 @@ def prepare(model, *, dps, times=None, initial_state=None, seed=0, required_digi
             tol=mpmath.mpf(10) ** (-(dps + GUARD_DPS // 2)), holomorphic=model.holomorphic,
             seed=seed)
     return problem, assumptions, notes
+
+
+def _pick_engine(engine, compiled, wdps, model):
+    """'auto' -> heyoka when installed and able to compile the model (smooth models), else gbs."""
+    if engine == "gbs":
+        return "gbs"
+    from eqprop.symbolic.heyoka_gen import available
+    if not available() or (engine == "auto" and model.non_smooth):
+        return "gbs"
+    try:
+        with mpmath.workdps(wdps):
+            compiled.taylor(mpmath.mp.prec, mpmath.mpf(10) ** -(wdps - GUARD_DPS // 2))
+    except Exception as exc:  # noqa: BLE001 - heyoka cannot compile this model
+        if engine == "heyoka":
+            raise EqpropError(f"engine 'heyoka' cannot compile this model ({exc}); use engine='gbs'") from None
+        return "gbs"
+    return "heyoka"
 
 
 def _check_times(times):

@@ -16,8 +16,10 @@ from .report import Check, Report, TheoremResult, Verdict, VerificationFailed, f
 
 __all__ = ["verify", "ENGINES"]
 
-#: Integrators for the high-precision path. "auto" picks the best installed.
-ENGINES = ("auto", "gbs")
+#: Integrators for the high-precision path: "gbs" (built in, adaptive
+#: Gragg-Bulirsch-Stoer), "heyoka" (optional Taylor integrator, eqprop[heyoka]);
+#: "auto" takes heyoka when it is installed and can compile the model.
+ENGINES = ("auto", "gbs", "heyoka")
 
 
 def _model(model):
@@ -46,8 +48,11 @@ def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=Non
         value, else 50). Computation runs with ``GUARD_DPS`` = 10 more.
     times : list of float
         The time grid; default 0 and up to where Sbar_t has decayed by 1e-6.
-    engine : {"auto", "gbs"}
-        The high-precision integrator: adaptive Gragg-Bulirsch-Stoer.
+    engine : {"auto", "gbs", "heyoka"}
+        The high-precision integrator for the nonlinear flows: "gbs" (built-in
+        adaptive Gragg-Bulirsch-Stoer) or "heyoka" (Taylor's method through
+        heyoka.py, ``pip install 'eqprop[heyoka]'``); "auto" takes heyoka when
+        installed and able to compile the model, else gbs.
     initial_state : list
         Where the free phase starts (default: zeros, or the model file's).
     required_digits : float
@@ -67,11 +72,14 @@ def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=Non
     model = _model(model)
     if engine not in ENGINES:
         raise EqpropError(f"engine: unknown {engine!r}; choose one of {', '.join(ENGINES)}")
+    from eqprop.symbolic.heyoka_gen import available
+    if engine == "heyoka" and not available():
+        raise EqpropError("engine 'heyoka' needs heyoka.py: pip install 'eqprop[heyoka]'")
     if dps is None:
         dps = model.verify.get("dps", 50)
     say("derive, compile, free phase")
     problem, assumptions, notes = prepare(model, dps=dps, times=times, initial_state=initial_state,
-                                          seed=seed, required_digits=required_digits)
+                                          seed=seed, required_digits=required_digits, engine=engine)
     state = [s.name for s in model.state]
     params = {s.name: str(v) for s, v in model.params.items()}
     kind = "energy" if model.has_energy else "vector field"
@@ -130,7 +138,7 @@ def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=Non
                     params=params, s_free=s_free, hessian_min_eigenvalue=eig, dJ_dtheta=dJ,
                     times=problem.times, series=series, checks=checks, assumptions=assumptions,
                     verdict=verdict, notes=notes, seconds=time.perf_counter() - started,
-                    engine="gbs", kind=kind)
+                    engine=problem.system.engine, kind=kind)
     return _finish(report, throw)
 
 

@@ -428,6 +428,16 @@ class Compiled:
         setattr(self, name, fn)
         return fn
 
+    def taylor(self, prec, tol):
+        """The optional heyoka Taylor integrator of the flows (see eqprop.symbolic.heyoka_gen)."""
+        cache = self.__dict__.setdefault("_taylor", {})
+        tol = mpmath.nstr(mpmath.mpf(tol), 5)  # one canonical spelling per tolerance
+        key = (prec, tol)
+        if key not in cache:
+            from .heyoka_gen import taylor_integrator
+            cache[key] = taylor_integrator(self.derivs, prec, tol)
+        return cache[key]
+
     def warm(self, names=None, backends=("numpy",)):
         """Compile the named kernels now (all by default); returns self."""
         for name in names or self._SPEC:
