@@ -32,9 +32,11 @@ __all__ = ["Unary", "LayeredNetwork", "cg_solve"]
 
 
 def _mm(a, w):
-    """a @ w with w real: complex a as two real products (no complex copy of w, half the work)."""
+    """a @ w with w real: complex a as one real product of [Re a; Im a] (no complex copy of w)."""
     if np.iscomplexobj(a):
-        return (a.real @ w) + 1j * (a.imag @ w)
+        m = a.shape[0]
+        both = np.concatenate([a.real, a.imag], axis=0) @ w
+        return both[:m] + 1j * both[m:]
     return a @ w
 
 
@@ -45,7 +47,8 @@ def _outer(a, b, part=None):
             return np.imag(a).T @ b
         if not np.iscomplexobj(a):
             return a.T @ b.imag
-        return a.real.T @ b.imag + a.imag.T @ b.real
+        # Re(a)^T Im(b) + Im(a)^T Re(b) as one product over the stacked batch
+        return np.concatenate([a.real, a.imag], axis=0).T @ np.concatenate([b.imag, b.real], axis=0)
     if np.iscomplexobj(a) or np.iscomplexobj(b):
         ar, ai, br, bi = a.real, np.imag(a), b.real, np.imag(b)
         return (ar.T @ br - ai.T @ bi) + 1j * (ar.T @ bi + ai.T @ br)
