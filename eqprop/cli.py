@@ -3,6 +3,7 @@
     eqprop verify [MODEL] [--dps N] [--times T1,T2,...] [--json FILE] [--quiet]
     eqprop derive [MODEL] [--latex]
     eqprop scale [--layers 10,512,512,784] [--batch 128] [--data random|digits|mnist:PATH]
+    eqprop figures [--out DIR] [--format png,pdf,svg] [--model MODEL] [--from report.json]
     eqprop models
 
 Bad input prints one line ``eqprop: error: ...`` and exits with status 2.
@@ -119,6 +120,18 @@ def _parser():
     sc.add_argument("--seed", type=int, default=0)
     sc.add_argument("--json", metavar="FILE", default=None, help="also write the report as JSON")
 
+    fg = sub.add_parser("figures", help="draw the figures of a verification (Theorem 3, truncation, bias)",
+                        description="Run a verification with a dense time grid (or read a saved "
+                                    "JSON report) and draw its figures: the network, Theorem 3 for "
+                                    "states and parameters, truncated RBP, and the bias of finite "
+                                    "beta. Figures 6 and 7 of issue 4 are not written yet.")
+    fg.add_argument("--out", default="eqprop-figures", help="folder (default ./eqprop-figures)")
+    fg.add_argument("--format", default="png,pdf", help="comma-separated: png, pdf, svg")
+    fg.add_argument("--model", default=None, help=MODEL_HELP)
+    fg.add_argument("--dps", type=int, default=30, help="digits of the verification (default 30)")
+    fg.add_argument("--from", dest="source", default=None,
+                    help="draw from a saved report (eqprop verify --json FILE) instead")
+
     sub.add_parser("models", help="list the built-in models")
     return p
 
@@ -202,6 +215,28 @@ class _Progress:
         print(f"\r[{time.perf_counter() - self.start:6.1f} s] done{'':<80}", file=sys.stderr, flush=True)
 
 
+def _figures(args):
+    from .figures import regenerate
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    if args.source:
+        report = args.source
+    else:
+        from .proofs import verify
+        from .proofs.problem import default_times
+        from .symbolic.builtins import load_model
+        model = load_model(args.model or "paper")
+        first = verify(model, dps=args.dps, times=[0, 1])  # for the decay rate
+        lam = float(first.hessian_min_eigenvalue)
+        t_max = default_times(lam)[-1] if lam > 0 else 10.0
+        times = [round(t_max * k / 24, 4) for k in range(25)]
+        print(f"verifying {model.name} at {args.dps} digits on 25 times up to {t_max:g} ...",
+              file=sys.stderr)
+        report = verify(model, dps=args.dps, times=times)
+    for path in regenerate(report, args.out, formats):
+        print(path)
+    return 0
+
+
 def _models(_args):
     from .symbolic.builtins import builtin_names, load_model
     for name in builtin_names():
@@ -230,7 +265,7 @@ def main(argv=None):
         return 2
     try:
         return {"verify": _verify, "derive": _derive, "models": _models,
-                "scale": _scale}[args.command](args)
+                "scale": _scale, "figures": _figures}[args.command](args)
     except EqpropError as exc:
         print(f"eqprop: error: {exc}", file=sys.stderr)
         return 2

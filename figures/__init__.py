@@ -1,5 +1,75 @@
 """eqprop.figures: figures drawn from saved verification reports.
 
-Not written yet (issue 4): this package is reserved so that the layout
-symbolic -> numeric -> proofs -> figures is in place.
+One function per figure (``ax=None`` in, the drawn artists out), in
+:mod:`eqprop.figures.paper`, and :func:`regenerate`, which writes every
+available figure of a report to a folder:
+
+1. ``network``         the layered network of the paper's Figure 1
+2. ``theorem3_states`` Sbar_t (RBP) and Stilde_t (EP), every neuron
+3. ``theorem3_params`` Thetabar_t and Thetatilde_t, a few parameters
+4. ``truncation``      |Thetabar_t - dJ/dtheta| against t, with exp(-lambda_min t)
+5. ``beta_bias``       EP's gradient error against beta: slopes 1, 2, complex step
+
+Figures 6 (digits against dps) and 7 (the realistic-size check) are not
+written yet.
 """
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from eqprop.errors import EqpropError
+
+from .paper import (STYLE, TWO_COLUMN, as_dict, beta_bias, network, theorem3_params,
+                    theorem3_states, truncation)
+
+__all__ = ["network", "theorem3_states", "theorem3_params", "truncation", "beta_bias",
+           "regenerate", "FORMATS"]
+
+FORMATS = ("png", "pdf", "svg")
+
+
+def regenerate(report, out="eqprop-figures", formats=("png", "pdf")):
+    """Write every available figure of ``report`` (a Report, its dict, or a JSON path) to ``out``.
+
+    Returns the list of files written.
+    """
+    if isinstance(report, (str, Path)):
+        try:
+            report = json.loads(Path(report).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise EqpropError(f"--from: cannot read a report from {str(report)!r} ({exc})") from None
+    d = as_dict(report)
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise EqpropError(f"format: {bad[0]!r} is not one of {', '.join(FORMATS)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [("theorem3_states", theorem3_states, TWO_COLUMN / 2),
+            ("theorem3_params", theorem3_params, TWO_COLUMN / 2),
+            ("truncation", truncation, TWO_COLUMN / 2),
+            ("beta_bias", beta_bias, TWO_COLUMN / 2)]
+    written = []
+    with plt.rc_context(STYLE):
+        if d.get("layers"):
+            fig, ax = plt.subplots(figsize=(TWO_COLUMN / 2, 0.9 * len(d["layers"]) + 0.4))
+            network(d["layers"], ax=ax)
+            written += _save(fig, out / "network", formats)
+        for name, fn, width in jobs:
+            fig, ax = plt.subplots(figsize=(width, 2.4))
+            fn(d, ax=ax)
+            written += _save(fig, out / name, formats)
+    return written
+
+
+def _save(fig, stem, formats):
+    files = []
+    for f in formats:
+        path = stem.with_suffix("." + f)
+        fig.savefig(path)
+        files.append(path)
+    plt.close(fig)
+    return files

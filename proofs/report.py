@@ -110,6 +110,8 @@ class Report:
     seconds: float = 0.0
     engine: str = "gbs"
     kind: str = "energy"
+    bias: dict = field(default_factory=dict)
+    layers: list | None = None
 
     @property
     def exit_code(self):
@@ -129,7 +131,8 @@ class Report:
             "checks": [c.to_dict() for c in self.checks],
             "assumptions": [a.to_dict() for a in self.assumptions],
             "verdict": self.verdict.short, "verdict_message": self.verdict.value,
-            "notes": self.notes, "seconds": round(self.seconds, 3),
+            "notes": self.notes, "seconds": round(self.seconds, 3), "bias": self.bias,
+            "layers": self.layers,
         }
 
     def to_json(self, **kwargs):

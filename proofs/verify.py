@@ -138,7 +138,8 @@ def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=Non
                     params=params, s_free=s_free, hessian_min_eigenvalue=eig, dJ_dtheta=dJ,
                     times=problem.times, series=series, checks=checks, assumptions=assumptions,
                     verdict=verdict, notes=notes, seconds=time.perf_counter() - started,
-                    engine=problem.system.engine, kind=kind)
+                    engine=problem.system.engine, kind=kind, bias=t2.extra.get("bias", {}),
+                    layers=list(model.layers) if model.layers else None)
     return _finish(report, throw)
 
 

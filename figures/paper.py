@@ -1,0 +1,167 @@
+"""One function per figure, drawn from a verification report (or its JSON).
+
+Each takes the data and ``ax=None`` (a new figure when None) and returns the
+artists it drew, so that a caller can restyle or test them. Inputs are a
+:class:`eqprop.Report` or the dictionary of its JSON (``Report.to_dict()``,
+or ``json.load`` of ``eqprop verify --json``): figures never recompute.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+
+from eqprop.errors import EqpropError
+
+__all__ = ["PALETTE", "network", "theorem3_states", "theorem3_params", "truncation",
+           "beta_bias", "as_dict"]
+
+#: Okabe-Ito colour-blind-safe palette.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+
+STYLE = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7,
+         "xtick.labelsize": 7, "ytick.labelsize": 7, "lines.linewidth": 1.2,
+         "savefig.bbox": "tight", "figure.dpi": 150}
+ONE_COLUMN, TWO_COLUMN = 3.4, 7.0  # inches
+
+
+def as_dict(report):
+    """A Report or its JSON dictionary, as the dictionary."""
+    if hasattr(report, "to_dict"):
+        return report.to_dict()
+    if isinstance(report, dict) and "series" in report:
+        return report
+    raise EqpropError("figures: expected an eqprop Report or its JSON dictionary")
+
+
+def _ax(ax, width=ONE_COLUMN, height=2.4):
+    if ax is None:
+        with plt.rc_context(STYLE):
+            _, ax = plt.subplots(figsize=(width, height))
+    return ax
+
+
+def _floats(rows):
+    return [[float(v) for v in row] for row in rows]
+
+
+def network(layers, ax=None):
+    """The paper's Figure 1: layered network, output s0 at the top, clamped input x below.
+
+    ``layers`` = (n_out, ..., n_in) as in :func:`eqprop.hopfield`; couplings
+    W01, W12, ... drawn between consecutive layers, bidirectional.
+    """
+    layers = [int(n) for n in layers]
+    if len(layers) < 2:
+        raise EqpropError(f"network: need at least two layers, got {layers}")
+    ax = _ax(ax, height=0.9 * len(layers) + 0.4)
+    artists = []
+    width = max(layers)
+    pos = []
+    for l, n in enumerate(layers):
+        xs = [(i - (n - 1) / 2) * (width / max(n, 1)) for i in range(n)]
+        pos.append([(x, -l) for x in xs])
+    for l in range(len(layers) - 1):
+        for a in pos[l]:
+            for b in pos[l + 1]:
+                artists += ax.plot([a[0], b[0]], [a[1], b[1]], color="0.75", lw=0.4, zorder=1)
+        ax_mid = -(l + 0.5)
+        artists.append(ax.text(width / 2 + 0.6, ax_mid, f"$W_{{{l}{l + 1}}}$", va="center",
+                               fontsize=8, color=PALETTE[l % len(PALETTE)]))
+    for l, layer in enumerate(pos):
+        clamped = l == len(layers) - 1
+        face = "0.85" if clamped else "white"
+        artists.append(ax.scatter([p[0] for p in layer], [p[1] for p in layer], s=60, zorder=2,
+                                  facecolor=face, edgecolor=PALETTE[l % len(PALETTE)], lw=1.2))
+        label = "$x$ (clamped)" if clamped else f"$s_{{{l}}}$" + (" (output)" if l == 0 else "")
+        artists.append(ax.text(-width / 2 - 0.8, -l, label, ha="right", va="center", fontsize=8))
+    ax.set_xlim(-width / 2 - 3.2, width / 2 + 1.8)
+    ax.set_ylim(-len(layers) + 0.5, 0.5)
+    ax.set_axis_off()
+    return artists
+
+
+def _series_panel(d, key_rbp, key_ep, names, ax, ylabel, select=None):
+    t = [float(v) for v in d["times"]]
+    rbp, ep = _floats(d["series"][key_rbp]), _floats(d["series"][key_ep])
+    idx = list(range(len(names))) if select is None else select
+    artists = []
+    for c, i in enumerate(idx):
+        color = PALETTE[c % len(PALETTE)]
+        artists += ax.plot(t, [row[i] for row in rbp], color=color, label=names[i])
+        artists.append(ax.scatter(t, [row[i] for row in ep], s=14, facecolor="none",
+                                  edgecolor=color, zorder=3))
+    ax.set_xlabel("time $t$ in the nudged phase")
+    ax.set_ylabel(ylabel)
+    ax.legend(ncol=2, frameon=False, title="lines: RBP, circles: EP", title_fontsize=7)
+    return artists
+
+
+def theorem3_states(report, ax=None):
+    """Sbar_t (RBP, lines) and Stilde_t (EP, circles) for every neuron (paper 5.4)."""
+    d = as_dict(report)
+    ax = _ax(ax)
+    return _series_panel(d, "s_bar", "s_tilde", [f"${s}$".replace("_", r"\_") for s in d["state"]],
+                         ax, r"$\bar S_t$ (lines), $\tilde S_t$ (circles)")
+
+
+def theorem3_params(report, ax=None, params=None):
+    """Thetabar_t (RBP, lines) and Thetatilde_t (EP, circles) for a few parameters (paper 5.5).
+
+    ``params``: names to show (default: the first four).
+    """
+    d = as_dict(report)
+    names = list(d["params"])
+    chosen = params or names[:4]
+    unknown = [p for p in chosen if p not in names]
+    if unknown:
+        raise EqpropError(f"theorem3_params: unknown parameter {unknown[0]!r}")
+    ax = _ax(ax)
+    labels = [n.replace("_", r"\_") for n in names]
+    return _series_panel(d, "theta_bar", "theta_tilde", labels, ax,
+                         r"$\bar\Theta_t$ (lines), $\tilde\Theta_t$ (circles)",
+                         select=[names.index(p) for p in chosen])
+
+
+def truncation(report, ax=None):
+    """|Thetabar_t - dJ/dtheta| against t: truncated RBP = early-stopped EP.
+
+    The line is the decay exp(-lambda_min t) predicted by the smallest
+    eigenvalue of H(s0), scaled to the first point.
+    """
+    d = as_dict(report)
+    ax = _ax(ax)
+    t = [float(v) for v in d["times"]]
+    grad = [float(v) for v in d["dJ_dtheta"]["implicit"]]
+    err = [max(abs(a - b) for a, b in zip(row, grad)) for row in _floats(d["series"]["theta_bar"])]
+    lam = float(d["hessian_min_eigenvalue"])
+    artists = ax.semilogy(t, err, "o-", color=PALETTE[0], ms=3,
+                          label=r"$\max_k |\bar\Theta_t - dJ/d\theta|_k$")
+    artists += ax.semilogy(t, [err[0] * math.exp(-lam * (ti - t[0])) for ti in t], "--",
+                           color=PALETTE[3], label=rf"$e^{{-\lambda_{{min}} t}}$, $\lambda_{{min}}$ = {lam:.3g}")
+    ax.set_xlabel("time $t$ (RBP iterations / nudged-phase duration)")
+    ax.set_ylabel("gradient error")
+    ax.legend(frameon=False)
+    return artists
+
+
+def beta_bias(report, ax=None):
+    """Error of EP's gradient estimate against beta (log-log): slopes 1 and 2, and complex step."""
+    d = as_dict(report)
+    if not d.get("bias"):
+        raise EqpropError("beta_bias: the report has no bias data (made by an older eqprop?)")
+    ax = _ax(ax)
+    betas = [float(b) for b in d["bias"]["betas"]]
+    one = [float(v) for v in d["bias"]["one_sided"]]
+    sym = [float(v) for v in d["bias"]["symmetric"]]
+    t2 = [c for c in d["checks"] if c["id"] == "T2"]
+    floor = 10 ** -t2[0]["digits"] if t2 else 10 ** -d["dps"]
+    artists = ax.loglog(betas, one, "o-", color=PALETTE[0], ms=3, label=r"one-sided, $O(\beta)$")
+    artists += ax.loglog(betas, sym, "s-", color=PALETTE[1], ms=3, label=r"symmetric $\pm\beta$, $O(\beta^2)$")
+    artists += ax.loglog(betas, [max(floor, 10 ** -d["dps"])] * len(betas), "^-", color=PALETTE[2], ms=3,
+                         label=r"complex step $\beta = ih$ (at working precision)")
+    ax.set_xlabel(r"$\beta$")
+    ax.set_ylabel(r"relative error of the EP gradient")
+    ax.legend(frameon=False)
+    return artists
