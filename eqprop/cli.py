@@ -124,7 +124,8 @@ def _parser():
                         description="Run a verification with a dense time grid (or read a saved "
                                     "JSON report) and draw its figures: the network, Theorem 3 for "
                                     "states and parameters, truncated RBP, and the bias of finite "
-                                    "beta. Figures 6 and 7 of issue 4 are not written yet.")
+                                    "beta, digits against dps, and the realistic-size check "
+                                    "(figures 6 and 7 only when not drawing --from a report).")
     fg.add_argument("--out", default="eqprop-figures", help="folder (default ./eqprop-figures)")
     fg.add_argument("--format", default="png,pdf", help="comma-separated: png, pdf, svg")
     fg.add_argument("--model", default=None, help=MODEL_HELP)
@@ -218,6 +219,7 @@ class _Progress:
 def _figures(args):
     from .figures import regenerate
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    extra = {}
     if args.source:
         report = args.source
     else:
@@ -232,7 +234,12 @@ def _figures(args):
         print(f"verifying {model.name} at {args.dps} digits on 25 times up to {t_max:g} ...",
               file=sys.stderr)
         report = verify(model, dps=args.dps, times=times)
-    for path in regenerate(report, args.out, formats):
+        print("verifying at 15, 20, 25 and 30 digits for the precision figure ...", file=sys.stderr)
+        extra["precision_reports"] = [verify(model, dps=p) for p in (15, 20, 25)] + [report]
+        print("the realistic-size check (layers 10-128-128-784, batch 32) ...", file=sys.stderr)
+        from .proofs.scale import scale
+        extra["scale_report"] = scale([10, 128, 128, 784], batch=32, steps=60)
+    for path in regenerate(report, args.out, formats, **extra):
         print(path)
     return 0
 

@@ -9,9 +9,9 @@ available figure of a report to a folder:
 3. ``theorem3_params`` Thetabar_t and Thetatilde_t, a few parameters
 4. ``truncation``      |Thetabar_t - dJ/dtheta| against t, with exp(-lambda_min t)
 5. ``beta_bias``       EP's gradient error against beta: slopes 1, 2, complex step
-
-Figures 6 (digits against dps) and 7 (the realistic-size check) are not
-written yet.
+6. ``precision``       digits of agreement against dps, per theorem (several reports)
+7. ``scale``           the realistic-size check: per-layer error against step,
+                       complex step against real beta (a ``ScaleReport``)
 """
 
 from __future__ import annotations
@@ -23,19 +23,22 @@ import matplotlib.pyplot as plt
 
 from eqprop.errors import EqpropError
 
-from .paper import (STYLE, TWO_COLUMN, as_dict, beta_bias, network, theorem3_params,
-                    theorem3_states, truncation)
+from .paper import (STYLE, TWO_COLUMN, as_dict, beta_bias, network, precision, scale,
+                    theorem3_params, theorem3_states, truncation)
 
 __all__ = ["network", "theorem3_states", "theorem3_params", "truncation", "beta_bias",
-           "regenerate", "FORMATS"]
+           "precision", "scale", "regenerate", "FORMATS"]
 
 FORMATS = ("png", "pdf", "svg")
 
 
-def regenerate(report, out="eqprop-figures", formats=("png", "pdf")):
+def regenerate(report, out="eqprop-figures", formats=("png", "pdf"), *, precision_reports=None,
+               scale_report=None):
     """Write every available figure of ``report`` (a Report, its dict, or a JSON path) to ``out``.
 
-    Returns the list of files written.
+    ``precision_reports`` (reports of the same model at several dps) adds
+    figure 6, ``scale_report`` (from :func:`eqprop.proofs.scale.scale`)
+    figure 7. Returns the list of files written.
     """
     if isinstance(report, (str, Path)):
         try:
@@ -62,6 +65,14 @@ def regenerate(report, out="eqprop-figures", formats=("png", "pdf")):
             fig, ax = plt.subplots(figsize=(width, 2.4))
             fn(d, ax=ax)
             written += _save(fig, out / name, formats)
+        if precision_reports:
+            fig, ax = plt.subplots(figsize=(TWO_COLUMN / 2, 2.4))
+            precision(precision_reports, ax=ax)
+            written += _save(fig, out / "precision", formats)
+        if scale_report is not None:
+            fig, ax = plt.subplots(figsize=(TWO_COLUMN, 2.6))
+            scale(scale_report, ax=ax)
+            written += _save(fig, out / "scale", formats)
     return written
 
 

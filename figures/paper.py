@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 from eqprop.errors import EqpropError
 
 __all__ = ["PALETTE", "network", "theorem3_states", "theorem3_params", "truncation",
-           "beta_bias", "as_dict"]
+           "beta_bias", "precision", "scale", "as_dict"]
 
 #: Okabe-Ito colour-blind-safe palette.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -164,4 +164,56 @@ def beta_bias(report, ax=None):
     ax.set_xlabel(r"$\beta$")
     ax.set_ylabel(r"relative error of the EP gradient")
     ax.legend(frameon=False)
+    return artists
+
+
+def precision(reports, ax=None):
+    """Digits of agreement against dps, one line per theorem: agreement tracks precision.
+
+    ``reports``: verification reports of one model at several dps. For each
+    theorem the fewest digits over its rows is plotted; the dotted diagonal
+    is the precision itself.
+    """
+    ds = sorted((as_dict(r) for r in reports), key=lambda d: d["dps"])
+    if len(ds) < 2:
+        raise EqpropError("precision: give reports at two or more dps")
+    groups = {"KBE (A.3)": ("KBE",), "Theorem 1 (3.3-3.8)": ("T1.",),
+              "Theorem 2 (4.4)": ("T2", "IFT"), "Theorem 3 (5.4-5.5)": ("T3.",)}
+    ax = _ax(ax)
+    dps = [d["dps"] for d in ds]
+    artists = ax.plot(dps, dps, ":", color="0.5", label="working precision (dps)")
+    for c, (label, prefixes) in enumerate(groups.items()):
+        ys = [min((ch["digits"] for ch in d["checks"] if ch["id"].startswith(prefixes)
+                   and "bias" not in ch["id"]), default=float("nan")) for d in ds]
+        artists += ax.plot(dps, ys, "o-", color=PALETTE[c], ms=3, label=label)
+    ax.set_xlabel("working digits reported (dps)")
+    ax.set_ylabel("fewest digits of agreement")
+    ax.legend(frameon=False)
+    return artists
+
+
+def scale(scale_report, ax=None):
+    """Per layer, EP-RBP relative error against the step: complex step (solid) vs real beta (dashed).
+
+    Ernoult et al.'s figure made exact: with beta = i h the error sits at
+    float64 rounding until the physical floor (Sbar_k far below u_k) sets in.
+    """
+    d = scale_report.to_dict() if hasattr(scale_report, "to_dict") else scale_report
+    rows = [r for r in d["rows"] if r["quantity"].startswith("s") and "per_step" in r]
+    if not rows:
+        raise EqpropError("scale: the report has no per-step data (made by an older eqprop?)")
+    ax = _ax(ax)
+    artists = []
+    for c, r in enumerate(rows):
+        color = PALETTE[c % len(PALETTE)]
+        steps = list(range(len(r["per_step"]["complex_step"])))
+        artists += ax.semilogy(steps, [max(v, 1e-18) for v in r["per_step"]["complex_step"]], "-",
+                               color=color, label=f"layer {r['quantity']}: complex step")
+        if "real_beta" in r["per_step"]:
+            artists += ax.semilogy(steps, r["per_step"]["real_beta"], "--", color=color,
+                                   label=rf"layer {r['quantity']}: $\beta$ = {d['beta']:g}")
+    ax.set_xlabel("step $k$ of the nudged phase / RBP")
+    ax.set_ylabel("relative error, EP vs RBP")
+    ax.set_ylim(1e-17, 1e2)
+    ax.legend(frameon=False, ncol=2, fontsize=6)
     return artists

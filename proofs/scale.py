@@ -317,7 +317,8 @@ def check_theorem3(net, s0, x, y, *, eps=0.5, steps=100, h=1e-20, beta=0.01, rea
                      "symmetric_beta": stats[(q, "symmetric_beta")].normalized if real else None,
                      "step_min": float(np.min(st.steps)), "step_median": float(np.median(st.steps)),
                      "step_max": float(np.max(st.steps)),
-                     "digits_lost": float(max(0.0, max(st.lost))) if st.lost else 0.0})
+                     "digits_lost": float(max(0.0, max(st.lost))) if st.lost else 0.0,
+                     "per_step": {e: [float(v) for v in stats[(q, e)].steps] for e in estimators}})
     return rows
 
 

@@ -81,3 +81,25 @@ def test_cli_figures_from_json(report, tmp_path, capsys):
     assert main(["figures", "--from", str(saved), "--out", str(tmp_path / "f"), "--format", "png"]) == 0
     assert len(capsys.readouterr().out.split()) == 5
     assert main(["figures", "--from", str(tmp_path / "missing.json")]) == 2
+
+
+def test_precision_figure_tracks_dps():
+    from eqprop.figures import precision
+    reports = [verify("two-neurons", dps=p, times=[0, 1]) for p in (12, 20)]
+    lines = _lines(precision(reports))
+    assert np.allclose(lines[0].get_ydata(), [12, 20])  # the diagonal
+    for line in lines[1:]:
+        y = line.get_ydata()
+        assert y[1] > y[0] + 5  # agreement grows with the precision
+    with pytest.raises(EqpropError, match="two or more"):
+        precision(reports[:1])
+
+
+def test_scale_figure_plots_per_step_errors(tmp_path):
+    from eqprop.figures import scale as scale_figure
+    from eqprop.proofs.scale import scale
+    r = scale([4, 6, 5, 3], batch=2, steps=20)
+    lines = _lines(scale_figure(r))
+    row = r.rows[0]
+    assert np.allclose(lines[0].get_ydata(), np.maximum(row["per_step"]["complex_step"], 1e-18))
+    assert np.allclose(lines[1].get_ydata(), row["per_step"]["real_beta"])
