@@ -118,7 +118,7 @@ def theorem3_params(report, ax=None, params=None):
     if unknown:
         raise EqpropError(f"theorem3_params: unknown parameter {unknown[0]!r}")
     ax = _ax(ax)
-    labels = [n.replace("_", r"\_") for n in names]
+    labels = [f"${n}$".replace("_", r"\_") for n in names]  # mathtext, underscores kept
     return _series_panel(d, "theta_bar", "theta_tilde", labels, ax,
                          r"$\bar\Theta_t$ (lines), $\tilde\Theta_t$ (circles)",
                          select=[names.index(p) for p in chosen])

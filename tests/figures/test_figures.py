@@ -103,3 +103,13 @@ def test_scale_figure_plots_per_step_errors(tmp_path):
     row = r.rows[0]
     assert np.allclose(lines[0].get_ydata(), np.maximum(row["per_step"]["complex_step"], 1e-18))
     assert np.allclose(lines[1].get_ydata(), row["per_step"]["real_beta"])
+
+
+def test_regenerate_with_precision_and_scale_writes_all_seven(report, tmp_path):
+    from eqprop.proofs.scale import scale
+    extra = {"precision_reports": [verify("hopfield:2,3,2", dps=p, times=[0, 1]) for p in (12, 20)],
+             "scale_report": scale([4, 6, 5, 3], batch=2, steps=20)}
+    files = regenerate(report, tmp_path, formats=("png", "svg"), **extra)
+    assert {f.stem for f in files} == {"network", "theorem3_states", "theorem3_params", "truncation",
+                                      "beta_bias", "precision", "scale"}
+    assert len(files) == 14 and all(f.stat().st_size > 1000 for f in files)
