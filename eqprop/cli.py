@@ -77,7 +77,9 @@ def _parser():
     v.add_argument("--times", default=None,
                    help="comma-separated times, e.g. 0,0.5,1,5 (default: 0 and up to where "
                         "Sbar_t has decayed by 1e-6)")
-    v.add_argument("--engine", default="auto", help="high-precision integrator: auto or gbs")
+    v.add_argument("--engine", default="auto", choices=["auto", "gbs", "heyoka"],
+                   help="integrator of the nonlinear flows: gbs (built in), heyoka (Taylor, needs "
+                        "eqprop[heyoka]), auto (heyoka when installed; default)")
     v.add_argument("--required-digits", type=float, default=None,
                    help="digits each identity must reach (default: dps - 5)")
     v.add_argument("--seed", type=int, default=0, help="seed of the random directions and states")
