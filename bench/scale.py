@@ -68,7 +68,8 @@ def w1_numpy(net, x, y, steps=100, eps=0.5):
     return time.perf_counter() - t0, t_free, res, worst, s0
 
 
-def w1_torch(net, x, y, s0_start, steps=100, eps=0.5):
+def torch_energy(net, x, y):
+    """The same layered energy written plainly in PyTorch: (W, Y, energy(s))."""
     import torch
     torch.set_default_dtype(torch.float64)
     W = [torch.tensor(w, requires_grad=True) for w in net.W]
@@ -76,17 +77,24 @@ def w1_torch(net, x, y, s0_start, steps=100, eps=0.5):
     X, Y = torch.tensor(x), torch.tensor(y)
     sizes = net.sizes
 
-    def energy(s, W):
+    def energy(s):
         parts = torch.split(s, list(sizes[:-1]), dim=1)
         r = [torch.sigmoid(p) for p in parts] + [torch.sigmoid(X)]
         E = 0.5 * (s * s).sum()
         for l in range(len(W)):
             E = E - ((r[l] @ W[l]) * r[l + 1]).sum() - (b[l] * r[l]).sum()
         return E
+    return W, Y, energy
+
+
+def w1_torch(net, x, y, s0_start, steps=100, eps=0.5):
+    import torch
+    W, Y, energy = torch_energy(net, x, y)
+    sizes = net.sizes
 
     def grad(s):
         s = s.detach().requires_grad_(True)
-        return s, torch.autograd.grad(energy(s, W), s, create_graph=True)[0]
+        return s, torch.autograd.grad(energy(s), s, create_graph=True)[0]
 
     def cost_grad(s):
         g = torch.zeros_like(s)
@@ -142,19 +150,8 @@ def w1_torch(net, x, y, s0_start, steps=100, eps=0.5):
 
 def implicit_torch(net, x, y, s0):
     import torch
-    torch.set_default_dtype(torch.float64)
-    W = [torch.tensor(w, requires_grad=True) for w in net.W]
-    b = [torch.tensor(v) for v in net.b]
-    X, Y = torch.tensor(x), torch.tensor(y)
+    W, Y, energy = torch_energy(net, x, y)
     sizes = net.sizes
-
-    def energy(s):
-        parts = torch.split(s, list(sizes[:-1]), dim=1)
-        r = [torch.sigmoid(p) for p in parts] + [torch.sigmoid(X)]
-        E = 0.5 * (s * s).sum()
-        for l in range(len(W)):
-            E = E - ((r[l] @ W[l]) * r[l + 1]).sum() - (b[l] * r[l]).sum()
-        return E
     s = torch.tensor(s0)
     for _ in range(3):  # PyTorch's own Newton polish of the fixed point (dense, n = 2000)
         H = torch.autograd.functional.hessian(lambda z: energy(z.reshape(1, -1)), s.reshape(-1))
