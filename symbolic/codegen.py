@@ -26,6 +26,8 @@ The argument order of every compiled function is fixed here, in
 from __future__ import annotations
 
 import functools
+import itertools
+import types
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -33,7 +35,6 @@ import gmpy2
 import mpmath
 import numpy as np
 
-import scipy.sparse
 import symengine as se
 import sympy as sp
 from sympy.printing.pycode import MpmathPrinter
@@ -119,6 +120,119 @@ def _fraction(number):
     return Fraction(int(q.p), int(q.q))
 
 
+def _gather(x, ix):
+    """``x[..., ix]``: a view for a slice, ``take`` (faster than fancy indexing) for an array."""
+    return x[..., ix] if isinstance(ix, slice) else x.take(ix, axis=-1)
+
+
+def _index(ix):
+    """``ix`` as a slice where it is an increasing arithmetic progression (a view, not a gather)."""
+    ix = np.asarray(ix, dtype=np.intp)
+    if len(ix) == 1:
+        return slice(int(ix[0]), int(ix[0]) + 1)
+    if len(ix) > 1:
+        step = int(ix[1] - ix[0])
+        if step > 0 and np.all(np.diff(ix) == step):
+            return slice(int(ix[0]), int(ix[-1]) + 1, step)
+    return ix
+
+
+class _Tables:
+    """Functions of one input shared by a kernel's evaluation steps.
+
+    Each distinct function of one input (rho(x), rho'(x), a post factor such
+    as u''(x) - rho''(x) ..., renamed to one variable) is evaluated once per
+    call on the inputs the steps need, then gathered from. Functions needed
+    on the same inputs are compiled together, with common subexpressions
+    (exp(-x), say) shared.
+    """
+
+    X = sp.Symbol("_x")
+
+    def __init__(self):
+        self._requests = {}  # canonical expression -> list of (request, indices)
+        self.tables = []     # (compiled function of x returning a list, input indices)
+
+    def request(self, expr, symbol, indices):
+        req = types.SimpleNamespace(table=None, pos=None)
+        self._requests.setdefault(expr.xreplace({symbol: self.X}), []).append((req, indices))
+        return req
+
+    def finalize(self, bounds=()):
+        """Compile; ``bounds`` are the starts of the argument blocks (theta, data, ...).
+
+        Functions whose inputs lie in the same blocks are evaluated together on
+        the union of their inputs: never on an input of another kind (a
+        parameter where only states were asked for), where they might not be
+        defined.
+        """
+        by_blocks = {}
+        for expr, reqs in self._requests.items():
+            idx = np.unique(np.concatenate([ix for _, ix in reqs]))
+            key = tuple(np.unique(np.searchsorted(bounds, idx, side="right")))
+            by_blocks.setdefault(key, []).append((expr, reqs, idx))
+        n = 0
+        for funcs in by_blocks.values():
+            idx = np.unique(np.concatenate([ix for _, _, ix in funcs]))
+            for expr, reqs, _ in funcs:
+                for req, ix in reqs:
+                    req.table, req.pos = n, _index(np.searchsorted(idx, ix))
+                n += 1
+            fn = sp.lambdify([self.X], [e for e, _, _ in funcs], modules="numpy", cse=True)
+            self.tables.append((fn, _index(idx)))
+        return self
+
+    def evaluate(self, z):
+        out = []
+        for fn, idx in self.tables:
+            out.extend(fn(_gather(z, idx)))
+        return out
+
+
+def _numpy_evaluator(expr, symbols, idx, tables):
+    """numpy evaluator of ``expr`` on the rows of ``idx``: ``(z, tables) -> (..., k)``.
+
+    ``symbols[j]`` is read from ``z[..., idx[:, j]]``. Factors that depend on
+    one symbol only (rho'(s_i), say) are taken from the shared
+    :class:`_Tables`; a numeric coefficient goes into the first of them.
+    """
+    m = idx.shape[1]
+    expr = sp.expand_power_exp(expr)  # exp(-a - b) -> exp(-a) exp(-b): separable factors
+    unary = {j: [] for j in range(m)}
+    rest = []
+    coeff = sp.Integer(1)
+    for f in sp.Mul.make_args(expr):
+        fs = f.free_symbols
+        if f.is_Number:
+            coeff *= f
+        elif len(fs) == 1 and f not in symbols:
+            unary[symbols.index(next(iter(fs)))].append(f)
+        else:
+            rest.append(f)
+    requests = []
+    us = []
+    for j, fs in unary.items():
+        if fs:
+            u = sp.Symbol(f"_u{j}")
+            us.append(u)
+            requests.append(tables.request(coeff * sp.Mul(*fs), symbols[j], idx[:, j]))
+            coeff = sp.Integer(1)
+            rest.append(u)
+    body = coeff * sp.Mul(*rest)
+    used = [j for j in range(m) if symbols[j] in body.free_symbols]  # gather only these
+    main = sp.lambdify([symbols[j] for j in used] + us, body, modules="numpy", cse=True)
+    if body in us and not used:  # the product is one table: gather it
+        req = requests[0]
+        return lambda z, tv: _gather(tv[req.table], req.pos)
+    cols = [_index(idx[:, j]) for j in used]
+
+    def evaluate(z, tv):
+        args = [_gather(z, c) for c in cols]
+        args.extend(_gather(tv[r.table], r.pos) for r in requests)
+        return main(*args)
+    return evaluate
+
+
 @dataclass
 class _Group:
     """Terms sharing one template."""
@@ -129,46 +243,151 @@ class _Group:
     coeff: list              # k exact coefficients (Fraction)
 
     @functools.cached_property
-    def np_fn(self):
-        """numpy evaluator of the group: ``z -> (..., k)`` values, unary factors hoisted."""
-        m = self.idx.shape[1]
-        ps = [sp.Symbol(f"_p{j}") for j in range(m)]
-        # exp(-a - b) -> exp(-a) exp(-b), so that each factor can be hoisted
-        template = sp.expand_power_exp(self.template)
-        factors = template.args if isinstance(template, sp.Mul) else (template,)
-        unary = {j: [] for j in range(m)}
-        rest = []
-        for f in factors:
-            fs = f.free_symbols
-            if len(fs) == 1 and f not in ps:
-                unary[ps.index(next(iter(fs)))].append(f)
-            else:
-                rest.append(f)
-        hoisted = []  # (column, unique indices, inverse, compiled unary product)
-        us = []
-        for j, fs in unary.items():
-            if fs:
-                u = sp.Symbol(f"_u{j}")
-                us.append(u)
-                uniq, inv = np.unique(self.idx[:, j], return_inverse=True)
-                hoisted.append((uniq, inv, sp.lambdify([ps[j]], sp.Mul(*fs), modules="numpy", cse=True)))
-                rest.append(u)
-        body = sp.Mul(*rest)
-        used = [j for j in range(m) if ps[j] in body.free_symbols]  # gather only these
-        main = sp.lambdify([ps[j] for j in used] + us, body, modules="numpy", cse=True)
-        cols = [self.idx[:, j] for j in used]
-
-        def evaluate(z):
-            args = [z[..., c] for c in cols]
-            for uniq, inv, fn in hoisted:
-                args.append(np.asarray(fn(z[..., uniq]))[..., inv])
-            return main(*args)
-        return evaluate
-
-    @functools.cached_property
     def mp_fn(self):
         ps = [sp.Symbol(f"_p{j}") for j in range(self.idx.shape[1])]
         return sp.lambdify(ps, self.template, modules="mpmath", cse=True)
+
+
+@dataclass
+class _Step:
+    """One numpy evaluation step: values for the outputs ``out`` (unique).
+
+    ``value = post(z) * sum over the terms of each output of body(z)``,
+    where ``post`` depends only on inputs fixed by the output (rho''(s_i)
+    in the diagonal entry H_ii, say) and is applied once per output, after
+    the body terms are summed (``np.add.reduceat`` over ``starts``).
+    """
+
+    out: object
+    body: object = None          # (z, tables) -> (..., k), coefficients included; None: constant
+    starts: np.ndarray = None    # segment starts of the outputs; None: one term each
+    sums: np.ndarray = None      # with body None: the sum of the coefficients per output
+    post: object = None          # (z, tables) -> (..., len(out)); None: 1
+    assign: bool = False         # first write to these outputs: = instead of +=
+    aliases: tuple = ()          # ((which of out, positions)): outputs that copy these
+
+
+def _canonical(expr, symbols, arrays):
+    """Rename ``symbols`` to ``_c0, _c1, ...`` in the order that prints smallest.
+
+    Templates equal up to the order of their arguments (the synapses to the
+    layer above and to the layer below, say) then compare equal.
+    """
+    n = len(symbols)
+    orders = itertools.permutations(range(n)) if n <= 4 else [tuple(range(n))]
+    best = None
+    for order in orders:
+        e = expr.xreplace({symbols[p]: sp.Symbol(f"_c{k}") for k, p in enumerate(order)})
+        key = sp.srepr(e)
+        if best is None or key < best[0]:
+            best = (key, e, order)
+    return best[1], [arrays[p] for p in best[2]]
+
+
+def _sorted_terms(out, cols):
+    """Order of the terms by output, then by inputs; segment starts and ids."""
+    order = np.lexsort(tuple(reversed(cols)) + (out,))
+    out = out[order]
+    first = np.r_[True, out[1:] != out[:-1]]
+    return order, np.flatnonzero(first), np.cumsum(first) - 1
+
+
+def _plan_groups(groups, bounds=()):
+    """Factor, merge and concatenate groups into :class:`_Step` s (see :meth:`Kernel.numpy`).
+
+    1. Each group's template splits into a body, summed over the terms of an
+       output, and a post factor in the inputs fixed by the output.
+    2. Groups over the same terms with the same body merge: their post
+       factors add (the expanded rho'' of a sigmoid is two terms).
+    3. Parts whose canonical body and post templates agree are concatenated
+       into one step (the synapses above and below a unit, say).
+    """
+    merged = {}
+    for g in groups:
+        m = g.idx.shape[1]
+        order, starts, seg = _sorted_terms(g.out, [g.idx[:, j] for j in range(m)])
+        out, idx = g.out[order], g.idx[order]
+        coeff = [g.coeff[i] for i in order]
+        ps = [sp.Symbol(f"_p{j}") for j in range(m)]
+        det = {ps[j] for j in range(m) if np.array_equal(idx[:, j], idx[starts, j][seg])}
+        post, body = [], []
+        for f in sp.Mul.make_args(sp.expand_power_exp(g.template)):
+            (post if f.free_symbols and f.free_symbols <= det else body).append(f)
+        body, post = sp.Mul(*body), sp.Mul(*post)
+        cols = tuple(j for j in range(m) if ps[j] in body.free_symbols)
+        r = coeff[0]
+        norm = tuple(c / r for c in coeff)
+        key = (body, cols, idx[:, list(cols)].tobytes(), out.tobytes(), norm)
+        entry = merged.setdefault(key, dict(out=out, starts=starts, body=body, cols=cols,
+                                            idx=idx[:, list(cols)], norm=norm, posts=[]))
+        entry["posts"].append((r, post, {p: idx[starts, ps.index(p)] for p in post.free_symbols}))
+
+    parts = {}
+    for e in merged.values():
+        out, starts = e["out"], e["starts"]
+        seg = np.cumsum(np.r_[True, out[1:] != out[:-1]]) - 1
+        arrays, names, total = [], {}, sp.Integer(0)
+        for r, f, cols in e["posts"]:
+            sub = {}
+            for p, a in cols.items():
+                key = a.tobytes()
+                if key not in names:
+                    names[key] = sp.Symbol(f"_q{len(arrays)}")
+                    arrays.append(a)
+                sub[p] = names[key]
+            total += sp.Rational(r.numerator, r.denominator) * f.xreplace(sub)
+        norm = np.array([float(c) for c in e["norm"]])
+        body = e["body"]
+        if not total.free_symbols:
+            norm, total = norm * float(total), sp.Integer(1)
+        if not body.free_symbols:
+            norm, body = norm * float(body), sp.Integer(1)
+        body, bcols = _canonical(body, [sp.Symbol(f"_p{j}") for j in e["cols"]], list(e["idx"].T))
+        total, pcols = _canonical(total, [sp.Symbol(f"_q{j}") for j in range(len(arrays))],
+                                  [a[seg] for a in arrays])  # per term
+        parts.setdefault((body, total), []).append((out, bcols, pcols, norm))
+
+    tables = _Tables()
+    steps = []
+    for (body, post), group in parts.items():
+        pieces = [group] if _consistent(group) else [[p] for p in group]
+        for piece in pieces:
+            out = np.concatenate([p[0] for p in piece])
+            bcols = [np.concatenate(c) for c in zip(*[p[1] for p in piece])]
+            pcols = [np.concatenate(c) for c in zip(*[p[2] for p in piece])]
+            norm = np.concatenate([p[3] for p in piece])
+            order, starts, _ = _sorted_terms(out, bcols)
+            out, norm = out[order], norm[order]
+            bcols, pcols = [c[order] for c in bcols], [c[order] for c in pcols]
+            step = _Step(out=out[starts])
+            if post.free_symbols:
+                cs = [sp.Symbol(f"_c{j}") for j in range(len(pcols))]
+                step.post = _numpy_evaluator(post, cs, np.stack([c[starts] for c in pcols], axis=1),
+                                             tables)
+            if body.free_symbols:
+                cs = [sp.Symbol(f"_c{j}") for j in range(len(bcols))]
+                fn = _numpy_evaluator(body, cs, np.stack(bcols, axis=1), tables)
+                if not np.all(norm == 1):
+                    fn = (lambda fn, c: (lambda z, tv: fn(z, tv) * c))(fn, norm)
+                step.body = fn
+                step.starts = starts if len(starts) < len(out) else None
+            else:
+                step.sums = np.add.reduceat(norm, starts)
+            steps.append(step)
+    return steps, tables.finalize(bounds)
+
+
+def _consistent(parts):
+    """Whether concatenated parts give each output one post factor (same arguments)."""
+    if len(parts) == 1:
+        return True
+    out = np.concatenate([p[0] for p in parts])
+    for c in zip(*[p[2] for p in parts]):
+        col = np.concatenate(c)
+        order, starts, seg = _sorted_terms(out, [col])
+        if not np.array_equal(col[order], col[order][starts][seg]):
+            return False
+    return True
 
 
 class Kernel:
@@ -184,12 +403,20 @@ class Kernel:
     #: loops over the templates.
     MP_WHOLE_LIMIT = 3000
 
-    def __init__(self, entries, symbols, n_out, *, name, doc=""):
+    def __init__(self, entries, symbols, n_out, *, name, doc="", blocks=None):
         self.name, self.n_out, self.__doc__ = name, n_out, doc
+        #: starts of the argument blocks after the first (see _Tables.finalize)
+        self.bounds = tuple(np.cumsum(blocks)[:-1]) if blocks else ()
         self._entries, self._symbols = entries, symbols
         groups = {}
         index = {str(sym): k for k, sym in enumerate(symbols)}  # by name: SymPy or SymEngine
+        # an entry equal to an earlier one (H_ji = H_ij) is evaluated once and copied
+        first, self.aliases = {}, {}
         for pos, expr in entries:
+            if expr in first:
+                self.aliases.setdefault(first[expr], []).append(pos)
+                continue
+            first[expr] = pos
             lib = _lib(expr)
             terms = expr.args if isinstance(expr, lib.Add) else (expr,)
             for term in terms:
@@ -211,11 +438,24 @@ class Kernel:
                 idx=np.array(idx, dtype=np.intp).reshape(len(idx), m),
                 out=np.array(out, dtype=np.intp),
                 coeff=[_fraction(c) for c in coeff]))
-        # terms -> outputs, with the coefficients: out = terms @ summation
-        out = np.concatenate([g.out for g in self.groups]) if self.groups else np.zeros(0, np.intp)
-        weights = [float(c) for g in self.groups for c in g.coeff]
-        self.summation = scipy.sparse.csr_matrix(
-            (weights, (np.arange(len(out)), out)), shape=(len(out), n_out))
+
+    @functools.cached_property
+    def steps(self):
+        """The numpy evaluation plan: a list of :class:`_Step` (compiled on first use)."""
+        steps, self._tables = _plan_groups(self.groups, self.bounds)
+        written = np.zeros(self.n_out, dtype=bool)
+        for step in steps:
+            step.assign = not written[step.out].any()
+            written[step.out] = True
+            # copies, level by level: the first alias of each output, then the second...
+            lists = [self.aliases.get(int(o), ()) for o in step.out]
+            levels = []
+            for level in range(max(map(len, lists), default=0)):
+                which = np.array([k for k, a in enumerate(lists) if len(a) > level], dtype=np.intp)
+                pos = np.array([lists[k][level] for k in which], dtype=np.intp)
+                levels.append((None if len(which) == len(lists) else which, pos))
+            step.aliases = tuple(levels)
+        return steps
 
     def _whole_expressions(self):
         out = [sp.Integer(0)] * self.n_out
@@ -290,17 +530,31 @@ class Kernel:
         """Evaluate on a numpy array ``z`` of shape ``(..., len(symbols))``."""
         z = np.asarray(z)
         dtype = np.result_type(z.dtype, np.float64)
-        batch = z.shape[:-1]
-        if self.n_terms == 0:
-            return np.zeros(batch + (self.n_out,), dtype=dtype)
-        terms = np.empty(batch + (self.n_terms,), dtype=dtype)
-        start = 0
-        for g in self.groups:
-            stop = start + len(g.out)
-            terms[..., start:stop] = g.np_fn(z)
-            start = stop
-        flat = terms.reshape(-1, self.n_terms)
-        return np.asarray(flat @ self.summation).reshape(batch + (self.n_out,))
+        result = np.zeros(z.shape[:-1] + (self.n_out,), dtype=dtype)
+        # without batch axes, result[positions]: much faster than result[..., positions]
+        at = (lambda pos: pos) if result.ndim == 1 else (lambda pos: (Ellipsis, pos))
+        steps = self.steps
+        tv = self._tables.evaluate(z)
+        for step in steps:
+            if step.body is None:
+                val = step.sums
+            else:
+                val = step.body(z, tv)
+                if step.starts is not None:
+                    val = np.add.reduceat(val, step.starts, axis=-1)
+            if step.post is not None:
+                val = val * step.post(z, tv)
+            if step.assign:
+                result[at(step.out)] = val
+            else:
+                result[at(step.out)] += val
+            for which, pos in step.aliases:
+                v = val if which is None else _gather(np.asarray(val), which)
+                if step.assign:
+                    result[at(pos)] = v
+                else:
+                    result[at(pos)] += v
+        return result
 
     def mpmath(self, z):
         """Evaluate on a sequence of mpmath numbers at the current precision."""
@@ -313,6 +567,9 @@ class Kernel:
                 if c != 1:
                     val = val * c.numerator / c.denominator
                 out[pos] = out[pos] + val
+        for pos, copies in self.aliases.items():
+            for a in copies:
+                out[a] = out[pos]
         return out
 
 
@@ -326,6 +583,8 @@ class _Function:
 
     def _flat_np(self, args):
         arrays = [np.asarray(a) for a in args]
+        if all(a.ndim == 1 for a in arrays):  # the common unbatched call: one copy
+            return np.concatenate(arrays, dtype=np.result_type(*arrays, np.float64))
         batch = np.broadcast_shapes(*[a.shape[:-1] for a in arrays])
         dtype = np.result_type(*arrays, np.float64)
         return np.concatenate([np.broadcast_to(a, batch + a.shape[-1:]).astype(dtype, copy=False)
@@ -419,7 +678,7 @@ class Compiled:
         extra = {"Hv": ("v",), "Mv": ("v",), "dEbeta_ds": ("beta",)}.get(name, ())
         args = ", ".join(ARGUMENTS + extra)
         doc = f"{self._SPEC[name]} as a function of ({args})."
-        return _Function(Kernel(entries, syms, n_out, name=name, doc=doc), shape, sizes)
+        return _Function(Kernel(entries, syms, n_out, name=name, doc=doc, blocks=sizes), shape, sizes)
 
     def __getattr__(self, name):
         if name.startswith("_") or name not in self._SPEC:
@@ -446,9 +705,11 @@ class Compiled:
             if name == "dE_dtheta" and self.derivs.dE_dtheta is None:
                 continue
             fn = getattr(self, name)
-            for g in fn.kernel.groups:
-                for b in backends:
-                    getattr(g, "np_fn" if b == "numpy" else "mp_fn")
+            if "numpy" in backends:
+                fn.kernel.steps
+            if "mpmath" in backends:
+                for g in fn.kernel.groups:
+                    g.mp_fn
         return self
 
 

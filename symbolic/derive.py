@@ -115,16 +115,25 @@ def _gradient(expr, variables):
     return tuple(Add(*[t.diff(v) for t in where.get(i, ())]) for i, v in enumerate(variables))
 
 
-def _jacobian(rows, variables):
-    """Sparse Jacobian {(i, j): d rows[i] / d variables[j]} of structural non-zeros."""
+def _jacobian(rows, variables, symmetric=False):
+    """Sparse Jacobian {(i, j): d rows[i] / d variables[j]} of structural non-zeros.
+
+    ``symmetric``: rows are a gradient (dE/ds), so the Jacobian is a Hessian
+    and H_ji = H_ij (Schwarz); only j >= i is differentiated, and the mirror
+    image is the same expression object (evaluated once by codegen).
+    """
     out = {}
     for i, r in enumerate(rows):
         Add = _lib(r).Add
         for j, ts in sorted(_index_terms(_terms(r), variables).items()):
+            if symmetric and j < i:
+                continue
             d = Add(*[t.diff(variables[j]) for t in ts])
             if d != 0:
                 out[(i, j)] = d
-    return out
+                if symmetric and j != i:
+                    out[(j, i)] = d
+    return dict(sorted(out.items())) if symmetric else out
 
 
 def derive(model: Model) -> Derivatives:
@@ -147,7 +156,7 @@ def derive(model: Model) -> Derivatives:
     else:
         dE_ds = tuple(-conv(f) for f in model.vector_field)
         dE_dtheta = None
-    H = _jacobian(dE_ds, s)
+    H = _jacobian(dE_ds, s, symmetric=E is not None and not model.non_smooth)
     # M[k, i] = d/dtheta_k of dE/ds_i: the transpose of the Jacobian of dE_ds in theta
     M = {(k, i): e for (i, k), e in _jacobian(dE_ds, theta).items()}
     dC_ds = _gradient(C, s)
