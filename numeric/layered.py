@@ -84,7 +84,8 @@ class Unary:
 
     Give ``dddf`` (the third derivative) to evaluate complex-step arguments as
     dual numbers (see :func:`_dual`); the fields ``f``, ``df``, ``ddf`` are
-    then wrapped.
+    then wrapped. ``joint`` (optional) returns ``(f, df, ddf)`` of a real
+    array in one pass (shared subexpressions).
     """
 
     f: callable
@@ -92,6 +93,13 @@ class Unary:
     ddf: callable
     name: str = ""
     dddf: callable = None
+    joint: callable = None
+
+    def values(self, a):
+        """``(f(a), f'(a), f''(a))`` for a real array ``a``."""
+        if self.joint is not None:
+            return self.joint(a)
+        return self.f(a), self.df(a), self.ddf(a)
 
     def __post_init__(self):
         if self.dddf is not None:
@@ -223,6 +231,81 @@ class LayeredNetwork:
         """M v = d/dtheta (v . dE/ds), summed over the batch: ([per W_l], [per b_l])."""
         return self.linearize(s, x).mv(v)
 
+    # -- complex-step nudging in split form --------------------------------
+    # A complex state s = a + i b with |b| <= DUAL_THRESHOLD (complex-step
+    # nudging) held as one real array S = [a; b] of shape (2B, n). Every
+    # operation below is the complex operation written out on real and
+    # imaginary parts (rho through its dual form, see _dual): the same numbers
+    # as the complex128 path to rounding, without complex temporaries, and
+    # each matrix product is one real GEMM over the stacked 2B rows.
+
+    def split_ready(self, S):
+        """Whether the split form applies: dual-number unaries and |Im s| small enough."""
+        B = S.shape[0] // 2
+        return (self.rho.dddf is not None and self.u.dddf is not None
+                and float(np.max(np.abs(S[B:]), initial=0.0)) <= DUAL_THRESHOLD)
+
+    def split_rates(self, S, x):
+        """rho of each free layer of S, as (3B, n_l) arrays [Im; Re; Im]; rho(x) last.
+
+        Both [Re; Im] = ``R[:, B:]`` and the swapped [Im; Re] = ``R[:2B]`` are
+        views, which the parameter derivative needs. Returns ``(R, D)`` with
+        ``D[l] = (rho'(Re s_l), rho''(Re s_l))`` for :meth:`split_grad` at the
+        same state.
+        """
+        B = S.shape[0] // 2
+        out, D = [], []
+        for sl in self.slices:
+            a, b = S[:B, sl], S[B:, sl]
+            f, df, ddf = self.rho.values(a)
+            R = np.empty((3 * B, a.shape[1]))
+            R[B:2 * B] = f
+            np.multiply(b, df, out=R[2 * B:])
+            R[:B] = R[2 * B:]
+            out.append(R)
+            D.append((df, ddf))
+        return out + [self.rho.f(x)], D
+
+    def split_grad(self, S, x, R, D):
+        """dE/ds at the complex state S (split form), from :meth:`split_rates` at S."""
+        B = S.shape[0] // 2
+        G = np.empty_like(S)
+        for l, sl in enumerate(self.slices):
+            if l + 1 < self.L:
+                f = _mm(R[l + 1][B:], self.W[l].T)
+                f[:B] += self.b[l]
+            if l > 0:
+                low = _mm(R[l - 1][B:], self._back(l - 1))
+                f = low if l + 1 == self.L else f + low
+            if l + 1 == self.L:
+                drive = self._input_drive(x, R[-1])
+                if l == 0:
+                    f = np.zeros((2 * B, drive.shape[1]))
+                f[:B] += drive
+            a, b = S[:B, sl], S[B:, sl]
+            fr, fi = f[:B], f[B:]
+            dr, di = D[l][0], b * D[l][1]
+            # u'(s) - rho'(s) f, each factor complex
+            G[:B, sl] = self.u.df(a) - (dr * fr - di * fi)
+            G[B:, sl] = b * self.u.ddf(a) - (dr * fi + di * fr)
+        return G
+
+    def split_dE_dtheta_imag(self, R, scale=1.0):
+        """``scale`` times Im dE/dtheta at the complex state whose rates are R (see split_rates).
+
+        The scale (-1/h for a complex-step readout, say) multiplies the
+        smaller operand of each product, not the weight-sized result.
+        """
+        B = R[0].shape[0] // 3
+        scale = -scale  # dE/dW_l = -rho(s_l)^T rho(s_{l+1})
+        dW = []
+        for l in range(self.L):
+            if l + 1 < self.L:  # Im(r_l^T r_{l+1}) = [Im; Re]_l^T [Re; Im]_{l+1}
+                dW.append(_outer(R[l][:2 * B] * scale, R[l + 1][B:]))
+            else:  # the clamped input is real
+                dW.append(_outer(R[l][2 * B:] * scale, R[-1]))
+        return dW, [r[2 * B:].sum(axis=0) * scale for r in R[:-1]]
+
     # -- the cost -------------------------------------------------------------
     def cost_value(self, s, y):
         o = s[..., self.slices[0]]
@@ -234,14 +317,16 @@ class LayeredNetwork:
 
     def dC_ds(self, s, y):
         g = np.zeros_like(s, dtype=np.result_type(s, float))
-        o = s[..., self.slices[0]]
-        if self.cost == "squared":
-            g[..., self.slices[0]] = o - y
-        else:
-            m = np.max(o.real, axis=-1, keepdims=True)
-            p = np.exp(o - m)
-            g[..., self.slices[0]] = p / p.sum(axis=-1, keepdims=True) * y.sum(axis=-1, keepdims=True) - y
+        g[..., self.slices[0]] = self.dC_do(s[..., self.slices[0]], y)
         return g
+
+    def dC_do(self, o, y):
+        """dC/ds on the output layer alone (the only non-zero block), at outputs o."""
+        if self.cost == "squared":
+            return o - y
+        m = np.max(o.real, axis=-1, keepdims=True)
+        p = np.exp(o - m)
+        return p / p.sum(axis=-1, keepdims=True) * y.sum(axis=-1, keepdims=True) - y
 
     def dC_ds_v(self, s, y, v):
         """d2C/ds2 v (for Newton on a nudged fixed point with real beta)."""
@@ -314,14 +399,15 @@ class _Linearization:
 
     def mv(self, v):
         net, r = self.net, self.r
-        w = [d * b for d, b in zip(self.dr, net.layers(v))]
+        # the minus sign of dE/dtheta goes on the batch-sized operands, not the results
+        w = [-d * b for d, b in zip(self.dr, net.layers(v))]
         dW, db = [], []
         for l in range(net.L):
-            g = -_outer(w[l], r[l + 1])
+            g = _outer(w[l], r[l + 1])
             if l + 1 < net.L and net.symmetric:
-                g = g - _outer(r[l], w[l + 1])
+                g += _outer(r[l], w[l + 1])
             dW.append(g)
-            db.append(-w[l].sum(axis=0))
+            db.append(w[l].sum(axis=0))
         return dW, db
 
 

@@ -37,7 +37,7 @@ from eqprop.errors import EqpropError
 from eqprop.numeric.data import load
 from eqprop.numeric.layered import LayeredNetwork, Unary, cg_solve
 from eqprop.symbolic.builtins import rho_function
-from eqprop.symbolic.codegen import compile_unary
+from eqprop.symbolic.codegen import compile_unary, compile_unary_joint
 
 __all__ = ["network", "network_from_model", "check_theorem3", "implicit_gradient", "rbp_limit",
            "scale", "ScaleReport", "normalized_error"]
@@ -45,7 +45,7 @@ __all__ = ["network", "network_from_model", "check_theorem3", "implicit_gradient
 
 def _unary(expr, name):
     f, df, ddf, dddf, _ = compile_unary(expr, name)
-    return Unary(f, df, ddf, name=str(expr), dddf=dddf)
+    return Unary(f, df, ddf, name=str(expr), dddf=dddf, joint=compile_unary_joint(expr, name))
 
 
 def network(layers, *, rho="sigmoid", u=None, biases=False, seed=0, cost="squared",
@@ -206,23 +206,67 @@ def _ep_steps(net, s0, x, y, beta, steps, eps):
     h when beta = i h.
     """
     complex_step = np.iscomplexobj(beta)
-    h = abs(beta)
-    div = (lambda a: a.imag / h) if complex_step else (lambda a: a / beta)
-    s = s0.astype(complex) if complex_step else s0.copy()
-    th0 = None if complex_step else net.dE_dtheta(s0, x)
+    if complex_step:
+        yield from _complex_step_run(net, s0, x, y, abs(beta), steps, eps)
+        return
+    th0 = net.dE_dtheta(s0, x)
+    s = s0.copy()
     r = net.rates(s, x)
     for _ in range(steps):
         step = -eps * (net.grad(s, x, r) + beta * net.dC_ds(s, y))
-        s_tilde = -div(step) / eps
+        s_tilde = -step / (eps * beta)
         s = s + step
         r = net.rates(s, x)  # shared by E_theta now and the gradient at the next step
-        if complex_step:  # Im(E_theta(s_k)) / h: E_theta(s0) is real and drops out
-            dW, db = net.dE_dtheta(s, x, part="imag", r=r)
-            theta = ([a / h for a in dW], [a / h for a in db])
+        dW, db = net.dE_dtheta(s, x, r=r)
+        theta = ([(a - b) / beta for a, b in zip(dW, th0[0])], [(a - b) / beta for a, b in zip(db, th0[1])])
+        yield s_tilde, theta, (s - s0) / beta
+
+
+def _complex_step_run(net, s0, x, y, h, steps, eps, split=True):
+    """The nudged run with beta = i h: Im(...) / h of the complex trajectory.
+
+    While the imaginary parts stay within the dual-number range (always, for
+    h = 1e-20), the state is held in the split form of
+    :meth:`LayeredNetwork.split_grad` (real and imaginary parts stacked, the
+    same complex arithmetic without complex temporaries); otherwise, or with
+    ``split=False``, as a complex128 array. Im E_theta(s0) = 0, so
+    Thetatilde is Im E_theta(s_k) / h.
+    """
+    B = s0.shape[0]
+    out = net.slices[0]
+    S = np.concatenate([s0, np.zeros_like(s0)])
+    k = 0
+    if split and net.split_ready(S):
+        R, D = net.split_rates(S, x)
+        while k < steps:
+            G = net.split_grad(S, x, R, D)
+            c = net.dC_do(S[:B, out] + 1j * S[B:, out], y)
+            G[:B, out] -= h * c.imag  # dE/ds + i h dC/ds
+            G[B:, out] += h * c.real
+            S = S - eps * G
+            k += 1
+            s_tilde = G[B:] / h
+            if not net.split_ready(S):
+                break
+            R, D = net.split_rates(S, x)
+            yield s_tilde, net.split_dE_dtheta_imag(R, 1 / h), S[B:] / h
         else:
-            dW, db = net.dE_dtheta(s, x, r=r)
-            theta = ([div(a - b) for a, b in zip(dW, th0[0])], [div(a - b) for a, b in zip(db, th0[1])])
-        yield s_tilde, theta, div(s - s0)
+            return
+        # the imaginary part outgrew the dual form: finish this step and the rest in complex128
+        s = S[:B] + 1j * S[B:]
+        dW, db = net.dE_dtheta(s, x, part="imag")
+        yield s_tilde, ([a / h for a in dW], [a / h for a in db]), s.imag / h
+    else:
+        s = s0.astype(complex)
+    r = net.rates(s, x)
+    while k < steps:
+        step = -eps * (net.grad(s, x, r) + 1j * h * net.dC_ds(s, y))
+        s_tilde = -step.imag / (h * eps)
+        s = s + step
+        k += 1
+        r = net.rates(s, x)
+        dW, db = net.dE_dtheta(s, x, part="imag", r=r)
+        yield s_tilde, ([a / h for a in dW], [a / h for a in db]), s.imag / h
 
 
 def _rbp_steps(net, s0, x, y, steps, eps):
@@ -235,9 +279,9 @@ def _rbp_steps(net, s0, x, y, steps, eps):
     tW = [np.zeros_like(w) for w in net.W]
     tb = [np.zeros_like(b) for b in net.b]
     for _ in range(steps):
-        dW, db = lin.mv(sb)
+        dW, db = lin.mv(-eps * sb)  # linear in sb: the step's scale on the small operand
         for a, g in zip(tW + tb, dW + db):
-            a -= eps * g
+            a += g
         yield sb, (tW, tb)
         sb = sb - eps * lin.hv(sb, transpose=True)
 
@@ -250,6 +294,12 @@ def rbp_limit(net, s0, x, y, *, eps, steps):
     return theta
 
 
+def _sumsq(a):
+    """sum |a|^2 (a BLAS dot; ravel copies only strided views)."""
+    a = np.ravel(a)
+    return float(np.vdot(a, a).real)
+
+
 class _Agreement:
     """Running sums for Ernoult et al.'s normalized error and per-step errors."""
 
@@ -258,13 +308,11 @@ class _Agreement:
         self.steps, self.lost = [], []
 
     def add(self, ep, rbp, u=None):
-        d = (ep - rbp).ravel()
-        e, r = np.ravel(ep), np.ravel(rbp)
-        d2, e2, r2 = (float(np.vdot(v, v).real) for v in (d, e, r))
+        d2, e2, r2 = _sumsq(ep - rbp), _sumsq(ep), _sumsq(rbp)
         self.num, self.ep2, self.rbp2 = self.num + d2, self.ep2 + e2, self.rbp2 + r2
         self.steps.append(np.sqrt(d2) / max(np.sqrt(r2), 1e-300))
         if u is not None:
-            self.lost.append(np.log10(max(np.linalg.norm(u), 1e-300) / max(np.sqrt(r2), 1e-300)))
+            self.lost.append(np.log10(max(np.sqrt(_sumsq(u)), 1e-300) / max(np.sqrt(r2), 1e-300)))
 
     @property
     def normalized(self):

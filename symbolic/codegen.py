@@ -41,7 +41,8 @@ from sympy.printing.pycode import MpmathPrinter
 
 from .derive import Derivatives
 
-__all__ = ["ARGUMENTS", "Kernel", "Compiled", "compile_model", "compile_unary", "GmpyPrinter"]
+__all__ = ["ARGUMENTS", "Kernel", "Compiled", "compile_model", "compile_unary",
+           "compile_unary_joint", "GmpyPrinter"]
 
 #: Argument order of every compiled function: state, parameters, data
 #: (each a 1-D sequence in the model's declared order; numpy arrays may carry
@@ -738,3 +739,22 @@ def compile_unary(expr, name=""):
         else:
             out.append(fn)
     return out[0], out[1], out[2], out[3], z
+
+
+def compile_unary_joint(expr, name=""):
+    """``z -> (f(z), f'(z), f''(z))`` in one numpy function, common subexpressions shared.
+
+    For the sigmoid, one exp serves all three. Constant derivatives are
+    broadcast to the shape of ``z``.
+    """
+    free = sorted(expr.free_symbols, key=str)
+    if len(free) != 1:
+        raise ValueError(f"{name or 'function'}: expected one variable, got {free}")
+    z = free[0]
+    exprs = [expr, sp.diff(expr, z), sp.diff(expr, z, 2)]
+    fn = sp.lambdify([z], exprs, modules="numpy", cse=True)
+
+    def joint(a):
+        return tuple(v if np.shape(v) == np.shape(a) else np.broadcast_to(v, np.shape(a))
+                     for v in fn(a))
+    return joint

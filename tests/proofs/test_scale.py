@@ -55,3 +55,41 @@ def test_digits_data_if_available():
     pytest.importorskip("sklearn")
     r = scale([10, 12, 64], batch=8, data="digits", steps=40)
     assert r.passed, r.table()
+
+
+@pytest.mark.parametrize("kw", [{}, {"biases": True, "cost": "cross_entropy"}, {"asymmetry": 0.3},
+                                {"rho": "tanh"}])
+def test_split_complex_step_equals_complex128(kw):
+    """The split form (real and imaginary parts stacked) is the complex128 run, to rounding."""
+    from eqprop.proofs.scale import _complex_step_run
+    net = network([5, 9, 7, 6], seed=3, **kw)
+    rng = np.random.default_rng(3)
+    x, y = rng.random((4, 6)), np.eye(5)[[0, 2, 3, 1]]
+    s0, _, _ = net.newton(np.zeros((4, net.n_free)), x)
+    h = 1e-20
+    n_steps = 0
+    for split, plain in zip(_complex_step_run(net, s0, x, y, h, 25, 0.5),
+                            _complex_step_run(net, s0, x, y, h, 25, 0.5, split=False)):
+        n_steps += 1
+        (st1, (w1, b1), u1), (st2, (w2, b2), u2) = split, plain
+        # the deviation and Thetatilde to rounding; Stilde is a difference of large forces
+        # and keeps about 16 - log10(|u| / |Stilde|) digits (the documented floor)
+        np.testing.assert_allclose(u1, u2, rtol=1e-13, atol=1e-15)
+        for a, b in zip(w1 + b1, w2 + b2):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14 * np.max(np.abs(b)))
+        floor = 1e-15 * np.max(np.abs(u2))
+        np.testing.assert_allclose(st1, st2, rtol=0, atol=floor)
+    assert n_steps == 25
+
+
+def test_split_form_falls_back_to_complex128_for_a_large_step():
+    """With h = 1e-3 the imaginary parts leave the dual-number range: complex128 takes over."""
+    from eqprop.proofs.scale import _complex_step_run
+    net = network([3, 6, 4], seed=4)
+    x, y = np.random.default_rng(4).random((2, 4)), np.eye(3)[[0, 2]]
+    s0, _, _ = net.newton(np.zeros((2, net.n_free)), x)
+    a = [t[0].copy() for t in _complex_step_run(net, s0, x, y, 1e-3, 10, 0.5)]
+    b = [t[0].copy() for t in _complex_step_run(net, s0, x, y, 1e-3, 10, 0.5, split=False)]
+    assert len(a) == len(b) == 10
+    for p, q in zip(a, b):
+        np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-12)
