@@ -28,20 +28,28 @@ import numpy as np
 
 from eqprop.errors import EqpropError
 
-__all__ = ["Unary", "LayeredNetwork", "cg_solve"]
+__all__ = ["Unary", "LayeredNetwork", "cg_solve", "Workspace"]
 
 
-def _mm(a, w):
-    """a @ w with w real: complex a as one real product of [Re a; Im a] (no complex copy of w)."""
+def _mm(a, w, out=None):
+    """a @ w with w real: complex a as one real product of [Re a; Im a] (no complex copy of w).
+
+    ``out``: a buffer for the real product (real a only).
+    """
     if np.iscomplexobj(a):
         m = a.shape[0]
         both = np.concatenate([a.real, a.imag], axis=0) @ w
         return both[:m] + 1j * both[m:]
-    return a @ w
+    return np.matmul(a, w, out=out)
 
 
-def _outer(a, b, part=None):
-    """a^T b summed over the batch; ``part='imag'`` returns only Im(a^T b) (two real products)."""
+def _outer(a, b, part=None, out=None):
+    """a^T b summed over the batch; ``part='imag'`` returns only Im(a^T b) (two real products).
+
+    ``out``: a buffer for the real product (real a and b only).
+    """
+    if out is not None and part is None and not (np.iscomplexobj(a) or np.iscomplexobj(b)):
+        return np.matmul(a.T, b, out=out)
     if part == "imag":
         if not np.iscomplexobj(b):  # the clamped input: Im(a^T b) = Im(a)^T b
             return np.imag(a).T @ b
@@ -53,6 +61,25 @@ def _outer(a, b, part=None):
         ar, ai, br, bi = a.real, np.imag(a), b.real, np.imag(b)
         return (ar.T @ br - ai.T @ bi) + 1j * (ar.T @ bi + ai.T @ br)
     return a.T @ b
+
+
+class Workspace(dict):
+    """Buffers reused from step to step of a long run, by name.
+
+    Fresh arrays of a megabyte or more cost page faults on every step; a
+    run that reuses its buffers spends that time on arithmetic instead.
+    Without a workspace (``None``) every call allocates.
+    """
+
+    def buffer(self, key, shape):
+        buf = self.get(key)
+        if buf is None or buf.shape != shape:
+            buf = self[key] = np.empty(shape)
+        return buf
+
+
+def _buffer(ws, key, shape):
+    return np.empty(shape) if ws is None else ws.buffer(key, shape)
 
 
 #: below this |Im z| (for |Re z| of order one or more), b**2 terms vanish in float64 and a
@@ -245,66 +272,96 @@ class LayeredNetwork:
         return (self.rho.dddf is not None and self.u.dddf is not None
                 and float(np.max(np.abs(S[B:]), initial=0.0)) <= DUAL_THRESHOLD)
 
-    def split_rates(self, S, x):
+    def split_rates(self, S, x, ws=None):
         """rho of each free layer of S, as (3B, n_l) arrays [Im; Re; Im]; rho(x) last.
 
         Both [Re; Im] = ``R[:, B:]`` and the swapped [Im; Re] = ``R[:2B]`` are
         views, which the parameter derivative needs. Returns ``(R, D)`` with
         ``D[l] = (rho'(Re s_l), rho''(Re s_l))`` for :meth:`split_grad` at the
-        same state.
+        same state. ``ws``: a :class:`Workspace` whose buffers R reuses (the
+        previous step's R is overwritten).
         """
         B = S.shape[0] // 2
         out, D = [], []
-        for sl in self.slices:
+        for l, sl in enumerate(self.slices):
             a, b = S[:B, sl], S[B:, sl]
             f, df, ddf = self.rho.values(a)
-            R = np.empty((3 * B, a.shape[1]))
+            R = _buffer(ws, ("R", l), (3 * B, a.shape[1]))
             R[B:2 * B] = f
             np.multiply(b, df, out=R[2 * B:])
             R[:B] = R[2 * B:]
             out.append(R)
             D.append((df, ddf))
-        return out + [self.rho.f(x)], D
+        if ws is not None and ws.get("x", ()) is x:  # the clamped input: once per run
+            rx = ws["rx"]
+        else:
+            rx = self.rho.f(x)
+            if ws is not None:
+                ws["x"], ws["rx"] = x, rx
+        return out + [rx], D
 
-    def split_grad(self, S, x, R, D):
+    def split_grad(self, S, x, R, D, ws=None):
         """dE/ds at the complex state S (split form), from :meth:`split_rates` at S."""
         B = S.shape[0] // 2
-        G = np.empty_like(S)
+        G = _buffer(ws, "G", S.shape)
         for l, sl in enumerate(self.slices):
+            n = sl.stop - sl.start
+            f = None
             if l + 1 < self.L:
-                f = _mm(R[l + 1][B:], self.W[l].T)
+                f = _mm(R[l + 1][B:], self.W[l].T, out=_buffer(ws, ("F", l), (2 * B, n)))
                 f[:B] += self.b[l]
             if l > 0:
-                low = _mm(R[l - 1][B:], self._back(l - 1))
-                f = low if l + 1 == self.L else f + low
+                low = _mm(R[l - 1][B:], self._back(l - 1), out=_buffer(ws, ("low", l), (2 * B, n)))
+                if f is None:
+                    f = low
+                else:
+                    f += low
             if l + 1 == self.L:
                 drive = self._input_drive(x, R[-1])
-                if l == 0:
-                    f = np.zeros((2 * B, drive.shape[1]))
-                f[:B] += drive
+                if f is None:
+                    f = _buffer(ws, ("F", l), (2 * B, n))
+                    f[B:] = 0
+                    f[:B] = drive
+                else:
+                    f[:B] += drive
             a, b = S[:B, sl], S[B:, sl]
             fr, fi = f[:B], f[B:]
-            dr, di = D[l][0], b * D[l][1]
-            # u'(s) - rho'(s) f, each factor complex
-            G[:B, sl] = self.u.df(a) - (dr * fr - di * fi)
-            G[B:, sl] = b * self.u.ddf(a) - (dr * fi + di * fr)
+            dr = D[l][0]
+            di = np.multiply(b, D[l][1], out=_buffer(ws, ("di", l), (B, n)))
+            _, du, ddu = self.u.values(a)
+            t1, t2 = _buffer(ws, ("t1", l), (B, n)), _buffer(ws, ("t2", l), (B, n))
+            # u'(s) - rho'(s) f, each factor complex: real part u' - (dr fr - di fi) ...
+            np.multiply(dr, fr, out=t1)
+            t1 -= np.multiply(di, fi, out=t2)
+            np.subtract(du, t1, out=G[:B, sl])
+            # ... imaginary part b u'' - (dr fi + di fr)
+            np.multiply(dr, fi, out=t1)
+            t1 += np.multiply(di, fr, out=t2)
+            np.multiply(b, ddu, out=t2)
+            np.subtract(t2, t1, out=G[B:, sl])
         return G
 
-    def split_dE_dtheta_imag(self, R, scale=1.0):
+    def split_dE_dtheta_imag(self, R, scale=1.0, ws=None):
         """``scale`` times Im dE/dtheta at the complex state whose rates are R (see split_rates).
 
         The scale (-1/h for a complex-step readout, say) multiplies the
-        smaller operand of each product, not the weight-sized result.
+        smaller operand of each product, not the weight-sized result. With a
+        workspace ``ws`` the results are buffers, overwritten at the next call.
         """
         B = R[0].shape[0] // 3
         scale = -scale  # dE/dW_l = -rho(s_l)^T rho(s_{l+1})
-        dW = []
+        dW, db = [], []
         for l in range(self.L):
+            n = R[l].shape[1]
+            out = _buffer(ws, ("dW", l), self.W[l].shape)
             if l + 1 < self.L:  # Im(r_l^T r_{l+1}) = [Im; Re]_l^T [Re; Im]_{l+1}
-                dW.append(_outer(R[l][:2 * B] * scale, R[l + 1][B:]))
+                op = np.multiply(R[l][:2 * B], scale, out=_buffer(ws, ("op", l), (2 * B, n)))
+                dW.append(_outer(op, R[l + 1][B:], out=out))
             else:  # the clamped input is real
-                dW.append(_outer(R[l][2 * B:] * scale, R[-1]))
-        return dW, [r[2 * B:].sum(axis=0) * scale for r in R[:-1]]
+                op = np.multiply(R[l][2 * B:], scale, out=_buffer(ws, ("op", l), (B, n)))
+                dW.append(_outer(op, R[-1], out=out))
+            db.append(op[:B].sum(axis=0))  # scale * Im rho(s_l), summed over the batch
+        return dW, db
 
     # -- the cost -------------------------------------------------------------
     def cost_value(self, s, y):
@@ -383,9 +440,17 @@ class _Linearization:
         self.diag = [net.u.ddf(a) - net.rho.ddf(a) * f for a, f in zip(S, fields)]
         self.shape, self.dtype = s.shape, s.dtype
 
-    def hv(self, v, *, transpose=False):
+    def _real(self, v, ws):
+        """Whether the buffered real-arithmetic path applies to v."""
+        return (ws is not None and v.shape == self.shape and v.dtype == np.float64
+                and self.dtype == np.float64 and all(r.dtype == np.float64 for r in self.r))
+
+    def hv(self, v, *, transpose=False, ws=None):
+        """H v (H^T v); with a :class:`Workspace` (real v) the result is its buffer."""
         net = self.net
         V = net.layers(v)
+        if self._real(v, ws):
+            return self._hv_buffered(V, transpose, ws)
         w = [d * b for d, b in zip(self.dr, V)]  # rho'(s_l) v_l
         out = np.empty(np.broadcast_shapes(self.shape, v.shape), dtype=np.result_type(self.dtype, v, float))
         for l, sl in enumerate(net.slices):
@@ -397,15 +462,51 @@ class _Linearization:
             out[..., sl] = self.diag[l] * V[l] - self.dr[l] * acc
         return out
 
-    def mv(self, v):
+    def _hv_buffered(self, V, transpose, ws):
+        net = self.net
+        w = [np.multiply(d, b, out=ws.buffer(("hv_w", l), b.shape))
+             for l, (d, b) in enumerate(zip(self.dr, V))]
+        out = ws.buffer("hv", self.shape)
+        for l, sl in enumerate(net.slices):
+            shape = V[l].shape
+            acc = None
+            if l + 1 < net.L:
+                acc = _mm(w[l + 1], (net._back(l) if transpose else net.W[l]).T,
+                          out=ws.buffer(("hv_acc", l), shape))
+            if l > 0:
+                low = _mm(w[l - 1], net.W[l - 1] if transpose else net._back(l - 1),
+                          out=ws.buffer(("hv_low", l), shape))
+                acc = low if acc is None else np.add(acc, low, out=acc)
+            acc *= self.dr[l]
+            np.subtract(np.multiply(self.diag[l], V[l], out=ws.buffer(("hv_t", l), shape)), acc,
+                        out=out[:, sl])
+        return out
+
+    def mv(self, v, ws=None):
+        """M v = d/dtheta (v . dE/ds) per W_l and b_l, summed over the batch.
+
+        With a :class:`Workspace` (real v) the results are its buffers, and the
+        two products of a middle layer's weights are one GEMM over the
+        stacked batch.
+        """
         net, r = self.net, self.r
         # the minus sign of dE/dtheta goes on the batch-sized operands, not the results
         w = [-d * b for d, b in zip(self.dr, net.layers(v))]
+        real = self._real(v, ws)
         dW, db = [], []
         for l in range(net.L):
-            g = _outer(w[l], r[l + 1])
+            shape = net.W[l].shape
             if l + 1 < net.L and net.symmetric:
-                g += _outer(r[l], w[l + 1])
+                if real:  # [w_l; r_l]^T [r_{l+1}; w_{l+1}] in one product
+                    B = w[l].shape[0]
+                    a = ws.buffer(("mv_a", l), (2 * B, shape[0]))
+                    b = ws.buffer(("mv_b", l), (2 * B, shape[1]))
+                    a[:B], a[B:], b[:B], b[B:] = w[l], r[l], r[l + 1], w[l + 1]
+                    g = _outer(a, b, out=ws.buffer(("mv", l), shape))
+                else:
+                    g = _outer(w[l], r[l + 1]) + _outer(r[l], w[l + 1])
+            else:
+                g = _outer(w[l], r[l + 1], out=ws.buffer(("mv", l), shape) if real else None)
             dW.append(g)
             db.append(w[l].sum(axis=0))
         return dW, db

@@ -35,7 +35,7 @@ from scipy.integrate import solve_ivp
 
 from eqprop.errors import EqpropError
 from eqprop.numeric.data import load
-from eqprop.numeric.layered import LayeredNetwork, Unary, cg_solve
+from eqprop.numeric.layered import LayeredNetwork, Unary, Workspace, cg_solve
 from eqprop.symbolic.builtins import rho_function
 from eqprop.symbolic.codegen import compile_unary, compile_unary_joint
 
@@ -237,19 +237,22 @@ def _complex_step_run(net, s0, x, y, h, steps, eps, split=True):
     S = np.concatenate([s0, np.zeros_like(s0)])
     k = 0
     if split and net.split_ready(S):
-        R, D = net.split_rates(S, x)
+        ws = Workspace()  # the yielded arrays are its buffers: valid until the next step
+        R, D = net.split_rates(S, x, ws)
         while k < steps:
-            G = net.split_grad(S, x, R, D)
+            G = net.split_grad(S, x, R, D, ws)
             c = net.dC_do(S[:B, out] + 1j * S[B:, out], y)
             G[:B, out] -= h * c.imag  # dE/ds + i h dC/ds
             G[B:, out] += h * c.real
-            S = S - eps * G
+            s_tilde = np.divide(G[B:], h, out=ws.buffer("s_tilde", (B, S.shape[1])))
+            G *= eps
+            S -= G
             k += 1
-            s_tilde = G[B:] / h
             if not net.split_ready(S):
                 break
-            R, D = net.split_rates(S, x)
-            yield s_tilde, net.split_dE_dtheta_imag(R, 1 / h), S[B:] / h
+            R, D = net.split_rates(S, x, ws)
+            yield (s_tilde, net.split_dE_dtheta_imag(R, 1 / h, ws),
+                   np.divide(S[B:], h, out=ws.buffer("u", (B, S.shape[1]))))
         else:
             return
         # the imaginary part outgrew the dual form: finish this step and the rest in complex128
@@ -272,18 +275,19 @@ def _complex_step_run(net, s0, x, y, h, steps, eps, split=True):
 def _rbp_steps(net, s0, x, y, steps, eps):
     """RBP's discrete adjoint; yields ``(Sbar_k, (Thetabar_{k+1} per W_l, per b_l))``.
 
-    The Thetabar arrays are updated in place: use them before the next step.
+    ``Thetabar_{k+1} = Thetabar_k - eps M Sbar_k`` with ``Thetabar_0 = 0`` is,
+    M being linear, ``-eps M (Sbar_0 + ... + Sbar_k)``: one product per step
+    and no weight-sized accumulation. The yielded arrays are buffers,
+    overwritten at the next step: use them before.
     """
     lin = net.linearize(s0, x)  # H and M are fixed at s0: precompute once
     sb = net.dC_ds(s0, y)
-    tW = [np.zeros_like(w) for w in net.W]
-    tb = [np.zeros_like(b) for b in net.b]
+    partial = np.zeros_like(sb)
+    ws = Workspace()
     for _ in range(steps):
-        dW, db = lin.mv(-eps * sb)  # linear in sb: the step's scale on the small operand
-        for a, g in zip(tW + tb, dW + db):
-            a += g
-        yield sb, (tW, tb)
-        sb = sb - eps * lin.hv(sb, transpose=True)
+        partial += sb
+        yield sb, lin.mv(-eps * partial, ws)
+        sb = sb - eps * lin.hv(sb, transpose=True, ws=ws)
 
 
 def rbp_limit(net, s0, x, y, *, eps, steps):
@@ -308,7 +312,13 @@ class _Agreement:
         self.steps, self.lost = [], []
 
     def add(self, ep, rbp, u=None):
-        d2, e2, r2 = _sumsq(ep - rbp), _sumsq(ep), _sumsq(rbp)
+        if np.iscomplexobj(ep) or np.iscomplexobj(rbp):
+            d = ep - rbp
+        else:  # weight-sized differences at every step: one buffer
+            if getattr(self, "_d", None) is None or self._d.shape != np.shape(ep):
+                self._d = np.empty(np.shape(ep))
+            d = np.subtract(ep, rbp, out=self._d)
+        d2, e2, r2 = _sumsq(d), _sumsq(ep), _sumsq(rbp)
         self.num, self.ep2, self.rbp2 = self.num + d2, self.ep2 + e2, self.rbp2 + r2
         self.steps.append(np.sqrt(d2) / max(np.sqrt(r2), 1e-300))
         if u is not None:
