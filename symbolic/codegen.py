@@ -153,6 +153,7 @@ class _Tables:
     def __init__(self):
         self._requests = {}  # canonical expression -> list of (request, indices)
         self.tables = []     # (compiled function of x returning a list, input indices)
+        self.outputs = []    # the expressions each compiled function returns
 
     def request(self, expr, symbol, indices):
         req = types.SimpleNamespace(table=None, pos=None)
@@ -181,6 +182,7 @@ class _Tables:
                 n += 1
             fn = sp.lambdify([self.X], [e for e, _, _ in funcs], modules="numpy", cse=True)
             self.tables.append((fn, _index(idx)))
+            self.outputs.append([e for e, _, _ in funcs])
         return self
 
     def evaluate(self, z):
@@ -221,17 +223,45 @@ def _numpy_evaluator(expr, symbols, idx, tables):
             rest.append(u)
     body = coeff * sp.Mul(*rest)
     used = [j for j in range(m) if symbols[j] in body.free_symbols]  # gather only these
-    main = sp.lambdify([symbols[j] for j in used] + us, body, modules="numpy", cse=True)
     if body in us and not used:  # the product is one table: gather it
-        req = requests[0]
-        return lambda z, tv: _gather(tv[req.table], req.pos)
-    cols = [_index(idx[:, j]) for j in used]
+        return _Evaluator(None, [], requests)
+    main = sp.lambdify([symbols[j] for j in used] + us, body, modules="numpy", cse=True)
+    return _Evaluator(main, [_index(idx[:, j]) for j in used], requests)
 
-    def evaluate(z, tv):
-        args = [_gather(z, c) for c in cols]
-        args.extend(_gather(tv[r.table], r.pos) for r in requests)
-        return main(*args)
-    return evaluate
+
+class _Evaluator:
+    """``main(z[cols]..., table[pos]...) * scale``; without ``main``, one table gathered."""
+
+    def __init__(self, main, cols, requests, scale=None):
+        self.main, self.cols, self.requests, self.scale = main, cols, requests, scale
+
+    def __call__(self, z, tv):
+        args = [_gather(z, c) for c in self.cols]
+        args.extend(_gather(tv[r.table], r.pos) for r in self.requests)
+        out = args[0] if self.main is None else self.main(*args)
+        return out if self.scale is None else out * self.scale
+
+    def source(self, ns, name):
+        """A Python expression for 1-D ``z`` (tables ``_t<k>``), its constants put in ``ns``."""
+        args = []
+        for k, c in enumerate(self.cols):
+            args.append(_gather_source(ns, f"{name}_c{k}", "z", c))
+        for k, r in enumerate(self.requests):
+            args.append(_gather_source(ns, f"{name}_r{k}", f"_t{r.table}", r.pos))
+        if self.main is None:
+            expr = args[0]
+        else:
+            ns[f"{name}_main"] = self.main
+            expr = f"{name}_main({', '.join(args)})"
+        if self.scale is not None:
+            ns[f"{name}_scale"] = self.scale
+            expr = f"{expr} * {name}_scale"
+        return expr
+
+
+def _gather_source(ns, name, array, ix):
+    ns[name] = ix
+    return f"{array}[{name}]" if isinstance(ix, slice) else f"{array}.take({name})"
 
 
 @dataclass
@@ -369,7 +399,7 @@ def _plan_groups(groups, bounds=()):
                 cs = [sp.Symbol(f"_c{j}") for j in range(len(bcols))]
                 fn = _numpy_evaluator(body, cs, np.stack(bcols, axis=1), tables)
                 if not np.all(norm == 1):
-                    fn = (lambda fn, c: (lambda z, tv: fn(z, tv) * c))(fn, norm)
+                    fn.scale = norm
                 step.body = fn
                 step.starts = starts if len(starts) < len(out) else None
             else:
@@ -527,10 +557,53 @@ class Kernel:
     def n_terms(self):
         return sum(len(g.out) for g in self.groups)
 
+    @functools.cached_property
+    def _straight(self):
+        """The plan as one generated straight-line function of a 1-D ``z``.
+
+        Same operations as the loop in :meth:`numpy`, without its
+        interpretation (attribute lookups, branches, closures): at the size of
+        a 100-unit Hessian that overhead is a fifth of the time.
+        """
+        steps, ns = self.steps, {"np": np, "_add": np.add}
+        lines = ["def _plan(z, dtype):"]
+        for k, (fn, idx) in enumerate(self._tables.tables):
+            ns[f"_tab{k}"] = fn
+            first = sum(len(f) for f in self._tables.outputs[:k])
+            names = [f"_t{first + j}" for j in range(len(self._tables.outputs[k]))]
+            lines.append(f"    {', '.join(names)}, = _tab{k}({_gather_source(ns, f'_ti{k}', 'z', idx)})")
+        lines.append(f"    r = np.zeros({self.n_out}, dtype)")
+        for k, step in enumerate(steps):
+            if step.body is None:
+                ns[f"_s{k}"] = step.sums
+                val = f"_s{k}"
+            else:
+                val = step.body.source(ns, f"_b{k}")
+                if step.starts is not None:
+                    ns[f"_st{k}"] = step.starts
+                    val = f"_add.reduceat({val}, _st{k})"
+            if step.post is not None:
+                val = f"({val}) * {step.post.source(ns, f'_p{k}')}"
+            lines.append(f"    v = {val}")
+            op = "=" if step.assign else "+="
+            ns[f"_o{k}"] = step.out
+            lines.append(f"    r[_o{k}] {op} v")
+            for j, (which, pos) in enumerate(step.aliases):
+                ns[f"_a{k}_{j}"] = pos
+                src = "v" if which is None else f"np.asarray(v).take(_w{k}_{j})"
+                if which is not None:
+                    ns[f"_w{k}_{j}"] = which
+                lines.append(f"    r[_a{k}_{j}] {op} {src}")
+        lines.append("    return r")
+        exec(compile("\n".join(lines), f"<eqprop plan {self.name}>", "exec"), ns)  # noqa: S102
+        return ns["_plan"]
+
     def numpy(self, z):
         """Evaluate on a numpy array ``z`` of shape ``(..., len(symbols))``."""
         z = np.asarray(z)
         dtype = np.result_type(z.dtype, np.float64)
+        if z.ndim == 1:
+            return self._straight(z, dtype)
         result = np.zeros(z.shape[:-1] + (self.n_out,), dtype=dtype)
         # without batch axes, result[positions]: much faster than result[..., positions]
         at = (lambda pos: pos) if result.ndim == 1 else (lambda pos: (Ellipsis, pos))
@@ -577,13 +650,17 @@ class Kernel:
 class _Function:
     """A compiled function of (s, theta, data[, v]) built on a :class:`Kernel`."""
 
-    def __init__(self, kernel, shape, sizes):
-        self.kernel, self.shape, self.sizes = kernel, shape, sizes
+    def __init__(self, kernel, shape, sizes, names=ARGUMENTS + ("v",)):
+        self.kernel, self.shape, self.sizes, self.names = kernel, shape, sizes, names
         self.__doc__ = kernel.__doc__
         self.__name__ = kernel.name
 
     def _flat_np(self, args):
         arrays = [np.asarray(a) for a in args]
+        for a, n, name in zip(arrays, self.sizes, self.names):
+            if a.ndim == 0 or a.shape[-1] != n:
+                raise ValueError(f"{self.__name__}(): {name} has shape {a.shape}; expected {n} "
+                                 f"values along the last axis")
         if all(a.ndim == 1 for a in arrays):  # the common unbatched call: one copy
             return np.concatenate(arrays, dtype=np.result_type(*arrays, np.float64))
         batch = np.broadcast_shapes(*[a.shape[:-1] for a in arrays])
@@ -618,7 +695,7 @@ class _Function:
     def _check(self, args):
         if len(args) != len(self.sizes):
             raise TypeError(f"{self.__name__}() takes {len(self.sizes)} arguments "
-                            f"({', '.join(ARGUMENTS + ('v',))[:len(self.sizes)]}), got {len(args)}")
+                            f"({', '.join(self.names)}), got {len(args)}")
 
 
 class Compiled:
@@ -679,7 +756,8 @@ class Compiled:
         extra = {"Hv": ("v",), "Mv": ("v",), "dEbeta_ds": ("beta",)}.get(name, ())
         args = ", ".join(ARGUMENTS + extra)
         doc = f"{self._SPEC[name]} as a function of ({args})."
-        return _Function(Kernel(entries, syms, n_out, name=name, doc=doc, blocks=sizes), shape, sizes)
+        return _Function(Kernel(entries, syms, n_out, name=name, doc=doc, blocks=sizes), shape, sizes,
+                         ARGUMENTS + extra)
 
     def __getattr__(self, name):
         if name.startswith("_") or name not in self._SPEC:
@@ -707,7 +785,7 @@ class Compiled:
                 continue
             fn = getattr(self, name)
             if "numpy" in backends:
-                fn.kernel.steps
+                fn.kernel._straight
             if "mpmath" in backends:
                 for g in fn.kernel.groups:
                     g.mp_fn

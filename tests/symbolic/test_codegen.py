@@ -119,3 +119,14 @@ def test_kernel_keeps_apart_templates_that_only_look_alike():
     z = np.array([0.1, 0.2, 0.3, 0.4])
     np.testing.assert_allclose(k.numpy(z), [np.exp(0.1) * 0.2 + 0.3 * np.exp(0.4), np.exp(0.2) * 0.1],
                                rtol=1e-15)
+
+
+def test_wrong_argument_length_is_a_clear_error():
+    m = hopfield([2, 3, 2])
+    cm = compile_model(derive(m))
+    theta = np.array([float(v) for v in m.params.values()])
+    data = np.array([float(v) for v in m.data.values()])
+    with pytest.raises(ValueError, match=r"d2E_ds2\(\): s has shape \(4,\); expected 5"):
+        cm.d2E_ds2(np.zeros(4), theta, data)
+    with pytest.raises(ValueError, match="theta has shape"):
+        cm.dE_ds(np.zeros(5), theta[:-1], data)
