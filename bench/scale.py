@@ -52,10 +52,13 @@ def count_products():
 def gemm_rate():
     a, b = np.random.rand(512, 784), np.random.rand(784, 512)
     a @ b
-    t = time.perf_counter()
-    for _ in range(20):
-        a @ b
-    return 20 * 2.0 * 512 * 784 * 512 / (time.perf_counter() - t)
+    best = np.inf
+    for _ in range(5):  # the best of five: the rate this machine reaches, not its drift
+        t = time.perf_counter()
+        for _ in range(20):
+            a @ b
+        best = min(best, time.perf_counter() - t)
+    return 20 * 2.0 * 512 * 784 * 512 / best
 
 
 def w1_numpy(net, x, y, steps=100, eps=0.5):

@@ -28,7 +28,7 @@ import numpy as np
 
 from eqprop.errors import EqpropError
 
-__all__ = ["Unary", "LayeredNetwork", "cg_solve", "Workspace"]
+__all__ = ["Unary", "LayeredNetwork", "cg_solve", "Workspace", "Factored"]
 
 
 def _mm(a, w, out=None):
@@ -61,6 +61,39 @@ def _outer(a, b, part=None, out=None):
         ar, ai, br, bi = a.real, np.imag(a), b.real, np.imag(b)
         return (ar.T @ br - ai.T @ bi) + 1j * (ar.T @ bi + ai.T @ br)
     return a.T @ b
+
+
+class Factored:
+    """The matrix ``A^T X`` (summed over the batch) kept as its factors.
+
+    The input layer's weight derivatives are of this form, with ``X =
+    rho(x)`` the clamped input's rates: comparing two of them needs only the
+    batch-by-batch Gram matrix ``X X^T``, not the weight-sized products.
+    """
+
+    __slots__ = ("A", "X", "_dense")
+
+    def __init__(self, A, X):
+        self.A, self.X, self._dense = A, X, None
+
+    @property
+    def shape(self):
+        return (self.A.shape[1], self.X.shape[1])
+
+    def dense(self):
+        if self._dense is None:
+            self._dense = _outer(self.A, self.X)
+        return self._dense
+
+    @staticmethod
+    def gram(X):
+        return _mm(X, X.T)
+
+    @staticmethod
+    def sumsq(D, G):
+        """|D^T X|_F^2 = sum(D * (G D)) with G = X X^T: one B x B x m product."""
+        GD = _mm(G, D)
+        return max(float(np.vdot(D.ravel(), GD.ravel()).real), 0.0)  # >= 0 but for rounding
 
 
 class Workspace(dict):
@@ -203,7 +236,16 @@ class LayeredNetwork:
     # -- energy and its derivatives ----------------------------------------
     def rates(self, s, x):
         """rho of every layer, the clamped input last (reusable across calls at one s)."""
-        return [self.rho.f(a) for a in self.layers(s)] + [self.rho.f(x)]
+        return [self.rho.f(a) for a in self.layers(s)] + [self.input_rates(x)]
+
+    def input_rates(self, x):
+        """rho(x) of the clamped input, computed once per x (the same array every call)."""
+        cached = getattr(self, "_rx_cache", None)
+        if cached is not None and cached[0] is x:
+            return cached[1]
+        rx = self.rho.f(x)
+        self._rx_cache = (x, rx)
+        return rx
 
     def _input_drive(self, x, rx):
         """b_{L-1} + W_{L-1} rho(x): constant while x is clamped, so computed once per x."""
@@ -292,13 +334,7 @@ class LayeredNetwork:
             R[:B] = R[2 * B:]
             out.append(R)
             D.append((df, ddf))
-        if ws is not None and ws.get("x", ()) is x:  # the clamped input: once per run
-            rx = ws["rx"]
-        else:
-            rx = self.rho.f(x)
-            if ws is not None:
-                ws["x"], ws["rx"] = x, rx
-        return out + [rx], D
+        return out + [self.input_rates(x)], D
 
     def split_grad(self, S, x, R, D, ws=None):
         """dE/ds at the complex state S (split form), from :meth:`split_rates` at S."""
@@ -341,25 +377,26 @@ class LayeredNetwork:
             np.subtract(t2, t1, out=G[B:, sl])
         return G
 
-    def split_dE_dtheta_imag(self, R, scale=1.0, ws=None):
+    def split_dE_dtheta_imag(self, R, scale=1.0, ws=None, factored=False):
         """``scale`` times Im dE/dtheta at the complex state whose rates are R (see split_rates).
 
         The scale (-1/h for a complex-step readout, say) multiplies the
         smaller operand of each product, not the weight-sized result. With a
         workspace ``ws`` the results are buffers, overwritten at the next call.
+        ``factored``: the input layer's derivative as a :class:`Factored`.
         """
         B = R[0].shape[0] // 3
         scale = -scale  # dE/dW_l = -rho(s_l)^T rho(s_{l+1})
         dW, db = [], []
         for l in range(self.L):
             n = R[l].shape[1]
-            out = _buffer(ws, ("dW", l), self.W[l].shape)
+            out = None if factored and l + 1 == self.L else _buffer(ws, ("dW", l), self.W[l].shape)
             if l + 1 < self.L:  # Im(r_l^T r_{l+1}) = [Im; Re]_l^T [Re; Im]_{l+1}
                 op = np.multiply(R[l][:2 * B], scale, out=_buffer(ws, ("op", l), (2 * B, n)))
                 dW.append(_outer(op, R[l + 1][B:], out=out))
             else:  # the clamped input is real
                 op = np.multiply(R[l][2 * B:], scale, out=_buffer(ws, ("op", l), (B, n)))
-                dW.append(_outer(op, R[-1], out=out))
+                dW.append(Factored(op, R[-1]) if factored else _outer(op, R[-1], out=out))
             db.append(op[:B].sum(axis=0))  # scale * Im rho(s_l), summed over the batch
         return dW, db
 
@@ -482,12 +519,13 @@ class _Linearization:
                         out=out[:, sl])
         return out
 
-    def mv(self, v, ws=None):
+    def mv(self, v, ws=None, factored=False):
         """M v = d/dtheta (v . dE/ds) per W_l and b_l, summed over the batch.
 
         With a :class:`Workspace` (real v) the results are its buffers, and the
         two products of a middle layer's weights are one GEMM over the
-        stacked batch.
+        stacked batch. ``factored``: the input layer's part as a
+        :class:`Factored`.
         """
         net, r = self.net, self.r
         # the minus sign of dE/dtheta goes on the batch-sized operands, not the results
@@ -505,6 +543,8 @@ class _Linearization:
                     g = _outer(a, b, out=ws.buffer(("mv", l), shape))
                 else:
                     g = _outer(w[l], r[l + 1]) + _outer(r[l], w[l + 1])
+            elif factored and l + 1 == net.L:
+                g = Factored(w[l], r[l + 1])
             else:
                 g = _outer(w[l], r[l + 1], out=ws.buffer(("mv", l), shape) if real else None)
             dW.append(g)

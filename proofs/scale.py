@@ -35,7 +35,7 @@ from scipy.integrate import solve_ivp
 
 from eqprop.errors import EqpropError
 from eqprop.numeric.data import load
-from eqprop.numeric.layered import LayeredNetwork, Unary, Workspace, cg_solve
+from eqprop.numeric.layered import Factored, LayeredNetwork, Unary, Workspace, cg_solve
 from eqprop.symbolic.builtins import rho_function
 from eqprop.symbolic.codegen import compile_unary, compile_unary_joint
 
@@ -198,7 +198,7 @@ class ScaleReport:
         return "\n".join(lines)
 
 
-def _ep_steps(net, s0, x, y, beta, steps, eps):
+def _ep_steps(net, s0, x, y, beta, steps, eps, factored=False):
     """One nudged run from s0; yields, per step k, the EP sides and the deviation:
 
     ``(Stilde_k, (Thetatilde_{k+1} per W_l, per b_l), u_{k+1})`` with
@@ -207,7 +207,7 @@ def _ep_steps(net, s0, x, y, beta, steps, eps):
     """
     complex_step = np.iscomplexobj(beta)
     if complex_step:
-        yield from _complex_step_run(net, s0, x, y, abs(beta), steps, eps)
+        yield from _complex_step_run(net, s0, x, y, abs(beta), steps, eps, factored=factored)
         return
     th0 = net.dE_dtheta(s0, x)
     s = s0.copy()
@@ -222,7 +222,7 @@ def _ep_steps(net, s0, x, y, beta, steps, eps):
         yield s_tilde, theta, (s - s0) / beta
 
 
-def _complex_step_run(net, s0, x, y, h, steps, eps, split=True):
+def _complex_step_run(net, s0, x, y, h, steps, eps, split=True, factored=False):
     """The nudged run with beta = i h: Im(...) / h of the complex trajectory.
 
     While the imaginary parts stay within the dual-number range (always, for
@@ -230,7 +230,8 @@ def _complex_step_run(net, s0, x, y, h, steps, eps, split=True):
     :meth:`LayeredNetwork.split_grad` (real and imaginary parts stacked, the
     same complex arithmetic without complex temporaries); otherwise, or with
     ``split=False``, as a complex128 array. Im E_theta(s0) = 0, so
-    Thetatilde is Im E_theta(s_k) / h.
+    Thetatilde is Im E_theta(s_k) / h. ``factored``: the input layer's
+    Thetatilde as a :class:`Factored` (split form only).
     """
     B = s0.shape[0]
     out = net.slices[0]
@@ -251,7 +252,7 @@ def _complex_step_run(net, s0, x, y, h, steps, eps, split=True):
             if not net.split_ready(S):
                 break
             R, D = net.split_rates(S, x, ws)
-            yield (s_tilde, net.split_dE_dtheta_imag(R, 1 / h, ws),
+            yield (s_tilde, net.split_dE_dtheta_imag(R, 1 / h, ws, factored),
                    np.divide(S[B:], h, out=ws.buffer("u", (B, S.shape[1]))))
         else:
             return
@@ -272,13 +273,14 @@ def _complex_step_run(net, s0, x, y, h, steps, eps, split=True):
         yield s_tilde, ([a / h for a in dW], [a / h for a in db]), s.imag / h
 
 
-def _rbp_steps(net, s0, x, y, steps, eps):
+def _rbp_steps(net, s0, x, y, steps, eps, factored=False):
     """RBP's discrete adjoint; yields ``(Sbar_k, (Thetabar_{k+1} per W_l, per b_l))``.
 
     ``Thetabar_{k+1} = Thetabar_k - eps M Sbar_k`` with ``Thetabar_0 = 0`` is,
     M being linear, ``-eps M (Sbar_0 + ... + Sbar_k)``: one product per step
     and no weight-sized accumulation. The yielded arrays are buffers,
-    overwritten at the next step: use them before.
+    overwritten at the next step: use them before. ``factored``: the input
+    layer's Thetabar as a :class:`Factored`.
     """
     lin = net.linearize(s0, x)  # H and M are fixed at s0: precompute once
     sb = net.dC_ds(s0, y)
@@ -286,7 +288,7 @@ def _rbp_steps(net, s0, x, y, steps, eps):
     ws = Workspace()
     for _ in range(steps):
         partial += sb
-        yield sb, lin.mv(-eps * partial, ws)
+        yield sb, lin.mv(-eps * partial, ws, factored)
         sb = sb - eps * lin.hv(sb, transpose=True, ws=ws)
 
 
@@ -312,13 +314,26 @@ class _Agreement:
         self.steps, self.lost = [], []
 
     def add(self, ep, rbp, u=None):
+        if isinstance(ep, Factored) and isinstance(rbp, Factored) and ep.X is rbp.X:
+            # A^T X against B^T X: the batch Gram matrix X X^T replaces the
+            # weight-sized products
+            if getattr(self, "_gram", (None,))[0] is not ep.X:
+                self._gram = (ep.X, Factored.gram(ep.X))
+            G = self._gram[1]
+            d2, e2, r2 = (Factored.sumsq(a, G) for a in (ep.A - rbp.A, ep.A, rbp.A))
+            self._accumulate(d2, e2, r2, u)
+            return
+        ep = ep.dense() if isinstance(ep, Factored) else ep
+        rbp = rbp.dense() if isinstance(rbp, Factored) else rbp
         if np.iscomplexobj(ep) or np.iscomplexobj(rbp):
             d = ep - rbp
         else:  # weight-sized differences at every step: one buffer
             if getattr(self, "_d", None) is None or self._d.shape != np.shape(ep):
                 self._d = np.empty(np.shape(ep))
             d = np.subtract(ep, rbp, out=self._d)
-        d2, e2, r2 = _sumsq(d), _sumsq(ep), _sumsq(rbp)
+        self._accumulate(_sumsq(d), _sumsq(ep), _sumsq(rbp), u)
+
+    def _accumulate(self, d2, e2, r2, u):
         self.num, self.ep2, self.rbp2 = self.num + d2, self.ep2 + e2, self.rbp2 + r2
         self.steps.append(np.sqrt(d2) / max(np.sqrt(r2), 1e-300))
         if u is not None:
@@ -343,7 +358,7 @@ def check_theorem3(net, s0, x, y, *, eps=0.5, steps=100, h=1e-20, beta=0.01, rea
         quantities += [f"b{l}" for l in range(net.L)]
     estimators = ("complex_step", "real_beta", "symmetric_beta") if real else ("complex_step",)
     stats = {(q, e): _Agreement() for q in quantities for e in estimators}
-    runs = [_ep_steps(net, s0, x, y, 1j * h, steps, eps)]
+    runs = [_ep_steps(net, s0, x, y, 1j * h, steps, eps, factored=True)]
     if real:
         runs += [_ep_steps(net, s0, x, y, beta, steps, eps), _ep_steps(net, s0, x, y, -beta, steps, eps)]
 
@@ -353,7 +368,7 @@ def check_theorem3(net, s0, x, y, *, eps=0.5, steps=100, h=1e-20, beta=0.01, rea
         if has_b:
             out.update({f"b{l}": theta_side[1][l] for l in range(net.L)})
         return out
-    for (sb, tb), *eps_runs in zip(_rbp_steps(net, s0, x, y, steps, eps), *runs):
+    for (sb, tb), *eps_runs in zip(_rbp_steps(net, s0, x, y, steps, eps, factored=True), *runs):
         rbp = pieces(sb, tb)
         ep = {"complex_step": pieces(*eps_runs[0][:2])}
         u = eps_runs[0][2]

@@ -93,3 +93,27 @@ def test_split_form_falls_back_to_complex128_for_a_large_step():
     assert len(a) == len(b) == 10
     for p, q in zip(a, b):
         np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-12)
+
+
+def test_factored_agreement_equals_dense():
+    """Comparing A^T X with B^T X through the Gram matrix X X^T gives the dense sums."""
+    from eqprop.numeric.layered import Factored
+    from eqprop.proofs.scale import _Agreement
+    rng = np.random.default_rng(7)
+    X = rng.random((6, 11))
+    dense, factored = _Agreement(), _Agreement()
+    for scale in (1.0, 1e-13, 0.0):  # a large, a rounding-sized and a zero difference
+        A = rng.normal(size=(6, 4))
+        B = A + scale * rng.normal(size=(6, 4))
+        dense.add(A.T @ X, B.T @ X)
+        factored.add(Factored(A, X), Factored(B, X))
+        # the mixed case falls back to the dense product
+        mixed = _Agreement()
+        mixed.add(Factored(A, X), B.T @ X)
+        np.testing.assert_allclose(mixed.steps, dense.steps[-1:], rtol=1e-12, atol=1e-300)
+    # at a 1e-13 difference the dense side carries the products' own rounding
+    # (1e-16 of |A^T X|, so ~1e-3 of the difference); the factored side does not
+    np.testing.assert_allclose(factored.steps, dense.steps, rtol=1e-2, atol=1e-300)
+    assert abs(factored.steps[0] / dense.steps[0] - 1) < 1e-10
+    assert factored.steps[-1] == 0.0 and factored.steps[0] > 0.1
+    assert factored.normalized == pytest.approx(dense.normalized, rel=1e-10)
