@@ -514,6 +514,9 @@ class _Linearization:
                 low = _mm(w[l - 1], net.W[l - 1] if transpose else net._back(l - 1),
                           out=ws.buffer(("hv_low", l), shape))
                 acc = low if acc is None else np.add(acc, low, out=acc)
+            if acc is None:  # one free layer: no neighbours among the free layers
+                acc = ws.buffer(("hv_acc", l), shape)
+                acc[...] = 0
             acc *= self.dr[l]
             np.subtract(np.multiply(self.diag[l], V[l], out=ws.buffer(("hv_t", l), shape)), acc,
                         out=out[:, sl])

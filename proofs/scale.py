@@ -297,7 +297,8 @@ def rbp_limit(net, s0, x, y, *, eps, steps):
     theta = None
     for _, theta in _rbp_steps(net, s0, x, y, steps, eps):
         pass
-    return theta
+    # the yielded arrays are the run's buffers: hand the caller copies
+    return [a.copy() for a in theta[0]], [a.copy() for a in theta[1]]
 
 
 def _sumsq(a):

@@ -163,18 +163,23 @@ class _Tables:
     def finalize(self, bounds=()):
         """Compile; ``bounds`` are the starts of the argument blocks (theta, data, ...).
 
-        Functions whose inputs lie in the same blocks are evaluated together on
-        the union of their inputs: never on an input of another kind (a
-        parameter where only states were asked for), where they might not be
-        defined.
+        A function defined on the whole real line (see :func:`_total`) is
+        evaluated on the union of the inputs of all such functions in the same
+        argument blocks, so that they share one call and their common
+        subexpressions. Any other function (a log, a square root) is
+        evaluated only where a step asked for it, so that no input it was
+        never meant for can raise a floating-point warning.
         """
-        by_blocks = {}
+        groups = {}
         for expr, reqs in self._requests.items():
             idx = np.unique(np.concatenate([ix for _, ix in reqs]))
-            key = tuple(np.unique(np.searchsorted(bounds, idx, side="right")))
-            by_blocks.setdefault(key, []).append((expr, reqs, idx))
+            if _total(expr, self.X):
+                key = ("blocks",) + tuple(np.unique(np.searchsorted(bounds, idx, side="right")))
+            else:
+                key = ("inputs", idx.tobytes())
+            groups.setdefault(key, []).append((expr, reqs, idx))
         n = 0
-        for funcs in by_blocks.values():
+        for funcs in groups.values():
             idx = np.unique(np.concatenate([ix for _, _, ix in funcs]))
             for expr, reqs, _ in funcs:
                 for req, ix in reqs:
@@ -190,6 +195,36 @@ class _Tables:
         for fn, idx in self.tables:
             out.extend(fn(_gather(z, idx)))
         return out
+
+
+#: functions finite for every real argument
+_TOTAL_FUNCTIONS = (sp.exp, sp.sin, sp.cos, sp.tanh, sp.sinh, sp.cosh, sp.atan, sp.asinh, sp.erf,
+                    sp.Abs)
+
+
+def _total(expr, x):
+    """Whether ``expr`` (in the one variable x) is finite for every real x.
+
+    Conservative: every power with a negative exponent needs a base SymPy can
+    prove non-zero (positive for fractional exponents), every log a positive
+    argument, and every other function must be in :data:`_TOTAL_FUNCTIONS`.
+    The sigmoid 1/(1 + exp(-x)) and its derivatives qualify; log(x) does not.
+    """
+    xr = sp.Symbol("_xr", real=True)
+    for node in sp.preorder_traversal(expr.xreplace({x: xr})):
+        if isinstance(node, sp.Pow):
+            e = node.exp
+            if e.is_Integer and e >= 0:
+                continue
+            need = node.base.is_nonzero if e.is_Integer else node.base.is_positive
+            if need is not True:
+                return False
+        elif isinstance(node, sp.log):
+            if node.args[0].is_positive is not True:
+                return False
+        elif isinstance(node, sp.Function) and not isinstance(node, _TOTAL_FUNCTIONS):
+            return False
+    return True
 
 
 def _numpy_evaluator(expr, symbols, idx, tables):
@@ -452,6 +487,8 @@ class Kernel:
             terms = expr.args if isinstance(expr, lib.Add) else (expr,)
             for term in terms:
                 coeff, rest = _split_term(term)
+                if coeff == 0:  # an entry that is exactly 0: nothing to evaluate
+                    continue
                 # placeholders follow the argument order, so that all synapses of
                 # a layer, say, share one template
                 syms = sorted(rest.free_symbols, key=lambda x: index[str(x)])

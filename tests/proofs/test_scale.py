@@ -117,3 +117,12 @@ def test_factored_agreement_equals_dense():
     assert abs(factored.steps[0] / dense.steps[0] - 1) < 1e-10
     assert factored.steps[-1] == 0.0 and factored.steps[0] > 0.1
     assert factored.normalized == pytest.approx(dense.normalized, rel=1e-10)
+
+
+def test_network_without_hidden_layer():
+    """One free layer: no neighbours among the free layers (H^T v has no coupling term)."""
+    net = network([3, 4], seed=1, biases=True)
+    x, y = np.random.default_rng(0).random((2, 4)), np.eye(3)[[0, 1]]
+    s0, _, _ = net.newton(np.zeros((2, net.n_free)), x)
+    rows = check_theorem3(net, s0, x, y, steps=30)
+    assert all(r["complex_step"] <= 1e-12 for r in rows), rows

@@ -130,3 +130,35 @@ def test_wrong_argument_length_is_a_clear_error():
         cm.d2E_ds2(np.zeros(4), theta, data)
     with pytest.raises(ValueError, match="theta has shape"):
         cm.dE_ds(np.zeros(5), theta[:-1], data)
+
+
+def test_functions_are_not_evaluated_outside_their_inputs():
+    # log(a) is needed at a only; cosh is total and may share a table with others
+    E = a * sp.log(a) + sp.cosh(b) - w * a * b
+    m = Model(energy=E, cost=(a - 1) ** 2 / 2, state=[a, b], params={w: "0.5"})
+    cm = compile_model(derive(m))
+    s = np.array([0.4, -0.3])
+    with np.errstate(all="raise"):
+        g = cm.dE_ds(s, np.array([0.5]), np.array([]))
+        H = cm.d2E_ds2(s, np.array([0.5]), np.array([]))
+    np.testing.assert_allclose(g, [np.log(0.4) + 1 - 0.5 * -0.3, np.sinh(-0.3) - 0.5 * 0.4], rtol=1e-14)
+    np.testing.assert_allclose(H, [[1 / 0.4, -0.5], [-0.5, np.cosh(-0.3)]], rtol=1e-14)
+
+
+def test_total_functions():
+    from eqprop.symbolic.codegen import _total
+    z = sp.Symbol("z")
+    assert _total(1 / (1 + sp.exp(-z)), z)
+    assert _total(sp.exp(-z) / (1 + sp.exp(-z)) ** 3, z)
+    assert _total(sp.tanh(z) ** 2 + z**3, z)
+    for partial in (sp.log(z), sp.sqrt(z), 1 / z, sp.asin(z), sp.tan(z), z ** sp.Rational(1, 3)):
+        assert not _total(partial, z), partial
+
+
+def test_zero_entries_and_a_zero_cost():
+    p, q = sp.symbols("p q")
+    k = Kernel([(0, sp.Integer(0)), (1, 0 * p + q)], [p, q], 2, name="zeros")
+    np.testing.assert_array_equal(k.numpy(np.array([1.0, 2.0])), [0.0, 2.0])
+    m = Model(energy=(a**2 + b**2) / 2 - w * a * b, cost=0, state=[a, b], params={w: "0.1"})
+    cm = compile_model(derive(m))
+    assert float(cm.C(np.array([0.3, 0.2]), np.array([0.1]), np.array([]))) == 0.0
