@@ -486,40 +486,33 @@ class _Linearization:
         """H v (H^T v); with a :class:`Workspace` (real v) the result is its buffer."""
         net = self.net
         V = net.layers(v)
-        if self._real(v, ws):
-            return self._hv_buffered(V, transpose, ws)
-        w = [d * b for d, b in zip(self.dr, V)]  # rho'(s_l) v_l
-        out = np.empty(np.broadcast_shapes(self.shape, v.shape), dtype=np.result_type(self.dtype, v, float))
-        for l, sl in enumerate(net.slices):
-            acc = 0
-            if l + 1 < net.L:
-                acc = acc + _mm(w[l + 1], (net._back(l) if transpose else net.W[l]).T)
-            if l > 0:
-                acc = acc + _mm(w[l - 1], net.W[l - 1] if transpose else net._back(l - 1))
-            out[..., sl] = self.diag[l] * V[l] - self.dr[l] * acc
-        return out
+        if not self._real(v, ws):
+            ws = None  # buffers only for real input of the linearization's own shape
 
-    def _hv_buffered(self, V, transpose, ws):
-        net = self.net
-        w = [np.multiply(d, b, out=ws.buffer(("hv_w", l), b.shape))
+        def buf(key, shape):
+            return None if ws is None else ws.buffer(key, shape)
+        w = [np.multiply(d, b, out=buf(("hv_w", l), b.shape))  # rho'(s_l) v_l
              for l, (d, b) in enumerate(zip(self.dr, V))]
-        out = ws.buffer("hv", self.shape)
+        out = buf("hv", self.shape)
+        if out is None:
+            out = np.empty(np.broadcast_shapes(self.shape, v.shape),
+                           dtype=np.result_type(self.dtype, v, float))
         for l, sl in enumerate(net.slices):
             shape = V[l].shape
             acc = None
             if l + 1 < net.L:
                 acc = _mm(w[l + 1], (net._back(l) if transpose else net.W[l]).T,
-                          out=ws.buffer(("hv_acc", l), shape))
+                          out=buf(("hv_acc", l), shape))
             if l > 0:
                 low = _mm(w[l - 1], net.W[l - 1] if transpose else net._back(l - 1),
-                          out=ws.buffer(("hv_low", l), shape))
-                acc = low if acc is None else np.add(acc, low, out=acc)
+                          out=buf(("hv_low", l), shape))
+                acc = low if acc is None else (acc + low if ws is None else np.add(acc, low, out=acc))
+            diag_v = np.multiply(self.diag[l], V[l], out=buf(("hv_t", l), shape))
             if acc is None:  # one free layer: no neighbours among the free layers
-                acc = ws.buffer(("hv_acc", l), shape)
-                acc[...] = 0
-            acc *= self.dr[l]
-            np.subtract(np.multiply(self.diag[l], V[l], out=ws.buffer(("hv_t", l), shape)), acc,
-                        out=out[:, sl])
+                out[..., sl] = diag_v
+            else:
+                np.subtract(diag_v, np.multiply(self.dr[l], acc, out=None if ws is None else acc),
+                            out=out[..., sl])
         return out
 
     def mv(self, v, ws=None, factored=False):

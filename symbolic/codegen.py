@@ -121,11 +121,6 @@ def _fraction(number):
     return Fraction(int(q.p), int(q.q))
 
 
-def _gather(x, ix):
-    """``x[..., ix]``: a view for a slice, ``take`` (faster than fancy indexing) for an array."""
-    return x[..., ix] if isinstance(ix, slice) else x.take(ix, axis=-1)
-
-
 def _index(ix):
     """``ix`` as a slice where it is an increasing arithmetic progression (a view, not a gather)."""
     ix = np.asarray(ix, dtype=np.intp)
@@ -189,12 +184,6 @@ class _Tables:
             self.tables.append((fn, _index(idx)))
             self.outputs.append([e for e, _, _ in funcs])
         return self
-
-    def evaluate(self, z):
-        out = []
-        for fn, idx in self.tables:
-            out.extend(fn(_gather(z, idx)))
-        return out
 
 
 #: functions finite for every real argument
@@ -270,19 +259,13 @@ class _Evaluator:
     def __init__(self, main, cols, requests, scale=None):
         self.main, self.cols, self.requests, self.scale = main, cols, requests, scale
 
-    def __call__(self, z, tv):
-        args = [_gather(z, c) for c in self.cols]
-        args.extend(_gather(tv[r.table], r.pos) for r in self.requests)
-        out = args[0] if self.main is None else self.main(*args)
-        return out if self.scale is None else out * self.scale
-
-    def source(self, ns, name):
-        """A Python expression for 1-D ``z`` (tables ``_t<k>``), its constants put in ``ns``."""
+    def source(self, ns, name, batched):
+        """A Python expression of ``z`` (tables ``_t<k>``), its constants put in ``ns``."""
         args = []
         for k, c in enumerate(self.cols):
-            args.append(_gather_source(ns, f"{name}_c{k}", "z", c))
+            args.append(_gather_source(ns, f"{name}_c{k}", "z", c, batched))
         for k, r in enumerate(self.requests):
-            args.append(_gather_source(ns, f"{name}_r{k}", f"_t{r.table}", r.pos))
+            args.append(_gather_source(ns, f"{name}_r{k}", f"_t{r.table}", r.pos, batched))
         if self.main is None:
             expr = args[0]
         else:
@@ -294,9 +277,12 @@ class _Evaluator:
         return expr
 
 
-def _gather_source(ns, name, array, ix):
+def _gather_source(ns, name, array, ix, batched):
+    """Source of ``array[..., ix]``: a view for a slice, ``take`` (faster than fancy indexing) else."""
     ns[name] = ix
-    return f"{array}[{name}]" if isinstance(ix, slice) else f"{array}.take({name})"
+    if isinstance(ix, slice):
+        return f"{array}[..., {name}]" if batched else f"{array}[{name}]"
+    return f"{array}.take({name}, axis=-1)" if batched else f"{array}.take({name})"
 
 
 @dataclass
@@ -384,14 +370,13 @@ def _plan_groups(groups, bounds=()):
         r = coeff[0]
         norm = tuple(c / r for c in coeff)
         key = (body, cols, idx[:, list(cols)].tobytes(), out.tobytes(), norm)
-        entry = merged.setdefault(key, dict(out=out, starts=starts, body=body, cols=cols,
+        entry = merged.setdefault(key, dict(out=out, starts=starts, seg=seg, body=body, cols=cols,
                                             idx=idx[:, list(cols)], norm=norm, posts=[]))
         entry["posts"].append((r, post, {p: idx[starts, ps.index(p)] for p in post.free_symbols}))
 
     parts = {}
     for e in merged.values():
-        out, starts = e["out"], e["starts"]
-        seg = np.cumsum(np.r_[True, out[1:] != out[:-1]]) - 1
+        out, seg = e["out"], e["seg"]
         arrays, names, total = [], {}, sp.Integer(0)
         for r, f, cols in e["posts"]:
             sub = {}
@@ -594,43 +579,54 @@ class Kernel:
     def n_terms(self):
         return sum(len(g.out) for g in self.groups)
 
-    @functools.cached_property
-    def _straight(self):
-        """The plan as one generated straight-line function of a 1-D ``z``.
+    def _plan(self, batched):
+        """The evaluation plan as one generated straight-line function ``(z, dtype) -> out``.
 
-        Same operations as the loop in :meth:`numpy`, without its
-        interpretation (attribute lookups, branches, closures): at the size of
-        a 100-unit Hessian that overhead is a fifth of the time.
+        No interpretation at call time (attribute lookups, branches,
+        closures): at the size of a 100-unit Hessian that overhead was a fifth
+        of the time. ``batched``: ``z`` has leading batch axes, indexed as
+        ``[..., positions]``; without them plain ``[positions]`` is three
+        times faster. The source holds generated names only, never user text.
+        Built once per kind of input.
         """
+        plans = self.__dict__.setdefault("_plans", {})
+        if batched not in plans:
+            plans[batched] = self._generate(batched)
+        return plans[batched]
+
+    def _generate(self, batched):
         steps, ns = self.steps, {"np": np, "_add": np.add}
+        at = "r[..., {}]" if batched else "r[{}]"
         lines = ["def _plan(z, dtype):"]
         for k, (fn, idx) in enumerate(self._tables.tables):
             ns[f"_tab{k}"] = fn
             first = sum(len(f) for f in self._tables.outputs[:k])
             names = [f"_t{first + j}" for j in range(len(self._tables.outputs[k]))]
-            lines.append(f"    {', '.join(names)}, = _tab{k}({_gather_source(ns, f'_ti{k}', 'z', idx)})")
-        lines.append(f"    r = np.zeros({self.n_out}, dtype)")
+            arg = _gather_source(ns, f"_ti{k}", "z", idx, batched)
+            lines.append(f"    {', '.join(names)}, = _tab{k}({arg})")
+        lines.append(f"    r = np.zeros(z.shape[:-1] + ({self.n_out},), dtype)")
         for k, step in enumerate(steps):
             if step.body is None:
                 ns[f"_s{k}"] = step.sums
                 val = f"_s{k}"
             else:
-                val = step.body.source(ns, f"_b{k}")
+                val = step.body.source(ns, f"_b{k}", batched)
                 if step.starts is not None:
                     ns[f"_st{k}"] = step.starts
-                    val = f"_add.reduceat({val}, _st{k})"
+                    val = f"_add.reduceat({val}, _st{k}, axis=-1)"
             if step.post is not None:
-                val = f"({val}) * {step.post.source(ns, f'_p{k}')}"
+                val = f"({val}) * {step.post.source(ns, f'_p{k}', batched)}"
             lines.append(f"    v = {val}")
             op = "=" if step.assign else "+="
             ns[f"_o{k}"] = step.out
-            lines.append(f"    r[_o{k}] {op} v")
+            lines.append(f"    {at.format(f'_o{k}')} {op} v")
             for j, (which, pos) in enumerate(step.aliases):
                 ns[f"_a{k}_{j}"] = pos
-                src = "v" if which is None else f"np.asarray(v).take(_w{k}_{j})"
+                src = "v"
                 if which is not None:
                     ns[f"_w{k}_{j}"] = which
-                lines.append(f"    r[_a{k}_{j}] {op} {src}")
+                    src = f"np.asarray(v).take(_w{k}_{j}, axis=-1)"
+                lines.append(f"    {at.format(f'_a{k}_{j}')} {op} {src}")
         lines.append("    return r")
         exec(compile("\n".join(lines), f"<eqprop plan {self.name}>", "exec"), ns)  # noqa: S102
         return ns["_plan"]
@@ -638,34 +634,7 @@ class Kernel:
     def numpy(self, z):
         """Evaluate on a numpy array ``z`` of shape ``(..., len(symbols))``."""
         z = np.asarray(z)
-        dtype = np.result_type(z.dtype, np.float64)
-        if z.ndim == 1:
-            return self._straight(z, dtype)
-        result = np.zeros(z.shape[:-1] + (self.n_out,), dtype=dtype)
-        # without batch axes, result[positions]: much faster than result[..., positions]
-        at = (lambda pos: pos) if result.ndim == 1 else (lambda pos: (Ellipsis, pos))
-        steps = self.steps
-        tv = self._tables.evaluate(z)
-        for step in steps:
-            if step.body is None:
-                val = step.sums
-            else:
-                val = step.body(z, tv)
-                if step.starts is not None:
-                    val = np.add.reduceat(val, step.starts, axis=-1)
-            if step.post is not None:
-                val = val * step.post(z, tv)
-            if step.assign:
-                result[at(step.out)] = val
-            else:
-                result[at(step.out)] += val
-            for which, pos in step.aliases:
-                v = val if which is None else _gather(np.asarray(val), which)
-                if step.assign:
-                    result[at(pos)] = v
-                else:
-                    result[at(pos)] += v
-        return result
+        return self._plan(z.ndim > 1)(z, np.result_type(z.dtype, np.float64))
 
     def mpmath(self, z):
         """Evaluate on a sequence of mpmath numbers at the current precision."""
@@ -822,7 +791,7 @@ class Compiled:
                 continue
             fn = getattr(self, name)
             if "numpy" in backends:
-                fn.kernel._straight
+                fn.kernel._plan(False)
             if "mpmath" in backends:
                 for g in fn.kernel.groups:
                     g.mp_fn
@@ -834,6 +803,13 @@ def compile_model(derivs: Derivatives) -> Compiled:
     return Compiled(derivs)
 
 
+def _one_variable(expr, name):
+    free = sorted(expr.free_symbols, key=str)
+    if len(free) != 1:
+        raise ValueError(f"{name or 'function'}: expected one variable, got {free}")
+    return free[0]
+
+
 def compile_unary(expr, name=""):
     """A scalar function of one variable and its first two derivatives, for numpy.
 
@@ -842,10 +818,7 @@ def compile_unary(expr, name=""):
     ``(f, df, ddf, dddf, free_symbol)``; each accepts real or complex arrays
     and keeps their shape.
     """
-    free = sorted(expr.free_symbols, key=str)
-    if len(free) != 1:
-        raise ValueError(f"{name or 'function'}: expected one variable, got {free}")
-    z = free[0]
+    z = _one_variable(expr, name)
     out = []
     for e in (expr, sp.diff(expr, z), sp.diff(expr, z, 2), sp.diff(expr, z, 3)):
         fn = sp.lambdify([z], e, modules="numpy", cse=True)
@@ -862,10 +835,7 @@ def compile_unary_joint(expr, name=""):
     For the sigmoid, one exp serves all three. Constant derivatives are
     broadcast to the shape of ``z``.
     """
-    free = sorted(expr.free_symbols, key=str)
-    if len(free) != 1:
-        raise ValueError(f"{name or 'function'}: expected one variable, got {free}")
-    z = free[0]
+    z = _one_variable(expr, name)
     exprs = [expr, sp.diff(expr, z), sp.diff(expr, z, 2)]
     fn = sp.lambdify([z], exprs, modules="numpy", cse=True)
 
