@@ -160,8 +160,10 @@ def derive(model: Model) -> Derivatives:
     # M[k, i] = d/dtheta_k of dE/ds_i: the transpose of the Jacobian of dE_ds in theta
     M = {(k, i): e for (i, k), e in _jacobian(dE_ds, theta).items()}
     dC_ds = _gradient(C, s)
-    beta = lib.Symbol("beta")
-    v = tuple(lib.Symbol(f"v_{i}") for i in range(len(s)))
+    # internal symbols start with "_", which no user name may (model.py): they
+    # cannot collide with a parameter called beta or a state called v_0
+    beta = lib.Symbol("_beta")
+    v = tuple(lib.Symbol(f"_v{i}") for i in range(len(s)))
     Hv = [[] for _ in s]
     for (i, j), e in H.items():  # distribute v_i over the terms: better templates
         Hv[j].extend(v[i] * t for t in _terms(e))

@@ -24,7 +24,11 @@ __all__ = ["Model"]
 
 def _name_of(item, what):
     if isinstance(item, sp.Symbol):
-        return item.name
+        item = item.name
+    if isinstance(item, str) and item.startswith("_"):
+        raise EqpropError(f"{what}: '{item}' starts with an underscore, which eqprop reserves for "
+                          "its own symbols (beta, v, ...); rename it, e.g. to "
+                          f"'{item.lstrip('_') or 'x'}'")
     if isinstance(item, str) and item.isidentifier() and not keyword.iskeyword(item):
         if item in FUNCTIONS or item in ("pi", "E"):
             raise EqpropError(f"{what}: '{item}' is a reserved function or constant name; rename it")
