@@ -543,6 +543,10 @@ class Kernel:
         consts = static_fn(static)
         return lambda dynamic: dynamic_fn(list(dynamic), static, consts)
 
+    def gmpy_supported(self, n_dynamic):
+        """Whether :meth:`gmpy_bind` can compile this kernel (else the caller uses mpmath)."""
+        return self._gmpy_partial(n_dynamic) is not None
+
     @functools.lru_cache(maxsize=4)
     def _gmpy_partial(self, n_dynamic):
         if self.n_terms > self.MP_WHOLE_LIMIT:
@@ -772,14 +776,14 @@ class Compiled:
         setattr(self, name, fn)
         return fn
 
-    def taylor(self, prec, tol):
-        """The optional heyoka Taylor integrator of the flows (see eqprop.symbolic.heyoka_gen)."""
+    def taylor(self, prec, tol, *, perturbed=False):
+        """The optional heyoka Taylor integrator of the flows: a ``heyoka_gen.TaylorFlow``."""
         cache = self.__dict__.setdefault("_taylor", {})
         tol = mpmath.nstr(mpmath.mpf(tol), 5)  # one canonical spelling per tolerance
-        key = (prec, tol)
+        key = (prec, tol, perturbed)
         if key not in cache:
             from .heyoka_gen import taylor_integrator
-            cache[key] = taylor_integrator(self.derivs, prec, tol)
+            cache[key] = taylor_integrator(self.derivs, prec, tol, perturbed=perturbed)
         return cache[key]
 
     def warm(self, names=None, backends=("numpy",)):

@@ -10,15 +10,28 @@ complex-step state ``s = a + i h b`` is carried as the dual system
 
 with ``theta = theta_r + i h theta_i`` and ``beta = beta_r + i h beta_i``:
 the imaginary part of the complex flow divided by h, exact to O(h^2) (far
-below the working precision for the h used). Runtime parameters, in order:
-theta_r (p), data (d), beta_r, beta_i, theta_i (p).
+below the working precision for the h used).
+
+A *perturbed* integrator (negative controls, mutation tests; see
+:class:`eqprop.numeric.highprec.Perturbation`) adds an affine corruption of
+the force, ``A s + B theta + c0`` and ``beta kappa``, with its own runtime
+parameters. The order of the runtime parameters is :func:`parameter_layout`,
+the one table the generator here and the integrator's caller both read.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sympy as sp
 
-__all__ = ["available", "taylor_integrator"]
+__all__ = ["available", "taylor_integrator", "parameter_layout", "TaylorFlow"]
+
+#: Runtime parameters of the Taylor integrator, in order: (name, size in n, p, d).
+PARAMETERS = (("theta_re", "p"), ("data", "d"), ("beta_re", "1"), ("beta_im", "1"),
+              ("theta_im", "p"))
+#: Appended when the integrator is built with a perturbation.
+PERTURBATION = (("A", "n*n"), ("B", "n*p"), ("c0", "n"), ("kappa", "n"))
 
 
 def available():
@@ -27,6 +40,25 @@ def available():
     except ImportError:
         return False
     return True
+
+
+def parameter_layout(n, p, d, perturbed=False):
+    """``{name: slice}`` of the runtime parameter vector (see :data:`PARAMETERS`)."""
+    sizes = {"n": n, "p": p, "d": d, "1": 1, "n*n": n * n, "n*p": n * p}
+    out, k = {}, 0
+    for name, size in PARAMETERS + (PERTURBATION if perturbed else ()):
+        out[name] = slice(k, k + sizes[size])
+        k += sizes[size]
+    return out
+
+
+@dataclass
+class TaylorFlow:
+    """A compiled ``heyoka.taylor_adaptive`` and the layout of its parameters."""
+
+    ta: object
+    layout: dict
+    n_pars: int
 
 
 def _exact_constants(expr, prec, hy):
@@ -39,12 +71,13 @@ def _exact_constants(expr, prec, hy):
     return out, mapping
 
 
-def taylor_integrator(derivs, prec, tol):
-    """A ``heyoka.taylor_adaptive`` (fp_type real, ``prec`` bits) of the dual system above."""
+def taylor_integrator(derivs, prec, tol, *, perturbed=False):
+    """A :class:`TaylorFlow` (fp_type real, ``prec`` bits) of the dual system above."""
     import heyoka as hy
 
     model = derivs.model
-    n, p = len(model.state), len(model.params)
+    n, p, d = len(model.state), len(model.params), len(model.data)
+    layout = parameter_layout(n, p, d, perturbed)
     names = {x.name: x for x in (*model.state, *model.theta, *model.data_symbols)}
 
     def back(e):
@@ -53,13 +86,16 @@ def taylor_integrator(derivs, prec, tol):
     a = hy.make_vars(*[f"a{i}" for i in range(n)])
     b = hy.make_vars(*[f"b{i}" for i in range(n)])
     a, b = (a if isinstance(a, list) else [a]), (b if isinstance(b, list) else [b])
-    par = hy.par
-    d = len(model.data)
-    beta_r, beta_i = par[p + d], par[p + d + 1]
-    theta_i = [par[p + d + 2 + k] for k in range(p)]
+
+    def pars(name):
+        sl = layout[name]
+        return [hy.par[k] for k in range(sl.start, sl.stop)]
+    theta_r, data = pars("theta_re"), pars("data")
+    (beta_r,), (beta_i,) = pars("beta_re"), pars("beta_im")
+    theta_i = pars("theta_im")
     base = {s: a[i] for i, s in enumerate(model.state)}
-    base.update({t: par[k] for k, t in enumerate(model.theta)})
-    base.update({x: par[p + k] for k, x in enumerate(model.data_symbols)})
+    base.update(dict(zip(model.theta, theta_r)))
+    base.update(dict(zip(model.data_symbols, data)))
 
     def conv(expr):
         expr, consts = _exact_constants(back(expr), prec, hy)
@@ -74,9 +110,18 @@ def taylor_integrator(derivs, prec, tol):
         Hb[i].append(beta_r * conv(e) * b[j])
     for (k, i), e in derivs.d2E_dtheta_ds.items():
         Hb[i].append(conv(e) * theta_i[k])
-    zero = hy.expression(hy.real(0, prec))
-    system = [(a[i], -(grad[i] + beta_r * dC[i])) for i in range(n)]
-    system += [(b[i], -(hy.sum(Hb[i]) if Hb[i] else zero) - beta_i * dC[i]) for i in range(n)]
-    init = [hy.real(0, prec)] * (2 * n)
-    pars = [hy.real(0, prec)] * (2 * p + d + 2)
-    return hy.taylor_adaptive(system, init, pars=pars, fp_type=hy.real, tol=hy.real(tol, prec))
+    force_a = [grad[i] + beta_r * dC[i] for i in range(n)]
+    force_b = [(hy.sum(Hb[i]) if Hb[i] else hy.expression(hy.real(0, prec))) + beta_i * dC[i]
+               for i in range(n)]
+    if perturbed:
+        A, B, c0, kappa = pars("A"), pars("B"), pars("c0"), pars("kappa")
+        for i in range(n):
+            row_a = [A[i * n + j] * a[j] for j in range(n)] + [B[i * p + k] * theta_r[k] for k in range(p)]
+            row_b = [A[i * n + j] * b[j] for j in range(n)] + [B[i * p + k] * theta_i[k] for k in range(p)]
+            force_a[i] = force_a[i] + hy.sum(row_a) + c0[i] + beta_r * kappa[i]
+            force_b[i] = force_b[i] + hy.sum(row_b) + beta_i * kappa[i]
+    system = [(a[i], -force_a[i]) for i in range(n)] + [(b[i], -force_b[i]) for i in range(n)]
+    n_pars = max(sl.stop for sl in layout.values())
+    ta = hy.taylor_adaptive(system, [hy.real(0, prec)] * (2 * n), pars=[hy.real(0, prec)] * n_pars,
+                            fp_type=hy.real, tol=hy.real(tol, prec))
+    return TaylorFlow(ta=ta, layout=layout, n_pars=n_pars)
