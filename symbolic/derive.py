@@ -35,6 +35,7 @@ import symengine as se
 import sympy as sp
 
 from .model import Model
+from .parse import NON_SMOOTH
 
 __all__ = ["Derivatives", "derive"]
 
@@ -136,6 +137,22 @@ def _jacobian(rows, variables, symmetric=False):
     return dict(sorted(out.items())) if symmetric else out
 
 
+def _piecewise(expr):
+    """``expr`` with each non-smooth function application rewritten, on its own, as a Piecewise.
+
+    Folding the whole energy instead (``piecewise_fold(E.rewrite(Piecewise))``)
+    multiplies out the branches of every factor of every term into one
+    Piecewise over all their conditions: 161 branches for a 2-2 hard-sigmoid
+    network, and no additive terms left for the sparse derivatives, so that
+    SymPy ran for minutes. Here each ``Min(1, Max(0, s))`` becomes a
+    three-branch Piecewise in ``s`` alone, the sum and products around it stay
+    as they are, and the product rule differentiates it branch by branch.
+    """
+    expr = sp.sympify(expr)
+    flat = {f: sp.piecewise_fold(f.rewrite(sp.Piecewise)) for f in expr.atoms(*NON_SMOOTH)}
+    return expr.xreplace(flat)  # outermost applications first: Min(1, Max(0, s)) as a whole
+
+
 def derive(model: Model) -> Derivatives:
     """Derive every quantity of the module docstring for ``model``."""
     if model.non_smooth:
@@ -143,7 +160,7 @@ def derive(model: Model) -> Derivatives:
         # differentiates their Piecewise forms branch by branch (the
         # derivative almost everywhere; the kinks are reported as violated
         # assumptions, never differentiated through).
-        lib, conv = sp, (lambda e: sp.piecewise_fold(e.rewrite(sp.Piecewise)))
+        lib, conv = sp, _piecewise
     else:
         lib, conv = se, se.sympify
     s = tuple(conv(x) for x in model.state)
