@@ -2,16 +2,20 @@
 
 One function per figure (``ax=None`` in, the drawn artists out), in
 :mod:`eqprop.figures.paper`, and :func:`regenerate`, which writes every
-available figure of a report to a folder:
+available figure of a report to a folder, and :func:`paper_set`, which runs the
+verifications that ``eqprop figures`` draws:
 
 1. ``network``         the layered network of the paper's Figure 1
 2. ``theorem3_states`` Sbar_t (RBP) and Stilde_t (EP), every neuron
 3. ``theorem3_params`` Thetabar_t and Thetatilde_t, a few parameters
 4. ``truncation``      |Thetabar_t - dJ/dtheta| against t, with exp(-lambda_min t)
-5. ``beta_bias``       EP's gradient error against beta: slopes 1, 2, complex step
+5. ``beta_bias``       EP's gradient error against beta, one-sided and symmetric
 6. ``precision``       digits of agreement against dps, per theorem (several reports)
 7. ``scale``           the realistic-size check: per-layer error against step,
                        complex step against real beta (a ``ScaleReport``)
+
+A figure plots only numbers its report measured (and, marked as such, the
+reference lines of a theory: the precision diagonal, exp(-lambda_min t)).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from .paper import (STYLE, TWO_COLUMN, as_dict, beta_bias, network, precision, s
                     theorem3_params, theorem3_states, truncation)
 
 __all__ = ["network", "theorem3_states", "theorem3_params", "truncation", "beta_bias",
-           "precision", "scale", "regenerate", "FORMATS"]
+           "precision", "scale", "regenerate", "paper_set", "check_formats", "FORMATS"]
 
 FORMATS = ("png", "pdf", "svg")
 
@@ -46,9 +50,7 @@ def regenerate(report, out="eqprop-figures", formats=("png", "pdf"), *, precisio
         except (OSError, ValueError) as exc:
             raise EqpropError(f"--from: cannot read a report from {str(report)!r} ({exc})") from None
     d = as_dict(report)
-    bad = [f for f in formats if f not in FORMATS]
-    if bad:
-        raise EqpropError(f"format: {bad[0]!r} is not one of {', '.join(FORMATS)}")
+    check_formats(formats)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [("theorem3_states", theorem3_states, TWO_COLUMN / 2),
@@ -74,6 +76,50 @@ def regenerate(report, out="eqprop-figures", formats=("png", "pdf"), *, precisio
             scale(scale_report, ax=ax)
             written += _save(fig, out / "scale", formats)
     return written
+
+
+def check_formats(formats):
+    """``formats`` if each is one of :data:`FORMATS`, else an EqpropError naming the first that is not."""
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise EqpropError(f"format: {bad[0]!r} is not one of {', '.join(FORMATS)}" if bad else
+                          f"format: give at least one of {', '.join(FORMATS)}")
+    return list(formats)
+
+
+def paper_set(model="paper", dps=30, *, points=25, precisions=(15, 20, 25),
+              scale_layers=(10, 128, 128, 784), progress=None):
+    """Run what ``eqprop figures`` draws, for ``model`` (a Model, file or built-in name).
+
+    - verifications at each of ``precisions`` other than ``dps``, on the
+      default time grid, for figure 6;
+    - a verification at ``dps`` on ``points`` evenly spaced times from 0 to
+      the end of that default grid (where Sbar_t has decayed by 1e-6), for
+      figures 2-5;
+    - the realistic-size check on ``scale_layers``, batch 32, 60 steps, for figure 7.
+
+    Returns the keyword arguments of :func:`regenerate`: a dict with
+    ``report``, ``precision_reports`` and ``scale_report``. ``progress(msg)``
+    is told of each stage.
+    """
+    from eqprop.proofs import verify
+    from eqprop.proofs.scale import scale as scale_check
+    from eqprop.symbolic.builtins import load_model
+
+    say = progress or (lambda msg: None)
+    model = load_model(model)
+    others = [p for p in precisions if p != dps]
+    say(f"verifying {model.name} at {', '.join(map(str, others or [dps]))} digits "
+        "on the default times (the precision figure)")
+    precision_reports = [verify(model, dps=p) for p in others] or [verify(model, dps=dps)]
+    t_max = max([float(t) for t in precision_reports[0].times] + [0.0]) or 10.0
+    times = [round(t_max * k / (points - 1), 4) for k in range(points)]
+    say(f"verifying at {dps} digits on {points} times up to {t_max:g}")
+    report = verify(model, dps=dps, times=times)
+    precision_reports = [r for r in precision_reports if r.dps != dps] + [report]
+    say(f"the realistic-size check (layers {'-'.join(map(str, scale_layers))}, batch 32)")
+    return {"report": report, "precision_reports": precision_reports,
+            "scale_report": scale_check(list(scale_layers), batch=32, steps=60)}
 
 
 def _save(fig, stem, formats):

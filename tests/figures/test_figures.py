@@ -13,6 +13,7 @@ from eqprop.cli import main  # noqa: E402
 from eqprop.errors import EqpropError  # noqa: E402
 from eqprop.figures import (beta_bias, network, regenerate, theorem3_params,  # noqa: E402
                             theorem3_states, truncation)
+from eqprop.figures.paper import param_names  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +39,10 @@ def test_theorem3_lines_are_the_report_series(report):
 
 
 def test_theorem3_params_selection(report):
-    names = list(report.params)[:2]
+    names = param_names(report)[:2]
     lines = _lines(theorem3_params(report, params=names))
     assert len(lines) == 2
-    k = list(report.params).index(names[1])
+    k = param_names(report).index(names[1])
     assert np.allclose(lines[1].get_ydata(), [float(r[k]) for r in report.series["theta_bar"]])
     with pytest.raises(EqpropError, match="unknown parameter"):
         theorem3_params(report, params=["nope"])
@@ -57,7 +58,11 @@ def test_truncation_is_the_gradient_error(report):
 
 def test_beta_bias_and_network(report):
     lines = _lines(beta_bias(report))
+    assert len(lines) == 2  # what the report measured: one-sided and symmetric, nothing else
     assert np.allclose(lines[0].get_ydata(), [float(v) for v in report.bias["one_sided"]])
+    assert np.allclose(lines[1].get_ydata(), [float(v) for v in report.bias["symmetric"]])
+    assert all(np.allclose(line.get_xdata(), [float(b) for b in report.bias["betas"]])
+               for line in lines)
     assert len(network([2, 3, 3, 2])) > 10
     with pytest.raises(EqpropError):
         network([3])
@@ -101,7 +106,8 @@ def test_scale_figure_plots_per_step_errors(tmp_path):
     r = scale([4, 6, 5, 3], batch=2, steps=20)
     lines = _lines(scale_figure(r))
     row = r.rows[0]
-    assert np.allclose(lines[0].get_ydata(), np.maximum(row["per_step"]["complex_step"], 1e-18))
+    cs = np.array(row["per_step"]["complex_step"], dtype=float)
+    assert np.allclose(lines[0].get_ydata(), np.where(cs > 0, cs, np.nan), equal_nan=True)
     assert np.allclose(lines[1].get_ydata(), row["per_step"]["real_beta"])
 
 
@@ -113,3 +119,146 @@ def test_regenerate_with_precision_and_scale_writes_all_seven(report, tmp_path):
     assert {f.stem for f in files} == {"network", "theorem3_states", "theorem3_params", "truncation",
                                       "beta_bias", "precision", "scale"}
     assert len(files) == 14 and all(f.stat().st_size > 1000 for f in files)
+
+
+# -- a figure plots only what its report measured ------------------------------------
+
+def _numbers(*docs):
+    """Every number in the reports' dictionaries (strings such as '1.5e-31' and '3/10' too)."""
+    from fractions import Fraction
+    out = []
+
+    def walk(v):
+        if isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            out.append(float(v))
+        elif isinstance(v, str):
+            try:
+                out.append(float(Fraction(v)))
+            except (ValueError, ZeroDivisionError):
+                pass
+    for d in docs:
+        walk(d)
+    return np.array(sorted(set(out)))
+
+
+def _plotted(ax):
+    """(x, y) of every point on the axes: every Line2D and every scatter collection."""
+    points = []
+    for line in ax.get_lines():
+        points += list(zip(np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)))
+    for coll in ax.collections:
+        points += [tuple(p) for p in np.asarray(coll.get_offsets(), float)]
+    return points
+
+
+def _assert_in(points, numbers, what):
+    assert points, what
+    for x, y in points:
+        for v in (x, y):
+            if np.isnan(v):  # a gap (an exact zero on a log axis): nothing drawn
+                continue
+            assert np.isclose(v, numbers, rtol=1e-9, atol=0).any(), (what, v)
+
+
+def _draw(fn, *args, **kwargs):
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    fn(*args, ax=ax, **kwargs)
+    plt.close(fig)
+    return ax
+
+
+def test_every_plotted_point_is_a_number_of_the_report(report):
+    from eqprop.figures import precision
+    d = report.to_dict()
+    numbers = _numbers(d)
+    for fn in (theorem3_states, theorem3_params, beta_bias):
+        _assert_in(_plotted(_draw(fn, report)), numbers, fn.__name__)
+    others = [verify("hopfield:2,3,2", dps=12, times=[0, 1])]
+    _assert_in(_plotted(_draw(precision, others + [report])),
+               _numbers(d, *(r.to_dict() for r in others)), "precision")
+
+
+def test_truncation_plots_the_report_s_gradient_error_and_a_marked_prediction(report):
+    """The one derived series: |Thetabar_t - dJ/dtheta|, from the report's own numbers; the
+    dashed line is the prediction exp(-lambda_min t) from the report's lambda_min, said so."""
+    d = report.to_dict()
+    grad = [float(v) for v in d["dJ_dtheta"]["implicit"]]
+    err = [max(abs(float(a) - b) for a, b in zip(row, grad)) for row in d["series"]["theta_bar"]]
+    measured, predicted = _draw(truncation, report).get_lines()
+    _assert_in(list(zip(measured.get_xdata(), measured.get_ydata())), np.array(err + d["times"]),
+               "truncation")
+    assert predicted.get_linestyle() == "--" and predicted.get_marker() in ("None", "", None)
+    assert "lambda_{min}" in predicted.get_label()
+    assert np.allclose(predicted.get_xdata(), d["times"])
+
+
+def test_every_plotted_point_of_the_scale_figure_is_in_its_report():
+    from eqprop.figures import scale as scale_figure
+    from eqprop.proofs.scale import scale
+    r = scale([4, 6, 5, 3], batch=2, steps=20)
+    lines = _draw(scale_figure, r).get_lines()
+    numbers = _numbers(r.to_dict())
+    for line in lines:  # x: the step, the position of the error in the report's per-step list
+        y = np.asarray(line.get_ydata(), float)
+        assert np.array_equal(line.get_xdata(), np.arange(len(y)))
+        _assert_in([(v, v) for v in y], numbers, "scale")
+
+
+# -- parameters in declared order ----------------------------------------------------
+
+def _with_params(d, params):
+    return {**d, "params": params}
+
+
+def test_params_list_form_labels_in_declared_order(report):
+    d = report.to_dict()
+    names = param_names(d)
+    values = [str(i) for i in range(len(names))]
+    listed = _with_params(d, [{"name": n, "value": v} for n, v in zip(names, values)])
+    old = _with_params(d, dict(zip(names, values)))
+    for form in (listed, old):
+        assert param_names(form) == names
+        lines = _lines(theorem3_params(form))
+        assert [ln.get_label() for ln in lines] == [f"${n}$".replace("_", r"\_") for n in names[:4]]
+        for k, ln in enumerate(lines):  # line k is column k of the series
+            assert np.allclose(ln.get_ydata(), [float(r[k]) for r in d["series"]["theta_bar"]])
+
+
+def test_declared_order_is_not_alphabetical_order(tmp_path):
+    """A model declaring w before c: the figure's first curve is w, column 0 of the series."""
+    from eqprop import Model
+    m = Model(energy="(a**2 + b**2)/2 - w*tanh(a)*tanh(b) - c*tanh(b)", cost="(a - y)**2/2",
+              state=["a", "b"], params={"w": "0.3", "c": "0.5"}, data={"y": "0.2"})
+    r = verify(m, dps=12, times=[0, 1])
+    d = json.loads(r.to_json())  # through JSON (sorted keys) as `--from report.json` reads it
+    if isinstance(d["params"], dict):
+        pytest.skip("this eqprop's report still writes params as a dict (alphabetical in JSON)")
+    assert param_names(d) == ["w", "c"]
+    lines = _lines(theorem3_params(d))
+    assert [ln.get_label() for ln in lines] == ["$w$", "$c$"]
+    assert np.allclose(lines[0].get_ydata(), [float(row[0]) for row in d["series"]["theta_bar"]])
+
+
+def test_paper_set_is_what_regenerate_draws(tmp_path):
+    """`eqprop figures` without --from: the runs of paper_set, drawn by regenerate."""
+    from eqprop.figures import paper_set
+    said = []
+    drawn = paper_set("two-neurons", 12, points=5, precisions=(10, 12), scale_layers=(4, 6, 3),
+                      progress=said.append)
+    report = drawn["report"]
+    assert report.dps == 12 and len(report.times) == 5 and report.times[0] == 0
+    assert report.times == sorted(report.times) and report.times[-1] > 0
+    assert [r.dps for r in drawn["precision_reports"]] == [10, 12]  # dps itself not run twice
+    assert drawn["precision_reports"][-1] is report
+    assert list(drawn["scale_report"].layers) == [4, 6, 3]
+    assert len(said) == 3
+    files = regenerate(out=tmp_path, formats=("png",), **drawn)
+    expected = {"theorem3_states", "theorem3_params", "truncation", "beta_bias", "precision", "scale"}
+    assert {f.stem for f in files} == expected | ({"network"} if report.layers else set())
