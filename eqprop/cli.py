@@ -6,14 +6,24 @@
     eqprop figures [--out DIR] [--format png,pdf,svg] [--model MODEL] [--from report.json]
     eqprop models
 
-Bad input prints one line ``eqprop: error: ...`` and exits with status 2.
-``verify`` exits 0 when verified, 1 when not verified or an assumption is
-violated.
+Exit status, for every command:
+
+    0  verified (``verify``), agreement (``scale``), done (the others)
+    1  not verified, an assumption violated, or incomplete (``Report.exit_code``)
+    2  bad input: one line ``eqprop: error: ...`` on standard error
+    3  internal error (a bug): one line ``eqprop: internal error: ...`` naming the
+       file that holds the traceback; ``--debug`` prints the traceback instead
+  130  interrupted
+  141  standard output closed early (``eqprop models | head``)
+
+Output files (``--json``, ``--out``) are checked before any work starts;
+``--json -`` writes to standard output.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -45,8 +55,12 @@ What is checked (paper equation numbers): A.3 Kolmogorov backward equation;
 nonlinear flow; 3.8/2.3 the limit of Thetabar against the implicit-function
 gradient; 4.4 EP's gradient (complex-step beta) and the O(beta), O(beta^2)
 bias of finite beta; 5.4-5.5 EP's temporal derivatives against RBP's error
-derivatives at every time. Exit status: 0 verified, 1 not verified or an
-assumption violated, 2 bad input.
+derivatives at every time.
+
+exit status: 0 verified, 1 not verified, an assumption violated or
+incomplete, 2 bad input, 3 internal error (the traceback is saved to a file,
+in $EQPROP_TRACEBACK_DIR if set, else the temporary folder; --debug prints it
+instead), 130 interrupted.
 """
 
 
@@ -57,15 +71,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"eqprop: error: {message} (see '{self.prog} --help')\n")
 
 
+DEBUG_HELP = "on an internal error, print the traceback here instead of saving it to a file"
+
+
 def _parser():
+    from .proofs.verify import ENGINES
+
     p = _Parser(
         prog="eqprop", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Verify the equivalence of equilibrium propagation and recurrent "
                     "backpropagation (Scellier & Bengio 2019) for an energy you write down.",
         epilog=EPILOG)
+    p.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    # --debug after the command too; SUPPRESS: a subcommand does not reset it to False
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    v = sub.add_parser("verify", help="check Theorems 1-3 at high precision",
+    v = sub.add_parser("verify", help="check Theorems 1-3 at high precision", parents=[common],
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
                        description="Check Theorems 1-3 of Scellier & Bengio (2019) on MODEL, "
                                    "each identity along two independent paths, and print one "
@@ -77,7 +100,7 @@ def _parser():
     v.add_argument("--times", default=None,
                    help="comma-separated times, e.g. 0,0.5,1,5 (default: 0 and up to where "
                         "Sbar_t has decayed by 1e-6)")
-    v.add_argument("--engine", default="auto", choices=["auto", "gbs", "heyoka"],
+    v.add_argument("--engine", default="auto", choices=ENGINES,
                    help="integrator of the nonlinear flows: gbs (built in), heyoka (Taylor, needs "
                         "eqprop[heyoka]), auto (heyoka when installed; default)")
     v.add_argument("--required-digits", type=float, default=None,
@@ -88,6 +111,7 @@ def _parser():
     v.add_argument("--quiet", action="store_true", help="print only the verdict line")
 
     d = sub.add_parser("derive", help="print the derived dynamics, Hessian and EP/RBP equations",
+                       parents=[common],
                        description="Print what eqprop derives from MODEL: the free dynamics "
                                    "ds/dt = -dE/ds, the Hessian H, the mixed derivative M, and "
                                    "the RBP and EP equations.")
@@ -95,6 +119,7 @@ def _parser():
     d.add_argument("--latex", action="store_true", help="LaTeX instead of pretty text")
 
     sc = sub.add_parser("scale", help="Theorem 3 on a realistic-size layered network (float64)",
+                        parents=[common],
                         formatter_class=argparse.RawDescriptionHelpFormatter,
                         description="Check Theorem 3 in discrete time on a layered Hopfield network "
                                     "of realistic size: EP's temporal derivatives with complex-step "
@@ -120,9 +145,11 @@ def _parser():
     sc.add_argument("--asymmetry", type=float, default=0.0,
                     help="noise added to the backward weights: a non-gradient negative control")
     sc.add_argument("--seed", type=int, default=0)
-    sc.add_argument("--json", metavar="FILE", default=None, help="also write the report as JSON")
+    sc.add_argument("--json", metavar="FILE", default=None,
+                    help="also write the report as JSON ('-' for standard output)")
 
     fg = sub.add_parser("figures", help="draw the figures of a verification (Theorem 3, truncation, bias)",
+                        parents=[common],
                         description="Run a verification with a dense time grid (or read a saved "
                                     "JSON report) and draw its figures: the network, Theorem 3 for "
                                     "states and parameters, truncated RBP, and the bias of finite "
@@ -135,7 +162,7 @@ def _parser():
     fg.add_argument("--from", dest="source", default=None,
                     help="draw from a saved report (eqprop verify --json FILE) instead")
 
-    sub.add_parser("models", help="list the built-in models")
+    sub.add_parser("models", help="list the built-in models", parents=[common])
     return p
 
 
@@ -148,16 +175,51 @@ def _times(text):
         raise EqpropError(f"--times: expected comma-separated numbers like 0,0.5,1, got {text!r}") from None
 
 
-def _verify(args):
-    import os
+def _check_output(path, option):
+    """Fail at once, before any work, when ``path`` cannot be written ('-': standard output)."""
+    if path is None or path == "-":
+        return
+    full = os.path.abspath(path)
+    folder = os.path.dirname(full)
+    if os.path.isdir(full):
+        raise EqpropError(f"{option}: {path!r} is a folder; give a file name, such as "
+                          f"{os.path.join(path, 'report.json')!r}")
+    if not os.path.isdir(folder):
+        raise EqpropError(f"{option}: folder {folder!r} does not exist; create it or choose "
+                          "another path")
+    if not os.access(folder, os.W_OK) or (os.path.exists(full) and not os.access(full, os.W_OK)):
+        raise EqpropError(f"{option}: cannot write {path!r} (permission denied)")
 
+
+def _check_folder(path, option):
+    """Fail at once when ``path`` is not a folder that exists or can be created."""
+    full = os.path.abspath(path)
+    if os.path.exists(full) and not os.path.isdir(full):
+        raise EqpropError(f"{option}: {path!r} is a file, not a folder")
+    existing = full
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK):
+        raise EqpropError(f"{option}: cannot create or write the folder {path!r} "
+                          f"({existing!r} is not a writable folder)")
+
+
+def _write_json(path, text):
+    """Write a report's JSON to ``path``; '-' is standard output."""
+    if path == "-":
+        print(text, flush=True)
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    except OSError as exc:
+        raise EqpropError(f"--json: cannot write {path!r} ({exc.strerror or exc})") from None
+
+
+def _verify(args):
     from .proofs import verify
     quiet = args.quiet
-    if args.json and args.json != "-":
-        folder = os.path.dirname(os.path.abspath(args.json))
-        if not os.path.isdir(folder):
-            raise EqpropError(f"--json: folder {folder!r} does not exist; create it or choose "
-                              "another path")
+    _check_output(args.json, "--json")
 
     def progress(msg):
         if not quiet:
@@ -165,16 +227,8 @@ def _verify(args):
     report = verify(args.model, dps=args.dps, times=_times(args.times), engine=args.engine,
                     seed=args.seed, required_digits=args.required_digits, progress=progress)
     if args.json:
-        text = report.to_json()
-        if args.json == "-":
-            print(text)
-        else:
-            try:
-                with open(args.json, "w", encoding="utf-8") as fh:
-                    fh.write(text + "\n")
-            except OSError as exc:
-                raise EqpropError(f"--json: cannot write {args.json!r} ({exc.strerror})") from None
-    if args.json != "-":
+        _write_json(args.json, report.to_json())
+    if args.json != "-":  # with '-', nothing but the JSON on standard output
         print(f"verdict: {report.verdict.value}" if quiet else report.table())
     return report.exit_code
 
@@ -186,20 +240,20 @@ def _scale(args):
     except ValueError:
         raise EqpropError(f"--layers: expected comma-separated integers like 10,512,512,784, "
                           f"got {args.layers!r}") from None
-    if args.json and args.json != "-":
-        import os
-        folder = os.path.dirname(os.path.abspath(args.json))
-        if not os.path.isdir(folder):
-            raise EqpropError(f"--json: folder {folder!r} does not exist")
+    _check_output(args.json, "--json")
     bar = _Progress()
-    report = scale(layers, batch=args.batch, data=args.data, rho=args.rho, cost=args.cost,
-                   steps=args.steps, eps=args.eps, beta=args.beta, continuous=args.continuous,
-                   asymmetry=args.asymmetry, seed=args.seed, progress=bar)
+    try:
+        report = scale(layers, batch=args.batch, data=args.data, rho=args.rho, cost=args.cost,
+                       steps=args.steps, eps=args.eps, beta=args.beta, continuous=args.continuous,
+                       asymmetry=args.asymmetry, seed=args.seed, progress=bar)
+    except BaseException:
+        bar.stop()  # the error message then starts on its own line
+        raise
     bar.done()
-    print(report.table())
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            fh.write(report.to_json() + "\n")
+        _write_json(args.json, report.to_json())
+    if args.json != "-":
+        print(report.table())
     return 0 if report.passed else 1
 
 
@@ -214,34 +268,24 @@ class _Progress:
         print(f"\r[{time.perf_counter() - self.start:6.1f} s] stage {self.stage}: {msg:<70}",
               end="", file=sys.stderr, flush=True)
 
+    def stop(self):
+        if self.stage:
+            print(file=sys.stderr, flush=True)
+
     def done(self):
         print(f"\r[{time.perf_counter() - self.start:6.1f} s] done{'':<80}", file=sys.stderr, flush=True)
 
 
 def _figures(args):
-    from .figures import regenerate
-    formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    extra = {}
+    from .figures import check_formats, paper_set, regenerate
+    formats = check_formats([f.strip() for f in args.format.split(",") if f.strip()])
+    _check_folder(args.out, "--out")
     if args.source:
-        report = args.source
+        drawn = {"report": args.source}
     else:
-        from .proofs import verify
-        from .proofs.problem import default_times
-        from .symbolic.builtins import load_model
-        model = load_model(args.model or "paper")
-        first = verify(model, dps=args.dps, times=[0, 1])  # for the decay rate
-        lam = float(first.hessian_min_eigenvalue)
-        t_max = default_times(lam)[-1] if lam > 0 else 10.0
-        times = [round(t_max * k / 24, 4) for k in range(25)]
-        print(f"verifying {model.name} at {args.dps} digits on 25 times up to {t_max:g} ...",
-              file=sys.stderr)
-        report = verify(model, dps=args.dps, times=times)
-        print("verifying at 15, 20, 25 and 30 digits for the precision figure ...", file=sys.stderr)
-        extra["precision_reports"] = [verify(model, dps=p) for p in (15, 20, 25)] + [report]
-        print("the realistic-size check (layers 10-128-128-784, batch 32) ...", file=sys.stderr)
-        from .proofs.scale import scale
-        extra["scale_report"] = scale([10, 128, 128, 784], batch=32, steps=60)
-    for path in regenerate(report, args.out, formats, **extra):
+        drawn = paper_set(args.model or "paper", args.dps,
+                          progress=lambda msg: print(f"{msg} ...", file=sys.stderr, flush=True))
+    for path in regenerate(out=args.out, formats=formats, **drawn):
         print(path)
     return 0
 
@@ -266,21 +310,74 @@ def _derive(args):
     return 0
 
 
+COMMANDS = {"verify": _verify, "derive": _derive, "models": _models, "scale": _scale,
+            "figures": _figures}
+
+
 def main(argv=None):
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv  # until the arguments are parsed
     try:
-        return {"verify": _verify, "derive": _derive, "models": _models,
-                "scale": _scale, "figures": _figures}[args.command](args)
+        parser = _parser()
+        args = parser.parse_args(argv)
+        debug = args.debug
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return COMMANDS[args.command](args)
     except EqpropError as exc:
         print(f"eqprop: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("eqprop: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # standard output closed early (eqprop models | head): no error
+        try:  # nothing more to write; and no second error when Python flushes at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 141
+    except Exception as exc:  # noqa: BLE001 - a bug (MemoryError, RecursionError too): exit 3
+        return _internal_error(exc, argv, debug)
+
+
+def _internal_error(exc, argv, debug):
+    """Report a bug in one line (exit 3); the traceback goes to a file, or here with --debug."""
+    import traceback
+    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    message = " ".join(str(exc).split())
+    if len(message) > 300:
+        message = message[:297] + "..."
+    head = f"eqprop: internal error: {type(exc).__name__}" + (f": {message}" if message else "")
+    if debug:
+        print(trace + head, file=sys.stderr, flush=True)
+        return 3
+    try:
+        path = _save_traceback(trace, argv)
+    except OSError as err:
+        print(f"{head}; the traceback could not be saved ({err.strerror or err}); rerun with "
+              "--debug to see it here", file=sys.stderr, flush=True)
+    else:
+        print(f"{head}; the traceback is in {path} (rerun with --debug to see it here)",
+              file=sys.stderr, flush=True)
+    return 3
+
+
+def _save_traceback(trace, argv):
+    """Write ``trace`` to a new file in $EQPROP_TRACEBACK_DIR (else the temporary folder)."""
+    import platform
+    import shlex
+    import tempfile
+
+    from . import __version__
+    folder = os.environ.get("EQPROP_TRACEBACK_DIR") or tempfile.gettempdir()
+    os.makedirs(folder, exist_ok=True)
+    fd, path = tempfile.mkstemp(prefix=f"eqprop-traceback-{time.strftime('%Y%m%d-%H%M%S')}-"
+                                       f"{os.getpid()}-", suffix=".txt", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"eqprop {__version__}, Python {platform.python_version()}, {platform.platform()}\n"
+                 f"command: eqprop {shlex.join(str(a) for a in argv)}\n\n{trace}")
+    return path
 
 
 if __name__ == "__main__":  # pragma: no cover
