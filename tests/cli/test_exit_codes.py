@@ -7,6 +7,7 @@ Output paths are checked before any work starts.
 """
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -125,7 +126,7 @@ def test_subprocess_internal_error(tmp_path):
         sys.exit(main(["derive"]))
     """)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={**__import__("os").environ, "EQPROP_TRACEBACK_DIR": str(tmp_path)})
+                          env={**os.environ, "EQPROP_TRACEBACK_DIR": str(tmp_path)})
     assert proc.returncode == 3
     assert proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr

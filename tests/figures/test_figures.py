@@ -231,7 +231,7 @@ def test_params_list_form_labels_in_declared_order(report):
             assert np.allclose(ln.get_ydata(), [float(r[k]) for r in d["series"]["theta_bar"]])
 
 
-def test_declared_order_is_not_alphabetical_order(tmp_path):
+def test_declared_order_is_not_alphabetical_order():
     """A model declaring w before c: the figure's first curve is w, column 0 of the series."""
     from eqprop import Model
     m = Model(energy="(a**2 + b**2)/2 - w*tanh(a)*tanh(b) - c*tanh(b)", cost="(a - y)**2/2",
