@@ -48,9 +48,9 @@ def trajectory(system, dps, T, *, h_digits, backend=None, guard=5):
         if backend is not None:
             system._backend = backend
         t = time.perf_counter()
-        states, integ = system.flow(s0, [0, T], tol=mpmath.mpf(10) ** -(dps + 1), beta=beta)
-        system._backend = None
-        return states[-1], time.perf_counter() - t, integ.evaluations
+        flow = system.flow(s0, [0, T], tol=mpmath.mpf(10) ** -(dps + 1), beta=beta)
+        system.__dict__.pop("_backend", None)
+        return flow.states[-1], time.perf_counter() - t, flow.stats.get("evaluations", 0)
 
 
 def odefun_worker(dps, T, queue):

@@ -2,9 +2,11 @@
 
 No SymPy here: algorithms receive compiled functions from eqprop.symbolic.
 """
-from .highprec import GUARD_DPS, System, adjoint_closed_form, adjoint_flow, derivative, newton
-from .integrate import GBSIntegrator, IntegrationError, integrate
+from .highprec import (GUARD_DPS, Flow, Perturbation, System, adjoint_closed_form, adjoint_flow,
+                       derivative, newton, richardson_derivative)
+from .integrate import ComputationBreakdown, GBSIntegrator, IntegrationError, integrate
 from .relax import relax
 
-__all__ = ["GUARD_DPS", "System", "newton", "derivative", "adjoint_closed_form", "adjoint_flow",
+__all__ = ["GUARD_DPS", "System", "Perturbation", "Flow", "ComputationBreakdown", "newton",
+           "richardson_derivative", "derivative", "adjoint_closed_form", "adjoint_flow",
            "GBSIntegrator", "IntegrationError", "integrate", "relax"]

@@ -6,26 +6,29 @@ precision they report. A :class:`System` binds compiled functions (from
 :mod:`eqprop.symbolic.codegen`; any object with the same ``.mp`` methods
 works) to the model's exact values, and offers the dynamics of the paper:
 
-- free and nudged dynamics ``ds/dt = -dE/ds - beta dC/ds`` (paper 2.1, 4.2)
-  with real or complex ``beta`` and, for Theorem 1's definition, parameters
-  shifted by a complex step;
+- free and nudged dynamics ``ds/dt = -dE^beta/ds = -dE/ds - beta dC/ds``
+  (paper 2.1, 4.2) with real or complex ``beta`` and, for Theorem 1's
+  definition, parameters shifted by a complex step;
 - Newton's method for the free and nudged fixed points (paper 2.2, 4.3);
 - the RBP adjoint system (paper 3.5-3.8) and its closed form.
 
-No SymPy is imported here.
+Every flow starts at t = 0: a time grid is absolute, whatever its first
+point. No SymPy is imported here.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import mpmath
 
 from .backends import GMPY, MPMATH
-from .integrate import integrate
+from .integrate import ComputationBreakdown, integrate
 
-__all__ = ["GUARD_DPS", "System", "to_mp", "newton", "derivative", "adjoint_closed_form",
-           "adjoint_flow", "digits_of_agreement"]
+__all__ = ["GUARD_DPS", "System", "Perturbation", "Flow", "ComputationBreakdown", "to_mp",
+           "newton", "derivative", "richardson_derivative", "adjoint_closed_form", "adjoint_flow",
+           "digits_of_agreement"]
 
 #: Extra decimal digits carried above the precision a result is reported at.
 GUARD_DPS = 10
@@ -38,31 +41,106 @@ def to_mp(value):
     return mpmath.mpmathify(value)
 
 
-def digits_of_agreement(a, b, *, cap):
-    """Agreeing significant digits of two vectors: -log10(max|a - b| / scale).
+def digits_of_agreement(a, b, *, cap, scale=None):
+    """Agreeing digits of two vectors, entry by entry, against the size of their terms.
 
-    ``scale = max(|a|, |b|, 10^-cap)``: relative agreement, except that
-    quantities below 10^-cap (zero at the reported precision, such as an
-    exactly vanishing gradient) are compared absolutely. Returns
-    ``(digits, max_abs_error, scale)``; digits are capped at ``cap`` (the
-    precision reported at), and are ``cap`` when the sides are equal.
+    Entry i agrees to ``-log10(|a_i - b_i| / s_i)`` digits with
+    ``s_i = max(scale_i, |a_i|, |b_i|, floor)``: ``scale`` gives the size of
+    the terms each entry is formed from (a quantity that is a difference of
+    larger terms, exactly zero by symmetry, say, is measured against its
+    terms, not against itself). ``floor = 10^-cap max_i s_i`` lets an entry
+    that is zero at the reported precision count as zero. Returns
+    ``(digits, max_abs_error, max_scale)``, digits the fewest over the
+    entries, capped at ``cap``; a non-finite side agrees with nothing.
     """
     a, b = list(a), list(b)
     if len(a) != len(b):
         raise ValueError(f"sides of different lengths: {len(a)} and {len(b)}")
-    if not all(mpmath.isfinite(v) for v in a + b):  # a diverged side agrees with nothing
+    scale = [mpmath.mpf(0)] * len(a) if scale is None else list(scale)
+    if len(scale) != len(a):
+        raise ValueError(f"scale has {len(scale)} entries for sides of length {len(a)}")
+    if not all(mpmath.isfinite(v) for v in a + b):
         return 0.0, mpmath.inf, mpmath.inf
-    err = max((abs(x - y) for x, y in zip(a, b)), default=mpmath.mpf(0))
-    scale = max([abs(x) for x in a] + [abs(y) for y in b] + [mpmath.mpf(10) ** -cap])
-    if err == 0:
-        return float(cap), err, scale
-    if scale == 0:
-        return 0.0, err, scale
-    return float(min(cap, max(0, -mpmath.log10(err / scale)))), err, scale
+    sizes = [max(abs(s), abs(x), abs(y)) for s, x, y in zip(scale, a, b)]
+    top = max(sizes, default=mpmath.mpf(0))
+    floor = max(top * mpmath.mpf(10) ** -cap, mpmath.mpf(10) ** -(4 * cap))
+    digits, err = float(cap), mpmath.mpf(0)
+    for x, y, s in zip(a, b, sizes):
+        e = abs(x - y)
+        err = max(err, e)
+        if e:
+            digits = min(digits, max(0.0, float(-mpmath.log10(e / max(s, floor)))))
+    return digits, err, top
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    """A deliberate, consistent corruption of the model's derivatives.
+
+    For negative controls and mutation tests: with ``ds = s - s_ref`` and
+    ``dth = theta - theta_ref``,
+
+    - ``dE/ds += A ds + B dth + sigma`` (so H gains A and M gains B^T;
+      ``sigma`` shifts the force alone, as a wrong right-hand side would),
+    - ``dE/dtheta += B^T ds``,
+    - ``dC/ds += kappa``, ``dC/dtheta += lam``, ``C += kappa.ds + lam.dth``.
+
+    Any field may be ``None`` (zero). Matrices are lists of rows.
+    """
+
+    s_ref: list
+    theta_ref: list
+    A: list | None = None
+    B: list | None = None
+    sigma: list | None = None
+    kappa: list | None = None
+    lam: list | None = None
+
+    def force(self, s, theta):
+        ds = [a - b for a, b in zip(s, self.s_ref)]
+        dth = [a - b for a, b in zip(theta, self.theta_ref)]
+        out = [mpmath.mpf(0)] * len(s)
+        for i in range(len(s)):
+            if self.A:
+                out[i] += mpmath.fsum(a * x for a, x in zip(self.A[i], ds))
+            if self.B:
+                out[i] += mpmath.fsum(b * x for b, x in zip(self.B[i], dth))
+            if self.sigma:
+                out[i] += self.sigma[i]
+        return out
+
+    def theta_force(self, s):
+        """The change of dE/dtheta: B^T (s - s_ref)."""
+        if not self.B:
+            return None
+        ds = [a - b for a, b in zip(s, self.s_ref)]
+        return [mpmath.fsum(self.B[i][k] * ds[i] for i in range(len(ds)))
+                for k in range(len(self.theta_ref))]
+
+    def affine(self):
+        """``(A, B, c0, kappa)`` with the force change written ``A s + B theta + c0``."""
+        n, p = len(self.s_ref), len(self.theta_ref)
+        A = self.A or [[0] * n for _ in range(n)]
+        B = self.B or [[0] * p for _ in range(n)]
+        sigma = self.sigma or [0] * n
+        c0 = [sigma[i] - mpmath.fsum(A[i][j] * self.s_ref[j] for j in range(n))
+              - mpmath.fsum(B[i][k] * self.theta_ref[k] for k in range(p)) for i in range(n)]
+        return A, B, c0, self.kappa or [0] * n
+
+
+@dataclass
+class Flow:
+    """States of a flow at the requested times, and the work it took."""
+
+    states: list
+    stats: dict = field(default_factory=dict)
 
 
 class System:
     """A model's compiled functions bound to its values, evaluated in mpmath.
+
+    Method names are the derived quantities' names (``dE_ds``, ``d2E_ds2``,
+    ...), with ``beta`` the nudging strength where it enters.
 
     Parameters
     ----------
@@ -72,17 +150,26 @@ class System:
         Exact values, in the model's declared order.
     has_energy : bool
         False for a vector-field model (no E, no dE/dtheta).
+    engine : {"gbs", "heyoka"}
+        The integrator of :meth:`flow`.
+    perturbation : Perturbation, optional
+        A deliberate corruption (negative controls), applied everywhere.
     """
 
-    def __init__(self, compiled, theta, data, *, has_energy=True, engine="gbs"):
+    def __init__(self, compiled, theta, data, *, has_energy=True, engine="gbs", perturbation=None):
         self.c = compiled
         self.theta_exact, self.data_exact = tuple(theta), tuple(data)
         self.has_energy = has_energy
         self.n, self.p = compiled.n, compiled.p
-        self._backend = None
         if engine not in ("gbs", "heyoka"):
             raise ValueError(f"engine: {engine!r}")
         self.engine = engine
+        self.perturbation = perturbation
+
+    def perturbed(self, perturbation):
+        """The same system with ``perturbation`` applied."""
+        return System(self.c, self.theta_exact, self.data_exact, has_energy=self.has_energy,
+                      engine=self.engine, perturbation=perturbation)
 
     # values at the current precision (recomputed: precision may have changed)
     def theta(self):
@@ -91,120 +178,122 @@ class System:
     def data(self):
         return [to_mp(v) for v in self.data_exact]
 
-    # -- the dynamics ------------------------------------------------------
-    def grad(self, s, theta=None, beta=0):
-        """dE^beta/ds = dE/ds + beta dC/ds at s (paper 4.1)."""
-        theta = self.theta() if theta is None else theta
+    def _theta(self, theta):
+        return self.theta() if theta is None else theta
+
+    # -- the derived quantities ---------------------------------------------
+    def dEbeta_ds(self, s, theta=None, beta=0):
+        """dE^beta/ds = dE/ds + beta dC/ds at s (paper 4.1): minus the force."""
+        theta = self._theta(theta)
         d = self.data()
         g = self.c.dE_ds.mp(s, theta, d)
         if beta != 0:
-            g = [a + beta * b for a, b in zip(g, self.c.dC_ds.mp(s, theta, d))]
+            g = [a + beta * b for a, b in zip(g, self.dC_ds(s, theta))]
+        if self.perturbation:
+            g = [a + b for a, b in zip(g, self.perturbation.force(s, theta))]
         return g
 
-    def hessian(self, s, theta=None, beta=0):
-        theta = self.theta() if theta is None else theta
+    def d2Ebeta_ds2(self, s, theta=None, beta=0):
+        """H + beta d2C/ds2 at s (the Jacobian of Newton's method), an mpmath matrix."""
+        theta = self._theta(theta)
         H = self.c.d2E_ds2.mp(s, theta, self.data())
         if beta != 0:
             H = H + beta * self.c.d2C_ds2.mp(s, theta, self.data())
+        if self.perturbation and self.perturbation.A:
+            H = H + mpmath.matrix(self.perturbation.A)
         return H
 
-    def mixed(self, s, theta=None):
+    def d2E_dtheta_ds(self, s, theta=None):
         """M = d2E/(dtheta ds), p x n."""
-        theta = self.theta() if theta is None else theta
-        return self.c.d2E_dtheta_ds.mp(s, theta, self.data())
+        M = self.c.d2E_dtheta_ds.mp(s, self._theta(theta), self.data())
+        if self.perturbation and self.perturbation.B:
+            M = M + mpmath.matrix(self.perturbation.B).T
+        return M
 
-    def cost(self, s, theta=None):
-        theta = self.theta() if theta is None else theta
-        return self.c.C.mp(s, theta, self.data())
+    def C(self, s, theta=None):
+        theta = self._theta(theta)
+        c = self.c.C.mp(s, theta, self.data())
+        P = self.perturbation
+        if P and P.kappa:
+            c += mpmath.fsum(k * (a - b) for k, a, b in zip(P.kappa, s, P.s_ref))
+        if P and P.lam:
+            c += mpmath.fsum(k * (a - b) for k, a, b in zip(P.lam, theta, P.theta_ref))
+        return c
 
     def dC_ds(self, s, theta=None):
-        theta = self.theta() if theta is None else theta
-        return self.c.dC_ds.mp(s, theta, self.data())
+        g = self.c.dC_ds.mp(s, self._theta(theta), self.data())
+        if self.perturbation and self.perturbation.kappa:
+            g = [a + b for a, b in zip(g, self.perturbation.kappa)]
+        return g
 
     def dC_dtheta(self, s, theta=None):
-        theta = self.theta() if theta is None else theta
         if self.p == 0:
             return []
-        return self.c.dC_dtheta.mp(s, theta, self.data())
+        g = self.c.dC_dtheta.mp(s, self._theta(theta), self.data())
+        if self.perturbation and self.perturbation.lam:
+            g = [a + b for a, b in zip(g, self.perturbation.lam)]
+        return g
 
     def dE_dtheta(self, s, theta=None):
-        theta = self.theta() if theta is None else theta
-        return self.c.dE_dtheta.mp(s, theta, self.data())
+        g = self.c.dE_dtheta.mp(s, self._theta(theta), self.data())
+        extra = self.perturbation.theta_force(s) if self.perturbation else None
+        return [a + b for a, b in zip(g, extra)] if extra else g
 
-    def flow(self, s_start, times, *, tol, theta=None, beta=0):
-        """States of ``ds/dt = -dE^beta/ds`` started at ``s_start``, at ``times``.
+    def dEbeta_dtheta(self, s, beta, theta=None):
+        """E^beta_theta = dE/dtheta + beta dC/dtheta at s (the EP readout, paper 4.4)."""
+        return [a + beta * b for a, b in zip(self.dE_dtheta(s, theta), self.dC_dtheta(s, theta))]
 
-        ``beta`` and ``theta`` may be complex (complex-step nudging).
-        Returns ``(states, integrator)``.
+    # -- flows ----------------------------------------------------------------
+    def flow(self, s_start, times, *, tol, theta=None, beta=0) -> Flow:
+        """States of ``ds/dt = -dE^beta/ds`` started at ``s_start`` at t = 0, at ``times``.
+
+        ``beta`` and ``theta`` may be complex (complex-step nudging). The
+        times are absolute (the flow starts at 0 whatever ``times[0]`` is).
         """
-        theta = self.theta() if theta is None else theta
-        d = self.data()
+        theta = self._theta(theta)
+        grid = [mpmath.mpf(t) for t in times]
+        start0 = not grid or grid[0] != 0
+        if start0:
+            grid = [mpmath.mpf(0)] + grid
         if self.engine == "heyoka":
-            return self._flow_taylor(s_start, times, tol=tol, theta=theta, beta=beta)
-        backend = self.backend
-        if backend is GMPY:
-            with GMPY.scope():
-                static = [[GMPY.from_mp(mpmath.mpmathify(x)) for x in v]
-                          for v in (theta, d, [beta])]
-                force = self.c.dEbeta_ds.bind(*static)
-
-            def rhs(s):
-                return [-g for g in force(s)]
+            from .taylor import taylor_flow
+            states, stats = taylor_flow(self, s_start, grid, tol=tol, theta=theta, beta=beta)
         else:
-            dE, dC = self.c.dE_ds.mp, self.c.dC_ds.mp
+            states, integ = integrate(self._rhs(theta, beta), s_start, grid, tol=tol,
+                                      backend=self.backend)
+            stats = {"evaluations": integ.evaluations, "steps": integ.steps,
+                     "rejected": integ.rejected}
+        return Flow(states[1:] if start0 else states, stats)
 
-            def rhs(s):
-                g = dE(s, theta, d)
-                if beta != 0:
-                    g = [a + beta * b for a, b in zip(g, dC(s, theta, d))]
-                return [-x for x in g]
-        return integrate(rhs, s_start, times, tol=tol, backend=backend)
+    def _rhs(self, theta, beta):
+        """The right-hand side ``-dE^beta/ds`` in the integrator's arithmetic."""
+        d = self.data()
+        if self.backend is not GMPY:
+            return lambda s: [-x for x in self.dEbeta_ds(s, theta, beta)]
+        with GMPY.scope():
+            static = [[GMPY.from_mp(mpmath.mpmathify(x)) for x in v] for v in (theta, d, [beta])]
+            force = self.c.dEbeta_ds.bind(*static)
+            P = self.perturbation
+            if P is None:
+                return lambda s: [-g for g in force(s)]
+            A, B, c0, kappa = P.affine()
+            conv = GMPY.from_mp
+            A = [[conv(mpmath.mpf(x)) for x in row] for row in A]
+            shift = [conv(mpmath.mpmathify(c + mpmath.fsum(b * t for b, t in zip(Brow, theta))
+                                           + beta * k))
+                     for c, Brow, k in zip(c0, B, kappa)]
 
-    def _flow_taylor(self, s_start, times, *, tol, theta, beta):
-        """The same flow by heyoka's Taylor method: complex parts carried as a dual system."""
-        import heyoka as hy
-        import numpy as np
-        prec = mpmath.mp.prec
-        theta = [mpmath.mpmathify(x) for x in theta]
-        start = [mpmath.mpmathify(x) for x in s_start]
-        beta = mpmath.mpmathify(beta)
-        im = [mpmath.im(x) for x in start + theta + [beta]]
-        h = max(abs(x) for x in im) or mpmath.mpf(1)
-        if mpmath.re(beta) != 0 and any(mpmath.im(x) for x in theta):
-            raise NotImplementedError("heyoka engine: a real beta with a complex theta")
-        ta = self.c.taylor(prec, mpmath.nstr(tol, 5))
-        digits = mpmath.mp.dps + 5
-
-        def R(x):
-            return hy.real(mpmath.nstr(x, digits, strip_zeros=False), prec)
-        ta.state[:] = [R(mpmath.re(x)) for x in start] + [R(mpmath.im(x) / h) for x in start]
-        ta.pars[:] = ([R(mpmath.re(x)) for x in theta] + [R(x) for x in self.data()]
-                      + [R(mpmath.re(beta)), R(mpmath.im(beta) / h)]
-                      + [R(mpmath.im(x) / h) for x in theta])
-        ta.time = R(times[0])
-        grid = ta.propagate_grid(np.array([R(t) for t in times]))[-1]
-        n = self.n
-        out = []
-        for row in grid:
-            vals = [mpmath.mpf(str(v)) for v in row]
-            out.append([mpmath.mpc(vals[i], h * vals[n + i]) if any(im) else vals[i]
-                        for i in range(n)])
-        return out, _TaylorWork(len(times))
+        def rhs(s):
+            return [-(g + sum((a * x for a, x in zip(row, s)), 0) + c)
+                    for g, row, c in zip(force(s), A, shift)]
+        return rhs
 
     @property
     def backend(self):
         """gmpy2 when the compiled right-hand side supports it, else mpmath."""
-        if self._backend is None:
-            ok = self.c.dEbeta_ds.kernel._gmpy_partial(self.n) is not None
-            self._backend = GMPY if ok else MPMATH
+        if not hasattr(self, "_backend"):
+            self._backend = GMPY if self.c.dEbeta_ds.kernel.gmpy_supported(self.n) else MPMATH
         return self._backend
-
-
-class _TaylorWork:
-    """Work report of a heyoka run (what the GBS integrator object reports)."""
-
-    def __init__(self, points):
-        self.evaluations, self.steps, self.rejected = 0, points, 0
 
 
 def newton(system, s_start, *, beta=0, theta=None, tol=None, im_floor=0, maxiter=60):
@@ -214,25 +303,28 @@ def newton(system, s_start, *, beta=0, theta=None, tol=None, im_floor=0, maxiter
     imaginary part converges relative to its own size, or absolutely below
     ``im_floor`` (an imaginary part that is zero in exact arithmetic is
     rounding noise and never converges relatively). Returns
-    ``(s, residual, iterations)``; raises ``ArithmeticError`` if Newton does
-    not converge (singular Hessian, or a start outside the basin).
+    ``(s, residual, iterations)``; raises :class:`ComputationBreakdown` if
+    Newton does not converge (singular Hessian, or a start outside the basin).
     """
     tol = mpmath.mpf(10) ** (-(mpmath.mp.dps - 3)) if tol is None else tol
     s = list(s_start)
+    size = mpmath.inf
     for k in range(1, maxiter + 1):
-        g = system.grad(s, theta, beta)
-        H = system.hessian(s, theta, beta)
+        g = system.dEbeta_ds(s, theta, beta)
+        H = system.d2Ebeta_ds2(s, theta, beta)
         try:
             step = mpmath.lu_solve(H, mpmath.matrix(g))
         except ZeroDivisionError:
-            raise ArithmeticError("Newton: the Hessian is singular at the current point") from None
+            raise ComputationBreakdown("Newton: the Hessian is singular at the current point") from None
         s = [a - b for a, b in zip(s, step)]
         size = max(abs(x) for x in step)
+        if not mpmath.isfinite(size):
+            break
         if _converged(step, s, tol, im_floor):
-            res = max(abs(x) for x in system.grad(s, theta, beta))
+            res = max(abs(x) for x in system.dEbeta_ds(s, theta, beta))
             return s, res, k
-    raise ArithmeticError(f"Newton did not converge in {maxiter} iterations "
-                          f"(last step {mpmath.nstr(size, 3)})")
+    raise ComputationBreakdown(f"Newton did not converge in {maxiter} iterations "
+                               f"(last step {mpmath.nstr(size, 3)})")
 
 
 def _converged(step, s, tol, im_floor=0):
@@ -249,27 +341,55 @@ def _converged(step, s, tol, im_floor=0):
     return re_ok and im_ok
 
 
-def derivative(fn, *, holomorphic, h):
+def derivative(fn, *, holomorphic, h, divisor=None):
     """d/de fn(e) at e = 0, for ``fn(e) -> list``, by an independent route.
 
     Holomorphic ``fn``: the complex step ``Im fn(i h) / h``, error O(h^2)
-    with no cancellation, so ``h`` can be as small as the working precision.
-    Otherwise central differences at ``h_k = 10^-6 / 2^k`` extrapolated by
-    Richardson in h^2 (five levels; error about 1e-48 for smooth ``fn`` and
-    far worse at a kink, which the caller reports).
+    with no cancellation, so ``h`` can be as small as the working precision
+    (``divisor`` replaces h in the division only: a deliberately wrong step,
+    for negative controls). Otherwise :func:`richardson_derivative`.
     """
     if holomorphic:
-        return [mpmath.im(v) / h for v in fn(mpmath.mpc(0, h))]
-    levels = []
-    for k in range(5):
-        e = mpmath.mpf(10) ** -6 / 2 ** k
+        return [mpmath.im(v) / (divisor or h) for v in fn(mpmath.mpc(0, h))]
+    # non-smooth models (the verdict is then 'assumption violated' anyway): small
+    # steps, few levels, so that fewer evaluations straddle a kink
+    return richardson_derivative(fn, levels=5, step=mpmath.mpf("1e-6"))[0]
+
+
+def richardson_levels(digits, step=mpmath.mpf("1e-3")):
+    """Levels of :func:`richardson_derivative` whose truncation error is below 10^-digits.
+
+    With steps ``e_k = step / 2^k`` the extrapolated error after K levels is
+    about ``step^(2K) 2^(-K (K - 1))`` times the Taylor coefficient.
+    """
+    lg = float(-mpmath.log10(step))
+    k = 2
+    while 2 * k * lg + 0.301 * k * (k - 1) < digits + 2:
+        k += 1
+    return k
+
+
+def richardson_derivative(fn, *, levels=None, step=mpmath.mpf("1e-3")):
+    """d/de fn(e) at 0 from real evaluations: central differences, Richardson in e^2.
+
+    Steps ``e_k = step / 2^k``, ``k < levels`` (default: enough for the
+    working precision, :func:`richardson_levels`); Neville's table in e^2.
+    Returns ``(derivative, error estimate)``, the estimate being the largest
+    change between the last two diagonal entries.
+    """
+    levels = levels or richardson_levels(mpmath.mp.dps, step)
+    rows = []
+    for k in range(levels):
+        e = step / 2 ** k
         plus, minus = fn(e), fn(-e)
-        row = [[(a - b) / (2 * e) for a, b in zip(plus, minus)]]
+        row = [[(mpmath.re(a) - mpmath.re(b)) / (2 * e) for a, b in zip(plus, minus)]]
         for j in range(1, k + 1):
             f = mpmath.mpf(4) ** j
-            row.append([(f * a - b) / (f - 1) for a, b in zip(row[j - 1], levels[-1][j - 1])])
-        levels.append(row)
-    return [mpmath.re(v) for v in levels[-1][-1]]
+            row.append([(f * a - b) / (f - 1) for a, b in zip(row[j - 1], rows[-1][j - 1])])
+        rows.append(row)
+    best = rows[-1][-1]
+    prev = rows[-2][-2] if len(rows) > 1 else best
+    return best, max((abs(a - b) for a, b in zip(best, prev)), default=mpmath.mpf(0))
 
 
 def adjoint_closed_form(H, M, C_s, C_theta, t):
@@ -285,16 +405,19 @@ def adjoint_closed_form(H, M, C_s, C_theta, t):
     s_bar = E * cs
     if M.rows == 0:
         return list(s_bar), []
-    z = mpmath.lu_solve(Ht, cs - s_bar)
+    try:
+        z = mpmath.lu_solve(Ht, cs - s_bar)
+    except ZeroDivisionError:
+        raise ComputationBreakdown("the Hessian at s0 is singular") from None
     theta_bar = mpmath.matrix(C_theta) - M * z
     return list(s_bar), list(theta_bar)
 
 
-def adjoint_flow(H, M, C_s, C_theta, times, *, tol, backend=GMPY):
-    """Integrate RBP's side network (paper 3.5-3.8) as an ODE.
+def adjoint_flow(H, M, C_s, C_theta, times, *, tol, backend=GMPY) -> Flow:
+    """Integrate RBP's side network (paper 3.5-3.8) as an ODE, from t = 0.
 
     ``d/dt Sbar = -H^T Sbar`` and ``d/dt Thetabar = -M Sbar`` from
-    ``(C_s, C_theta)``; returns ``(list of (Sbar_t, Thetabar_t), integrator)``.
+    ``(C_s, C_theta)``; ``Flow.states`` is a list of ``(Sbar_t, Thetabar_t)``.
     The matrices are constant (evaluated at s0); only their structural
     non-zeros enter the right-hand side.
     """
@@ -314,5 +437,10 @@ def adjoint_flow(H, M, C_s, C_theta, times, *, tol, backend=GMPY):
         sb = y[:n]
         return ([sum((a * sb[j] for j, a in r), 0) for r in h_rows]
                 + [sum((a * sb[j] for j, a in r), 0) for r in m_rows])
-    states, integ = integrate(rhs, list(C_s) + list(C_theta), times, tol=tol, backend=backend)
-    return [(y[:n], y[n:]) for y in states], integ
+    grid = [mpmath.mpf(t) for t in times]
+    start0 = grid[0] != 0
+    states, integ = integrate(rhs, list(C_s) + list(C_theta), [0] * start0 + grid, tol=tol,
+                              backend=backend)
+    states = states[1:] if start0 else states
+    return Flow([(y[:n], y[n:]) for y in states],
+                {"evaluations": integ.evaluations, "steps": integ.steps})

@@ -29,10 +29,19 @@ import mpmath
 
 from .backends import MPMATH
 
-__all__ = ["GBSIntegrator", "IntegrationError", "integrate"]
+__all__ = ["ComputationBreakdown", "GBSIntegrator", "IntegrationError", "integrate"]
 
 
-class IntegrationError(RuntimeError):
+class ComputationBreakdown(ArithmeticError):
+    """A computation that legitimately breaks down on this input.
+
+    Newton diverging at a kink, a singular Hessian, an integrator that
+    cannot meet its tolerance: the check it belongs to is reported as a
+    failed row with this message. Bugs are other exceptions and propagate.
+    """
+
+
+class IntegrationError(ComputationBreakdown):
     """The integrator could not reach the requested tolerance."""
 
 

@@ -3,7 +3,9 @@
 The high-precision path starts Newton's method from here (a float64 point
 is close enough for quadratic convergence). Uses SciPy's LSODA with the
 compiled Hessian as Jacobian, in chunks of growing length until the
-gradient is small.
+gradient is small, within a budget of evaluations: a flow that leaves the
+real domain (NaN), diverges or is too stiff to settle stops early, and
+Newton then says what went wrong.
 """
 
 from __future__ import annotations
@@ -14,19 +16,36 @@ from scipy.integrate import solve_ivp
 __all__ = ["relax"]
 
 
-def relax(grad, hess, s_init, *, tol=1e-10, t_max=1e4):
+class _Stop(Exception):
+    pass
+
+
+def relax(grad, hess, s_init, *, tol=1e-10, t_max=1e4, max_evaluations=20_000):
     """Integrate ``ds/dt = -grad(s)`` from ``s_init`` until ``|grad| <= tol``.
 
     ``grad(s) -> (n,)`` and ``hess(s) -> (n, n)`` are float64 functions.
     Returns ``(s, residual, t)``; the residual may exceed ``tol`` if the
-    dynamics did not settle by ``t_max`` (no fixed point, or a slow one).
+    dynamics did not settle by ``t_max`` or within ``max_evaluations``
+    evaluations of ``grad`` (no fixed point, a slow or stiff one), and is
+    NaN where the flow left the domain of a function.
     """
     s = np.asarray(s_init, dtype=float)
     t, chunk = 0.0, 10.0
     res = float(np.max(np.abs(grad(s)))) if s.size else 0.0
+    count = [0]
+
+    def rhs(_t, y):
+        count[0] += 1
+        g = grad(y)
+        if count[0] > max_evaluations or not np.all(np.isfinite(g)):
+            raise _Stop
+        return -g
     while res > tol and t < t_max:
-        sol = solve_ivp(lambda _t, y: -grad(y), (0.0, chunk), s, method="LSODA",
-                        jac=lambda _t, y: -hess(y), rtol=1e-12, atol=1e-14)
+        try:
+            sol = solve_ivp(rhs, (0.0, chunk), s, method="LSODA", jac=lambda _t, y: -hess(y),
+                            rtol=1e-12, atol=1e-14)
+        except _Stop:
+            break
         s = sol.y[:, -1]
         t += chunk
         chunk *= 2

@@ -1,10 +1,15 @@
 """eqprop.proofs: the theorems of Scellier & Bengio (2019), stated and checked.
 
 One module per theorem (``kbe``, ``theorem1``, ``theorem2``, ``theorem3``),
-each with ``check(problem) -> TheoremResult``; :func:`verify` runs them all.
+each with ``check(problem, **sides) -> TheoremResult`` comparing two named
+sides from :mod:`~eqprop.proofs.quantities`; :func:`verify` runs them all.
+:mod:`~eqprop.proofs.mutations` corrupts one ingredient of a problem, for
+negative controls.
 """
-from .report import Assumption, Check, Report, TheoremResult, Verdict, VerificationFailed
-from .verify import ENGINES, verify
+from .options import ENGINES
+from .report import (REQUIRED_ROWS, Assumption, Check, Report, TheoremResult, Verdict,
+                     VerificationFailed)
+from .verify import verify
 
 __all__ = ["verify", "ENGINES", "Report", "Check", "Assumption", "Verdict", "TheoremResult",
-           "VerificationFailed"]
+           "VerificationFailed", "REQUIRED_ROWS"]

@@ -3,50 +3,59 @@
 :func:`prepare` derives and compiles the model once, relaxes the free
 dynamics (float64), polishes the fixed point s0 by Newton at the working
 precision, evaluates H, M, C_s and C_theta there and checks the theorems'
-hypotheses (MATH.md section 1). Every theorem module then works from the
-same :class:`Problem`.
+hypotheses (MATH.md section 1): s0 real and finite with every function in
+its real domain, a fixed point, a strict minimum. Every theorem module then
+works from the same :class:`Problem`.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mpmath
 import numpy as np
 
-from eqprop.errors import EqpropError
-from eqprop.numeric.highprec import GUARD_DPS, System, derivative, digits_of_agreement, newton
+from eqprop.numeric.highprec import (GUARD_DPS, ComputationBreakdown, System, derivative,
+                                     digits_of_agreement, newton)
 from eqprop.numeric.relax import relax
 from eqprop.symbolic.codegen import compile_model
 from eqprop.symbolic.derive import derive
+from eqprop.symbolic.domain import domain_violations
 
-from .report import Assumption, Check, fmt
+from .options import Options
+from .report import Assumption, Check
 
-__all__ = ["Problem", "prepare", "default_times"]
+__all__ = ["Problem", "prepare", "default_times", "t_infinity"]
+
+#: Sbar_t must have decayed by this factor at the end of the default grid.
+DEFAULT_DECAY = mpmath.mpf(10) ** -6
 
 
 @dataclass
 class Problem:
     """Everything the checks share. Numbers are mpmath at ``working_dps``."""
 
-    model: object
-    compiled: object
+    model: object           # eqprop.Model
+    compiled: object        # eqprop.symbolic.codegen.Compiled
     system: System
     dps: int
     working_dps: int
     required_digits: float
-    s0: list
-    H: object
-    M: object
-    C_s: list
-    C_theta: list
-    eig_min: object
-    times: list
-    h: object            # complex step
-    tol: object          # integrator tolerance per step
+    s0: list                # (n,) free fixed point
+    H: object               # mpmath.matrix (n, n): d2E_ds2 at s0
+    M: object               # mpmath.matrix (p, n): d2E_dtheta_ds at s0
+    C_s: list               # (n,) dC_ds at s0
+    C_theta: list           # (p,) dC_dtheta at s0
+    eig_min: object         # smallest eigenvalue of H (real part, vector fields)
+    times: list             # the grid, absolute times of each phase
+    h: object               # complex step
+    tol: object             # integrator tolerance per step
     holomorphic: bool
     seed: int
+    h_divisor: object = None  # a deliberately wrong complex-step divisor (negative controls)
+    t_infinity: float | None = None
+    dJ_dtheta: list = field(default_factory=list)    # implicit gradient (2.3), for the report
 
     @property
     def n(self):
@@ -67,22 +76,23 @@ class Problem:
         return [x / norm for x in v]
 
     def derivative(self, fn):
-        return derivative(fn, holomorphic=self.holomorphic, h=self.h)
+        return derivative(fn, holomorphic=self.holomorphic, h=self.h, divisor=self.h_divisor)
 
-    def compare(self, id, equation, t, lhs, rhs, *, limit, scale=None):
-        """A :class:`Check` of two independently computed sides."""
-        digits, err, sc = digits_of_agreement(lhs, rhs, cap=self.dps)
-        if scale is not None and scale > 0:
-            sc = max([scale, mpmath.mpf(10) ** -self.dps] + [abs(v) for v in list(lhs) + list(rhs)])
-            digits = float(min(self.dps, max(0, -mpmath.log10(err / sc)))) if err else float(self.dps)
+    def compare(self, id, equation, t, lhs, rhs, *, scale, limit, sides=("", "")):
+        """A :class:`Check` of two independently computed sides.
+
+        ``scale``: per entry, the size of the terms that form the quantity
+        (see :func:`~eqprop.numeric.highprec.digits_of_agreement`).
+        """
+        digits, err, sc = digits_of_agreement(lhs, rhs, cap=self.dps, scale=scale)
         if digits >= self.dps:
             limit = f"reported precision (dps {self.dps})"
         elif digits < self.required_digits:
-            limit = f"the two sides disagree beyond the error budget ({limit})"
-        first = lambda v: fmt(v[0], 20) if len(v) else ""  # noqa: E731
+            limit = f"the two sides disagree by more than {limit} explains"
         return Check(id=id, equation=equation, t=None if t is None else float(t),
-                     max_abs_error=fmt(err, 6) if err else "0", scale=fmt(sc, 6), digits=digits,
-                     required=self.required_digits, limit=limit, lhs=first(lhs), rhs=first(rhs))
+                     max_abs_error=err, scale=sc, digits=digits, required=self.required_digits,
+                     limit=limit, lhs=lhs[0] if len(lhs) else None,
+                     rhs=rhs[0] if len(rhs) else None, sides=sides)
 
     @property
     def limit_integrator(self):
@@ -93,123 +103,203 @@ class Problem:
         return f"working precision 1e-{self.working_dps}"
 
 
-def default_times(eig_min, *, points=6):
-    """0, then t_max / 2^k up to t_max, where exp(-eig_min t_max) = 1e-6."""
-    t_max = float(mpmath.log(10**6) / eig_min)
-    grid = [0.0] + [t_max / 2 ** k for k in range(points - 2, -1, -1)]
+def t_infinity(eig_min, working_dps):
+    """A time by which expm(-t H) has decayed below the working precision (None: no decay)."""
+    if eig_min <= 0:
+        return None
+    return float(working_dps * mpmath.log(10) / eig_min) * 1.05
+
+
+def default_times(decay, *, points=6):
+    """0, then t_max / 2^k up to t_max, where ``decay(t_max)`` = 1e-6.
+
+    ``decay(t)`` is |Sbar_t| / |Sbar_0|, non-increasing: the grid follows
+    what the compared quantity does, not only the slowest eigenvalue (C_s may
+    lie along a fast direction, and Sbar_t then vanishes long before
+    exp(-lambda_min t) does).
+    """
+    lo, hi = 0.0, 1.0
+    while decay(hi) > DEFAULT_DECAY and hi < 1e6:
+        lo, hi = hi, hi * 2
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if decay(mid) > DEFAULT_DECAY else (lo, mid)
+    grid = [0.0] + [hi / 2 ** k for k in range(points - 2, -1, -1)]
     return [float(f"{t:.3g}") for t in grid]
 
 
-def prepare(model, *, dps, times=None, initial_state=None, seed=0, required_digits=None,
-            engine="gbs"):
+def _sbar_decay(H, C_s, symmetric):
+    """t -> |expm(-t H^T) C_s| / |C_s|, from an eigendecomposition where H is symmetric."""
+    norm0 = mpmath.norm(mpmath.matrix(C_s))
+    if norm0 == 0:
+        return lambda t: 0.0
+    if symmetric:
+        with mpmath.workdps(20):
+            lam, Q = mpmath.eigsy((H + H.T) / 2)
+            c = Q.T * mpmath.matrix(C_s)
+            return lambda t: float(mpmath.sqrt(mpmath.fsum(
+                (c[i] * mpmath.exp(-lam[i] * t)) ** 2 for i in range(len(c)))) / norm0)
+
+    def decay(t):
+        with mpmath.workdps(20):
+            return float(mpmath.norm(mpmath.expm(-t * H.T) * mpmath.matrix(C_s)) / norm0)
+    return decay
+
+
+def _real_finite(values):
+    """The values as real mpf, or None if any is complex (non-zero imaginary part) or not finite."""
+    out = []
+    for v in values:
+        if isinstance(v, mpmath.mpc):
+            if v.imag != 0:
+                return None
+            v = v.real
+        if not mpmath.isfinite(v):
+            return None
+        out.append(v)
+    return out
+
+
+def _domain_assumption(model, values, where):
+    problems = domain_violations(model.expressions, values)
+    if not problems:
+        return None
+    return Assumption("real domain", False, "no",
+                      f"{'; '.join(problems[:3])} {where}: E and C must be real there; "
+                      "change the values or the formula")
+
+
+def prepare(model, options: Options):
     """Build the :class:`Problem` and the assumption list; see the module docstring.
 
-    Returns ``(problem or None, assumptions, notes)``: ``None`` when no fixed
-    point could be found (the assumptions then say why).
+    Returns ``(problem or None, assumptions, notes)``: ``None`` when a
+    hypothesis needed to go on fails (the assumptions then say why).
     """
-    if not isinstance(dps, int) or isinstance(dps, bool) or dps < 8 or dps > 1000:
-        raise EqpropError(f"dps: must be an integer between 8 and 1000, got {dps!r}")
+    from eqprop.errors import EqpropError
     if not model.params:
         raise EqpropError("params: the model has no parameters theta; declare at least one, "
                           "the theorems are about dJ/dtheta")
+    dps = options.dps
+    notes, assumptions = [], []
+    fixed = {**model.params, **model.data}
+    bad = _domain_assumption(model, fixed, "at the model's parameter and data values")
+    if bad:
+        return None, [bad], notes
     derivs = derive(model)
     compiled = compile_model(derivs)
     theta_vals, data_vals = model.values()
+    wdps = dps + GUARD_DPS
     system = System(compiled, theta_vals, data_vals, has_energy=model.has_energy,
-                    engine=_pick_engine(engine, compiled, dps + GUARD_DPS, model))
+                    engine=_pick_engine(options.engine, compiled, wdps, model))
     n = system.n
-    if initial_state is None:
-        initial_state = model.verify.get("initial_state", [0] * n)
-    try:
-        s_init = np.array([float(x) for x in initial_state], dtype=float)
-    except (TypeError, ValueError):
-        raise EqpropError(f"initial_state: expected {n} numbers, got {initial_state!r}") from None
-    if s_init.shape != (n,):
-        raise EqpropError(f"initial_state: has {s_init.size} values but the state has {n} "
-                          f"variables ({', '.join(s.name for s in model.state)})")
-    if not np.all(np.isfinite(s_init)):
-        raise EqpropError("initial_state: values must be finite numbers")
-    required = float(dps - 5 if required_digits is None else required_digits)
-    if required > dps:
-        raise EqpropError(f"required_digits: {required:g} is above dps = {dps}; digits are capped "
-                          "at dps, so it could never pass")
-    notes, assumptions = [], []
+    s_init = np.array(options.initial_state or [0.0] * n, dtype=float)
     smooth = not model.non_smooth
     assumptions.append(Assumption(
         "twice differentiable", smooth, "yes" if smooth else "no",
-        "E and C are C^2" if smooth else
+        "E and C are C^2" if smooth and model.has_energy else
+        "the vector field and C are C^1 and C^2" if smooth else
         f"uses {', '.join(model.non_smooth)}: not twice differentiable at its kinks"))
     if not smooth:
         notes.append("the model is not holomorphic, so complex-step differentiation is replaced "
-                     "by Richardson-extrapolated central differences over real steps")
+                      "by Richardson-extrapolated central differences over real steps")
 
     th64 = np.array([float(v) for v in theta_vals])
     da64 = np.array([float(v) for v in data_vals])
     with np.errstate(all="ignore"):
-        s_relaxed, res64, t_relax = relax(lambda s: compiled.dE_ds(s, th64, da64),
-                                          lambda s: compiled.d2E_ds2(s, th64, da64), s_init)
-    wdps = dps + GUARD_DPS
+        s_relaxed, _res64, t_relax = relax(lambda s: compiled.dE_ds(s, th64, da64),
+                                           lambda s: compiled.d2E_ds2(s, th64, da64), s_init)
+    if not np.all(np.isfinite(s_relaxed)):
+        s_relaxed = s_init
     with mpmath.workdps(wdps):
         try:
             s0, residual, iters = newton(system, [mpmath.mpf(float(x)) for x in s_relaxed])
-        except (ArithmeticError, ValueError) as exc:
-            assumptions.append(Assumption("fixed point", False, "not found",
-                                          f"no fixed point reached from the initial state ({exc})"))
+        except ComputationBreakdown as exc:
+            start = {**fixed, **dict(zip(model.state, (float(x) for x in s_relaxed)))}
+            bad = domain_violations(model.expressions, start)
+            why = f"; where Newton started, {bad[0]}: give an initial_state inside the domain" \
+                if bad else ""
+            assumptions.insert(0, Assumption("fixed point", False, "not found",
+                                             f"no fixed point reached from the initial state ({exc}){why}"))
             return None, assumptions, notes
-        H = system.hessian(s0)
-        M = system.mixed(s0)
-        if model.has_energy:
-            eigs = mpmath.eigsy((H + H.T) / 2)[0]
-            eig_min = min(eigs)
-            pd = eig_min > mpmath.mpf(10) ** (-(wdps // 2))
-            assumptions.append(Assumption(
-                "positive definite", bool(pd), mpmath.nstr(eig_min, 4),
-                "smallest eigenvalue of H(s0): s0 is a strict local minimum of E" if pd else
-                "smallest eigenvalue of H(s0) is not positive: s0 is a saddle or degenerate, "
-                "not a minimum of E"))
-        else:
-            eigs = mpmath.eig(H, left=False, right=False)
-            eig_min = min(mpmath.re(e) for e in eigs)
-            pd = eig_min > 0
-            assumptions.append(Assumption(
-                "stable fixed point", bool(pd), mpmath.nstr(eig_min, 4),
-                "smallest real part of the eigenvalues of -dF/ds(s0): s0 attracts" if pd else
-                "an eigenvalue of -dF/ds(s0) has non-positive real part: s0 does not attract"))
-            asym = mpmath.mnorm(H - H.T, 1)
-            assumptions.append(Assumption(
-                "symmetric Jacobian", asym < mpmath.mpf(10) ** (-(dps - 5)), mpmath.nstr(asym, 4),
-                "|J - J^T| at s0 (1-norm): a vector field is a gradient field only when its "
-                "Jacobian is symmetric; Theorem 3 needs it", fatal=False))
+        real = _real_finite(s0)
+        if real is None:
+            values = {**fixed, **{s: mpmath.nstr(mpmath.re(v), wdps) for s, v in
+                                  zip(model.state, s0) if mpmath.isfinite(v)}}
+            bad = _domain_assumption(model, values, "at the fixed point")
+            assumptions.insert(0, bad or Assumption(
+                "real domain", False, "no", "Newton's fixed point is complex or infinite "
+                f"({mpmath.nstr(s0[0], 5)}, ...): a function of E or C left its real domain"))
+            return None, assumptions, notes
+        s0 = real
+        bad = _domain_assumption(model, {**fixed, **dict(zip(model.state, s0))}, "at the fixed point")
+        if bad:
+            assumptions.insert(0, bad)
+            return None, assumptions, notes
+        H = system.d2Ebeta_ds2(s0)
+        M = system.d2E_dtheta_ds(s0)
+        C_s = system.dC_ds(s0)
+        C_theta = system.dC_dtheta(s0)
+        if _real_finite(list(H) + list(M) + list(C_s) + list(C_theta)) is None:
+            assumptions.insert(0, Assumption("real domain", False, "no",
+                                             "H, M, C_s or C_theta is complex or infinite at s0"))
+            return None, assumptions, notes
+        eig_min, pd = _definiteness(model, H, wdps, dps, assumptions)
         res_ok = residual < mpmath.mpf(10) ** (-(dps + 2))
         assumptions.insert(0, Assumption(
             "fixed point", bool(res_ok), mpmath.nstr(residual, 3),
             f"max |{'dE/ds' if model.has_energy else 'F'}(s0)| after float64 relaxation "
             f"(t = {t_relax:g}) and {iters} Newton steps"))
-        C_s = system.dC_ds(s0)
-        C_theta = system.dC_dtheta(s0)
+        times = options.times
         if times is None:
-            times = model.verify.get("times")
-        if times is None:
-            if pd and eig_min > 0:
-                times = default_times(eig_min)
+            if pd:
+                times = default_times(_sbar_decay(H, C_s, model.has_energy))
             else:
                 times = [0.0, 0.5, 1.0, 2.0]
-        times = _check_times(times)
         problem = Problem(
             model=model, compiled=compiled, system=system, dps=dps, working_dps=wdps,
-            required_digits=required, s0=s0, H=H, M=M, C_s=C_s, C_theta=C_theta,
-            eig_min=eig_min, times=times, h=mpmath.mpf(10) ** (-wdps),
+            required_digits=options.required_digits, s0=s0, H=H, M=M, C_s=C_s, C_theta=C_theta,
+            eig_min=eig_min, times=list(times), h=mpmath.mpf(10) ** (-wdps),
             tol=mpmath.mpf(10) ** (-(dps + GUARD_DPS // 2)), holomorphic=model.holomorphic,
-            seed=seed)
+            seed=options.seed, t_infinity=t_infinity(eig_min, wdps) if pd else None)
     return problem, assumptions, notes
+
+
+def _definiteness(model, H, wdps, dps, assumptions):
+    """Smallest eigenvalue of H (energy) or of the real parts (vector field); appends assumptions."""
+    if model.has_energy:
+        eig_min = min(mpmath.eigsy((H + H.T) / 2)[0])
+        pd = eig_min > mpmath.mpf(10) ** (-(wdps // 2))
+        assumptions.append(Assumption(
+            "positive definite", bool(pd), mpmath.nstr(eig_min, 4),
+            "smallest eigenvalue of H(s0): s0 is a strict local minimum of E" if pd else
+            "smallest eigenvalue of H(s0) is not positive: s0 is a saddle or degenerate, "
+            "not a minimum of E"))
+        return eig_min, bool(pd)
+    eig_min = min(mpmath.re(e) for e in mpmath.eig(H, left=False, right=False))
+    pd = eig_min > 0
+    assumptions.append(Assumption(
+        "stable fixed point", bool(pd), mpmath.nstr(eig_min, 4),
+        "smallest real part of the eigenvalues of -dF/ds(s0): s0 attracts" if pd else
+        "an eigenvalue of -dF/ds(s0) has non-positive real part: s0 does not attract"))
+    asym = mpmath.mnorm(H - H.T, 1)
+    assumptions.append(Assumption(
+        "symmetric Jacobian", asym < mpmath.mpf(10) ** (-(dps - 5)), mpmath.nstr(asym, 4),
+        "|J - J^T| at s0 (1-norm): a vector field is a gradient field only when its "
+        "Jacobian is symmetric; Theorem 3 needs it", fatal=False))
+    return eig_min, bool(pd)
 
 
 def _pick_engine(engine, compiled, wdps, model):
     """'auto' -> heyoka when installed and able to compile the model (smooth models), else gbs."""
+    from eqprop.errors import EqpropError
     if engine == "gbs":
         return "gbs"
     from eqprop.symbolic.heyoka_gen import available
-    if not available() or (engine == "auto" and model.non_smooth):
+    if not available():
+        if engine == "heyoka":
+            raise EqpropError("engine 'heyoka' needs heyoka.py: pip install 'eqprop[heyoka]'")
+        return "gbs"
+    if engine == "auto" and model.non_smooth:
         return "gbs"
     try:
         with mpmath.workdps(wdps):
@@ -219,18 +309,3 @@ def _pick_engine(engine, compiled, wdps, model):
             raise EqpropError(f"engine 'heyoka' cannot compile this model ({exc}); use engine='gbs'") from None
         return "gbs"
     return "heyoka"
-
-
-def _check_times(times):
-    try:
-        ts = [float(t) for t in times]
-    except (TypeError, ValueError):
-        raise EqpropError(f"times: expected a list of numbers, got {times!r}") from None
-    if not ts:
-        raise EqpropError("times: empty; give at least one time, e.g. 0,1,5")
-    if any(not np.isfinite(t) or t < 0 for t in ts):
-        raise EqpropError(f"times: must be finite and >= 0, got {ts}")
-    if ts != sorted(ts):
-        raise EqpropError(f"times: must be increasing, got {ts}")
-    return ts
-

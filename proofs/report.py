@@ -1,4 +1,8 @@
-"""Results of a verification: checks, assumptions, verdict, time series."""
+"""Results of a verification: checks, assumptions, verdict, time series.
+
+Numbers stay numbers here (mpmath, at the working precision); they are
+formatted only by ``to_dict`` and ``table``.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,12 @@ from dataclasses import dataclass, field
 
 import mpmath
 
-from eqprop.errors import EqpropError
+__all__ = ["Verdict", "Check", "Assumption", "Report", "TheoremResult", "VerificationFailed",
+           "REQUIRED_ROWS", "fmt"]
 
-__all__ = ["Verdict", "Check", "Assumption", "Report", "TheoremResult", "VerificationFailed", "fmt"]
+#: Every row id a verification must produce before it may say 'verified'.
+REQUIRED_ROWS = ("KBE", "T1.S", "T1.Theta", "T1.S.def", "T1.Theta.def", "T1.limit", "IFT.cs",
+                 "T2", "T2.bias1", "T2.bias2", "T3.S", "T3.Theta")
 
 
 class Verdict(enum.Enum):
@@ -18,6 +25,8 @@ class Verdict(enum.Enum):
 
     VERIFIED = "verified: every identity holds to the required digits"
     NOT_VERIFIED = "not verified: at least one identity fails (see the rows marked FAIL)"
+    INCOMPLETE = ("incomplete: no identity failed, but some produced no row, so they were not "
+                  "verified (see the notes)")
     ASSUMPTION_VIOLATED = ("assumption violated: the theorems' hypotheses do not hold, so "
                            "agreement cannot be called a verification")
 
@@ -30,14 +39,20 @@ class Verdict(enum.Enum):
         return 0 if self is Verdict.VERIFIED else 1
 
 
-class VerificationFailed(EqpropError):
-    """Raised by ``verify(..., throw=True)`` when the verdict is not 'verified'."""
+class VerificationFailed(RuntimeError):
+    """Raised by ``verify(..., throw=True)`` when the verdict is not 'verified'.
+
+    Not an :class:`~eqprop.EqpropError`: a failed verification is a result,
+    not bad input.
+    """
 
 
 def fmt(x, digits=None):
-    """An mpmath number as a decimal string with every working digit (or ``digits``)."""
+    """An mpmath number (or nested lists of them) as a decimal string."""
     if isinstance(x, (list, tuple)):
         return [fmt(v, digits) for v in x]
+    if x is None:
+        return None
     d = digits or mpmath.mp.dps
     if isinstance(x, mpmath.mpc):
         x = x.real
@@ -48,30 +63,37 @@ def fmt(x, digits=None):
 class Check:
     """One identity at one time: two independently computed sides compared.
 
-    ``digits`` = -log10(max_abs_error / scale), capped at the reported
-    precision; ``limit`` names what bounds the agreement.
+    ``digits`` = the fewest agreeing digits over the entries, each entry's
+    error measured against the size of the terms it is formed from
+    (``scale``), capped at the reported precision. ``kind`` is "identity"
+    (digits against ``required``) or "slope" (a fitted convergence order:
+    ``digits`` then measure the shortfall of the slope). ``sides`` names the
+    route each side took; ``limit`` what bounds the agreement.
     """
 
     id: str
     equation: str
     t: float | None
-    max_abs_error: str
-    scale: str
+    max_abs_error: object
+    scale: object
     digits: float
     required: float
     limit: str
-    lhs: str
-    rhs: str
+    lhs: object = None
+    rhs: object = None
+    kind: str = "identity"
+    sides: tuple = ("", "")
 
     @property
     def passed(self):
         return self.digits >= self.required
 
     def to_dict(self):
-        return {"id": self.id, "equation": self.equation, "t": self.t,
-                "max_abs_error": self.max_abs_error, "scale": self.scale,
+        return {"id": self.id, "equation": self.equation, "t": self.t, "kind": self.kind,
+                "max_abs_error": fmt(self.max_abs_error, 6), "scale": fmt(self.scale, 6),
                 "digits": round(self.digits, 2), "required_digits": self.required,
-                "limit": self.limit, "lhs": self.lhs, "rhs": self.rhs, "passed": self.passed}
+                "limit": self.limit, "lhs": fmt(self.lhs, 20), "rhs": fmt(self.rhs, 20),
+                "sides": list(self.sides), "passed": self.passed}
 
 
 @dataclass(frozen=True)
@@ -91,15 +113,19 @@ class Assumption:
 
 @dataclass(frozen=True)
 class Report:
-    """What :func:`eqprop.verify` found. ``verdict.value`` is the message to read."""
+    """What :func:`eqprop.verify` found. ``verdict.value`` is the message to read.
+
+    ``params`` is a list of ``(name, value)`` in the model's declared order,
+    the order of every per-parameter vector (``dJ_dtheta``, ``theta_bar``).
+    """
 
     model: str
     dps: int
     working_dps: int
     state: list
-    params: dict
+    params: list
     s_free: list
-    hessian_min_eigenvalue: str
+    hessian_min_eigenvalue: object
     dJ_dtheta: dict
     times: list
     series: dict
@@ -118,16 +144,22 @@ class Report:
         return self.verdict.exit_code
 
     @property
+    def param_names(self):
+        return [name for name, _ in self.params]
+
+    @property
     def min_digits(self):
-        """Fewest digits among the identity rows (the bias-slope rows have their own scale)."""
-        return min((c.digits for c in self.checks if "bias" not in c.id), default=0.0)
+        """Fewest digits among the identity rows (slope rows have their own scale)."""
+        return min((c.digits for c in self.checks if c.kind == "identity"), default=0.0)
 
     def to_dict(self):
         return {
             "model": self.model, "kind": self.kind, "dps": self.dps, "working_dps": self.working_dps,
-            "engine": self.engine, "state": self.state, "params": self.params,
-            "s_free": self.s_free, "hessian_min_eigenvalue": self.hessian_min_eigenvalue,
-            "dJ_dtheta": self.dJ_dtheta, "times": self.times, "series": self.series,
+            "engine": self.engine, "state": self.state,
+            "params": [{"name": k, "value": str(v)} for k, v in self.params],
+            "s_free": fmt(self.s_free), "hessian_min_eigenvalue": fmt(self.hessian_min_eigenvalue),
+            "dJ_dtheta": {k: fmt(v) for k, v in self.dJ_dtheta.items()}, "times": self.times,
+            "series": {k: fmt(v) for k, v in self.series.items()},
             "checks": [c.to_dict() for c in self.checks],
             "assumptions": [a.to_dict() for a in self.assumptions],
             "verdict": self.verdict.short, "verdict_message": self.verdict.value,
@@ -139,7 +171,7 @@ class Report:
         return json.dumps(self.to_dict(), sort_keys=True, indent=kwargs.pop("indent", 1), **kwargs)
 
     def table(self):
-        """The report as text: assumptions, one row per check, the verdict."""
+        """The report as text: assumptions, one row per check, the sides, the verdict."""
         lines = [f"eqprop verify: {self.model}",
                  f"  {len(self.state)} state variables, {len(self.params)} parameters; "
                  f"reported at {self.dps} digits, computed at {self.working_dps} "
@@ -152,14 +184,23 @@ class Report:
                       f"{'digits':>7}  {'':4}  limited by"]
         for c in self.checks:
             t = "" if c.t is None else f"{c.t:.4g}"
-            err = mpmath.nstr(mpmath.mpf(c.max_abs_error), 3) if c.max_abs_error != "0" else "0"
+            err = mpmath.nstr(mpmath.mpf(c.max_abs_error), 3) if c.max_abs_error else "0"
             mark = "ok" if c.passed else "FAIL"
-            lines.append(f"  {c.id:<12} {c.equation:<9} {t:>8} {err:>12} {c.digits:>7.1f}  "
+            value = f"{c.digits:>7.1f}" if c.kind == "identity" else f"{'slope':>7}"
+            lines.append(f"  {c.id:<12} {c.equation:<9} {t:>8} {err:>12} {value}  "
                          f"{mark:<4}  {c.limit}")
         if self.checks:
+            required = next((c.required for c in self.checks if c.kind == "identity"), 0)
             lines.append(f"\n  fewest digits of agreement: {self.min_digits:.1f} "
-                         f"(required: {self.checks[0].required:g}; bias rows: fitted slopes "
-                         "of at least 1 and 2, to 10%)")
+                         f"(required: {required:g}); slope rows: fitted orders of the "
+                         "finite-beta bias, at least 1 and 2 to within 10%")
+            lines += ["", "sides compared (left / right):"]
+            seen = set()
+            for c in self.checks:
+                if c.id not in seen and any(c.sides):
+                    seen.add(c.id)
+                    lines.append(f"  {c.id:<12} {c.sides[0]}")
+                    lines.append(f"  {'':<12} {c.sides[1]}")
         for note in self.notes:
             lines.append(f"  note: {note}")
         lines += ["", f"verdict: {self.verdict.value}"]

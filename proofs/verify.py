@@ -1,4 +1,11 @@
-"""``verify``: every identity of MATH.md on one model, and a verdict."""
+"""``verify``: every identity of MATH.md on one model, and a verdict.
+
+The verdict is 'verified' only when the hypotheses hold, EVERY identity of
+:data:`~eqprop.proofs.report.REQUIRED_ROWS` produced its rows (Theorem 1 and 3
+at one or more t > 0), and every row reached the required digits. A row
+that could not be computed (Newton diverging, say) is a failed row; a
+missing row makes the verdict 'incomplete'; a bug propagates.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +14,14 @@ import time
 import mpmath
 
 from eqprop.errors import EqpropError
+from eqprop.numeric.highprec import ComputationBreakdown
 
-from . import kbe, theorem1, theorem2, theorem3
+from . import kbe, quantities, theorem1, theorem2, theorem3
+from .options import ENGINES, resolve
 from .problem import prepare
-from eqprop.numeric.integrate import IntegrationError
-
-from .report import Check, Report, TheoremResult, Verdict, VerificationFailed, fmt
+from .report import REQUIRED_ROWS, Check, Report, TheoremResult, Verdict, VerificationFailed
 
 __all__ = ["verify", "ENGINES"]
-
-#: Integrators for the high-precision path: "gbs" (built in, adaptive
-#: Gragg-Bulirsch-Stoer), "heyoka" (optional Taylor integrator, eqprop[heyoka]);
-#: "auto" takes heyoka when it is installed and can compile the model.
-ENGINES = ("auto", "gbs", "heyoka")
 
 
 def _model(model):
@@ -44,10 +46,12 @@ def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=Non
         A :class:`~eqprop.Model`, a TOML file, or a built-in name; ``None``
         is the paper's example.
     dps : int
-        Decimal digits to report at (default: the model file's ``[verify]``
-        value, else 50). Computation runs with ``GUARD_DPS`` = 10 more.
+        Decimal digits to report at, 8 to 300 (default: the model file's
+        ``[verify]`` value, else 50). Computation runs with ``GUARD_DPS`` = 10 more.
     times : list of float
-        The time grid; default 0 and up to where Sbar_t has decayed by 1e-6.
+        The time grid: absolute times (each phase starts at t = 0),
+        strictly increasing, at most 200. Default: 0 and up to where
+        |Sbar_t| has decayed by 1e-6.
     engine : {"auto", "gbs", "heyoka"}
         The high-precision integrator for the nonlinear flows: "gbs" (built-in
         adaptive Gragg-Bulirsch-Stoer) or "heyoka" (Taylor's method through
@@ -56,7 +60,7 @@ def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=Non
     initial_state : list
         Where the free phase starts (default: zeros, or the model file's).
     required_digits : float
-        Digits every identity must reach (default ``dps - 5``).
+        Digits every identity must reach, 1 to dps (default ``dps - 5``).
     throw : bool
         Raise :class:`VerificationFailed` unless the verdict is 'verified'.
     progress : callable, optional
@@ -70,77 +74,78 @@ def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=Non
     started = time.perf_counter()
     say = progress or (lambda msg: None)
     model = _model(model)
-    if engine not in ENGINES:
-        raise EqpropError(f"engine: unknown {engine!r}; choose one of {', '.join(ENGINES)}")
-    from eqprop.symbolic.heyoka_gen import available
-    if engine == "heyoka" and not available():
-        raise EqpropError("engine 'heyoka' needs heyoka.py: pip install 'eqprop[heyoka]'")
-    if dps is None:
-        dps = model.verify.get("dps", 50)
+    opts = resolve(model, dps=dps, times=times, required_digits=required_digits,
+                   initial_state=initial_state, engine=engine, seed=seed)
     say("derive, compile, free phase")
-    problem, assumptions, notes = prepare(model, dps=dps, times=times, initial_state=initial_state,
-                                          seed=seed, required_digits=required_digits, engine=engine)
-    state = [s.name for s in model.state]
-    params = {s.name: str(v) for s, v in model.params.items()}
-    kind = "energy" if model.has_energy else "vector field"
-    if problem is None:
-        report = Report(model=model.name, dps=dps, working_dps=dps, state=state, params=params,
-                        s_free=[], hessian_min_eigenvalue="", dJ_dtheta={}, times=[], series={},
-                        checks=[], assumptions=assumptions, verdict=Verdict.ASSUMPTION_VIOLATED,
-                        notes=notes, seconds=time.perf_counter() - started, kind=kind)
+    P, assumptions, notes = prepare(model, opts)
+    base = dict(model=model.name, dps=opts.dps, state=[s.name for s in model.state],
+                params=[(s.name, v) for s, v in model.params.items()],
+                kind="energy" if model.has_energy else "vector field",
+                layers=list(model.layers) if model.layers else None)
+    if P is None:
+        report = Report(**base, working_dps=opts.dps, s_free=[], hessian_min_eigenvalue=None,
+                        dJ_dtheta={}, times=[], series={}, checks=[], assumptions=assumptions,
+                        verdict=Verdict.ASSUMPTION_VIOLATED, notes=notes,
+                        seconds=time.perf_counter() - started)
         return _finish(report, throw)
     checks = []
-    with mpmath.workdps(problem.working_dps):
-        def run(name, equation, fn, *args):
+    with mpmath.workdps(P.working_dps):
+        def run(name, equation, fn, **sides):
             """A computation that breaks down (Newton diverging at a kink, say) is a failed row."""
             try:
-                return fn(problem, *args)
-            except (ArithmeticError, IntegrationError, ValueError) as exc:
+                return fn(P, **sides)
+            except ComputationBreakdown as exc:
                 notes.append(f"{name} could not be computed: {exc}")
-                checks.append(Check(id=name, equation=equation, t=None, max_abs_error="nan",
-                                    scale="nan", digits=0.0, required=problem.required_digits,
-                                    limit=f"computation failed: {exc}", lhs="", rhs=""))
-                return TheoremResult(checks=[], series={}, extra={})
+                checks.append(Check(id=name, equation=equation, t=None, max_abs_error=mpmath.inf,
+                                    scale=mpmath.inf, digits=0.0, required=P.required_digits,
+                                    limit=f"computation failed: {exc}"))
+                return TheoremResult(checks=[])
+        implicit = run("IFT", "2.3", quantities.implicit_gradient)
+        P.dJ_dtheta = implicit if isinstance(implicit, list) else []
+        rbp = run("T1", "3.5-3.8", quantities.rbp_adjoint)
         say("Kolmogorov backward equation (A.3)")
         checks += run("KBE", "A.3", kbe.check).checks
-        say("Theorem 1: RBP adjoint, closed form, definition 3.3")
-        t1 = run("T1", "3.5-3.8", theorem1.check)
-        checks += t1.checks
-        say("Theorem 2: EP gradient and finite-beta bias")
+        t1 = t3 = TheoremResult(checks=[])
+        if isinstance(rbp, quantities.RBPSeries):
+            say("Theorem 1: RBP adjoint, closed form, definition 3.3")
+            t1 = run("T1", "3.5-3.8", theorem1.check, adjoint=lambda _: rbp)
+            checks += t1.checks
+        say("Theorem 2: EP gradient from real betas, finite-beta bias")
         t2 = run("T2", "4.4", theorem2.check)
         checks += t2.checks
-        say("Theorem 3: nudged phase with complex beta")
-        if "s_bar" in t1.series:
-            t3 = run("T3", "5.4-5.5", theorem3.check, t1.series["s_bar"], t1.series["theta_bar"])
+        if isinstance(rbp, quantities.RBPSeries):
+            say("Theorem 3: nudged phase with complex beta")
+            t3 = run("T3", "5.4-5.5", theorem3.check, rbp=lambda _: rbp)
             checks += t3.checks
-        else:
-            t3 = TheoremResult(checks=[])
-        series = {k: [fmt(row) for row in v] for k, v in {**t1.series, **t3.series}.items()}
-        dJ = {}
-        for key, source in (("implicit", t1), ("rbp_limit", t1), ("ep_limit", t2),
-                            ("finite_difference", t2)):
-            value = source.extra.get(key)
-            dJ[key] = fmt(value) if value is not None else None
-        s_free = fmt(problem.s0)
-        eig = fmt(problem.eig_min)
-    if t1.extra.get("t_infinity") is not None:
-        notes = notes + [f"T1.limit compares Thetabar at t = {t1.extra['t_infinity']:.4g}, where "
-                         "expm(-t H) is below the working precision"]
-    elif "t_infinity" in t1.extra:
-        notes = notes + ["T1.limit skipped: s0 does not attract, Thetabar_t has no limit"]
-    if any(not a.holds and a.fatal for a in assumptions):
-        verdict = Verdict.ASSUMPTION_VIOLATED
-    elif all(c.passed for c in checks):
-        verdict = Verdict.VERIFIED
+        dJ = {"implicit": P.dJ_dtheta or None, "rbp_limit": t1.extra.get("rbp_limit"),
+              "ep_limit": t2.extra.get("ep_limit"), "finite_difference": t2.extra.get("finite_difference")}
+    if P.t_infinity is not None:
+        notes.append(f"T1.limit compares Thetabar at t = {P.t_infinity:.4g}, where expm(-t H) is "
+                     "below the working precision")
     else:
-        verdict = Verdict.NOT_VERIFIED
-    report = Report(model=model.name, dps=dps, working_dps=problem.working_dps, state=state,
-                    params=params, s_free=s_free, hessian_min_eigenvalue=eig, dJ_dtheta=dJ,
-                    times=problem.times, series=series, checks=checks, assumptions=assumptions,
+        notes.append("T1.limit skipped: s0 does not attract, Thetabar_t has no limit")
+    verdict = _verdict(assumptions, checks, P.times, notes)
+    report = Report(**base, working_dps=P.working_dps, s_free=P.s0,
+                    hessian_min_eigenvalue=P.eig_min, dJ_dtheta=dJ, times=P.times,
+                    series={**t1.series, **t3.series}, checks=checks, assumptions=assumptions,
                     verdict=verdict, notes=notes, seconds=time.perf_counter() - started,
-                    engine=problem.system.engine, kind=kind, bias=t2.extra.get("bias", {}),
-                    layers=list(model.layers) if model.layers else None)
+                    engine=P.system.engine, bias=t2.extra.get("bias", {}))
     return _finish(report, throw)
+
+
+def _verdict(assumptions, checks, times, notes):
+    """Assumptions first, then any failed row, then completeness (every required row present)."""
+    if any(not a.holds and a.fatal for a in assumptions):
+        return Verdict.ASSUMPTION_VIOLATED
+    if not all(c.passed for c in checks):
+        return Verdict.NOT_VERIFIED
+    missing = [r for r in REQUIRED_ROWS if r not in {c.id for c in checks}]
+    if missing:
+        why = ("the time grid has no t > 0; give one, e.g. times 0,1,5" if not any(times) else
+               "s0 does not attract (see the assumptions)")
+        notes.append(f"incomplete: no row for {', '.join(missing)} ({why})")
+        return Verdict.INCOMPLETE
+    return Verdict.VERIFIED
 
 
 def _finish(report, throw):

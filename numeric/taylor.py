@@ -1,0 +1,55 @@
+"""The flows of a :class:`~eqprop.numeric.highprec.System` by heyoka's Taylor method.
+
+heyoka has no complex numbers: a state ``a + i h b`` (complex-step nudging,
+a complex start or complex parameters) is integrated as the real dual system
+of :mod:`eqprop.symbolic.heyoka_gen`, whose runtime parameters are filled
+here by name from the integrator's own layout table.
+"""
+
+from __future__ import annotations
+
+import mpmath
+
+__all__ = ["taylor_flow"]
+
+
+def taylor_flow(system, s_start, grid, *, tol, theta, beta):
+    """States at ``grid`` (starting at t = grid[0]) and work counters."""
+    import heyoka as hy
+    import numpy as np
+    prec = mpmath.mp.prec
+    theta = [mpmath.mpmathify(x) for x in theta]
+    start = [mpmath.mpmathify(x) for x in s_start]
+    beta = mpmath.mpmathify(beta)
+    im = [mpmath.im(x) for x in start + theta + [beta]]
+    h = max(abs(x) for x in im) or mpmath.mpf(1)
+    if mpmath.re(beta) != 0 and any(mpmath.im(x) for x in theta):
+        raise NotImplementedError("heyoka engine: a real beta with a complex theta")
+    P = system.perturbation
+    flow = system.c.taylor(prec, mpmath.nstr(tol, 5), perturbed=P is not None)
+    digits = mpmath.mp.dps + 5
+
+    def R(x):
+        return hy.real(mpmath.nstr(mpmath.mpf(x), digits, strip_zeros=False), prec)
+    values = {"theta_re": [mpmath.re(x) for x in theta], "data": system.data(),
+              "beta_re": [mpmath.re(beta)], "beta_im": [mpmath.im(beta) / h],
+              "theta_im": [mpmath.im(x) / h for x in theta]}
+    if P is not None:
+        A, B, c0, kappa = P.affine()
+        values.update(A=[x for row in A for x in row], B=[x for row in B for x in row],
+                      c0=c0, kappa=kappa)
+    pars = [None] * flow.n_pars
+    for name, sl in flow.layout.items():
+        pars[sl] = [R(x) for x in values[name]]
+    ta = flow.ta
+    ta.state[:] = [R(mpmath.re(x)) for x in start] + [R(mpmath.im(x) / h) for x in start]
+    ta.pars[:] = pars
+    ta.time = R(grid[0])
+    out = ta.propagate_grid(np.array([R(t) for t in grid]))[-1]
+    n = system.n
+    states = []
+    for row in out:
+        vals = [mpmath.mpf(str(v)) for v in row]
+        states.append([mpmath.mpc(vals[i], h * vals[n + i]) if any(im) else vals[i]
+                       for i in range(n)])
+    return states, {"points": len(grid)}

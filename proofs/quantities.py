@@ -1,0 +1,275 @@
+"""Each side of each identity: one named function of the problem, one home per equation.
+
+Every function here takes a :class:`~eqprop.proofs.problem.Problem` ``P``
+and computes ONE side of an identity along its own route, from its own
+ingredients. The theorem modules compare two of them; a test (or a user
+running a negative control) can hand a check a side computed from a
+corrupted problem (:mod:`eqprop.proofs.mutations`) and watch the row fail.
+
+=================  ==========================================  ==========================
+paper              quantity                                    function
+=================  ==========================================  ==========================
+2.3                dJ/dtheta = C_theta - M H^-1 C_s             :func:`implicit_gradient`
+2.3                dJ/dtheta, complex step of J(theta)          :func:`ift_gradient`
+3.3                v . Sbar_t, u . Thetabar_t (definition)      :func:`projected_cost_ds`,
+                                                               :func:`projected_cost_dtheta`
+3.5-3.8            Sbar_t, Thetabar_t, integrated adjoint       :func:`rbp_adjoint`
+3.5-3.8            Sbar_t, Thetabar_t, closed form (expm)       :func:`rbp_closed_form`
+4.4                d/dbeta E^beta_theta(s^beta) at 0            :func:`ep_gradient`
+4.4 (bias)         finite-beta estimators                       :func:`finite_beta_estimates`
+5.4, 5.5           Stilde_t, Thetatilde_t                       :func:`ep_temporal_derivatives`
+A.3                dL/dt and -dE/ds . dL/ds                     :func:`kbe_chain_rule`,
+                                                               :func:`kbe_directional`
+=================  ==========================================  ==========================
+
+:data:`ROUTES` says, for every report row, which route each side takes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mpmath
+
+from eqprop.numeric.highprec import (ComputationBreakdown, adjoint_closed_form, adjoint_flow,
+                                     newton, richardson_derivative)
+
+__all__ = ["RBPSeries", "EPSeries", "ROUTES", "implicit_gradient", "gradient_scale",
+           "ift_gradient", "projected_cost_ds", "projected_cost_dtheta", "rbp_adjoint",
+           "rbp_closed_form", "ep_gradient", "ep_readout", "finite_beta_estimates",
+           "ep_temporal_derivatives", "solve", "term_sizes", "kbe_points", "kbe_chain_rule", "kbe_directional", "BETAS"]
+
+#: Real betas of the finite-beta estimators (bias rows).
+BETAS = ("1e-3", "1e-4", "1e-5", "1e-6")
+
+#: Row id -> (left side, right side), in words.
+ROUTES = {
+    "KBE": ("-C_s(S_t) . dE/ds(S_t) at the end of the free flow from a random s (chain rule)",
+            "d/de L(s - e dE/ds(s), t) at the start, by complex step on the initial state"),
+    "T1.S": ("Sbar_t from RBP's adjoint ODE 3.5-3.6, integrated",
+             "expm(-t H) C_s (closed form, no integration)"),
+    "T1.Theta": ("Thetabar_t from RBP's adjoint ODE 3.7-3.8, integrated",
+                 "C_theta - M H^-1 (I - expm(-t H)) C_s (closed form)"),
+    "T1.S.def": ("d/de L(s0 + e v, t) on the nonlinear free flow (definition 3.3), complex step",
+                 "v . Sbar_t, Sbar from the integrated adjoint"),
+    "T1.Theta.def": ("d/de L(s0, t) with theta + e u on the nonlinear free flow, complex step",
+                     "u . Thetabar_t, Thetabar from the integrated adjoint"),
+    "T1.limit": ("Thetabar_t from the integrated adjoint at t where expm(-t H) < 10^-dps",
+                 "implicit function theorem: C_theta - M H^-1 C_s (one linear solve)"),
+    "IFT.cs": ("dJ/dtheta_k = Im C(s0(theta + i h e_k)) / h, s0 re-solved by Newton per k",
+               "implicit function theorem: C_theta - M H^-1 C_s"),
+    "T2": ("EP: E^beta_theta(s^beta) at real +-beta, each s^beta solved by Newton from s0, "
+           "Richardson-extrapolated to beta -> 0",
+           "implicit function theorem: C_theta - M H^-1 C_s"),
+    "T2.bias1": ("one-sided estimator (g(beta) - g(0)) / beta at betas 1e-3..1e-6",
+                 "its error against the implicit gradient must fall like beta"),
+    "T2.bias2": ("symmetric estimator (g(beta) - g(-beta)) / (2 beta) at betas 1e-3..1e-6",
+                 "its error against the implicit gradient must fall like beta^2"),
+    "T3.S": ("Stilde_t = Im dE^beta/ds(S^beta_t) / h on the nonlinear nudged flow, beta = i h",
+             "Sbar_t from RBP's integrated adjoint"),
+    "T3.Theta": ("Thetatilde_t = Im E^beta_theta(S^beta_t) / h on the same nudged flow",
+                 "Thetabar_t from RBP's integrated adjoint"),
+}
+
+
+@dataclass(frozen=True)
+class RBPSeries:
+    """RBP's error derivatives at ``times`` (and, for the limit, at ``t_infinity``)."""
+
+    times: list
+    s_bar: list
+    theta_bar: list
+    limit: list | None = None
+    t_infinity: float | None = None
+    evaluations: int = 0
+
+
+@dataclass(frozen=True)
+class EPSeries:
+    """EP's temporal derivatives on the nudged phase, and the accumulated deviation u(t)."""
+
+    s_tilde: list
+    theta_tilde: list
+    u: list
+
+
+def solve(A, b):
+    """A^-1 b at the working precision; a singular A is a :class:`ComputationBreakdown`."""
+    try:
+        return mpmath.lu_solve(A, mpmath.matrix(b))
+    except ZeroDivisionError:
+        raise ComputationBreakdown("H(s0) is singular: no linear solve with it") from None
+
+
+# -- 2.3: the gradient --------------------------------------------------------
+def implicit_gradient(P):
+    """dJ/dtheta = C_theta - M H^-T C_s (implicit function theorem, paper 2.3)."""
+    z = solve(P.H.T, P.C_s)
+    return list(mpmath.matrix(P.C_theta) - P.M * z)
+
+
+def term_sizes(A, u, c):
+    """The size of the terms of ``A u + c``, entry by entry: ``max_j |A_ij| sum_j |u_j| + |c_i|``.
+
+    Deliberately not ``sum_j |A_ij u_j|``: an entry of A that vanishes by
+    symmetry is computed as a rounding residue of its own terms, which this
+    bound still covers.
+    """
+    norm_u = mpmath.fsum(abs(x) for x in u)
+    return [max([abs(A[i, j]) for j in range(len(u))] + [mpmath.mpf(0)]) * norm_u + abs(c[i])
+            for i in range(len(c))]
+
+
+def gradient_scale(P):
+    """Size of the terms dJ/dtheta = C_theta - M H^-T C_s is formed from (:func:`term_sizes`)."""
+    return term_sizes(P.M, list(solve(P.H.T, P.C_s)), P.C_theta)
+
+
+def ift_gradient(P):
+    """dJ/dtheta by complex step on theta, the fixed point re-solved for each parameter."""
+    theta = P.system.theta()
+    out = []
+    for k in range(P.p):
+        def J(e, k=k):
+            th = list(theta)
+            th[k] = th[k] + e
+            s, _, _ = newton(P.system, P.s0, theta=th, im_floor=P.h ** 2)
+            return [P.system.C(s, th)]
+        out.append(P.derivative(J)[0])
+    return out
+
+
+# -- 3.3 and 3.5-3.8: RBP -------------------------------------------------------
+def rbp_adjoint(P) -> RBPSeries:
+    """Sbar_t, Thetabar_t by integrating RBP's adjoint ODEs (3.5-3.8) from (C_s, C_theta)."""
+    grid = [mpmath.mpf(t) for t in P.times]
+    t_inf = P.t_infinity
+    if t_inf is not None and t_inf > grid[-1]:
+        grid.append(mpmath.mpf(t_inf))
+    flow = adjoint_flow(P.H, P.M, P.C_s, P.C_theta, grid, tol=P.tol)
+    states = flow.states[:len(P.times)]
+    limit = flow.states[-1][1] if t_inf is not None else None
+    return RBPSeries(times=list(P.times), s_bar=[s for s, _ in states],
+                     theta_bar=[t for _, t in states], limit=limit, t_infinity=t_inf,
+                     evaluations=flow.stats.get("evaluations", 0))
+
+
+def rbp_closed_form(P) -> RBPSeries:
+    """Sbar_t = expm(-t H) C_s, Thetabar_t = C_theta - M H^-1 (I - expm(-t H)) C_s."""
+    rows = [adjoint_closed_form(P.H, P.M, P.C_s, P.C_theta, mpmath.mpf(t)) for t in P.times]
+    return RBPSeries(times=list(P.times), s_bar=[a for a, _ in rows], theta_bar=[b for _, b in rows])
+
+
+def projected_cost_ds(P, v):
+    """d/de L(s0 + e v, t) at every t (definition 3.3 along v): the nonlinear free flow."""
+    def along(e):
+        start = [a + e * b for a, b in zip(P.s0, v)]
+        return [P.system.C(s) for s in P.system.flow(start, P.times, tol=P.tol).states]
+    return P.derivative(along)
+
+
+def projected_cost_dtheta(P, u):
+    """d/de L(s0, t) with theta + e u (definition 3.3, s held at s0 at t = 0)."""
+    theta = P.system.theta()
+
+    def along(e):
+        th = [a + e * b for a, b in zip(theta, u)]
+        return [P.system.C(s, th) for s in P.system.flow(P.s0, P.times, tol=P.tol, theta=th).states]
+    return P.derivative(along)
+
+
+# -- 4.4: EP ---------------------------------------------------------------------
+def ep_readout(P, s, beta):
+    """E^beta_theta(s) (energy), or its linearization M (s - s0) + beta C_theta (vector field)."""
+    if P.model.has_energy:
+        return P.system.dEbeta_dtheta(s, beta)
+    lin = P.M * mpmath.matrix([a - b for a, b in zip(s, P.s0)])
+    return [lin[k] + beta * P.C_theta[k] for k in range(P.p)]
+
+
+def nudged_fixed_point(P, beta):
+    """s^beta: Newton on dE^beta/ds = 0, started at s0."""
+    return newton(P.system, P.s0, beta=beta, im_floor=P.h ** 2)[0]
+
+
+def ep_gradient(P):
+    """d/dbeta E^beta_theta(s^beta) at beta = 0 (paper 4.4) from real betas only.
+
+    Central differences ``(g(b) - g(-b)) / 2b`` of the EP readout
+    ``g(b) = E^b_theta(s^b)``, each s^b solved from scratch by Newton at
+    ``b = 10^-3 / 2^k``, extrapolated by Richardson in b^2 to b -> 0. No
+    complex step and no linear solve with H(s0): the route shares no
+    factorization with the implicit gradient. Returns ``(value, error
+    estimate)``.
+    """
+    return richardson_derivative(lambda b: ep_readout(P, nudged_fixed_point(P, b), b))
+
+
+def finite_beta_estimates(P, betas=BETAS):
+    """The one-sided and symmetric estimators at each real beta: ``(one_sided, symmetric)``."""
+    base = ep_readout(P, P.s0, 0)
+    one, sym = [], []
+    for b in (mpmath.mpf(x) for x in betas):
+        plus = ep_readout(P, nudged_fixed_point(P, b), b)
+        minus = ep_readout(P, nudged_fixed_point(P, -b), -b)
+        one.append([(x - y) / b for x, y in zip(plus, base)])
+        sym.append([(x - y) / (2 * b) for x, y in zip(plus, minus)])
+    return one, sym
+
+
+# -- 5.4, 5.5: EP's temporal derivatives ---------------------------------------------
+def ep_temporal_derivatives(P) -> EPSeries:
+    """Stilde_t, Thetatilde_t (paper 5.4, 5.5) and u(t) from ONE nudged trajectory.
+
+    The nudged phase starts at s0 with beta = i h; its complex step gives
+    ``Stilde_t = d/dbeta dE^beta/ds(S^beta_t)`` (= -(1/beta) dS/dt),
+    ``Thetatilde_t = d/dbeta E^beta_theta(S^beta_t)`` and
+    ``u(t) = d/dbeta S^beta_t`` at once, with no second trajectory to subtract.
+    """
+    n, p = P.n, P.p
+
+    def phase(beta):
+        out = []
+        for s in P.system.flow(P.s0, P.times, tol=P.tol, beta=beta).states:
+            out += P.system.dEbeta_ds(s, beta=beta)
+            out += ep_readout(P, s, beta)
+            out += [a - b for a, b in zip(s, P.s0)]
+        return out
+    flat = P.derivative(phase)
+    w = n + p + n
+    rows = [flat[k * w:(k + 1) * w] for k in range(len(P.times))]
+    return EPSeries(s_tilde=[r[:n] for r in rows], theta_tilde=[r[n:n + p] for r in rows],
+                    u=[r[n + p:] for r in rows])
+
+
+# -- A.3: the Kolmogorov backward equation --------------------------------------------
+def kbe_points(P, samples=1):
+    """Random states near s0 (reproducible from the seed), where the flow is nonlinear."""
+    points = []
+    for k in range(samples):
+        rng = P.rng(f"KBE:{k}")
+        points.append([a + mpmath.mpf(rng.randint(-500, 500)) / 1000 for a in P.s0])
+    return points
+
+
+def kbe_chain_rule(P, s):
+    """dL/dt(s, t) = -C_s(S_t) . dE/ds(S_t), at the END of the free flow from s.
+
+    Returns ``(values, term sizes)``, one per time.
+    """
+    values, sizes = [], []
+    for x in P.system.flow(s, P.times, tol=P.tol).states:
+        c, g = P.system.dC_ds(x), P.system.dEbeta_ds(x)
+        values.append(-mpmath.fdot(c, g))
+        sizes.append(mpmath.fsum(abs(a * b) for a, b in zip(c, g)))
+    return values, sizes
+
+
+def kbe_directional(P, s):
+    """-dE/ds(s) . dL/ds(s, t): the derivative at the START along -dE/ds(s), by complex step."""
+    g = P.system.dEbeta_ds(s)
+
+    def along(e):
+        start = [a + e * b for a, b in zip(s, g)]
+        return [P.system.C(x) for x in P.system.flow(start, P.times, tol=P.tol).states]
+    return [-d for d in P.derivative(along)]

@@ -1,0 +1,74 @@
+"""Where a formula leaves the real numbers: the domain hypotheses of a model.
+
+The theorems are about real-valued E and C. A function evaluated outside
+its real domain at the fixed point (log of a negative number, sqrt of one,
+atanh of 1.2) makes the computation complex or infinite; that is a violated
+assumption, and the report must say which function and which value. This
+module finds them by evaluating, at given numbers, the argument of every
+function with a restricted real domain (and every power whose base must be
+positive or non-zero), without evaluating anything else.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+__all__ = ["domain_violations"]
+
+
+def _rules():
+    """(SymPy class, test of the argument, what the function needs)."""
+    return [
+        (sp.log, lambda a: a > 0, "a positive argument"),
+        (sp.asin, lambda a: -1 <= a <= 1, "an argument in [-1, 1]"),
+        (sp.acos, lambda a: -1 <= a <= 1, "an argument in [-1, 1]"),
+        (sp.atanh, lambda a: -1 < a < 1, "an argument in (-1, 1)"),
+        (sp.acosh, lambda a: a >= 1, "an argument >= 1"),
+        (sp.tan, lambda a: abs(sp.cos(a)) > 0, "an argument that is not an odd multiple of pi/2"),
+    ]
+
+
+def _restricted(expr):
+    """The sub-expressions whose real value needs a condition, with the condition."""
+    rules = _rules()
+    for node in sp.preorder_traversal(expr):
+        for cls, test, need in rules:
+            if isinstance(node, cls):
+                yield node, node.args[0], test, need
+        if isinstance(node, sp.Pow) and not (node.exp.is_Integer and node.exp >= 0):
+            if node.exp.is_Integer:
+                yield node, node.base, (lambda a: a != 0), "a non-zero base"
+            else:
+                yield node, node.base, (lambda a: a > 0), "a positive base"
+
+
+def domain_violations(expressions, values, *, digits=30):
+    """Functions evaluated outside their real domain at ``values``.
+
+    ``expressions``: SymPy expressions; ``values``: ``{Symbol: number}``
+    (exact Rationals, or strings/mpf that SymPy reads). Returns a list of
+    one-line messages such as ``"log(a - x): argument -0.3 at the fixed point
+    (log needs a positive argument)"``; an argument that cannot be evaluated
+    to a real number is reported too.
+    """
+    subs = {k: sp.Float(str(v), digits + 5) if not isinstance(v, sp.Basic) else v
+            for k, v in values.items()}
+    found, seen = [], set()
+    for expr in expressions:
+        for node, arg, test, need in _restricted(expr):
+            if node in seen:
+                continue
+            seen.add(node)
+            try:
+                val = sp.N(arg.xreplace(subs), digits)
+            except (TypeError, ValueError, ArithmeticError):  # pragma: no cover - defensive
+                continue
+            name = type(node).__name__ if not isinstance(node, sp.Pow) else "power"
+            if val.free_symbols:
+                continue
+            if not val.is_real or val.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+                found.append(f"{node}: argument {val} is not a finite real number")
+                continue
+            if not test(val):
+                found.append(f"{node}: argument {sp.N(val, 6)} ({name} needs {need})")
+    return found
