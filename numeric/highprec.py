@@ -49,7 +49,9 @@ def digits_of_agreement(a, b, *, cap, scale=None):
     the terms each entry is formed from (a quantity that is a difference of
     larger terms, exactly zero by symmetry, say, is measured against its
     terms, not against itself). ``floor = 10^-cap max_i s_i`` lets an entry
-    that is zero at the reported precision count as zero. Returns
+    that is zero at the reported precision count as zero, and sides that
+    differ by less than 10^(-2 cap) absolutely agree (every term of such an
+    entry is exactly zero: its two sides are rounding residues). Returns
     ``(digits, max_abs_error, max_scale)``, digits the fewest over the
     entries, capped at ``cap``; a non-finite side agrees with nothing.
     """
@@ -63,12 +65,13 @@ def digits_of_agreement(a, b, *, cap, scale=None):
         return 0.0, mpmath.inf, mpmath.inf
     sizes = [max(abs(s), abs(x), abs(y)) for s, x, y in zip(scale, a, b)]
     top = max(sizes, default=mpmath.mpf(0))
-    floor = max(top * mpmath.mpf(10) ** -cap, mpmath.mpf(10) ** -(4 * cap))
+    zero = mpmath.mpf(10) ** -(2 * cap)
+    floor = max(top * mpmath.mpf(10) ** -cap, zero)
     digits, err = float(cap), mpmath.mpf(0)
     for x, y, s in zip(a, b, sizes):
         e = abs(x - y)
         err = max(err, e)
-        if e:
+        if e > zero:
             digits = min(digits, max(0.0, float(-mpmath.log10(e / max(s, floor)))))
     return digits, err, top
 

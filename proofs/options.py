@@ -111,7 +111,7 @@ def resolve(model, *, dps=None, times=None, required_digits=None, initial_state=
 
     def pick(name, value):
         if value is not None:
-            return value, name.replace("_", "-") if name != "times" else "times"
+            return value, name
         return table.get(name), f"[verify] {name}"
     dps, where = pick("dps", dps)
     dps = _integer(50 if dps is None else dps, f"{where} (decimal digits)", MIN_DPS, MAX_DPS)

@@ -56,7 +56,10 @@ def fmt(x, digits=None):
     d = digits or mpmath.mp.dps
     if isinstance(x, mpmath.mpc):
         x = x.real
-    return mpmath.nstr(mpmath.mpf(x), d)
+    if not isinstance(x, mpmath.mpf):  # an mpf keeps its own precision; others are read at d
+        with mpmath.workdps(d):
+            x = mpmath.mpf(x)
+    return mpmath.nstr(x, d)
 
 
 @dataclass(frozen=True)
@@ -153,13 +156,14 @@ class Report:
         return min((c.digits for c in self.checks if c.kind == "identity"), default=0.0)
 
     def to_dict(self):
+        d = self.working_dps
         return {
             "model": self.model, "kind": self.kind, "dps": self.dps, "working_dps": self.working_dps,
             "engine": self.engine, "state": self.state,
             "params": [{"name": k, "value": str(v)} for k, v in self.params],
-            "s_free": fmt(self.s_free), "hessian_min_eigenvalue": fmt(self.hessian_min_eigenvalue),
-            "dJ_dtheta": {k: fmt(v) for k, v in self.dJ_dtheta.items()}, "times": self.times,
-            "series": {k: fmt(v) for k, v in self.series.items()},
+            "s_free": fmt(self.s_free, d), "hessian_min_eigenvalue": fmt(self.hessian_min_eigenvalue, d),
+            "dJ_dtheta": {k: fmt(v, d) for k, v in self.dJ_dtheta.items()}, "times": self.times,
+            "series": {k: fmt(v, d) for k, v in self.series.items()},
             "checks": [c.to_dict() for c in self.checks],
             "assumptions": [a.to_dict() for a in self.assumptions],
             "verdict": self.verdict.short, "verdict_message": self.verdict.value,

@@ -68,6 +68,13 @@ def test_digits_of_agreement_is_capped_and_honest():
         assert digits_of_agreement(one, one, cap=15)[0] == 15
         d, err, _ = digits_of_agreement(one, [1 + mpmath.mpf(10) ** -20], cap=50)
         assert 19.9 < d < 20.1
-        # below 10^-cap a quantity counts as zero: compared absolutely
-        assert digits_of_agreement([0], [mpmath.mpf(10) ** -40], cap=25)[0] == 15
-        assert digits_of_agreement([0], [mpmath.mpf(10) ** -10], cap=25)[0] == 0
+        # an entry measured against the size of its terms: zero by cancellation is not a failure
+        d, _, _ = digits_of_agreement([0], [mpmath.mpf(10) ** -40], cap=25, scale=[1])
+        assert d == 25
+        assert digits_of_agreement([0], [mpmath.mpf(10) ** -10], cap=25, scale=[1])[0] == 10
+        # without terms, relative to the sides; below 10^(-2 cap) absolutely zero
+        assert digits_of_agreement([0], [mpmath.mpf(10) ** -40], cap=25)[0] == 0
+        assert digits_of_agreement([0], [mpmath.mpf(10) ** -51], cap=25)[0] == 25
+        # entry by entry: a small entry's error is not hidden by a large one
+        d, _, _ = digits_of_agreement([1, mpmath.mpf("1e-10")], [1, mpmath.mpf("1.001e-10")], cap=30)
+        assert 2.9 < d < 3.1

@@ -3,25 +3,42 @@
 import mpmath
 import pytest
 
+import dataclasses
+
 from eqprop import Model, Verdict, verify
-from eqprop.proofs import problem as problem_module
+from eqprop.proofs import REQUIRED_ROWS, kbe, theorem1, theorem2, theorem3
+from eqprop.proofs.options import resolve
+from eqprop.proofs.problem import Problem, prepare
+from eqprop.proofs.quantities import BETAS, finite_beta_estimates
 
 TWO = dict(energy="(a**2 + b**2)/2 - w*tanh(a)*tanh(b) - x*tanh(b)", cost="(a - y)**2/2",
            state=["a", "b"], params={"w": "0.3"}, data={"x": "0.5", "y": "0.2"})
 
 
-def test_one_side_perturbed_by_1e_30_is_not_verified(monkeypatch):
-    """At dps 50, a perturbation of 1e-30 on one side of every identity is caught."""
-    original = problem_module.Problem.compare
+def _problem(dps, times=(0, 1, 4)):
+    model = Model(**TWO)
+    P, _, _ = prepare(model, resolve(model, dps=dps, times=list(times), engine="gbs"))
+    return P
 
-    def perturbed(self, id, equation, t, lhs, rhs, **kw):
-        lhs = [x + mpmath.mpf(10) ** -30 for x in lhs]
-        return original(self, id, equation, t, lhs, rhs, **kw)
-    monkeypatch.setattr(problem_module.Problem, "compare", perturbed)
-    r = verify(Model(**TWO), dps=50, times=[0, 1, 4])
-    assert r.verdict is Verdict.NOT_VERIFIED
-    identity_rows = [c for c in r.checks if "bias" not in c.id]
-    assert identity_rows and all(not c.passed for c in identity_rows), r.table()
+
+class _Perturbed(Problem):
+    """A problem whose every comparison sees the left side moved by 1e-30."""
+
+    def compare(self, id, equation, t, lhs, rhs, **kw):
+        return super().compare(id, equation, t, [x + mpmath.mpf(10) ** -30 for x in lhs], rhs, **kw)
+
+
+def test_one_side_perturbed_by_1e_30_is_not_verified():
+    """At dps 50, a perturbation of 1e-30 on one side of every identity is caught."""
+    P = _problem(50)
+    bad = _Perturbed(**{f.name: getattr(P, f.name) for f in dataclasses.fields(P)})
+    rows = []
+    with mpmath.workdps(P.working_dps):
+        for check in (kbe.check, theorem1.check, theorem2.check, theorem3.check):
+            rows += check(bad).checks
+    identity_rows = [c for c in rows if c.kind == "identity"]
+    assert {c.id for c in identity_rows} == set(REQUIRED_ROWS) - {"T2.bias1", "T2.bias2"}
+    assert all(not c.passed for c in identity_rows), [(c.id, c.t, c.digits) for c in identity_rows]
     assert all(c.digits < 32 for c in identity_rows)
 
 
@@ -82,18 +99,19 @@ def test_low_precision_reports_low_digits(dps):
     assert r.working_dps == dps + 10
 
 
-def test_biased_estimator_fails_the_slope_rows(monkeypatch):
+def test_biased_estimator_fails_the_slope_rows():
     """An EP readout biased like sign(beta) sqrt(|beta|) breaks the O(beta) and O(beta^2)
-    laws: the slope rows must fail."""
-    from eqprop.proofs import theorem2
-    original = theorem2.ep_side
+    laws: the slope rows must fail (the bias handed to the check as its estimator side)."""
+    P = _problem(30, times=(0, 1))
 
-    def offset(P, beta, s_beta):
-        b = mpmath.re(beta)
-        bias = mpmath.sign(b) * mpmath.sqrt(abs(b)) * mpmath.mpf(10) ** -4
-        return [v + bias for v in original(P, beta, s_beta)]
-    monkeypatch.setattr(theorem2, "ep_side", offset)
-    r = verify(Model(**TWO), dps=30, times=[0, 1])
-    bias = [c for c in r.checks if "bias" in c.id]
-    assert bias and not any(c.passed for c in bias), r.table()
-    assert r.verdict is Verdict.NOT_VERIFIED
+    def biased(P):
+        one, sym = finite_beta_estimates(P)
+        betas = [mpmath.mpf(b) for b in BETAS]
+        bias = [mpmath.sqrt(b) * mpmath.mpf(10) ** -4 for b in betas]
+        return ([[v + e for v in row] for row, e in zip(one, bias)],
+                [[v + e for v in row] for row, e in zip(sym, bias)])
+    with mpmath.workdps(P.working_dps):
+        rows = [c for c in theorem2.check(P, estimates=biased).checks if c.kind == "slope"]
+        control = [c for c in theorem2.check(P).checks if c.kind == "slope"]
+    assert len(rows) == 2 and not any(c.passed for c in rows), rows
+    assert len(control) == 2 and all(c.passed for c in control), control

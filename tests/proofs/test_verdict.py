@@ -1,0 +1,165 @@
+"""The verdict is never wrong, in either direction: each case here was a false verdict once.
+
+Every case runs on both integrators: a plain ``pip install .`` has no heyoka,
+so the built-in gbs is what most users get.
+"""
+
+import json
+import random
+
+import mpmath
+import pytest
+
+from eqprop import EqpropError, Model, Verdict, verify
+from eqprop.proofs import REQUIRED_ROWS, quantities
+from eqprop.proofs.options import resolve
+from eqprop.proofs.problem import prepare
+
+ENGINES = ["gbs", "heyoka"]
+TWO = dict(energy="(a**2 + b**2)/2 - w*tanh(a)*tanh(b) - x*tanh(b)", cost="(a - y)**2/2",
+           state=["a", "b"], params={"w": "0.3"}, data={"x": "0.5", "y": "0.2"})
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request):
+    if request.param == "heyoka":
+        pytest.importorskip("heyoka")
+    return request.param
+
+
+def _failures(r):
+    return [(c.id, c.t, round(c.digits, 1)) for c in r.checks if not c.passed]
+
+
+def test_linear_model_with_cost_along_the_fast_direction(engine):
+    """C_s lies along the fast eigenvector: Sbar_t decays like exp(-3 t), not exp(-t).
+
+    The grid used to end where exp(-lambda_min t) = 1e-6, where Sbar was 1e-18 of
+    its start, and rows compared noise against the vanished quantity."""
+    m = Model(energy="3*a**2/2 - w*a + b**2/2 - x*b", cost="(a - y)**2/2", state=["a", "b"],
+              params={"w": "0.5"}, data={"x": "0.2", "y": "0.1"})
+    r = verify(m, dps=30, engine=engine)
+    assert r.verdict is Verdict.VERIFIED, r.table()
+    # the grid follows Sbar: exp(-3 t_max) = 1e-6
+    assert abs(r.times[-1] - float(mpmath.log(10**6) / 3)) < 0.01
+
+
+def test_any_valid_grid_gives_the_same_verdict(engine):
+    """The grid is absolute: times that do not start at 0 mean the same instants."""
+    seed = 20261127
+    rng = random.Random(seed)
+    for _ in range(3):
+        k = rng.randint(1, 4)
+        times = sorted({round(rng.uniform(0.05, 6), 3) for _ in range(k)})
+        if rng.random() < 0.5:
+            times = [0.0] + times
+        r = verify(Model(**TWO), dps=20, times=times, engine=engine)
+        assert r.verdict is Verdict.VERIFIED, (f"seed {seed}, times {times}", _failures(r))
+    r = verify(Model(**TWO), dps=20, times=[1, 5], engine=engine)
+    assert r.verdict is Verdict.VERIFIED, _failures(r)
+
+
+def test_a_grid_without_positive_times_is_incomplete():
+    r = verify(Model(**TWO), dps=20, times=[0], engine="gbs")
+    assert r.verdict is Verdict.INCOMPLETE and r.exit_code == 1
+    assert any("T3.S" in n and "t > 0" in n for n in r.notes), r.notes
+    present = {c.id for c in r.checks}
+    assert {"T3.S", "T3.Theta", "T1.S"}.isdisjoint(present) and present < set(REQUIRED_ROWS)
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"required_digits": 0}, "required_digits"), ({"required_digits": -3}, "required_digits"),
+    ({"required_digits": float("nan")}, "finite"), ({"required_digits": 21}, "between 1 and dps"),
+    ({"dps": 7}, "dps"), ({"dps": 10**6}, "dps"), ({"dps": 20.5}, "integer"),
+    ({"times": [1, 1]}, "strictly increasing"), ({"times": [2, 1]}, "strictly increasing"),
+    ({"times": [-1, 1]}, ">= 0"), ({"times": [0, float("inf")]}, "finite"),
+    ({"times": []}, "empty"), ({"times": list(range(500))}, "at most"),
+    ({"times": [0, 1e300]}, "largest time"), ({"times": "0,1"}, "list"),
+    ({"initial_state": [0]}, "2 variables"), ({"initial_state": [0, float("nan")]}, "finite"),
+    ({"initial_state": [0, 1j]}, "real"), ({"engine": "rk4"}, "engine"),
+])
+def test_options_are_validated_once_for_every_entry_point(kw, match):
+    with pytest.raises(EqpropError, match=match):
+        verify(Model(**TWO), **{"dps": 20, **kw})
+    # the same value in a model file's [verify] table gets the same refusal
+    table = {("dps" if k == "dps" else k): v for k, v in kw.items()}
+    model = Model(**TWO, verify=table)
+    with pytest.raises(EqpropError, match=match):
+        resolve(model, dps=None if "dps" in kw else 20)
+
+
+def test_unknown_verify_key_is_refused():
+    with pytest.raises(EqpropError, match="unknown key 'time'"):
+        verify(Model(**TWO, verify={"time": [0, 1]}))
+
+
+def test_a_parameter_named_beta_is_not_the_nudging_strength(engine):
+    m = Model(**{**TWO, "energy": TWO["energy"].replace("w*", "beta*"), "params": {"beta": "0.3"}})
+    r = verify(m, dps=15, engine=engine)
+    assert r.verdict is Verdict.VERIFIED, r.table()
+
+
+@pytest.mark.parametrize("name", ["_beta", "_v0", "_x"])
+def test_names_with_a_leading_underscore_are_reserved(name):
+    with pytest.raises(EqpropError, match="underscore"):
+        Model(**{**TWO, "params": {name: "0.3"}, "energy": TWO["energy"].replace("w*", f"{name}*")})
+
+
+def test_a_complex_energy_is_an_assumption_violation():
+    m = Model(energy="a**2/2 + b**2/2 + sqrt(x)*b - w*a*b", cost="(a - y)**2/2", state=["a", "b"],
+              params={"w": "0.3"}, data={"x": "-1", "y": "0.1"})
+    for required in (None, 1):
+        r = verify(m, dps=20, required_digits=required)
+        assert r.verdict is Verdict.ASSUMPTION_VIOLATED, r.table()
+        bad = [a for a in r.assumptions if not a.holds]
+        assert bad and "sqrt(x)" in bad[0].message and "-1" in bad[0].message
+
+
+def test_a_function_outside_its_domain_is_named():
+    """log(b - x) with x = 1 is not real where the flow starts: say which function and value."""
+    m = Model(energy="a**2/2 + b**2/2 - w*a*b + log(b - x)", cost="(a - y)**2/2",
+              state=["a", "b"], params={"w": "0.3"}, data={"x": "1", "y": "0.1"})
+    r = verify(m, dps=20)
+    assert r.verdict is Verdict.ASSUMPTION_VIOLATED
+    assert "log(b - x)" in " ".join(a.message for a in r.assumptions if not a.holds)
+
+
+def test_a_gradient_that_vanishes_by_symmetry_verifies(engine):
+    """dJ/dw0 = 0 by symmetry while its terms are not: measured against the terms."""
+    m = Model(energy="3*s0**2/2 + 3*s1**2/2 - s1*x + w0*tanh(s0 - s1)*tanh(s0 + s1)",
+              cost="(s0 - y)**2/2", state=["s0", "s1"], params={"w0": "-139/1000"},
+              data={"x": "-1/250", "y": "1/1000"})
+    r = verify(m, dps=30, engine=engine)
+    assert r.verdict is Verdict.VERIFIED, r.table()
+
+
+def test_the_ep_side_of_theorem_2_never_solves_with_H():
+    """Replace H(s0) by garbage: the implicit gradient changes, EP's side does not."""
+    import dataclasses
+    model = Model(**TWO)
+    P, _, _ = prepare(model, resolve(model, dps=20, times=[0, 1], engine="gbs"))
+    with mpmath.workdps(P.working_dps):
+        garbage = dataclasses.replace(P, H=P.H * 3 + mpmath.eye(P.n))
+        ep, _ = quantities.ep_gradient(P)
+        assert quantities.ep_gradient(garbage)[0] == ep
+        assert quantities.implicit_gradient(garbage) != quantities.implicit_gradient(P)
+        # and it is not the implicit gradient evaluated twice: it agrees, but not bit for bit
+        diff = max(abs(a - b) for a, b in zip(ep, quantities.implicit_gradient(P)))
+        assert 0 < diff < mpmath.mpf(10) ** -20
+
+
+def test_params_keep_their_declared_order_everywhere():
+    m = Model(energy="(a**2 + b**2)/2 - w1*tanh(a)*tanh(b) - w2*x*tanh(b) - v1*a - v2*b",
+              cost="(a - y)**2/2", state=["a", "b"],
+              params={"w1": "0.3", "w2": "0.5", "v1": "0.1", "v2": "-0.2"}, data={"x": "0.5", "y": "0.2"})
+    r = verify(m, dps=15, times=[0, 1], engine="gbs")
+    d = json.loads(r.to_json())
+    assert [p["name"] for p in d["params"]] == ["w1", "w2", "v1", "v2"]
+    assert [p["value"] for p in d["params"]] == ["3/10", "1/2", "1/10", "-1/5"]
+    implicit = [mpmath.mpf(v) for v in d["dJ_dtheta"]["implicit"]]
+    assert len(implicit) == 4 and len(d["series"]["theta_bar"][0]) == 4
+    # v1, v2 push the state linearly (dE/ds gains -v): dJ/dv = H^-1 C_s, paired by position
+    with mpmath.workdps(30):
+        P, _, _ = prepare(m, resolve(m, dps=15, times=[0, 1], engine="gbs"))
+        z = mpmath.lu_solve(P.H, mpmath.matrix(P.C_s))
+        assert abs(implicit[2] - z[0]) < 1e-12 and abs(implicit[3] - z[1]) < 1e-12
