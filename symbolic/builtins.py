@@ -17,7 +17,7 @@ import sympy as sp
 from eqprop.errors import EqpropError
 
 from .model import Model
-from .parse import parse_expression
+from .parse import FUNCTIONS, parse_expression
 
 try:  # Python >= 3.11
     import tomllib
@@ -34,28 +34,35 @@ RHO = {
     "tanh": sp.tanh(_z),
     "hardsigmoid": sp.Min(sp.Max(_z, 0), 1),
     "smoothhard": 1 / (1 + sp.exp(-(4 * _z - 2))),
+    "softplus": sp.log(1 + sp.exp(_z)),
 }
+
+_TWO_ARGUMENTS = {"Min", "min", "Max", "max"}
 
 
 def rho_function(rho):
     """Return rho as a SymPy expression in the symbol ``z``.
 
-    ``rho`` is a name from :data:`RHO`, a string formula in one variable
+    ``rho`` is a name from :data:`RHO`, the name of a one-argument formula
+    function (``"atan"`` means atan(z)), a string formula in one variable
     (``"z/(1 + z**2)"``, any variable name), or a SymPy expression in one
     symbol.
     """
     if isinstance(rho, str) and rho in RHO:
         return RHO[rho]
     if isinstance(rho, str) and rho.strip().isidentifier():
-        raise EqpropError(f"rho: unknown activation {rho!r}; use one of {', '.join(RHO)} or a "
-                          "formula in one variable such as 'z/(1 + z**2)'")
+        name = rho.strip()
+        if name in FUNCTIONS and name not in _TWO_ARGUMENTS:
+            return FUNCTIONS[name](_z)
+        raise EqpropError(f"rho: unknown activation {rho!r}; use one of {', '.join(RHO)}, a "
+                          "function such as atan, or a formula in one variable such as "
+                          "'z/(1 + z**2)'")
     if isinstance(rho, str):
         import ast
         try:
             names = {n.id for n in ast.walk(ast.parse(rho, mode="eval")) if isinstance(n, ast.Name)}
         except SyntaxError:
             names = set()
-        from .parse import FUNCTIONS
         free = sorted(n for n in names if n not in FUNCTIONS and n not in ("pi", "E"))
         if len(free) != 1:
             raise EqpropError(f"rho: {rho!r} is neither a named activation ({', '.join(RHO)}) nor a "

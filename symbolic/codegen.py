@@ -14,7 +14,9 @@ Stages, each testable on its own:
    ``"numpy"`` (vectorized: it runs on a whole group, with a leading batch
    axis, and accepts complex input for complex-step nudging) and
    ``"mpmath"`` (exact rational constants, evaluated at the caller's working
-   precision).
+   precision), plus gmpy2 through :class:`GmpyPrinter`. Every backend's
+   elementary functions return the imaginary part of a complex-step
+   argument to full relative precision (see ``_DUAL``).
 3. **Evaluation.** A :class:`Kernel` gathers arguments, evaluates each group
    into one buffer of terms, and a sparse matrix of coefficients adds the
    terms into their outputs.
@@ -39,6 +41,8 @@ import symengine as se
 import sympy as sp
 from sympy.printing.pycode import MpmathPrinter
 
+from eqprop.errors import EqpropError
+
 from .derive import Derivatives
 
 __all__ = ["ARGUMENTS", "Kernel", "Compiled", "compile_model", "compile_unary",
@@ -50,6 +54,113 @@ __all__ = ["ARGUMENTS", "Kernel", "Compiled", "compile_model", "compile_unary",
 ARGUMENTS = ("s", "theta", "data")
 
 
+# -- elementary functions that are exact at complex-step arguments -----------
+#
+# A complex step reads a derivative off a tiny imaginary part,
+# f(a + i b) = f(a) + i b f'(a) + O(b^2), and is exact only where every
+# operation returns that imaginary part to full *relative* precision. mpmath's
+# complex asin, acos, atan and erf do not: at 60 digits with |b| = 1e-70 |a|
+# they return no correct digit of it (they lose about log10|a/b| digits; tan
+# near a pole and asinh near 0 lose some too), and gmpy2 has no complex erf.
+# Such a function evaluates an argument whose |b| is far below the scale d(a)
+# on which f varies near a as that dual number, in real arithmetic: the
+# dropped terms are (b/d)^2 relative, below the working precision when
+# |b| <= 2^-(prec/2 + 4) d(a). Larger imaginary parts take the library's
+# complex function (mpmath's with extra precision for what it loses). numpy's
+# complex functions keep the imaginary part (measured from 1e-20 to 1e-300
+# relative) and are used as they are; its erf is SciPy's.
+
+def _inside_unit(L, a):  # branch points at -1 and 1
+    return 1 - abs(a)
+
+
+def _asin_d(L, a, fa):
+    return 1 / L.sqrt((1 - a) * (1 + a))
+
+
+#: name -> (f'(a) from a and fa = f(a), written to keep full relative precision;
+#: the distance d(a) from a real a to the nearest singularity or branch point
+#: of f -- not positive outside f's real domain; None: d = 1, f has none within
+#: distance 1 of the real line). ``L`` is the real arithmetic: mpmath, or the
+#: gmpy2 namespace below.
+_DUAL = {
+    "log": (lambda L, a, fa: 1 / a, lambda L, a: a),
+    "sin": (lambda L, a, fa: L.cos(a), None),
+    "cos": (lambda L, a, fa: -L.sin(a), None),
+    "tan": (lambda L, a, fa: 1 + fa * fa, lambda L, a: abs(L.cos(a))),
+    "tanh": (lambda L, a, fa: 1 / L.cosh(a) ** 2, None),  # not 1 - fa^2: it cancels
+    "asin": (_asin_d, _inside_unit),
+    "acos": (lambda L, a, fa: -_asin_d(L, a, fa), _inside_unit),
+    "atan": (lambda L, a, fa: 1 / (1 + a * a), None),
+    "asinh": (lambda L, a, fa: 1 / L.sqrt(1 + a * a), None),
+    "acosh": (lambda L, a, fa: 1 / L.sqrt((a - 1) * (a + 1)), lambda L, a: a - 1),
+    "erf": (lambda L, a, fa: 2 * L.exp(-a * a) / L.sqrt(L.pi), lambda L, a: 1 / (1 + abs(a))),
+}
+
+#: mpmath functions replaced (the others keep both parts, measured also near
+#: their singularities; tan 1e-8 from a pole kept 50 of 60 digits, Re asinh(1e-20 + i b) 45)
+_MP_DUAL = ("tan", "asin", "acos", "atan", "asinh", "erf")
+#: gmpy2 functions replaced: erf (MPC has no complex erf) and those where two
+#: real evaluations beat MPC's correctly rounded complex function
+_GMPY_DUAL = ("log", "sin", "cos", "tan", "tanh", "acos", "atan", "asinh", "acosh", "erf")
+
+
+def _mp_dual(name):
+    f = getattr(mpmath, name)
+    df, dist = _DUAL[name]
+
+    def safe(z):
+        if not isinstance(z, mpmath.mpc):
+            return f(z)
+        a, b = z.real, z.imag
+        d = 1 if dist is None else dist(mpmath, a)
+        if d > 0 and abs(b) <= mpmath.ldexp(d, -(mpmath.mp.prec // 2) - 4):
+            fa = f(a)
+            return mpmath.mpc(fa, b * df(mpmath, a, fa))
+        extra = max(0, mpmath.mag(a) - mpmath.mag(b)) if b else 0
+        with mpmath.extraprec(extra + 10):  # mpmath's formula loses about log2|a/b| bits of Im
+            w = f(z)
+        return +w
+    safe.__name__ = name
+    return safe
+
+
+#: the names lambdify gives mpmath-compiled code, the safe functions first
+_MP_MODULES = [{name: _mp_dual(name) for name in _MP_DUAL}, "mpmath"]
+
+
+def _gmpy_dual(name):
+    f = getattr(gmpy2, name)
+    df, dist = _DUAL[name]
+    complex_f = _gmpy_erf_complex if name == "erf" else f
+    get_exp = gmpy2.get_exp
+
+    def safe(z):
+        if not isinstance(z, _MPC):
+            return f(z)
+        a, b = z.real, z.imag
+        # |b| <= 2^-(prec/2 + 4) d, from exponents: 2^(e-1) <= |x| < 2^e
+        limit = gmpy2.get_context().precision // 2 + 5
+        if dist is None:
+            ok = not b or get_exp(b) <= 1 - limit
+        else:
+            d = dist(_G, a)
+            ok = d > 0 and (not b or get_exp(b) <= get_exp(d) - limit)
+        if ok:
+            fa = f(a)
+            return fa + _I * (b * df(_G, a, fa))  # faster than the mpc constructor
+        return complex_f(z)
+    safe.__name__ = name
+    return staticmethod(safe)
+
+
+def _gmpy_erf_complex(z):
+    """erf of a genuinely complex gmpy2 number, through mpmath at the same precision."""
+    from eqprop.numeric.backends import GMPY
+    with mpmath.workprec(gmpy2.get_context().precision):
+        return GMPY.from_mp(_MP_MODULES[0]["erf"](GMPY.to_mp(z)))
+
+
 class _GmpyFunctions:
     """The namespace ``_g`` of gmpy2-compiled code (MPFR/MPC in C).
 
@@ -57,11 +168,9 @@ class _GmpyFunctions:
     """
 
     mpf = staticmethod(gmpy2.mpfr)
-    log, sqrt = staticmethod(gmpy2.log), staticmethod(gmpy2.sqrt)
-    sin, cos, tan = staticmethod(gmpy2.sin), staticmethod(gmpy2.cos), staticmethod(gmpy2.tan)
-    sinh, cosh, tanh = staticmethod(gmpy2.sinh), staticmethod(gmpy2.cosh), staticmethod(gmpy2.tanh)
-    asin, acos, atan = staticmethod(gmpy2.asin), staticmethod(gmpy2.acos), staticmethod(gmpy2.atan)
-    asinh, atanh = staticmethod(gmpy2.asinh), staticmethod(gmpy2.atanh)
+    # MPC's own complex versions (the others: _GMPY_DUAL, set below)
+    sqrt, sinh, cosh = staticmethod(gmpy2.sqrt), staticmethod(gmpy2.sinh), staticmethod(gmpy2.cosh)
+    asin, atanh = staticmethod(gmpy2.asin), staticmethod(gmpy2.atanh)
 
     @staticmethod
     def exp(z):
@@ -70,7 +179,7 @@ class _GmpyFunctions:
         if isinstance(z, _MPC):
             r = gmpy2.exp(z.real)
             sn, cs = gmpy2.sin_cos(z.imag)
-            return gmpy2.mpc(r * cs, r * sn)
+            return r * cs + _I * (r * sn)
         return gmpy2.exp(z)
 
     @property
@@ -82,9 +191,20 @@ class _GmpyFunctions:
         return gmpy2.exp(1)
 
 
+for _name in _GMPY_DUAL:
+    setattr(_GmpyFunctions, _name, _gmpy_dual(_name))
 _MPC = type(gmpy2.mpc(0))
+_I = gmpy2.mpc(0, 1)  # exact at any precision
+_G = _GmpyFunctions()
 _GMPY_NAMES = {"exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh", "asin",
-               "acos", "atan", "asinh", "atanh", "mpf", "pi", "e"}
+               "acos", "atan", "asinh", "acosh", "atanh", "erf", "mpf", "pi", "e"}
+
+
+@functools.lru_cache(maxsize=1)
+def _np_modules():
+    """The names lambdify gives numpy-compiled code: erf is SciPy's ufunc (not math.erf)."""
+    from scipy.special import erf
+    return [{"erf": erf}, "numpy"]
 
 
 class GmpyPrinter(MpmathPrinter):
@@ -180,7 +300,7 @@ class _Tables:
                 for req, ix in reqs:
                     req.table, req.pos = n, _index(np.searchsorted(idx, ix))
                 n += 1
-            fn = sp.lambdify([self.X], [e for e, _, _ in funcs], modules="numpy", cse=True)
+            fn = sp.lambdify([self.X], [e for e, _, _ in funcs], modules=_np_modules(), cse=True)
             self.tables.append((fn, _index(idx)))
             self.outputs.append([e for e, _, _ in funcs])
         return self
@@ -249,7 +369,7 @@ def _numpy_evaluator(expr, symbols, idx, tables):
     used = [j for j in range(m) if symbols[j] in body.free_symbols]  # gather only these
     if body in us and not used:  # the product is one table: gather it
         return _Evaluator(None, [], requests)
-    main = sp.lambdify([symbols[j] for j in used] + us, body, modules="numpy", cse=True)
+    main = sp.lambdify([symbols[j] for j in used] + us, body, modules=_np_modules(), cse=True)
     return _Evaluator(main, [_index(idx[:, j]) for j in used], requests)
 
 
@@ -297,7 +417,7 @@ class _Group:
     @functools.cached_property
     def mp_fn(self):
         ps = [sp.Symbol(f"_p{j}") for j in range(self.idx.shape[1])]
-        return sp.lambdify(ps, self.template, modules="mpmath", cse=True)
+        return sp.lambdify(ps, self.template, modules=_MP_MODULES, cse=True)
 
 
 @dataclass
@@ -441,6 +561,34 @@ def _consistent(parts):
     return True
 
 
+#: functions constant between their jumps: derivative 0 almost everywhere
+_STEP_FUNCTIONS = (sp.floor, sp.ceiling)
+
+
+def _printable(expr, name):
+    """``expr`` without what SymPy cannot print: derivatives of jumps.
+
+    The derivatives of floor and ceiling, which SymPy leaves unevaluated
+    (``Subs(Derivative(floor(x), x), x, 2*s)``), and DiracDelta (Heaviside's)
+    are 0 away from the jumps: the derivative almost everywhere, as derive
+    takes it for the other non-smooth functions. Any other unevaluated
+    derivative is refused with a one-line error, never a printer traceback.
+    """
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Derivative, sp.DiracDelta):
+        return expr
+
+    def flat(t):
+        d = t.expr if isinstance(t, sp.Subs) else t
+        return isinstance(d, sp.DiracDelta) or (isinstance(d, sp.Derivative)
+                                                and isinstance(d.expr, _STEP_FUNCTIONS))
+    expr = expr.xreplace({t: sp.S.Zero for t in expr.atoms(sp.Subs, sp.Derivative, sp.DiracDelta)
+                          if flat(t)})
+    left = expr.atoms(sp.Derivative)
+    if left:
+        raise EqpropError(f"{name}: cannot compile the unevaluated derivative {min(left, key=str)}")
+    return expr
+
+
 class Kernel:
     """Evaluate ``n_out`` expressions over a flat input vector ``z``.
 
@@ -458,6 +606,7 @@ class Kernel:
         self.name, self.n_out, self.__doc__ = name, n_out, doc
         #: starts of the argument blocks after the first (see _Tables.finalize)
         self.bounds = tuple(np.cumsum(blocks)[:-1]) if blocks else ()
+        entries = [(pos, _printable(expr, name)) for pos, expr in entries]
         self._entries, self._symbols = entries, symbols
         groups = {}
         index = {str(sym): k for k, sym in enumerate(symbols)}  # by name: SymPy or SymEngine
@@ -523,7 +672,7 @@ class Kernel:
         if self.n_terms > self.MP_WHOLE_LIMIT:
             return None
         zs, out = self._whole_expressions()
-        fn = sp.lambdify([zs], out, modules="mpmath", cse=True)
+        fn = sp.lambdify([zs], out, modules=_MP_MODULES, cse=True)
         return lambda z: fn(list(z))
 
     def gmpy_bind(self, n_dynamic, static):
@@ -814,6 +963,11 @@ def _one_variable(expr, name):
     return free[0]
 
 
+def _derivatives(expr, z, order, name):
+    """``[expr, expr', ..., expr^(order)]`` in ``z``, printable (see :func:`_printable`)."""
+    return [_printable(sp.diff(expr, z, k) if k else expr, name or "rho") for k in range(order + 1)]
+
+
 def compile_unary(expr, name=""):
     """A scalar function of one variable and its first two derivatives, for numpy.
 
@@ -824,8 +978,8 @@ def compile_unary(expr, name=""):
     """
     z = _one_variable(expr, name)
     out = []
-    for e in (expr, sp.diff(expr, z), sp.diff(expr, z, 2), sp.diff(expr, z, 3)):
-        fn = sp.lambdify([z], e, modules="numpy", cse=True)
+    for e in _derivatives(expr, z, 3, name):
+        fn = sp.lambdify([z], e, modules=_np_modules(), cse=True)
         if not e.free_symbols:  # a constant derivative must still broadcast
             out.append(lambda a, c=fn(0): np.full(np.shape(a), c, dtype=np.result_type(a, float)))
         else:
@@ -840,8 +994,8 @@ def compile_unary_joint(expr, name=""):
     broadcast to the shape of ``z``.
     """
     z = _one_variable(expr, name)
-    exprs = [expr, sp.diff(expr, z), sp.diff(expr, z, 2)]
-    fn = sp.lambdify([z], exprs, modules="numpy", cse=True)
+    exprs = _derivatives(expr, z, 2, name)
+    fn = sp.lambdify([z], exprs, modules=_np_modules(), cse=True)
 
     def joint(a):
         return tuple(v if np.shape(v) == np.shape(a) else np.broadcast_to(v, np.shape(a))

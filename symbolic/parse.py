@@ -43,7 +43,7 @@ FUNCTIONS = {
     "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
     "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh,
     "asin": sp.asin, "acos": sp.acos, "atan": sp.atan,
-    "asinh": sp.asinh, "atanh": sp.atanh, "erf": sp.erf,
+    "asinh": sp.asinh, "acosh": sp.acosh, "atanh": sp.atanh, "erf": sp.erf,
     "sigmoid": _sigmoid, "softplus": _softplus,
     # non-smooth: accepted, flagged as violating the C^2 assumption
     "Abs": sp.Abs, "abs": sp.Abs, "Min": sp.Min, "min": sp.Min,
