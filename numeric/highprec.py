@@ -377,14 +377,19 @@ def richardson_derivative(fn, *, levels=None, step=mpmath.mpf("1e-3")):
 
     Steps ``e_k = step / 2^k``, ``k < levels`` (default: enough for the
     working precision, :func:`richardson_levels`); Neville's table in e^2.
-    Returns ``(derivative, error estimate)``, the estimate being the largest
-    change between the last two diagonal entries.
+    Returns ``(derivative, error estimate, sizes)``: the estimate is the
+    largest change between the last two diagonal entries; ``sizes[i]`` the
+    largest ``(|fn(e)_i| + |fn(-e)_i|) / 2e`` over the steps, the size of the
+    terms whose differences form the result (its rounding floor is
+    10^-dps times that).
     """
     levels = levels or richardson_levels(mpmath.mp.dps, step)
-    rows = []
+    rows, sizes = [], None
     for k in range(levels):
         e = step / 2 ** k
         plus, minus = fn(e), fn(-e)
+        size = [(abs(a) + abs(b)) / (2 * e) for a, b in zip(plus, minus)]
+        sizes = size if sizes is None else [max(a, b) for a, b in zip(sizes, size)]
         row = [[(mpmath.re(a) - mpmath.re(b)) / (2 * e) for a, b in zip(plus, minus)]]
         for j in range(1, k + 1):
             f = mpmath.mpf(4) ** j
@@ -392,7 +397,7 @@ def richardson_derivative(fn, *, levels=None, step=mpmath.mpf("1e-3")):
         rows.append(row)
     best = rows[-1][-1]
     prev = rows[-2][-2] if len(rows) > 1 else best
-    return best, max((abs(a - b) for a, b in zip(best, prev)), default=mpmath.mpf(0))
+    return best, max((abs(a - b) for a, b in zip(best, prev)), default=mpmath.mpf(0)), sizes
 
 
 def adjoint_closed_form(H, M, C_s, C_theta, t):

@@ -200,7 +200,7 @@ def ep_gradient(P):
     ``b = 10^-3 / 2^k``, extrapolated by Richardson in b^2 to b -> 0. No
     complex step and no linear solve with H(s0): the route shares no
     factorization with the implicit gradient. Returns ``(value, error
-    estimate)``.
+    estimate, sizes)`` (see :func:`~eqprop.numeric.highprec.richardson_derivative`).
     """
     return richardson_derivative(lambda b: ep_readout(P, nudged_fixed_point(P, b), b))
 

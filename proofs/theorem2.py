@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import mpmath
 
+from eqprop.numeric.highprec import GUARD_DPS
+
 from . import quantities as q
 from .report import Check, TheoremResult
 
@@ -50,10 +52,12 @@ def check(P, *, ep=q.ep_gradient, ift=q.ift_gradient, implicit=q.implicit_gradie
     with mpmath.workdps(P.working_dps):
         scale = q.gradient_scale(P)
         exact = implicit(P)
-        ep_limit, ep_err = ep(P)
+        ep_limit, ep_err, sizes = ep(P)
         limit = f"Richardson error estimate {mpmath.nstr(ep_err, 2)}" if ep_err else P.limit_precision
-        # EP's side is a difference quotient of readouts of size |E_theta(s0)|: its terms
-        ep_scale = [a + abs(b) for a, b in zip(scale, q.ep_readout(P, P.s0, 0))]
+        # EP's side is a difference quotient of readouts of size |E_theta(s0)|, whose rounding
+        # floor is 10^-working_dps |g(beta)| / beta: its terms, with GUARD_DPS digits to spare
+        ep_scale = [a + abs(b) + c * mpmath.mpf(10) ** -GUARD_DPS
+                    for a, b, c in zip(scale, q.ep_readout(P, P.s0, 0), sizes)]
         rows = [P.compare("T2", "4.4", None, ep_limit, exact, scale=ep_scale, limit=limit,
                           sides=R["T2"])]
         fd = ift(P)
