@@ -7,16 +7,18 @@ and checks Theorems 1-3 at high precision along independent paths.
 
 The paper's symbols, spelled once:
 
-==============================  =================================
+==============================  ===============================================
 paper                           code
-==============================  =================================
+==============================  ===============================================
 s, theta, x, y, beta            ``s``, ``theta``, ``x``, ``y``, ``beta``
-E, C, E^beta = E + beta C       ``E``, ``C``, ``E_beta``
-dE/ds, d2E/ds2, d2E/dtheta ds   ``dE_ds``, ``d2E_ds2``, ``d2E_dtheta_ds``
-free / nudged fixed point       ``s_free`` (``s0``), ``s_nudged`` (``s_beta``)
+E, C                            ``E``, ``C``
+dE/ds, d2E/ds2 (H), M           ``dE_ds``, ``d2E_ds2``, ``d2E_dtheta_ds``
+dE^beta/ds = dE/ds + beta dC/ds ``dEbeta_ds``
+H, M, C_s, C_theta at s0        ``Problem.H``, ``.M``, ``.C_s``, ``.C_theta``
+free / nudged fixed point       ``s0`` (``Report.s_free``), s^beta
 Sbar_t, Thetabar_t (RBP)        ``s_bar``, ``theta_bar``
 Stilde_t, Thetatilde_t (EP)     ``s_tilde``, ``theta_tilde``
-==============================  =================================
+==============================  ===============================================
 
 Subpackages, data flowing one way: ``eqprop.symbolic`` (models, derivation,
 code generation) -> ``eqprop.numeric`` (integration, fixed points) ->

@@ -270,7 +270,7 @@ class LayeredNetwork:
             out.append(f)
         return out
 
-    def grad(self, s, x, r=None):
+    def dE_ds(self, s, x, r=None):
         """dE/ds (the negative force), shape like s; ``r`` = :meth:`rates` at s if known."""
         g = np.empty_like(s, dtype=np.result_type(s, float))
         for sl, a, f in zip(self.slices, self.layers(s), self.field(s, x, r)):
@@ -440,7 +440,7 @@ class LayeredNetwork:
     def newton(self, s, x, y=None, *, beta=0.0, tol=1e-12, maxiter=30, cg_tol=1e-14):
         """Newton-CG on dE^beta/ds = 0 from s; returns (s, max |residual|, iterations)."""
         def residual(z):
-            r = self.grad(z, x)
+            r = self.dE_ds(z, x)
             return r + beta * self.dC_ds(z, y) if beta != 0 else r
 
         for k in range(1, maxiter + 1):
@@ -461,7 +461,7 @@ class LayeredNetwork:
     def relax(self, s, x, *, eps, steps):
         """Euler steps of the free dynamics: s <- s - eps dE/ds."""
         for _ in range(steps):
-            s = s - eps * self.grad(s, x)
+            s = s - eps * self.dE_ds(s, x)
         return s
 
 
