@@ -203,7 +203,8 @@ def precision(reports, ax=None):
     artists = ax.plot(dps, dps, ":", color="0.5", label="working precision (dps)")
     for c, (label, prefixes) in enumerate(groups.items()):
         ys = [min((ch["digits"] for ch in d["checks"] if ch["id"].startswith(prefixes)
-                   and "bias" not in ch["id"]), default=float("nan")) for d in ds]
+                   and ch.get("kind", "identity") == "identity"), default=float("nan"))
+              for d in ds]
         artists += ax.plot(dps, ys, "o-", color=PALETTE[c], ms=3, label=label)
     ax.set_xlabel("working digits reported (dps)")
     ax.set_ylabel("fewest digits of agreement")

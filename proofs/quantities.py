@@ -141,7 +141,10 @@ def ift_gradient(P):
 
 # -- 3.3 and 3.5-3.8: RBP -------------------------------------------------------
 def rbp_adjoint(P) -> RBPSeries:
-    """Sbar_t, Thetabar_t by integrating RBP's adjoint ODEs (3.5-3.8) from (C_s, C_theta)."""
+    """Sbar_t, Thetabar_t by integrating RBP's adjoint ODEs (3.5-3.8) from (C_s, C_theta).
+
+    Also RBP's side of 5.4 and 5.5 (Theorem 3) and of 3.3 (the definition rows).
+    """
     grid = [mpmath.mpf(t) for t in P.times]
     t_inf = P.t_infinity
     if t_inf is not None and t_inf > grid[-1]:
