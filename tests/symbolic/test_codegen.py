@@ -162,3 +162,32 @@ def test_zero_entries_and_a_zero_cost():
     m = Model(energy=(a**2 + b**2) / 2 - w * a * b, cost=0, state=[a, b], params={w: "0.1"})
     cm = compile_model(derive(m))
     assert float(cm.C(np.array([0.3, 0.2]), np.array([0.1]), np.array([]))) == 0.0
+
+
+def test_quantities_come_from_one_table_and_are_listed():
+    from eqprop.symbolic.codegen import QUANTITIES
+    m = Model(energy="(a**2 + b**2)/2 - w*tanh(a)*tanh(b)", cost="(a - y)**2/2", state=["a", "b"],
+              params={"w": "0.3"}, data={"y": "0.2"})
+    c = compile_model(derive(m))
+    assert set(QUANTITIES) <= set(dir(c))
+    assert c.Hv.names[-1] == "v" and c.dEbeta_ds.names[-1] == "beta"
+
+
+def test_a_vector_field_has_no_energy_and_says_so():
+    from eqprop import EqpropError
+    m = Model(vector_field=["-a + w*b", "-b"], cost="a**2/2", state=["a", "b"], params={"w": "0.3"})
+    c = compile_model(derive(m))
+    with pytest.raises(EqpropError, match="vector field"):
+        c.E
+    assert c.dE_ds(np.zeros(2), np.array([0.3]), np.zeros(0)).shape == (2,)
+
+
+def test_a_plan_traceback_shows_its_source():
+    import linecache
+    m = Model(energy="(a**2 + b**2)/2 - w*tanh(a)*tanh(b)", cost="(a - y)**2/2", state=["a", "b"],
+              params={"w": "0.3"}, data={"y": "0.2"})
+    kernel = compile_model(derive(m)).d2E_ds2.kernel
+    source = kernel.source(batched=False)
+    assert source.startswith("def _plan")
+    fn = kernel.plan.function(False)
+    assert linecache.getline(fn.__code__.co_filename, 1).startswith("def _plan")
