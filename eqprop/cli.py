@@ -53,9 +53,12 @@ A model file (TOML):
 What is checked (paper equation numbers): A.3 Kolmogorov backward equation;
 3.5-3.8 RBP's adjoint against expm and against definition 3.3 on the
 nonlinear flow; 3.8/2.3 the limit of Thetabar against the implicit-function
-gradient; 4.4 EP's gradient (complex-step beta) and the O(beta), O(beta^2)
-bias of finite beta; 5.4-5.5 EP's temporal derivatives against RBP's error
-derivatives at every time.
+gradient; 4.4 EP's gradient (nudged fixed points at real +-beta, Richardson-
+extrapolated to beta -> 0) and the O(beta), O(beta^2) bias of finite beta;
+5.4-5.5 EP's temporal derivatives (one nudged trajectory with complex beta)
+against RBP's error derivatives at every time. 'verified' needs every row,
+each to the required digits, and every hypothesis (real, smooth, a strict
+minimum); a grid with no t > 0 is 'incomplete'.
 
 exit status: 0 verified, 1 not verified, an assumption violated or
 incomplete, 2 bad input, 3 internal error (the traceback is saved to a file,

@@ -315,6 +315,9 @@ def newton(system, s_start, *, beta=0, theta=None, tol=None, im_floor=0, maxiter
     for k in range(1, maxiter + 1):
         g = system.dEbeta_ds(s, theta, beta)
         H = system.d2Ebeta_ds2(s, theta, beta)
+        if not all(mpmath.isfinite(x) for x in list(g) + list(H)):
+            raise ComputationBreakdown("Newton: the force or its Jacobian is not finite at "
+                                       f"s = ({', '.join(mpmath.nstr(x, 6) for x in s)})")
         try:
             step = mpmath.lu_solve(H, mpmath.matrix(g))
         except ZeroDivisionError:

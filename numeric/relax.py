@@ -17,7 +17,9 @@ __all__ = ["relax"]
 
 
 class _Stop(Exception):
-    pass
+    def __init__(self, state=None):
+        super().__init__()
+        self.state = state
 
 
 def relax(grad, hess, s_init, *, tol=1e-10, t_max=1e4, max_evaluations=20_000):
@@ -26,25 +28,32 @@ def relax(grad, hess, s_init, *, tol=1e-10, t_max=1e4, max_evaluations=20_000):
     ``grad(s) -> (n,)`` and ``hess(s) -> (n, n)`` are float64 functions.
     Returns ``(s, residual, t)``; the residual may exceed ``tol`` if the
     dynamics did not settle by ``t_max`` or within ``max_evaluations``
-    evaluations of ``grad`` (no fixed point, a slow or stiff one), and is
-    NaN where the flow left the domain of a function.
+    evaluations of ``grad`` (no fixed point, a slow or stiff one). Where the
+    force stops being finite (the flow left the domain of a function), the
+    residual is NaN and ``s`` is the state at which that happened.
     """
     s = np.asarray(s_init, dtype=float)
     t, chunk = 0.0, 10.0
     res = float(np.max(np.abs(grad(s)))) if s.size else 0.0
+    if not np.isfinite(res):
+        return s, float("nan"), 0.0
     count = [0]
 
     def rhs(_t, y):
         count[0] += 1
         g = grad(y)
-        if count[0] > max_evaluations or not np.all(np.isfinite(g)):
+        if not np.all(np.isfinite(g)):
+            raise _Stop(np.array(y, dtype=float))
+        if count[0] > max_evaluations:
             raise _Stop
         return -g
     while res > tol and t < t_max:
         try:
             sol = solve_ivp(rhs, (0.0, chunk), s, method="LSODA", jac=lambda _t, y: -hess(y),
                             rtol=1e-12, atol=1e-14)
-        except _Stop:
+        except _Stop as stop:
+            if stop.state is not None:  # where the force stopped being finite
+                return stop.state, float("nan"), t
             break
         s = sol.y[:, -1]
         t += chunk

@@ -203,11 +203,25 @@ def prepare(model, options: Options):
         notes.append("the model is not holomorphic, so complex-step differentiation is replaced "
                       "by Richardson-extrapolated central differences over real steps")
 
+    bad = _domain_assumption(model, {**fixed, **dict(zip(model.state, (float(x) for x in s_init)))},
+                             "at the initial state (give another initial_state)")
+    if bad:
+        return None, [bad] + assumptions, notes
     th64 = np.array([float(v) for v in theta_vals])
     da64 = np.array([float(v) for v in data_vals])
     with np.errstate(all="ignore"):
         s_relaxed, _res64, t_relax = relax(lambda s: compiled.dE_ds(s, th64, da64),
                                            lambda s: compiled.d2E_ds2(s, th64, da64), s_init)
+    if not np.isfinite(_res64):  # the free flow left the real domain of a function
+        where = {**fixed, **dict(zip(model.state, (float(x) for x in s_relaxed)))}
+        bad = domain_violations(model.expressions, where)
+        if bad:
+            state = ", ".join(f"{v:.6g}" for v in s_relaxed)
+            return None, [Assumption(
+                "real domain", False, "no",
+                f"the free flow from the initial state reaches s = ({state}), where {bad[0]}: "
+                "E and C must be real along the free phase; change the values, the formula or "
+                "initial_state")] + assumptions, notes
     if not np.all(np.isfinite(s_relaxed)):
         s_relaxed = s_init
     with mpmath.workdps(wdps):

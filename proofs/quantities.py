@@ -46,9 +46,9 @@ BETAS = ("1e-3", "1e-4", "1e-5", "1e-6")
 ROUTES = {
     "KBE": ("-C_s(S_t) . dE/ds(S_t) at the end of the free flow from a random s (chain rule)",
             "d/de L(s - e dE/ds(s), t) at the start, by complex step on the initial state"),
-    "T1.S": ("Sbar_t from RBP's adjoint ODE 3.5-3.6, integrated",
+    "T1.S": ("Sbar_t from RBP's adjoint ODE (3.5, 3.7), integrated",
              "expm(-t H) C_s (closed form, no integration)"),
-    "T1.Theta": ("Thetabar_t from RBP's adjoint ODE 3.7-3.8, integrated",
+    "T1.Theta": ("Thetabar_t from RBP's adjoint ODE (3.6, 3.8), integrated",
                  "C_theta - M H^-1 (I - expm(-t H)) C_s (closed form)"),
     "T1.S.def": ("d/de L(s0 + e v, t) on the nonlinear free flow (definition 3.3), complex step",
                  "v . Sbar_t, Sbar from the integrated adjoint"),

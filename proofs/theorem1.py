@@ -47,9 +47,9 @@ def check(P, *, adjoint=q.rbp_adjoint, closed_form=q.rbp_closed_form,
                                            closed.theta_bar):
             if t == 0:  # both sides start from (C_s, C_theta) by construction: no evidence
                 continue
-            rows.append(P.compare("T1.S", "3.5-3.6", t, sb, sb_cf, scale=[s_size] * P.n,
+            rows.append(P.compare("T1.S", "3.5, 3.7", t, sb, sb_cf, scale=[s_size] * P.n,
                                   limit=P.limit_integrator, sides=R["T1.S"]))
-            rows.append(P.compare("T1.Theta", "3.7-3.8", t, tb, tb_cf, scale=th_size,
+            rows.append(P.compare("T1.Theta", "3.6, 3.8", t, tb, tb_cf, scale=th_size,
                                   limit=P.limit_integrator, sides=R["T1.Theta"]))
 
         v = P.random_direction(P.n, "T1.S.def")

@@ -163,3 +163,17 @@ def test_params_keep_their_declared_order_everywhere():
         P, _, _ = prepare(m, resolve(m, dps=15, times=[0, 1], engine="gbs"))
         z = mpmath.lu_solve(P.H, mpmath.matrix(P.C_s))
         assert abs(implicit[2] - z[0]) < 1e-12 and abs(implicit[3] - z[1]) < 1e-12
+
+
+@pytest.mark.parametrize("energy,function", [
+    ("(a**2 + b**2)/2 - w*atanh(a)*atanh(b) - x*atanh(b)", "atanh(b)"),   # no real fixed point
+    ("a**2/2 + b**2/2 + log(b - x) - w*a*b", "log(b - x)"),                  # not real at the start
+])
+def test_leaving_the_real_domain_is_an_assumption_naming_the_function(energy, function):
+    m = Model(energy=energy, cost="(a - y)**2/2", state=["a", "b"], params={"w": "0.3"},
+              data={"x": "0.5" if "atanh" in energy else "1", "y": "0.2"})
+    for engine in ("gbs", "heyoka"):
+        r = verify(m, dps=20, engine=engine)
+        assert r.verdict is Verdict.ASSUMPTION_VIOLATED
+        message = " ".join(a.message for a in r.assumptions if not a.holds)
+        assert function in message and "needs" in message, message
