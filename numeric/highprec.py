@@ -49,9 +49,10 @@ def digits_of_agreement(a, b, *, cap, scale=None):
     the terms each entry is formed from (a quantity that is a difference of
     larger terms, exactly zero by symmetry, say, is measured against its
     terms, not against itself). ``floor = 10^-cap max_i s_i`` lets an entry
-    that is zero at the reported precision count as zero, and sides that
-    differ by less than 10^(-2 cap) absolutely agree (every term of such an
-    entry is exactly zero: its two sides are rounding residues). Returns
+    that is zero at the reported precision, relative to the largest entry,
+    count as zero. Nothing is absolute: scaling a problem scales its errors
+    and its sizes alike (a row whose sizes are all zero has nothing to be
+    measured against; the caller reports it as untestable). Returns
     ``(digits, max_abs_error, max_scale)``, digits the fewest over the
     entries, capped at ``cap``; a non-finite side agrees with nothing.
     """
@@ -65,13 +66,12 @@ def digits_of_agreement(a, b, *, cap, scale=None):
         return 0.0, mpmath.inf, mpmath.inf
     sizes = [max(abs(s), abs(x), abs(y)) for s, x, y in zip(scale, a, b)]
     top = max(sizes, default=mpmath.mpf(0))
-    zero = mpmath.mpf(10) ** -(2 * cap)
-    floor = max(top * mpmath.mpf(10) ** -cap, zero)
+    floor = top * mpmath.mpf(10) ** -cap
     digits, err = float(cap), mpmath.mpf(0)
     for x, y, s in zip(a, b, sizes):
         e = abs(x - y)
         err = max(err, e)
-        if e > zero:
+        if e:
             digits = min(digits, max(0.0, float(-mpmath.log10(e / max(s, floor)))))
     return digits, err, top
 
@@ -362,13 +362,14 @@ def derivative(fn, *, holomorphic, h, divisor=None):
     return richardson_derivative(fn, levels=5, step=mpmath.mpf("1e-6"))[0]
 
 
-def richardson_levels(digits, step=mpmath.mpf("1e-3")):
+def richardson_levels(digits, ratio=mpmath.mpf("1e-3")):
     """Levels of :func:`richardson_derivative` whose truncation error is below 10^-digits.
 
     With steps ``e_k = step / 2^k`` the extrapolated error after K levels is
-    about ``step^(2K) 2^(-K (K - 1))`` times the Taylor coefficient.
+    about ``(step / r)^(2K) 2^(-K (K - 1))`` relative, r the radius of
+    convergence of the function's Taylor series; ``ratio`` = step / r.
     """
-    lg = float(-mpmath.log10(step))
+    lg = float(-mpmath.log10(ratio))
     k = 2
     while 2 * k * lg + 0.301 * k * (k - 1) < digits + 2:
         k += 1
@@ -450,8 +451,10 @@ def adjoint_flow(H, M, C_s, C_theta, times, *, tol, backend=GMPY) -> Flow:
                 + [sum((a * sb[j] for j, a in r), 0) for r in m_rows])
     grid = [mpmath.mpf(t) for t in times]
     start0 = grid[0] != 0
-    states, integ = integrate(rhs, list(C_s) + list(C_theta), [0] * start0 + grid, tol=tol,
-                              backend=backend)
+    # Thetabar - C_theta starts at 0 and moves like M Sbar: integrated on the scale of
+    # Sbar, not of C_theta (which may be larger by any factor)
+    states, integ = integrate(rhs, list(C_s) + [mpmath.mpf(0)] * len(C_theta),
+                              [0] * start0 + grid, tol=tol, backend=backend)
     states = states[1:] if start0 else states
-    return Flow([(y[:n], y[n:]) for y in states],
+    return Flow([(y[:n], [a + b for a, b in zip(y[n:], C_theta)]) for y in states],
                 {"evaluations": integ.evaluations, "steps": integ.steps})

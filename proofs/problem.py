@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import mpmath
 import numpy as np
 
+from eqprop.errors import EqpropError
 from eqprop.numeric.highprec import (GUARD_DPS, ComputationBreakdown, System, derivative,
                                      digits_of_agreement, newton)
 from eqprop.numeric.relax import relax
@@ -23,13 +24,15 @@ from eqprop.symbolic.codegen import compile_model
 from eqprop.symbolic.derive import derive
 from eqprop.symbolic.domain import domain_violations
 
-from .options import Options
+from .options import MAX_TIME, Options
 from .report import Assumption, Check
 
 __all__ = ["Problem", "prepare", "default_times", "t_infinity"]
 
 #: Sbar_t must have decayed by this factor at the end of the default grid.
 DEFAULT_DECAY = mpmath.mpf(10) ** -6
+#: Most "time x fastest rate" a flow may integrate (about the GBS steps it costs).
+INTEGRATION_BUDGET = 2e4
 
 
 @dataclass
@@ -55,7 +58,20 @@ class Problem:
     seed: int
     h_divisor: object = None  # a deliberately wrong complex-step divisor (negative controls)
     t_infinity: float | None = None
+    beta_step: object = mpmath.mpf("1e-3")  # largest real beta, inside beta -> s^beta's radius
+    beta_radius: object = mpmath.mpf(1)     # estimated radius of convergence of beta -> s^beta
     dJ_dtheta: list = field(default_factory=list)    # implicit gradient (2.3), for the report
+
+    @property
+    def betas(self):
+        """The real betas of the finite-beta estimators (bias rows): four decades from beta_step."""
+        from .quantities import BETAS
+        return [self.beta_step * mpmath.mpf(b) for b in BETAS]
+
+    @property
+    def zero_level(self):
+        """Below 10^-(dps/2 + 5) of its cross scale an entry counts as zero (quantities.term_sizes)."""
+        return mpmath.mpf(10) ** -(self.dps / 2 + 5)
 
     @property
     def n(self):
@@ -85,14 +101,17 @@ class Problem:
         (see :func:`~eqprop.numeric.highprec.digits_of_agreement`).
         """
         digits, err, sc = digits_of_agreement(lhs, rhs, cap=self.dps, scale=scale)
-        if digits >= self.dps:
+        testable = any(x != 0 for x in scale)
+        if not testable:
+            limit = "every term of this quantity is zero here: nothing to compare"
+        elif digits >= self.dps:
             limit = f"reported precision (dps {self.dps})"
         elif digits < self.required_digits:
-            limit = f"the two sides disagree by more than {limit} explains"
+            limit = f"below the required digits ({limit})"
         return Check(id=id, equation=equation, t=None if t is None else float(t),
                      max_abs_error=err, scale=sc, digits=digits, required=self.required_digits,
                      limit=limit, lhs=lhs[0] if len(lhs) else None,
-                     rhs=rhs[0] if len(rhs) else None, sides=sides)
+                     rhs=rhs[0] if len(rhs) else None, sides=sides, testable=testable)
 
     @property
     def limit_integrator(self):
@@ -128,11 +147,14 @@ def default_times(decay, *, points=6):
     return [float(f"{t:.3g}") for t in grid]
 
 
-def _sbar_decay(H, C_s, symmetric):
-    """t -> |expm(-t H^T) C_s| / |C_s|, from an eigendecomposition where H is symmetric."""
+def _sbar_decay(H, C_s, symmetric, eig_min):
+    """t -> |expm(-t H^T) C_s| / |C_s|, from an eigendecomposition where H is symmetric.
+
+    With C_s = 0 (Sbar vanishes), the slowest mode's exp(-lambda_min t) instead.
+    """
     norm0 = mpmath.norm(mpmath.matrix(C_s))
     if norm0 == 0:
-        return lambda t: 0.0
+        return lambda t: float(mpmath.exp(-eig_min * t))
     if symmetric:
         with mpmath.workdps(20):
             lam, Q = mpmath.eigsy((H + H.T) / 2)
@@ -175,7 +197,6 @@ def prepare(model, options: Options):
     Returns ``(problem or None, assumptions, notes)``: ``None`` when a
     hypothesis needed to go on fails (the assumptions then say why).
     """
-    from eqprop.errors import EqpropError
     if not model.params:
         raise EqpropError("params: the model has no parameters theta; declare at least one, "
                           "the theorems are about dJ/dtheta")
@@ -263,19 +284,51 @@ def prepare(model, options: Options):
             "fixed point", bool(res_ok), mpmath.nstr(residual, 3),
             f"max |{'dE/ds' if model.has_energy else 'F'}(s0)| after float64 relaxation "
             f"(t = {t_relax:g}) and {iters} Newton steps"))
+        lam_max = max(abs(e) for e in _eigenvalues(H))
+        horizon = INTEGRATION_BUDGET / float(lam_max) if lam_max else MAX_TIME
         times = options.times
         if times is None:
             if pd:
-                times = default_times(_sbar_decay(H, C_s, model.has_energy))
+                times = default_times(_sbar_decay(H, C_s, model.has_energy, eig_min))
             else:
                 times = [0.0, 0.5, 1.0, 2.0]
+            if times[-1] > horizon:
+                notes.append(f"the default grid stops at t = {horizon:.3g} (the integration budget "
+                             f"at lambda_max = {mpmath.nstr(lam_max, 3)}), before Sbar has decayed "
+                             "by 1e-6: H is ill-conditioned")
+                times = [0.0] + [horizon / 2 ** k for k in range(4, -1, -1)]
+        if times[-1] > horizon:
+            raise EqpropError(
+                f"times: t = {times[-1]:g} needs about {times[-1] * float(lam_max):.3g} times the "
+                f"fastest rate of H (lambda_max = {mpmath.nstr(lam_max, 3)}) in integration "
+                f"steps; at most {INTEGRATION_BUDGET:g} are allowed: give times up to "
+                f"{horizon:.3g}")
+        t_inf = t_infinity(eig_min, wdps) if pd else None
+        if t_inf is not None and t_inf > horizon:
+            notes.append(f"T1.limit skipped: Thetabar reaches its limit only near t = {t_inf:.3g}, "
+                         f"beyond the integration budget at lambda_max / lambda_min = "
+                         f"{mpmath.nstr(lam_max / eig_min, 3)} (H is ill-conditioned)")
+            t_inf = None
+        d2C = system.c.d2C_ds2.mp(s0, system.theta(), system.data())
+        c_ss = max([abs(x) for x in d2C] + [mpmath.mpf(0)])
+        # beta -> s^beta is analytic out to about 2 lambda_min / |d2C/ds2|: stay well inside
+        radius = 2 * abs(eig_min) / c_ss if c_ss else mpmath.mpf(1)
+        beta_step = min(mpmath.mpf("1e-3"), radius / 100)
         problem = Problem(
             model=model, compiled=compiled, system=system, dps=dps, working_dps=wdps,
             required_digits=options.required_digits, s0=s0, H=H, M=M, C_s=C_s, C_theta=C_theta,
             eig_min=eig_min, times=list(times), h=mpmath.mpf(10) ** (-wdps),
             tol=mpmath.mpf(10) ** (-(dps + GUARD_DPS // 2)), holomorphic=model.holomorphic,
-            seed=options.seed, t_infinity=t_infinity(eig_min, wdps) if pd else None)
+            seed=options.seed, t_infinity=t_inf, beta_step=beta_step,
+            beta_radius=min(radius, mpmath.mpf(1)))
     return problem, assumptions, notes
+
+
+def _eigenvalues(H):
+    """Eigenvalues of a square mpmath matrix (mpmath.eig ignores left/right=False when n = 1)."""
+    if H.rows == 1:
+        return [H[0, 0]]
+    return mpmath.eig(H, left=False, right=False)
 
 
 def _definiteness(model, H, wdps, dps, assumptions):
@@ -289,7 +342,7 @@ def _definiteness(model, H, wdps, dps, assumptions):
             "smallest eigenvalue of H(s0) is not positive: s0 is a saddle or degenerate, "
             "not a minimum of E"))
         return eig_min, bool(pd)
-    eig_min = min(mpmath.re(e) for e in mpmath.eig(H, left=False, right=False))
+    eig_min = min(mpmath.re(e) for e in _eigenvalues(H))
     pd = eig_min > 0
     assumptions.append(Assumption(
         "stable fixed point", bool(pd), mpmath.nstr(eig_min, 4),

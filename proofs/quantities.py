@@ -32,15 +32,15 @@ from dataclasses import dataclass
 import mpmath
 
 from eqprop.numeric.highprec import (ComputationBreakdown, adjoint_closed_form, adjoint_flow,
-                                     newton, richardson_derivative)
+                                     newton, richardson_derivative, richardson_levels)
 
 __all__ = ["RBPSeries", "EPSeries", "ROUTES", "implicit_gradient", "gradient_scale",
            "ift_gradient", "projected_cost_ds", "projected_cost_dtheta", "rbp_adjoint",
            "rbp_closed_form", "ep_gradient", "ep_readout", "finite_beta_estimates",
            "ep_temporal_derivatives", "solve", "term_sizes", "kbe_points", "kbe_chain_rule", "kbe_directional", "BETAS"]
 
-#: Real betas of the finite-beta estimators (bias rows).
-BETAS = ("1e-3", "1e-4", "1e-5", "1e-6")
+#: Real betas of the finite-beta estimators (bias rows), in units of ``Problem.beta_step``.
+BETAS = (1, "1e-1", "1e-2", "1e-3")
 
 #: Row id -> (left side, right side), in words.
 ROUTES = {
@@ -61,9 +61,9 @@ ROUTES = {
     "T2": ("EP: E^beta_theta(s^beta) at real +-beta, each s^beta solved by Newton from s0, "
            "Richardson-extrapolated to beta -> 0",
            "implicit function theorem: C_theta - M H^-1 C_s"),
-    "T2.bias1": ("one-sided estimator (g(beta) - g(0)) / beta at betas 1e-3..1e-6",
+    "T2.bias1": ("one-sided estimator (g(beta) - g(0)) / beta at four betas over three decades",
                  "its error against the implicit gradient must fall like beta"),
-    "T2.bias2": ("symmetric estimator (g(beta) - g(-beta)) / (2 beta) at betas 1e-3..1e-6",
+    "T2.bias2": ("symmetric estimator (g(beta) - g(-beta)) / (2 beta) at the same betas",
                  "its error against the implicit gradient must fall like beta^2"),
     "T3.S": ("Stilde_t = Im dE^beta/ds(S^beta_t) / h on the nonlinear nudged flow, beta = i h",
              "Sbar_t from RBP's integrated adjoint"),
@@ -108,21 +108,27 @@ def implicit_gradient(P):
     return list(mpmath.matrix(P.C_theta) - P.M * z)
 
 
-def term_sizes(A, u, c):
-    """The size of the terms of ``A u + c``, entry by entry: ``max_j |A_ij| sum_j |u_j| + |c_i|``.
+def term_sizes(A, u, c, zero):
+    """The size of the terms of ``A u + c``, entry by entry.
 
-    Deliberately not ``sum_j |A_ij u_j|``: an entry of A that vanishes by
-    symmetry is computed as a rounding residue of its own terms, which this
-    bound still covers.
+    ``sum_j |A_ij| |u_j| + |c_i|``, plus ``zero`` times the cross scale
+    ``max_j |A_ij| sum_j |u_j|``: an entry whose terms vanish (by symmetry,
+    say) is computed as rounding residues of products of noisy factors, and
+    counts as zero below that level (``zero`` = :attr:`Problem.zero_level`,
+    10^-(dps/2 + 5): the residues of a product of two rounded factors).
     """
-    norm_u = mpmath.fsum(abs(x) for x in u)
-    return [max([abs(A[i, j]) for j in range(len(u))] + [mpmath.mpf(0)]) * norm_u + abs(c[i])
-            for i in range(len(c))]
+    out = []
+    for i in range(len(c)):
+        row = [abs(A[i, j]) for j in range(len(u))]
+        proper = mpmath.fsum(a * abs(x) for a, x in zip(row, u)) + abs(c[i])
+        cross = max(row + [mpmath.mpf(0)]) * mpmath.fsum(abs(x) for x in u)
+        out.append(proper + zero * cross)
+    return out
 
 
 def gradient_scale(P):
     """Size of the terms dJ/dtheta = C_theta - M H^-T C_s is formed from (:func:`term_sizes`)."""
-    return term_sizes(P.M, list(solve(P.H.T, P.C_s)), P.C_theta)
+    return term_sizes(P.M, list(solve(P.H.T, P.C_s)), P.C_theta, P.zero_level)
 
 
 def ift_gradient(P):
@@ -149,6 +155,8 @@ def rbp_adjoint(P) -> RBPSeries:
     t_inf = P.t_infinity
     if t_inf is not None and t_inf > grid[-1]:
         grid.append(mpmath.mpf(t_inf))
+    elif t_inf is not None:  # the grid reaches further: its last time serves
+        t_inf = float(grid[-1])
     flow = adjoint_flow(P.H, P.M, P.C_s, P.C_theta, grid, tol=P.tol)
     states = flow.states[:len(P.times)]
     limit = flow.states[-1][1] if t_inf is not None else None
@@ -200,19 +208,33 @@ def ep_gradient(P):
 
     Central differences ``(g(b) - g(-b)) / 2b`` of the EP readout
     ``g(b) = E^b_theta(s^b)``, each s^b solved from scratch by Newton at
-    ``b = 10^-3 / 2^k``, extrapolated by Richardson in b^2 to b -> 0. No
+    ``b = beta_step / 2^k`` (``beta_step`` well inside the radius of
+    convergence of b -> s^b, see :func:`~eqprop.proofs.problem.prepare`),
+    extrapolated by Richardson in b^2 to b -> 0, with extra digits for the
+    cancellation when |E_theta| is much larger than dJ/dtheta. No
     complex step and no linear solve with H(s0): the route shares no
     factorization with the implicit gradient. Returns ``(value, error
     estimate, sizes)`` (see :func:`~eqprop.numeric.highprec.richardson_derivative`).
     """
-    return richardson_derivative(lambda b: ep_readout(P, nudged_fixed_point(P, b), b))
+    # each entry must come out accurate to dps digits of its size (its terms, or the row's
+    # largest times 10^-dps where they vanish) from readouts of size |E_theta(s0)|: carry the
+    # digits that ratio and the 1/beta of the differences (5 decades) would cost
+    scale = gradient_scale(P)
+    floor = max(scale) * mpmath.mpf(10) ** -P.dps
+    ratio = max([abs(g) / max(c, floor) for g, c in zip(ep_readout(P, P.s0, 0), scale)
+                 if max(c, floor) > 0] + [mpmath.mpf(1)])
+    need = P.dps + 6 + max(0, int(mpmath.ceil(mpmath.log10(ratio))))
+    with mpmath.workdps(min(max(P.working_dps, need), 3 * P.working_dps)):
+        levels = richardson_levels(mpmath.mp.dps, P.beta_step / P.beta_radius)
+        return richardson_derivative(lambda b: ep_readout(P, nudged_fixed_point(P, b), b),
+                                     step=P.beta_step, levels=levels)
 
 
-def finite_beta_estimates(P, betas=BETAS):
-    """The one-sided and symmetric estimators at each real beta: ``(one_sided, symmetric)``."""
+def finite_beta_estimates(P):
+    """The one-sided and symmetric estimators at each of ``P.betas``: ``(one_sided, symmetric)``."""
     base = ep_readout(P, P.s0, 0)
     one, sym = [], []
-    for b in (mpmath.mpf(x) for x in betas):
+    for b in P.betas:
         plus = ep_readout(P, nudged_fixed_point(P, b), b)
         minus = ep_readout(P, nudged_fixed_point(P, -b), -b)
         one.append([(x - y) / b for x, y in zip(plus, base)])
@@ -247,11 +269,23 @@ def ep_temporal_derivatives(P) -> EPSeries:
 
 # -- A.3: the Kolmogorov backward equation --------------------------------------------
 def kbe_points(P, samples=1):
-    """Random states near s0 (reproducible from the seed), where the flow is nonlinear."""
+    """Random states near s0 (reproducible from the seed), where the flow is nonlinear.
+
+    Offsets up to 0.5 per coordinate, halved until every function of E and C
+    is inside its real domain at the point.
+    """
+    from eqprop.symbolic.domain import domain_violations
+    fixed = {**P.model.params, **P.model.data}
     points = []
     for k in range(samples):
         rng = P.rng(f"KBE:{k}")
-        points.append([a + mpmath.mpf(rng.randint(-500, 500)) / 1000 for a in P.s0])
+        offsets = [mpmath.mpf(rng.randint(-500, 500)) / 1000 for _ in P.s0]
+        for attempt in range(12):
+            point = [a + b / 2 ** attempt for a, b in zip(P.s0, offsets)]
+            values = {**fixed, **{s: mpmath.nstr(x, 30) for s, x in zip(P.model.state, point)}}
+            if not domain_violations(P.model.expressions, values):
+                break
+        points.append(point)
     return points
 
 

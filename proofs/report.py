@@ -25,8 +25,8 @@ class Verdict(enum.Enum):
 
     VERIFIED = "verified: every identity holds to the required digits"
     NOT_VERIFIED = "not verified: at least one identity fails (see the rows marked FAIL)"
-    INCOMPLETE = ("incomplete: no identity failed, but some produced no row, so they were not "
-                  "verified (see the notes)")
+    INCOMPLETE = ("incomplete: no identity failed, but not every identity could be tested "
+                  "(see the notes)")
     ASSUMPTION_VIOLATED = ("assumption violated: the theorems' hypotheses do not hold, so "
                            "agreement cannot be called a verification")
 
@@ -86,17 +86,19 @@ class Check:
     rhs: object = None
     kind: str = "identity"
     sides: tuple = ("", "")
+    testable: bool = True   # False: every term of the quantity is zero, nothing to compare
 
     @property
     def passed(self):
-        return self.digits >= self.required
+        """Reached the required digits (an untestable row neither passes nor fails)."""
+        return not self.testable or self.digits >= self.required
 
     def to_dict(self):
         return {"id": self.id, "equation": self.equation, "t": self.t, "kind": self.kind,
                 "max_abs_error": fmt(self.max_abs_error, 6), "scale": fmt(self.scale, 6),
                 "digits": round(self.digits, 2), "required_digits": self.required,
                 "limit": self.limit, "lhs": fmt(self.lhs, 20), "rhs": fmt(self.rhs, 20),
-                "sides": list(self.sides), "passed": self.passed}
+                "sides": list(self.sides), "testable": self.testable, "passed": self.passed}
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,8 @@ class Report:
     @property
     def min_digits(self):
         """Fewest digits among the identity rows (slope rows have their own scale)."""
-        return min((c.digits for c in self.checks if c.kind == "identity"), default=0.0)
+        return min((c.digits for c in self.checks if c.kind == "identity" and c.testable),
+                   default=0.0)
 
     def to_dict(self):
         d = self.working_dps
@@ -189,7 +192,7 @@ class Report:
         for c in self.checks:
             t = "" if c.t is None else f"{c.t:.4g}"
             err = mpmath.nstr(mpmath.mpf(c.max_abs_error), 3) if c.max_abs_error else "0"
-            mark = "ok" if c.passed else "FAIL"
+            mark = "n/a" if not c.testable else "ok" if c.passed else "FAIL"
             value = f"{c.digits:>7.1f}" if c.kind == "identity" else f"{'slope':>7}"
             lines.append(f"  {c.id:<12} {c.equation:<9} {t:>8} {err:>12} {value}  "
                          f"{mark:<4}  {c.limit}")

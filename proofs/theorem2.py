@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import mpmath
 
-from eqprop.numeric.highprec import GUARD_DPS
-
 from . import quantities as q
 from .report import Check, TheoremResult
 
@@ -52,13 +50,9 @@ def check(P, *, ep=q.ep_gradient, ift=q.ift_gradient, implicit=q.implicit_gradie
     with mpmath.workdps(P.working_dps):
         scale = q.gradient_scale(P)
         exact = implicit(P)
-        ep_limit, ep_err, sizes = ep(P)
+        ep_limit, ep_err, _ = ep(P)
         limit = f"Richardson error estimate {mpmath.nstr(ep_err, 2)}" if ep_err else P.limit_precision
-        # EP's side is a difference quotient of readouts of size |E_theta(s0)|, whose rounding
-        # floor is 10^-working_dps |g(beta)| / beta: its terms, with GUARD_DPS digits to spare
-        ep_scale = [a + abs(b) + c * mpmath.mpf(10) ** -GUARD_DPS
-                    for a, b, c in zip(scale, q.ep_readout(P, P.s0, 0), sizes)]
-        rows = [P.compare("T2", "4.4", None, ep_limit, exact, scale=ep_scale, limit=limit,
+        rows = [P.compare("T2", "4.4", None, ep_limit, exact, scale=scale, limit=limit,
                           sides=R["T2"])]
         fd = ift(P)
         rows.append(P.compare("IFT.cs", "2.3", None, fd, exact, scale=scale,
@@ -68,7 +62,7 @@ def check(P, *, ep=q.ep_gradient, ift=q.ift_gradient, implicit=q.implicit_gradie
         return TheoremResult(
             checks=rows,
             extra={"ep_limit": ep_limit, "finite_difference": fd,
-                   "bias": {"betas": list(q.BETAS), "one_sided": [mpmath.nstr(e, 6) for e in one],
+                   "bias": {"betas": [mpmath.nstr(b, 3) for b in P.betas], "one_sided": [mpmath.nstr(e, 6) for e in one],
                             "symmetric": [mpmath.nstr(e, 6) for e in sym]}})
 
 
@@ -76,7 +70,7 @@ def _bias_rows(P, est, exact, scale):
     """Fitted orders of the finite-beta bias, above the rounding floor: ``(rows, errors)``."""
     one_sided, symmetric = est
     norm = max(scale + [mpmath.mpf(10) ** -P.working_dps])
-    betas = [mpmath.mpf(b) for b in q.BETAS]
+    betas = P.betas
     base = q.ep_readout(P, P.s0, 0)
     # rounding floor of each estimate: |E_theta| 10^-wdps / beta, relative to the gradient's scale
     e_scale = max([mpmath.mpf(1)] + [abs(v) for v in base])
@@ -96,7 +90,7 @@ def _bias_rows(P, est, exact, scale):
             dev = max(mpmath.mpf(0), order - slope)
             digits = float(min(P.dps, -mpmath.log10(dev / order))) if dev else float(P.dps)
             note = (f"fitted slope {mpmath.nstr(slope, 4)} (at least {order} expected), "
-                    f"betas {q.BETAS[0]}..{q.BETAS[-1]}")
+                    f"betas {mpmath.nstr(betas[0], 2)}..{mpmath.nstr(betas[-1], 2)}")
         out.append(Check(id=name, equation="4.4", t=None, max_abs_error=dev, scale=order,
                          digits=digits, required=1.0, limit=note, lhs=slope, rhs=order,
                          kind="slope", sides=q.ROUTES[name]))

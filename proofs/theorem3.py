@@ -41,7 +41,8 @@ def check(P, *, ep=q.ep_temporal_derivatives, rbp=q.rbp_adjoint) -> TheoremResul
             # u(t) = H^-1 (Sbar_t - C_s) from the RBP side and the problem, never from the
             # EP side under test (a corrupted side must not widen its own tolerance)
             u = list(q.solve(P.H, [a - b for a, b in zip(sb, P.C_s)]))
-            s_scale, th_scale = q.term_sizes(P.H, u, P.C_s), q.term_sizes(P.M, u, P.C_theta)
+            s_scale, th_scale = (q.term_sizes(P.H, u, P.C_s, P.zero_level),
+                                 q.term_sizes(P.M, u, P.C_theta, P.zero_level))
             lost = mpmath.log10(max(s_scale) / max(max(abs(x) for x in sb), tiny))
             limit = P.limit_integrator
             if lost > 1:

@@ -119,10 +119,10 @@ def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=Non
             checks += t3.checks
         dJ = {"implicit": P.dJ_dtheta or None, "rbp_limit": t1.extra.get("rbp_limit"),
               "ep_limit": t2.extra.get("ep_limit"), "finite_difference": t2.extra.get("finite_difference")}
-    if P.t_infinity is not None:
-        notes.append(f"T1.limit compares Thetabar at t = {P.t_infinity:.4g}, where expm(-t H) is "
-                     "below the working precision")
-    else:
+    if t1.extra.get("t_infinity") is not None:
+        notes.append(f"T1.limit compares Thetabar at t = {t1.extra['t_infinity']:.4g}, where "
+                     "expm(-t H) is below the working precision")
+    elif not any(n.startswith("T1.limit") for n in notes):
         notes.append("T1.limit skipped: s0 does not attract, Thetabar_t has no limit")
     verdict = _verdict(assumptions, checks, P.times, notes)
     report = Report(**base, working_dps=P.working_dps, s_free=P.s0,
@@ -139,11 +139,19 @@ def _verdict(assumptions, checks, times, notes):
         return Verdict.ASSUMPTION_VIOLATED
     if not all(c.passed for c in checks):
         return Verdict.NOT_VERIFIED
-    missing = [r for r in REQUIRED_ROWS if r not in {c.id for c in checks}]
+    produced = {c.id for c in checks}
+    tested = {c.id for c in checks if c.testable}
+    missing = [r for r in REQUIRED_ROWS if r not in produced]
     if missing:
         why = ("the time grid has no t > 0; give one, e.g. times 0,1,5" if not any(times) else
-               "s0 does not attract (see the assumptions)")
+               "see the notes and assumptions")
         notes.append(f"incomplete: no row for {', '.join(missing)} ({why})")
+    untested = [r for r in REQUIRED_ROWS if r in produced and r not in tested]
+    if untested:
+        notes.append(f"incomplete: {', '.join(untested)} had nothing to compare: every term of "
+                     "the quantity is zero at s0 (a cost stationary there, or a parameter that "
+                     "does not reach it); change the data or the target")
+    if missing or untested:
         return Verdict.INCOMPLETE
     return Verdict.VERIFIED
 

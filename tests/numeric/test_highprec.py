@@ -72,9 +72,12 @@ def test_digits_of_agreement_is_capped_and_honest():
         d, _, _ = digits_of_agreement([0], [mpmath.mpf(10) ** -40], cap=25, scale=[1])
         assert d == 25
         assert digits_of_agreement([0], [mpmath.mpf(10) ** -10], cap=25, scale=[1])[0] == 10
-        # without terms, relative to the sides; below 10^(-2 cap) absolutely zero
+        # without terms, relative to the sides; nothing is absolute (scaling changes nothing)
         assert digits_of_agreement([0], [mpmath.mpf(10) ** -40], cap=25)[0] == 0
-        assert digits_of_agreement([0], [mpmath.mpf(10) ** -51], cap=25)[0] == 25
+        assert digits_of_agreement([0], [mpmath.mpf(10) ** -90], cap=25)[0] == 0
+        tiny = mpmath.mpf(10) ** -80
+        d, _, _ = digits_of_agreement([tiny], [tiny * (1 + mpmath.mpf(10) ** -20)], cap=25)
+        assert 19.9 < d < 20.1
         # entry by entry: a small entry's error is not hidden by a large one
         d, _, _ = digits_of_agreement([1, mpmath.mpf("1e-10")], [1, mpmath.mpf("1.001e-10")], cap=30)
         assert 2.9 < d < 3.1

@@ -9,7 +9,7 @@ from eqprop import Model, Verdict, verify
 from eqprop.proofs import REQUIRED_ROWS, kbe, theorem1, theorem2, theorem3
 from eqprop.proofs.options import resolve
 from eqprop.proofs.problem import Problem, prepare
-from eqprop.proofs.quantities import BETAS, finite_beta_estimates
+from eqprop.proofs.quantities import finite_beta_estimates
 
 TWO = dict(energy="(a**2 + b**2)/2 - w*tanh(a)*tanh(b) - x*tanh(b)", cost="(a - y)**2/2",
            state=["a", "b"], params={"w": "0.3"}, data={"x": "0.5", "y": "0.2"})
@@ -106,7 +106,7 @@ def test_biased_estimator_fails_the_slope_rows():
 
     def biased(P):
         one, sym = finite_beta_estimates(P)
-        betas = [mpmath.mpf(b) for b in BETAS]
+        betas = P.betas
         bias = [mpmath.sqrt(b) * mpmath.mpf(10) ** -4 for b in betas]
         return ([[v + e for v in row] for row, e in zip(one, bias)],
                 [[v + e for v in row] for row, e in zip(sym, bias)])

@@ -51,6 +51,10 @@ def _check(model, engine="gbs"):
     if engine == "heyoka":
         pytest.importorskip("heyoka")
     r = verify(model, dps=30, times=[0, 0.7, 2.5], engine=engine)
+    if r.verdict is Verdict.INCOMPLETE:  # a cost stationary at s0: every error derivative is 0
+        assert any("nothing to compare" in n for n in r.notes), r.table()
+        assert all(c.passed for c in r.checks), r.table()
+        return
     assert r.verdict is Verdict.VERIFIED, \
         f"seed {SEED}, engine {engine}\n{model.energy}\n{model.cost}\n{r.table()}"
     assert r.min_digits >= 25

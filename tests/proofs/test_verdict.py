@@ -177,3 +177,51 @@ def test_leaving_the_real_domain_is_an_assumption_naming_the_function(energy, fu
         assert r.verdict is Verdict.ASSUMPTION_VIOLATED
         message = " ".join(a.message for a in r.assumptions if not a.holds)
         assert function in message and "needs" in message, message
+
+
+def test_a_tiny_cost_does_not_make_a_broken_model_pass():
+    """Agreement is relative: an asymmetric (non-gradient) field with its cost scaled by 1e-30
+    still fails Theorem 3, and a cost stationary at s0 is 'incomplete', never 'verified'."""
+    kw = dict(vector_field=["-a + w*tanh(b)", "-b + u*tanh(a) + x"], state=["a", "b"],
+              params={"w": "0.5", "u": "-0.3"}, data={"x": "0.2", "y": "0.1"})
+    r = verify(Model(cost="1e-30*(a - y)**2/2", **kw), dps=12, engine="gbs")
+    assert r.verdict is Verdict.NOT_VERIFIED
+    assert any(c.id == "T3.S" and not c.passed for c in r.checks)
+    flat = verify(Model(energy="(a**2 + b**2)/2 - w*a*b", cost="a**2/2 + w*b**2/2",
+                        state=["a", "b"], params={"w": "0.3"}), dps=15, engine="gbs")
+    assert flat.verdict is Verdict.INCOMPLETE, flat.table()
+    assert any("nothing to compare" in n for n in flat.notes)
+
+
+def test_a_decoupled_stiff_unit_does_not_widen_the_tolerance():
+    """A parameter coupled with strength 1e12 to a unit the cost never sees: a 1e-6 error in
+    EP's gradient must still fail (the terms are summed per entry, not bounded by the largest)."""
+    import dataclasses
+    m = Model(energy="(a**2 + b**2)/2 - w*tanh(a)*tanh(b) - x*tanh(b) + (d - K*(w + u))**2/2 + u*a",
+              cost="(a - y)**2/2", state=["a", "b", "d"], params={"w": "0.3", "u": "-0.2"},
+              data={"x": "0.5", "y": "0.2", "K": "1e12"})
+    P, _, _ = prepare(m, resolve(m, dps=20, times=[0, 1], engine="gbs"))
+    with mpmath.workdps(P.working_dps):
+        good = theorem2_rows(P)
+        assert all(c.passed for c in good if c.id == "T2"), good
+        bad = theorem2_rows(P, ep=lambda Q: _scaled(quantities.ep_gradient(Q), 1 + mpmath.mpf("1e-6")))
+        assert not [c for c in bad if c.id == "T2"][0].passed
+
+
+def theorem2_rows(P, **sides):
+    from eqprop.proofs import theorem2
+    return theorem2.check(P, **sides).checks
+
+
+def _scaled(ep, factor):
+    value, err, sizes = ep
+    return [v * factor for v in value], err, sizes
+
+
+def test_the_richardson_step_follows_the_radius_of_beta_to_s_beta():
+    """lambda_min = 0.01: beta -> s^beta is analytic only out to about 0.02; a fixed 1e-3 step
+    left T2 short of the required digits at dps 50."""
+    m = Model(energy="l*(a + b)**2/4 + (a - b)**2/4 - v*a", cost="(a - 1)**2/2", state=["a", "b"],
+              params={"v": "0.5"}, data={"l": "0.01"})
+    r = verify(m, dps=50, engine="gbs", times=[0, 1])
+    assert r.verdict is Verdict.VERIFIED, r.table()
