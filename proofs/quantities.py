@@ -292,13 +292,19 @@ def kbe_points(P, samples=1):
 def kbe_chain_rule(P, s):
     """dL/dt(s, t) = -C_s(S_t) . dE/ds(S_t), at the END of the free flow from s.
 
-    Returns ``(values, term sizes)``, one per time.
+    Returns ``(values, term sizes)``, one per time. The size at t is the
+    largest ``sum_i |C_s,i dE/ds_i|`` since the start: the trajectory's
+    errors are made relative to where it has been, so a quantity that has
+    decayed along it is measured against its earlier size (as Sbar rows are
+    against |C_s|).
     """
     values, sizes = [], []
+    size = mpmath.fsum(abs(a * b) for a, b in zip(P.system.dC_ds(s), P.system.dEbeta_ds(s)))
     for x in P.system.flow(s, P.times, tol=P.tol).states:
         c, g = P.system.dC_ds(x), P.system.dEbeta_ds(x)
         values.append(-mpmath.fdot(c, g))
-        sizes.append(mpmath.fsum(abs(a * b) for a, b in zip(c, g)))
+        size = max(size, mpmath.fsum(abs(a * b) for a, b in zip(c, g)))
+        sizes.append(size)
     return values, sizes
 
 
