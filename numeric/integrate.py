@@ -81,6 +81,7 @@ class GBSIntegrator:
     tol: object
     max_columns: int = 22
     backend: object = MPMATH
+    max_steps: int = 100_000
     evaluations: int = 0
     steps: int = 0
     rejected: int = 0
@@ -197,6 +198,11 @@ class GBSIntegrator:
                         raise IntegrationError(f"no step met tolerance {float(self.tol):.3g} "
                                                f"at t = {float(t):.6g}")
                     self.steps += 1
+                    if self.steps > self.max_steps:
+                        raise IntegrationError(
+                            f"more than {self.max_steps} steps by t = {float(t):.6g} (of "
+                            f"{float(t_eval[-1]):.6g}): the flow is too stiff or too long for "
+                            "an explicit integrator")
                     t = t + step
                     if target - t < step * B.number(1e-12):
                         t = target  # absorb rounding in the landing

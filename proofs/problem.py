@@ -32,7 +32,9 @@ __all__ = ["Problem", "prepare", "default_times", "t_infinity"]
 #: Sbar_t must have decayed by this factor at the end of the default grid.
 DEFAULT_DECAY = mpmath.mpf(10) ** -6
 #: Most "time x fastest rate" a flow may integrate (about the GBS steps it costs).
-INTEGRATION_BUDGET = 2e4
+INTEGRATION_BUDGET = 5e3
+#: Largest condition number lambda_max / lambda_min of H(s0) the flows are integrated at.
+MAX_CONDITION = 1e6
 
 
 @dataclass
@@ -286,6 +288,13 @@ def prepare(model, options: Options):
             f"(t = {t_relax:g}) and {iters} Newton steps"))
         lam_max = max(abs(e) for e in _eigenvalues(H))
         horizon = INTEGRATION_BUDGET / float(lam_max) if lam_max else MAX_TIME
+        if pd and lam_max / eig_min > MAX_CONDITION:
+            assumptions.append(Assumption(
+                "well conditioned", False, mpmath.nstr(lam_max / eig_min, 3),
+                f"lambda_max / lambda_min of H(s0) is above {MAX_CONDITION:g}: the flows are too "
+                "stiff for this tool's explicit integrators (the time to decay takes about that "
+                "many steps); rescale the energy's terms to comparable curvatures"))
+            return None, assumptions, notes
         times = options.times
         if times is None:
             if pd:
