@@ -131,7 +131,9 @@ def _parser():
                                     "then dJ/dtheta by the implicit function theorem, the EP limit "
                                     "and the RBP limit.",
                         epilog="example:\n  eqprop scale --layers 10,512,512,784 --batch 128\n"
-                               "  eqprop scale --layers 10,64,64 --data digits --continuous")
+                               "  eqprop scale --layers 10,64,64 --data digits --continuous\n\n"
+                               "limits: a run estimated to need more than 8 GiB of memory or 1e13\n"
+                               "floating-point operations is refused before it starts (exit 2).")
     sc.add_argument("--layers", default="10,512,512,784",
                     help="layer sizes, output first and input last (default 10,512,512,784)")
     sc.add_argument("--batch", type=int, default=128, help="examples per batch (default 128)")
@@ -163,7 +165,8 @@ def _parser():
     fg.add_argument("--model", default=None, help=MODEL_HELP)
     fg.add_argument("--dps", type=int, default=30, help="digits of the verification (default 30)")
     fg.add_argument("--from", dest="source", default=None,
-                    help="draw from a saved report (eqprop verify --json FILE) instead")
+                    help="draw from a saved report (eqprop verify --json FILE) instead; a partial "
+                         "report draws what it has and names each figure it cannot draw")
 
     sub.add_parser("models", help="list the built-in models", parents=[common])
     return p
@@ -236,14 +239,36 @@ def _verify(args):
     return report.exit_code
 
 
+def _probe_writable(folder, option, shown):
+    """Fail at once when no file can be created in ``folder`` (as root, os.access says yes to
+    everything: a read-only file system or /proc is found only by trying)."""
+    import tempfile
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise EqpropError(f"{option}: cannot write {shown!r} ({exc.strerror or exc}); choose "
+                          "another place") from None
+
+
 def _scale(args):
     from .proofs.scale import scale
     try:
         layers = [int(n) for n in args.layers.split(",")]
     except ValueError:
+        shown = args.layers if len(args.layers) <= 60 else args.layers[:57] + "..."
         raise EqpropError(f"--layers: expected comma-separated integers like 10,512,512,784, "
-                          f"got {args.layers!r}") from None
+                          f"got {shown!r}") from None
     _check_output(args.json, "--json")
+    if args.json and args.json != "-":
+        full = os.path.abspath(args.json)
+        if os.path.isfile(full):
+            try:  # opened for appending: nothing is truncated before the work is done
+                open(full, "a").close()
+            except OSError as exc:
+                raise EqpropError(f"--json: cannot write {args.json!r} ({exc.strerror or exc})") from None
+        elif not os.path.exists(full):
+            _probe_writable(os.path.dirname(full), "--json", args.json)
     bar = _Progress()
     try:
         report = scale(layers, batch=args.batch, data=args.data, rho=args.rho, cost=args.cost,
@@ -280,15 +305,20 @@ class _Progress:
 
 
 def _figures(args):
-    from .figures import check_formats, paper_set, regenerate
+    from .figures import check_formats, load_report, paper_set, regenerate
     formats = check_formats([f.strip() for f in args.format.split(",") if f.strip()])
     _check_folder(args.out, "--out")
+    existing = os.path.abspath(args.out)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    _probe_writable(existing, "--out", args.out)
     if args.source:
-        drawn = {"report": args.source}
+        drawn = {"report": load_report(args.source)}  # checked before any folder is made
     else:
         drawn = paper_set(args.model or "paper", args.dps,
                           progress=lambda msg: print(f"{msg} ...", file=sys.stderr, flush=True))
-    for path in regenerate(out=args.out, formats=formats, **drawn):
+    note = lambda msg: print(f"eqprop: note: {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    for path in regenerate(out=args.out, formats=formats, note=note, **drawn):
         print(path)
     return 0
 

@@ -16,54 +16,73 @@ verifications that ``eqprop figures`` draws:
 
 A figure plots only numbers its report measured (and, marked as such, the
 reference lines of a theory: the precision diagonal, exp(-lambda_min t)).
+
+A saved report is untrusted input: :func:`eqprop.figures.paper.load_report`
+and :func:`~eqprop.figures.paper.check_report` check its schema (one
+:class:`EqpropError` naming the key and what is wrong), and a partial report
+(an assumption-violated run, an older eqprop) draws what it has: each figure
+it cannot draw is named, with the reason, to ``note``.
 """
 
 from __future__ import annotations
 
-import json
+import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 
 from eqprop.errors import EqpropError
 
-from .paper import (STYLE, TWO_COLUMN, as_dict, beta_bias, network, precision, scale,
-                    theorem3_params, theorem3_states, truncation)
+from .paper import (STYLE, TWO_COLUMN, beta_bias, check_report, load_report, network, precision,
+                    scale, theorem3_params, theorem3_states, truncation)
 
 __all__ = ["network", "theorem3_states", "theorem3_params", "truncation", "beta_bias",
-           "precision", "scale", "regenerate", "paper_set", "check_formats", "FORMATS"]
+           "precision", "scale", "regenerate", "paper_set", "check_formats", "check_report",
+           "load_report", "FORMATS"]
 
 FORMATS = ("png", "pdf", "svg")
 
 
 def regenerate(report, out="eqprop-figures", formats=("png", "pdf"), *, precision_reports=None,
-               scale_report=None):
+               scale_report=None, note=None):
     """Write every available figure of ``report`` (a Report, its dict, or a JSON path) to ``out``.
 
     ``precision_reports`` (reports of the same model at several dps) adds
     figure 6, ``scale_report`` (from :func:`eqprop.proofs.scale.scale`)
-    figure 7. Returns the list of files written.
+    figure 7. The report is checked first (:func:`check_report`; a JSON path
+    through :func:`load_report`): a malformed one is an :class:`EqpropError`
+    before anything is written; a partial one draws what it has, and each
+    figure it cannot draw is told to ``note(message)`` (default: a warning).
+    Returns the list of files written.
     """
     if isinstance(report, (str, Path)):
-        try:
-            report = json.loads(Path(report).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise EqpropError(f"--from: cannot read a report from {str(report)!r} ({exc})") from None
-    d = as_dict(report)
+        d = load_report(report)
+    else:
+        d = check_report(report)
     check_formats(formats)
+    say = note or (lambda msg: warnings.warn(msg, stacklevel=3))
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EqpropError(f"out: cannot create the folder {str(out)!r} ({exc.strerror or exc})") from None
     jobs = [("theorem3_states", theorem3_states, TWO_COLUMN / 2),
             ("theorem3_params", theorem3_params, TWO_COLUMN / 2),
             ("truncation", truncation, TWO_COLUMN / 2),
             ("beta_bias", beta_bias, TWO_COLUMN / 2)]
     written = []
     with plt.rc_context(STYLE):
-        if d.get("layers"):
-            fig, ax = plt.subplots(figsize=(TWO_COLUMN / 2, 0.9 * len(d["layers"]) + 0.4))
-            network(d["layers"], ax=ax)
-            written += _save(fig, out / "network", formats)
+        if d.get("layers"):  # a layered model: the network figure (else there is none to draw)
+            if "network" in d.missing:
+                say(f"skipped figure network: {d.missing['network']}")
+            else:
+                fig, ax = plt.subplots(figsize=(TWO_COLUMN / 2, 0.9 * len(d["layers"]) + 0.4))
+                network(d["layers"], ax=ax)
+                written += _save(fig, out / "network", formats)
         for name, fn, width in jobs:
+            if name in d.missing:
+                say(f"skipped figure {name}: {d.missing[name]}")
+                continue
             fig, ax = plt.subplots(figsize=(width, 2.4))
             fn(d, ax=ax)
             written += _save(fig, out / name, formats)
@@ -124,9 +143,14 @@ def paper_set(model="paper", dps=30, *, points=25, precisions=(15, 20, 25),
 
 def _save(fig, stem, formats):
     files = []
-    for f in formats:
-        path = stem.with_suffix("." + f)
-        fig.savefig(path)
-        files.append(path)
-    plt.close(fig)
+    try:
+        for f in formats:
+            path = stem.with_suffix("." + f)
+            try:
+                fig.savefig(path)
+            except OSError as exc:
+                raise EqpropError(f"out: cannot write {str(path)!r} ({exc.strerror or exc})") from None
+            files.append(path)
+    finally:
+        plt.close(fig)
     return files
