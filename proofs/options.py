@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from eqprop.errors import EqpropError
 
-__all__ = ["Options", "resolve", "ENGINES", "MIN_DPS", "MAX_DPS", "MAX_TIMES", "MAX_TIME"]
+__all__ = ["Options", "resolve", "finite_number", "ENGINES", "MIN_DPS", "MAX_DPS", "MAX_TIMES", "MAX_TIME"]
 
 #: Integrators for the high-precision path: "gbs" (built in, adaptive
 #: Gragg-Bulirsch-Stoer), "heyoka" (optional Taylor integrator, eqprop[heyoka]);
@@ -38,7 +38,8 @@ class Options:
     seed: int
 
 
-def _number(value, what):
+def finite_number(value, what):
+    """``value`` as a finite float, or a one-line :class:`EqpropError` naming ``what``."""
     if isinstance(value, bool):
         raise EqpropError(f"{what}: got a boolean {value!r}; give a number")
     try:
@@ -69,7 +70,7 @@ def _times(value, what):
         raise EqpropError(f"{what}: empty; give at least one time > 0, e.g. 0,1,5")
     if len(ts) > MAX_TIMES:
         raise EqpropError(f"{what}: {len(ts)} times; at most {MAX_TIMES} are allowed")
-    ts = tuple(_number(t, what) for t in ts)
+    ts = tuple(finite_number(t, what) for t in ts)
     if any(t < 0 for t in ts):
         raise EqpropError(f"{what}: times must be >= 0 (t = 0 is the start of each phase), got "
                           f"{min(ts):g}")
@@ -93,7 +94,7 @@ def _initial_state(value, what, n, names):
     for v in vals:
         if isinstance(v, complex):
             raise EqpropError(f"{what}: {v!r} is complex; the initial state must be real")
-        out.append(_number(v, what))
+        out.append(finite_number(v, what))
     return tuple(out)
 
 
@@ -120,7 +121,7 @@ def resolve(model, *, dps=None, times=None, required_digits=None, initial_state=
     req, where = pick("required_digits", required_digits)
     if req is None:
         req = dps - 5
-    req = _number(req, where)
+    req = finite_number(req, where)
     if not 1 <= req <= dps:
         raise EqpropError(f"{where}: {req:g} must lie between 1 and dps = {dps}; digits are "
                           "capped at dps, and fewer than 1 would accept anything")

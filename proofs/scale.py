@@ -35,6 +35,8 @@ import sympy as sp
 from scipy.integrate import solve_ivp
 
 from eqprop.errors import EqpropError
+
+from .options import finite_number
 from eqprop.numeric.data import load
 from eqprop.numeric.layered import Factored, LayeredNetwork, Unary, Workspace, cg_solve
 from eqprop.symbolic.builtins import rho_function
@@ -522,13 +524,7 @@ def _check_arguments(layers, batch, eps, steps, h, beta, seed, cost, continuous,
         return int(value)
 
     def real(name, value):
-        try:
-            v = float(value)
-        except (TypeError, ValueError, OverflowError):
-            raise EqpropError(f"{name}: expected a number, got {_short(value)}") from None
-        if not np.isfinite(v):
-            raise EqpropError(f"{name}: must be a finite number, got {value!r}")
-        return v
+        return finite_number(value, name)
 
     if isinstance(layers, (str, bytes)):
         raise EqpropError(f"layers: expected a list of integers such as [10, 512, 512, 784], "
