@@ -10,7 +10,9 @@ works) to the model's exact values, and offers the dynamics of the paper:
   (paper 2.1, 4.2) with real or complex ``beta`` and, for Theorem 1's
   definition, parameters shifted by a complex step;
 - Newton's method for the free and nudged fixed points (paper 2.2, 4.3);
-- the RBP adjoint system (paper 3.5-3.8) and its closed form.
+- the RBP adjoint system (paper 3.5-3.8) and its closed form
+  (:mod:`~eqprop.numeric.adjoint`, re-exported here); derivatives from
+  evaluations and digits of agreement (:mod:`~eqprop.numeric.differences`).
 
 Every flow starts at t = 0: a time grid is absolute, whatever its first
 point. No SymPy is imported here.
@@ -18,16 +20,19 @@ point. No SymPy is imported here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 
 import mpmath
 
+from .adjoint import adjoint_closed_form, adjoint_flow
 from .backends import GMPY, MPMATH
-from .integrate import ComputationBreakdown, integrate
+from .differences import derivative, digits_of_agreement, richardson_derivative, richardson_levels
+from .integrate import ComputationBreakdown, Flow, integrate
 
 __all__ = ["GUARD_DPS", "System", "Perturbation", "Flow", "ComputationBreakdown", "to_mp",
-           "newton", "derivative", "richardson_derivative", "adjoint_closed_form", "adjoint_flow",
+           "newton", "derivative", "richardson_derivative", "richardson_levels", "adjoint_closed_form",
+           "adjoint_flow",
            "digits_of_agreement"]
 
 #: Extra decimal digits carried above the precision a result is reported at.
@@ -39,41 +44,6 @@ def to_mp(value):
     if isinstance(value, Fraction):
         return mpmath.mpf(value.numerator) / value.denominator
     return mpmath.mpmathify(value)
-
-
-def digits_of_agreement(a, b, *, cap, scale=None):
-    """Agreeing digits of two vectors, entry by entry, against the size of their terms.
-
-    Entry i agrees to ``-log10(|a_i - b_i| / s_i)`` digits with
-    ``s_i = max(scale_i, |a_i|, |b_i|, floor)``: ``scale`` gives the size of
-    the terms each entry is formed from (a quantity that is a difference of
-    larger terms, exactly zero by symmetry, say, is measured against its
-    terms, not against itself). ``floor = 10^-cap max_i s_i`` lets an entry
-    that is zero at the reported precision, relative to the largest entry,
-    count as zero. Nothing is absolute: scaling a problem scales its errors
-    and its sizes alike (a row whose sizes are all zero has nothing to be
-    measured against; the caller reports it as untestable). Returns
-    ``(digits, max_abs_error, max_scale)``, digits the fewest over the
-    entries, capped at ``cap``; a non-finite side agrees with nothing.
-    """
-    a, b = list(a), list(b)
-    if len(a) != len(b):
-        raise ValueError(f"sides of different lengths: {len(a)} and {len(b)}")
-    scale = [mpmath.mpf(0)] * len(a) if scale is None else list(scale)
-    if len(scale) != len(a):
-        raise ValueError(f"scale has {len(scale)} entries for sides of length {len(a)}")
-    if not all(mpmath.isfinite(v) for v in a + b):
-        return 0.0, mpmath.inf, mpmath.inf
-    sizes = [max(abs(s), abs(x), abs(y)) for s, x, y in zip(scale, a, b)]
-    top = max(sizes, default=mpmath.mpf(0))
-    floor = top * mpmath.mpf(10) ** -cap
-    digits, err = float(cap), mpmath.mpf(0)
-    for x, y, s in zip(a, b, sizes):
-        e = abs(x - y)
-        err = max(err, e)
-        if e:
-            digits = min(digits, max(0.0, float(-mpmath.log10(e / max(s, floor)))))
-    return digits, err, top
 
 
 @dataclass(frozen=True)
@@ -129,14 +99,6 @@ class Perturbation:
         c0 = [sigma[i] - mpmath.fsum(A[i][j] * self.s_ref[j] for j in range(n))
               - mpmath.fsum(B[i][k] * self.theta_ref[k] for k in range(p)) for i in range(n)]
         return A, B, c0, self.kappa or [0] * n
-
-
-@dataclass
-class Flow:
-    """States of a flow at the requested times, and the work it took."""
-
-    states: list
-    stats: dict = field(default_factory=dict)
 
 
 class System:
@@ -345,116 +307,3 @@ def _converged(step, s, tol, im_floor=0):
     im_step = max(abs(mpmath.im(x)) for x in step)
     im_ok = im_step <= im_floor or (im_step <= tol * im_scale if im_scale else True)
     return re_ok and im_ok
-
-
-def derivative(fn, *, holomorphic, h, divisor=None):
-    """d/de fn(e) at e = 0, for ``fn(e) -> list``, by an independent route.
-
-    Holomorphic ``fn``: the complex step ``Im fn(i h) / h``, error O(h^2)
-    with no cancellation, so ``h`` can be as small as the working precision
-    (``divisor`` replaces h in the division only: a deliberately wrong step,
-    for negative controls). Otherwise :func:`richardson_derivative`.
-    """
-    if holomorphic:
-        return [mpmath.im(v) / (divisor or h) for v in fn(mpmath.mpc(0, h))]
-    # non-smooth models (the verdict is then 'assumption violated' anyway): small
-    # steps, few levels, so that fewer evaluations straddle a kink
-    return richardson_derivative(fn, levels=5, step=mpmath.mpf("1e-6"))[0]
-
-
-def richardson_levels(digits, ratio=mpmath.mpf("1e-3")):
-    """Levels of :func:`richardson_derivative` whose truncation error is below 10^-digits.
-
-    With steps ``e_k = step / 2^k`` the extrapolated error after K levels is
-    about ``(step / r)^(2K) 2^(-K (K - 1))`` relative, r the radius of
-    convergence of the function's Taylor series; ``ratio`` = step / r.
-    """
-    lg = float(-mpmath.log10(ratio))
-    k = 2
-    while 2 * k * lg + 0.301 * k * (k - 1) < digits + 2:
-        k += 1
-    return k
-
-
-def richardson_derivative(fn, *, levels=None, step=mpmath.mpf("1e-3")):
-    """d/de fn(e) at 0 from real evaluations: central differences, Richardson in e^2.
-
-    Steps ``e_k = step / 2^k``, ``k < levels`` (default: enough for the
-    working precision, :func:`richardson_levels`); Neville's table in e^2.
-    Returns ``(derivative, error estimate, sizes)``: the estimate is the
-    largest change between the last two diagonal entries; ``sizes[i]`` the
-    largest ``(|fn(e)_i| + |fn(-e)_i|) / 2e`` over the steps, the size of the
-    terms whose differences form the result (its rounding floor is
-    10^-dps times that).
-    """
-    levels = levels or richardson_levels(mpmath.mp.dps, step)
-    rows, sizes = [], None
-    for k in range(levels):
-        e = step / 2 ** k
-        plus, minus = fn(e), fn(-e)
-        size = [(abs(a) + abs(b)) / (2 * e) for a, b in zip(plus, minus)]
-        sizes = size if sizes is None else [max(a, b) for a, b in zip(sizes, size)]
-        row = [[(mpmath.re(a) - mpmath.re(b)) / (2 * e) for a, b in zip(plus, minus)]]
-        for j in range(1, k + 1):
-            f = mpmath.mpf(4) ** j
-            row.append([(f * a - b) / (f - 1) for a, b in zip(row[j - 1], rows[-1][j - 1])])
-        rows.append(row)
-    best = rows[-1][-1]
-    prev = rows[-2][-2] if len(rows) > 1 else best
-    return best, max((abs(a - b) for a, b in zip(best, prev)), default=mpmath.mpf(0)), sizes
-
-
-def adjoint_closed_form(H, M, C_s, C_theta, t):
-    """RBP's error derivatives in closed form (Theorem 1), H constant.
-
-    ``Sbar_t = expm(-t H^T) C_s`` and
-    ``Thetabar_t = C_theta - M H^-T (I - expm(-t H^T)) C_s``. For an energy
-    H is symmetric; a vector-field model's RBP uses the transpose.
-    """
-    Ht = H.T
-    E = mpmath.expm(-t * Ht) if t != 0 else mpmath.eye(Ht.rows)
-    cs = mpmath.matrix(C_s)
-    s_bar = E * cs
-    if M.rows == 0:
-        return list(s_bar), []
-    try:
-        z = mpmath.lu_solve(Ht, cs - s_bar)
-    except ZeroDivisionError:
-        raise ComputationBreakdown("the Hessian at s0 is singular") from None
-    theta_bar = mpmath.matrix(C_theta) - M * z
-    return list(s_bar), list(theta_bar)
-
-
-def adjoint_flow(H, M, C_s, C_theta, times, *, tol, backend=GMPY) -> Flow:
-    """Integrate RBP's side network (paper 3.5-3.8) as an ODE, from t = 0.
-
-    ``d/dt Sbar = -H^T Sbar`` and ``d/dt Thetabar = -M Sbar`` from
-    ``(C_s, C_theta)``; ``Flow.states`` is a list of ``(Sbar_t, Thetabar_t)``.
-    The matrices are constant (evaluated at s0); only their structural
-    non-zeros enter the right-hand side.
-    """
-    n = len(C_s)
-    with backend.scope():
-        def rows(A, transpose=False):
-            r, c = (A.cols, A.rows) if transpose else (A.rows, A.cols)
-            out = []
-            for i in range(r):
-                entries = [(j, A[j, i] if transpose else A[i, j]) for j in range(c)]
-                out.append([(j, backend.from_mp(-a)) for j, a in entries if a != 0])
-            return out
-        h_rows = rows(H, transpose=True)
-        m_rows = rows(M) if M.rows else []
-
-    def rhs(y):
-        sb = y[:n]
-        return ([sum((a * sb[j] for j, a in r), 0) for r in h_rows]
-                + [sum((a * sb[j] for j, a in r), 0) for r in m_rows])
-    grid = [mpmath.mpf(t) for t in times]
-    start0 = grid[0] != 0
-    # Thetabar - C_theta starts at 0 and moves like M Sbar: integrated on the scale of
-    # Sbar, not of C_theta (which may be larger by any factor)
-    states, integ = integrate(rhs, list(C_s) + [mpmath.mpf(0)] * len(C_theta),
-                              [0] * start0 + grid, tol=tol, backend=backend)
-    states = states[1:] if start0 else states
-    return Flow([(y[:n], [a + b for a, b in zip(y[n:], C_theta)]) for y in states],
-                {"evaluations": integ.evaluations, "steps": integ.steps})

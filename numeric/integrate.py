@@ -23,13 +23,13 @@ Precision is the caller's: run inside ``mpmath.workdps(...)``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mpmath
 
 from .backends import MPMATH
 
-__all__ = ["ComputationBreakdown", "GBSIntegrator", "IntegrationError", "integrate"]
+__all__ = ["ComputationBreakdown", "Flow", "GBSIntegrator", "IntegrationError", "integrate"]
 
 
 class ComputationBreakdown(ArithmeticError):
@@ -43,6 +43,14 @@ class ComputationBreakdown(ArithmeticError):
 
 class IntegrationError(ComputationBreakdown):
     """The integrator could not reach the requested tolerance."""
+
+
+@dataclass
+class Flow:
+    """States of a flow at the requested times, and the work it took."""
+
+    states: list
+    stats: dict = field(default_factory=dict)
 
 
 def _scale(values):
