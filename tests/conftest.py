@@ -10,3 +10,18 @@ try:
     settings.load_profile("ci" if os.environ.get("CI") else "dev")
 except ImportError:  # pragma: no cover
     pass
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def problem():
+    """The two-neuron model prepared once at dps 20 on the built-in integrator (theorem-level tests)."""
+    from eqprop import load_model
+    from eqprop.proofs.options import resolve
+    from eqprop.proofs.problem import prepare
+    model = load_model("two-neurons")
+    P, assumptions, _ = prepare(model, resolve(model, dps=20, times=[0, 1, 4], engine="gbs"))
+    assert P is not None and all(a.holds for a in assumptions)
+    return P
