@@ -64,6 +64,30 @@ def test_hv_is_the_derivative_of_grad_by_complex_step():
     assert np.allclose(net.hv(s, x, v), cs, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("kw", [{}, {"asymmetry": 0.3}, {"biases": True, "rho": "tanh"}],
+                         ids=["symmetric", "asymmetric", "tanh+b"])
+@pytest.mark.parametrize("layers", [[4, 7, 6, 5], [3, 5]], ids=["three free layers", "one"])
+def test_buffered_products_equal_the_plain_ones(kw, layers):
+    """layered_fast's H v, H^T v and M v into a workspace are layered's plain products."""
+    from eqprop.numeric.layered import Factored, Workspace
+    net = network(layers, seed=5, **kw)
+    rng = np.random.default_rng(5)
+    x = rng.random((3, layers[-1]))
+    s = rng.normal(size=(3, net.n_free))
+    lin, ws = net.linearize(s, x), Workspace()
+    for v in (rng.normal(size=s.shape), rng.normal(size=s.shape) + 1j * rng.normal(size=s.shape)):
+        for transpose in (False, True):
+            np.testing.assert_allclose(lin.hv(v, transpose=transpose, ws=ws),
+                                       lin.hv(v, transpose=transpose), rtol=1e-14, atol=1e-15)
+        plain = lin.mv(v)
+        for factored in (False, True):
+            dW, db = lin.mv(v, ws, factored)
+            assert isinstance(dW[-1], Factored) == factored
+            for a, b in zip([a.dense() if factored and a is dW[-1] else a for a in dW] + db,
+                            plain[0] + plain[1]):
+                np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-14)
+
+
 def test_cross_entropy_cost_gradient_by_complex_step():
     net = network([5, 6, 3], cost="cross_entropy", seed=2)
     rng = np.random.default_rng(2)
