@@ -26,94 +26,23 @@ column ``digits lost`` gives that estimate.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import sympy as sp
 from scipy.integrate import solve_ivp
 
 from eqprop.errors import EqpropError
-
-from .options import finite_number
 from eqprop.numeric.data import load
-from eqprop.numeric.layered import Factored, LayeredNetwork, Unary, Workspace, cg_solve
-from eqprop.symbolic.builtins import rho_function
-from eqprop.symbolic.codegen import compile_unary, compile_unary_joint
+from eqprop.numeric.layered import Workspace, cg_solve
+
+# the pieces of the check, each in its own module; imported here by name as before
+from .scale_agreement import _Agreement, _rel, normalized_error
+from .scale_arguments import MAX_FLOPS, MAX_MEMORY, _check_arguments, estimate
+from .scale_network import network, network_from_model
 
 __all__ = ["network", "network_from_model", "check_theorem3", "implicit_gradient", "rbp_limit",
-           "scale", "ScaleReport", "normalized_error"]
-
-
-def _unary(expr, name):
-    f, df, ddf, dddf, _ = compile_unary(expr, name)
-    return Unary(f, df, ddf, name=str(expr), dddf=dddf, joint=compile_unary_joint(expr, name))
-
-
-def network(layers, *, rho="sigmoid", u=None, biases=False, seed=0, cost="squared",
-            asymmetry=0.0):
-    """A :class:`LayeredNetwork` with Glorot-uniform weights drawn from ``seed``.
-
-    ``layers = [n_out, ..., n_in]``. ``rho`` and ``u`` are names or SymPy
-    expressions/strings in one variable (u defaults to z^2/2). A nonzero
-    ``asymmetry`` adds that much independent noise to the backward weights:
-    the non-gradient negative control.
-    """
-    try:
-        sizes = [int(n) for n in layers]
-    except (TypeError, ValueError):
-        raise EqpropError(f"layers: expected integers such as 10,512,512,784, got {layers!r}") from None
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise EqpropError(f"layers: need at least two positive sizes, output first and input "
-                          f"last, got {sizes}")
-    rng = np.random.default_rng(seed)
-    W = [rng.uniform(-1, 1, (sizes[l], sizes[l + 1])) * np.sqrt(6 / (sizes[l] + sizes[l + 1]))
-         for l in range(len(sizes) - 1)]
-    b = [rng.uniform(-0.5, 0.5, sizes[l]) if biases else np.zeros(sizes[l])
-         for l in range(len(sizes) - 1)]
-    W_back = None
-    if asymmetry:
-        W_back = [w + asymmetry * rng.standard_normal(w.shape) * np.sqrt(2 / sum(w.shape))
-                  for w in W[:-1]]
-    z = sp.Symbol("z", real=True)
-    u_expr = z**2 / 2 if u is None else rho_function(u)
-    return LayeredNetwork(sizes=tuple(sizes), W=W, b=b, rho=_unary(rho_function(rho), "rho"),
-                          u=_unary(u_expr, "u"), cost=cost, W_back=W_back)
-
-
-def network_from_model(model):
-    """The :class:`LayeredNetwork` of a built-in ``hopfield(...)`` model, same weights and data.
-
-    Returns ``(net, x, y)`` with a batch of one example.
-    """
-    if model.layers is None:
-        raise EqpropError("network_from_model: the model has no layer structure; use a "
-                          "hopfield(...) model")
-    sizes = model.layers
-    vals = {s.name: float(v) for s, v in {**model.params, **model.data}.items()}
-    W = [np.array([[vals[f"W{l}{l + 1}_{i}_{j}"] for j in range(sizes[l + 1])]
-                   for i in range(sizes[l])]) for l in range(len(sizes) - 1)]
-    b = [np.array([vals.get(f"b{l}_{i}", 0.0) for i in range(sizes[l])]) for l in range(len(sizes) - 1)]
-    x = np.array([[vals[f"x_{j}"] for j in range(sizes[-1])]])
-    y = np.array([[vals[f"y_{i}"] for i in range(sizes[0])]])
-    z = sp.Symbol("z", real=True)
-    # rho is recovered from the energy's coupling term of W01_0_0
-    w = next(p for p in model.params if p.name == "W01_0_0")
-    term = next(t for t in sp.Add.make_args(model.energy) if t.has(w))
-    s00 = next(s for s in model.state if s.name == "s0_0")
-    rho_expr = sp.Mul(*[f for f in sp.Mul.make_args(term) if f.free_symbols == {s00}]).xreplace({s00: z})
-    net = LayeredNetwork(sizes=sizes, W=W, b=b, rho=_unary(rho_expr, "rho"),
-                         u=_unary(z**2 / 2, "u"))
-    return net, x, y
-
-
-def normalized_error(ep, rbp):
-    """Ernoult et al.'s measure over a series: sqrt(sum|ep - rbp|^2 / max(sum|ep|^2, sum|rbp|^2))."""
-    num = sum(float(np.sum(np.abs(a - b) ** 2)) for a, b in zip(ep, rbp))
-    den = max(sum(float(np.sum(np.abs(a) ** 2)) for a in ep),
-              sum(float(np.sum(np.abs(b) ** 2)) for b in rbp))
-    return np.sqrt(num / den) if den > 0 else (0.0 if num == 0 else np.inf)
+           "scale", "ScaleReport", "normalized_error", "estimate"]
 
 
 def implicit_gradient(net, s0, x, y, *, tol=1e-14):
@@ -122,10 +51,6 @@ def implicit_gradient(net, s0, x, y, *, tol=1e-14):
     z = cg_solve(lambda v: lin.hv(v, transpose=True), net.dC_ds(s0, y), tol=tol)
     dW, db = lin.mv(z)
     return [-g for g in dW], [-g for g in db]
-
-
-def _flat(theta):
-    return np.concatenate([np.ravel(a) for a in theta[0] + theta[1]])
 
 
 @dataclass(frozen=True)
@@ -230,11 +155,12 @@ def _complex_step_run(net, s0, x, y, h, steps, eps, split=True, factored=False):
 
     While the imaginary parts stay within the dual-number range (always, for
     h = 1e-20), the state is held in the split form of
-    :meth:`LayeredNetwork.split_grad` (real and imaginary parts stacked, the
-    same complex arithmetic without complex temporaries); otherwise, or with
-    ``split=False``, as a complex128 array. Im E_theta(s0) = 0, so
-    Thetatilde is Im E_theta(s_k) / h. ``factored``: the input layer's
-    Thetatilde as a :class:`Factored` (split form only).
+    :meth:`~eqprop.numeric.layered_fast.SplitForm.split_grad` (real and
+    imaginary parts stacked, the same complex arithmetic without complex
+    temporaries); otherwise, or with ``split=False``, as a complex128 array.
+    Im E_theta(s0) = 0, so Thetatilde is Im E_theta(s_k) / h. ``factored``:
+    the input layer's Thetatilde as a :class:`~eqprop.numeric.layered.Factored`
+    (split form only).
     """
     B = s0.shape[0]
     out = net.slices[0]
@@ -283,7 +209,7 @@ def _rbp_steps(net, s0, x, y, steps, eps, factored=False):
     M being linear, ``-eps M (Sbar_0 + ... + Sbar_k)``: one product per step
     and no weight-sized accumulation. The yielded arrays are buffers,
     overwritten at the next step: use them before. ``factored``: the input
-    layer's Thetabar as a :class:`Factored`.
+    layer's Thetabar as a :class:`~eqprop.numeric.layered.Factored`.
     """
     lin = net.linearize(s0, x)  # H and M are fixed at s0: precompute once
     sb = net.dC_ds(s0, y)
@@ -302,51 +228,6 @@ def rbp_limit(net, s0, x, y, *, eps, steps):
         pass
     # the yielded arrays are the run's buffers: hand the caller copies
     return [a.copy() for a in theta[0]], [a.copy() for a in theta[1]]
-
-
-def _sumsq(a):
-    """sum |a|^2 (a BLAS dot; ravel copies only strided views)."""
-    a = np.ravel(a)
-    return float(np.vdot(a, a).real)
-
-
-class _Agreement:
-    """Running sums for Ernoult et al.'s normalized error and per-step errors."""
-
-    def __init__(self):
-        self.num = self.ep2 = self.rbp2 = 0.0
-        self.steps, self.lost = [], []
-
-    def add(self, ep, rbp, u=None):
-        if isinstance(ep, Factored) and isinstance(rbp, Factored) and ep.X is rbp.X:
-            # A^T X against B^T X: the batch Gram matrix X X^T replaces the
-            # weight-sized products
-            if getattr(self, "_gram", (None,))[0] is not ep.X:
-                self._gram = (ep.X, Factored.gram(ep.X))
-            G = self._gram[1]
-            d2, e2, r2 = (Factored.sumsq(a, G) for a in (ep.A - rbp.A, ep.A, rbp.A))
-            self._accumulate(d2, e2, r2, u)
-            return
-        ep = ep.dense() if isinstance(ep, Factored) else ep
-        rbp = rbp.dense() if isinstance(rbp, Factored) else rbp
-        if np.iscomplexobj(ep) or np.iscomplexobj(rbp):
-            d = ep - rbp
-        else:  # weight-sized differences at every step: one buffer
-            if getattr(self, "_d", None) is None or self._d.shape != np.shape(ep):
-                self._d = np.empty(np.shape(ep))
-            d = np.subtract(ep, rbp, out=self._d)
-        self._accumulate(_sumsq(d), _sumsq(ep), _sumsq(rbp), u)
-
-    def _accumulate(self, d2, e2, r2, u):
-        self.num, self.ep2, self.rbp2 = self.num + d2, self.ep2 + e2, self.rbp2 + r2
-        self.steps.append(np.sqrt(d2) / max(np.sqrt(r2), 1e-300))
-        if u is not None:
-            self.lost.append(np.log10(max(np.sqrt(_sumsq(u)), 1e-300) / max(np.sqrt(r2), 1e-300)))
-
-    @property
-    def normalized(self):
-        den = max(self.ep2, self.rbp2)
-        return float(np.sqrt(self.num / den)) if den > 0 else (0.0 if self.num == 0 else np.inf)
 
 
 def check_theorem3(net, s0, x, y, *, eps=0.5, steps=100, h=1e-20, beta=0.01, real=True):
@@ -437,145 +318,6 @@ def continuous_check(net, s0, x, y, *, T=5.0, points=21, h=1e-8, rtol=1e-12):
     return [{"quantity": f"s{l}",
              "complex_step": normalized_error([a[..., sl] for a in s_tilde], [b[..., sl] for b in s_bar])}
             for l, sl in enumerate(net.slices)]
-
-
-def _rel(a, b):
-    a, b = _flat(a), _flat(b)
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-300))
-
-
-#: what :func:`scale` refuses to start: estimated peak memory (bytes) and work (flop)
-MAX_MEMORY = 8 * 2**30
-MAX_FLOPS = 1e13
-
-
-def _sci(n):
-    """A non-negative number, possibly a huge Python int, as '1.2e+15' (never OverflowError)."""
-    n = int(n)
-    if n < 10**300:
-        return f"{float(n):.1e}"
-    e = math.floor(math.log10(n))  # math.log10 takes ints of any size
-    return f"{10 ** (math.log10(n) - e):.1f}e+{e}"
-
-
-def _short(value, n=80):
-    text = repr(value)
-    return text if len(text) <= n else text[:n - 3] + "..."
-
-
-def _bytes(n):
-    n = int(n)
-    if n.bit_length() > 1000:
-        return f"{_sci(n)} bytes"
-    v = float(n)
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if v < 1024 or unit == "PiB":
-            return f"{v:.0f} {unit}" if unit == "bytes" else f"{v:.3g} {unit}"
-        v /= 1024
-
-
-def estimate(sizes, batch, steps, eps=0.5, continuous=False, asymmetry=0.0):
-    """``(bytes, flops)``: the peak memory and the arithmetic that :func:`scale` will need.
-
-    A deliberately generous model, in Python integers (no overflow), measured
-    against tracemalloc on small runs: about 16 weight-sized float64 arrays
-    (the weights, their transposes' products, Thetatilde and Thetabar of three
-    estimators, the buffers of the differences), 40 float64 copies of the batch
-    of states (complex128 and split complex buffers count twice), two
-    batch-by-batch Gram matrices, and 100 bytes per step, quantity and
-    estimator of per-step errors. Work: one product of the batch with all the
-    weights is ``P = 2 batch W`` flop; a step of the four runs (complex step,
-    +beta, -beta, RBP) costs about 15 P and the Gram-weighted comparisons of the
-    input layer 18 batch^2 n_in_hidden; the gradients add the RBP limit
-    (40 / eps steps of 3 P) and Newton-CG (taken as 1000 P: about 110
-    products with H were measured, complex ones at twice the cost);
-    ``continuous`` DOP853 at rtol 1e-12 about 15000 P (measured: 13000 P).
-    """
-    sizes = [int(n) for n in sizes]
-    W = sum(a * b for a, b in zip(sizes, sizes[1:]))
-    N = sum(sizes)
-    L = len(sizes) - 1
-    B = int(batch)
-    mem = 8 * (16 + (1 if asymmetry else 0)) * W + 8 * 40 * B * N + 2 * 8 * B * B \
-        + 100 * int(steps) * 3 * L * 4
-    if continuous:
-        mem += 16 * 80 * B * N
-    P = 2 * B * W
-    per_step = 15 * P + 18 * B * B * sizes[-2]
-    flops = int(steps) * per_step + (int(40 / eps) + 1) * 3 * P + 1000 * P + 2 * B * B * sizes[-1]
-    if continuous:
-        flops += 15000 * P
-    # Python's own work per layer and step (a few microseconds per array operation)
-    flops += (int(steps) + 100) * L * 4 * 10**6
-    return mem, flops
-
-
-def _check_arguments(layers, batch, eps, steps, h, beta, seed, cost, continuous, asymmetry, data,
-                     max_memory, max_flops):
-    """Every argument of :func:`scale`, before anything is allocated.
-
-    Returns ``(sizes, batch, steps, seed, eps, beta, h)`` as Python ints and floats.
-    """
-    def whole(name, value):
-        if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
-            return int(value)
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise EqpropError(f"{name}: expected a whole number, got {_short(value)}")
-        return int(value)
-
-    def real(name, value):
-        return finite_number(value, name)
-
-    if isinstance(layers, (str, bytes)):
-        raise EqpropError(f"layers: expected a list of integers such as [10, 512, 512, 784], "
-                          f"got {_short(layers)}")
-    try:
-        sizes = [whole("layers", n) for n in layers]
-    except TypeError:
-        raise EqpropError(f"layers: expected a list of integers such as [10, 512, 512, 784], "
-                          f"got {_short(layers)}") from None
-    if len(sizes) < 2 or min(sizes) < 1:
-        shown = ",".join(str(n) if abs(n) < 10**12 else "(huge)" for n in sizes[:20]) \
-            + (f",... ({len(sizes)} sizes)" if len(sizes) > 20 else "")
-        raise EqpropError(f"layers: need at least two positive sizes, output first and input last "
-                          f"(such as 10,512,512,784), got {shown}")
-    batch = whole("batch", batch)
-    if batch < 1:
-        raise EqpropError(f"batch: must be at least 1, got {batch}")
-    steps = whole("steps", steps)
-    if steps < 1:
-        raise EqpropError(f"steps: must be at least 1, got {steps}")
-    seed = whole("seed", seed)
-    if seed < 0:
-        raise EqpropError(f"seed: must be a non-negative integer, got {seed}")
-    eps = real("eps", eps)
-    if not (0 < eps < 2):
-        raise EqpropError(f"eps: Euler step must be in (0, 2) for stable dynamics, got {eps}")
-    beta = real("beta", beta)
-    if beta == 0:
-        raise EqpropError("beta: must be non-zero (EP divides by it); the default is 0.01")
-    h = real("h", h)
-    if h <= 0:
-        raise EqpropError(f"h: the complex step must be positive, got {h} (default 1e-20)")
-    real("asymmetry", asymmetry)
-    if cost not in ("squared", "cross_entropy"):
-        raise EqpropError(f"cost: {_short(cost)}; choose 'squared' or 'cross_entropy'")
-    if not isinstance(data, str):
-        raise EqpropError(f"data: expected random, digits or mnist:PATH, got {_short(data)}")
-    mem, flops = estimate(sizes, batch, steps, eps, continuous, asymmetry)
-    def count(n):
-        return str(n) if n < 10**12 else _sci(n)
-    shape = (f"layers {','.join(map(count, sizes)) if len(sizes) <= 20 else f'of {len(sizes)} sizes'}, "
-             f"batch {count(batch)}, {count(steps)} steps")
-    if mem > max_memory:
-        raise EqpropError(f"scale: {shape} would need about {_bytes(mem)} of memory, more than the "
-                          f"{_bytes(max_memory)} limit; use smaller layers (--layers), a smaller "
-                          "batch (--batch) or fewer steps (--steps)")
-    if flops > max_flops:
-        raise EqpropError(f"scale: {shape} would take about {_sci(flops)} floating-point operations, "
-                          f"more than the {_sci(max_flops)} limit (hours of work); use fewer steps "
-                          "(--steps), smaller layers (--layers) or a smaller batch (--batch)")
-    return sizes, batch, steps, seed, eps, beta, h
 
 
 def scale(layers=(10, 512, 512, 784), *, batch=128, data="random", rho="sigmoid", eps=0.5,
