@@ -17,8 +17,8 @@ verifications that ``eqprop figures`` draws:
 A figure plots only numbers its report measured (and, marked as such, the
 reference lines of a theory: the precision diagonal, exp(-lambda_min t)).
 
-A saved report is untrusted input: :func:`eqprop.figures.paper.load_report`
-and :func:`~eqprop.figures.paper.check_report` check its schema (one
+A saved report is untrusted input: :func:`eqprop.figures.report_io.load_report`
+and :func:`~eqprop.figures.report_io.check_report` check its schema (one
 :class:`EqpropError` naming the key and what is wrong), and a partial report
 (an assumption-violated run, an older eqprop) draws what it has: each figure
 it cannot draw is named, with the reason, to ``note``.
@@ -33,8 +33,9 @@ import matplotlib.pyplot as plt
 
 from eqprop.errors import EqpropError
 
-from .paper import (STYLE, TWO_COLUMN, beta_bias, check_report, load_report, network, precision,
-                    scale, theorem3_params, theorem3_states, truncation)
+from .paper import (STYLE, TWO_COLUMN, beta_bias, network, precision, scale, theorem3_params,
+                    theorem3_states, truncation)
+from .report_io import check_report, load_report
 
 __all__ = ["network", "theorem3_states", "theorem3_params", "truncation", "beta_bias",
            "precision", "scale", "regenerate", "paper_set", "check_formats", "check_report",

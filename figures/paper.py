@@ -4,18 +4,23 @@ Each takes the data and ``ax=None`` (a new figure when None) and returns the
 artists it drew, so that a caller can restyle or test them. Inputs are a
 :class:`eqprop.Report` or the dictionary of its JSON (``Report.to_dict()``,
 or ``json.load`` of ``eqprop verify --json``): figures never recompute.
+
+Reading and checking a saved report is :mod:`eqprop.figures.report_io`; its
+names (``load_report``, ``check_report``, ``as_dict``, ``param_names``, ...)
+are importable from here as well.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 
 from eqprop.errors import EqpropError
+
+from .report_io import (MAX_NETWORK_UNITS, REPORT_FIGURES, CheckedReport, _gradient_errors, _need,
+                        _short, as_dict, check_report, load_report, param_names)
 
 __all__ = ["PALETTE", "network", "theorem3_states", "theorem3_params", "truncation",
            "beta_bias", "precision", "scale", "as_dict", "param_names", "check_report", "load_report",
@@ -29,303 +34,8 @@ STYLE = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fonts
          "savefig.bbox": "tight", "figure.dpi": 150}
 ONE_COLUMN, TWO_COLUMN = 3.4, 7.0  # inches
 
-
-#: what a saved report may hold (larger ones are refused, not drawn): bytes of JSON, points in
-#: time, state variables, parameters, numbers in all
-MAX_REPORT_BYTES = 64 * 2**20
-MAX_TIMES = 10_000
-MAX_STATE = 10_000
-MAX_PARAMS = 1_000_000
-MAX_VALUES = 20_000_000
-#: the network figure draws layers of at most this many units, theorem3_states this many neurons
-MAX_NETWORK_UNITS = 64
+#: theorem3_states draws at most this many neurons
 MAX_DRAWN_STATES = 32
-
-#: the figures drawn from one report, in order
-REPORT_FIGURES = ("network", "theorem3_states", "theorem3_params", "truncation", "beta_bias")
-
-
-class CheckedReport(dict):
-    """A report's dictionary after :func:`check_report`: numbers as floats, shapes consistent.
-
-    ``missing`` maps each figure of :data:`REPORT_FIGURES` that the report
-    cannot draw to the reason (a partial report: an early-stopped run, an
-    older eqprop, a hand-made file).
-    """
-
-    missing: dict
-
-
-def as_dict(report):
-    """A Report or its JSON dictionary, as a :class:`CheckedReport` (see :func:`check_report`)."""
-    return check_report(report)
-
-
-def load_report(path):
-    """Read and check a saved report (``eqprop verify --json FILE``); see :func:`check_report`."""
-    path = Path(path)
-    source = f"report {str(path)!r}"
-    if "\x00" in str(path):
-        raise EqpropError(f"{source}: the file name contains a NUL character")
-    try:
-        if not path.exists():
-            raise EqpropError(f"{source}: no such file; give a file written by eqprop verify --json FILE")
-        if path.is_dir():
-            raise EqpropError(f"{source} is a folder; give the JSON file written by eqprop verify --json")
-        if not path.is_file():
-            raise EqpropError(f"{source} is not a regular file; give the JSON file written by "
-                              "eqprop verify --json")
-        size = path.stat().st_size
-        if size > MAX_REPORT_BYTES:
-            raise EqpropError(f"{source} is {_amount(size)}, more than the {_amount(MAX_REPORT_BYTES)} "
-                              "a report may have; reports of eqprop verify are far smaller")
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_REPORT_BYTES + 1)
-    except OSError as exc:
-        raise EqpropError(f"{source}: cannot read it ({exc.strerror or exc})") from None
-    if len(raw) > MAX_REPORT_BYTES:
-        raise EqpropError(f"{source} is larger than the {_amount(MAX_REPORT_BYTES)} a report may have")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise EqpropError(f"{source} is not UTF-8 text (byte {exc.start}); give the JSON file "
-                          "written by eqprop verify --json") from None
-    try:
-        d = json.loads(text)
-    except RecursionError:
-        raise EqpropError(f"{source}: JSON nested too deeply to be a report") from None
-    except ValueError as exc:
-        why = " ".join(str(exc).split())[:160]
-        raise EqpropError(f"{source} is not valid JSON ({why}); give the file written by "
-                          "eqprop verify --json") from None
-    return check_report(d, source)
-
-
-def check_report(report, source="report"):
-    """Check a report's schema; returns a :class:`CheckedReport`.
-
-    ``report``: a :class:`eqprop.Report` or the dictionary of its JSON. What
-    is there must have the types and shapes that ``eqprop verify --json``
-    writes (else an :class:`EqpropError` naming the key and what is wrong);
-    what is absent (or null or empty) only leaves the figures that need it
-    undrawn: they are listed, with the reason, in ``missing``. Numbers may be
-    JSON numbers or strings (``"1.5e-31"``, ``"3/10"``) and must be finite.
-    """
-    if isinstance(report, CheckedReport):
-        return report
-    if hasattr(report, "to_dict"):
-        report = report.to_dict()
-    if not isinstance(report, dict):
-        raise EqpropError(f"{source}: expected a JSON object (the report of eqprop verify --json), "
-                          f"got {_kind(report)}")
-    absent = [k for k in ("model", "state") if k not in report]
-    if absent:
-        has = ", ".join(repr(str(k)[:30]) for k in list(report)[:8]) or "no keys"
-        raise EqpropError(f"{source}: not a report of eqprop verify --json (no "
-                          f"{' or '.join(map(repr, absent))}; it has {has})")
-    d = CheckedReport(report)
-    count = [0]
-
-    def fail(where, what):
-        raise EqpropError(f"{source}: {where} {what}")
-
-    def num(v, where):
-        if isinstance(v, bool) or not isinstance(v, (int, float, str)):
-            fail(where, f"should be a number, not {_kind(v)}")
-        try:
-            x = float(v)
-        except (ValueError, OverflowError):
-            x = None
-            if isinstance(v, str) and "/" in v and len(v) < 1000:
-                from fractions import Fraction
-                try:
-                    x = float(Fraction(v))
-                except (ValueError, ZeroDivisionError, OverflowError):
-                    pass
-            if x is None:
-                fail(where, f"should be a number, not {_short(v)}")
-        if not math.isfinite(x):
-            fail(where, f"is not finite ({_short(v)}); a report holds finite numbers")
-        return x
-
-    def vector(v, where, limit=None):
-        if not isinstance(v, list):
-            fail(where, f"should be a list, not {_kind(v)}")
-        if limit is not None and len(v) > limit:
-            fail(where, f"has {len(v)} entries, more than the {limit} a report may have")
-        count[0] += len(v)
-        if count[0] > MAX_VALUES:
-            fail(where, f"takes the report past {MAX_VALUES} numbers, more than can be drawn")
-        return [num(x, f"{where}[{i}]") for i, x in enumerate(v)]
-
-    def names(v, where, limit):
-        if not isinstance(v, list):
-            fail(where, f"should be a list of names, not {_kind(v)}")
-        if len(v) > limit:
-            fail(where, f"has {len(v)} names, more than the {limit} a report may have")
-        for i, n in enumerate(v):
-            if not isinstance(n, str):
-                fail(f"{where}[{i}]", f"should be a name (a string), not {_kind(n)}")
-        return list(v)
-
-    if not isinstance(d["model"], str):
-        fail("'model'", f"should be the model's name (a string), not {_kind(d['model'])}")
-    state = d["state"] = names(d["state"], "'state'", MAX_STATE)
-    params = d.get("params")
-    if params is None:
-        params = []
-    elif isinstance(params, dict):  # older eqprop: a dict in declared order
-        params = [{"name": k, "value": v} for k, v in params.items()]
-    elif isinstance(params, list):
-        if len(params) > MAX_PARAMS:
-            fail("'params'", f"has {len(params)} entries, more than the {MAX_PARAMS} a report may have")
-        out = []
-        for i, p in enumerate(params):
-            if isinstance(p, dict) and "name" in p:
-                out.append({"name": p["name"], "value": p.get("value")})
-            elif isinstance(p, list) and len(p) == 2:
-                out.append({"name": p[0], "value": p[1]})
-            else:
-                fail(f"'params'[{i}]", 'should be {"name": ..., "value": ...} or a [name, value] '
-                                       f"pair, not {_kind(p)}")
-            if not isinstance(out[-1]["name"], str):
-                fail(f"'params'[{i}]", f"has a name that is not a string ({_kind(out[-1]['name'])})")
-        params = out
-    else:
-        fail("'params'", f"should be a list of {{name, value}}, not {_kind(params)}")
-    d["params"] = params
-    n_params = len(params)
-    has_params = report.get("params") is not None  # without them, per-parameter widths are unknown
-
-    layers = d.get("layers")
-    if layers is not None:
-        if not isinstance(layers, list) or not all(isinstance(n, int) and not isinstance(n, bool)
-                                                    for n in layers):
-            fail("'layers'", f"should be a list of layer sizes (integers) or null, not {_short(layers)}")
-        if len(layers) < 2 or min(layers) < 1:
-            fail("'layers'", f"should hold two or more positive sizes, output first, not {_short(layers)}")
-        if sum(layers[:-1]) != len(state):
-            fail("'layers'", f"{_short(layers)} do not match the {len(state)} state variables "
-                             f"(the layers but the input should add up to {len(state)})")
-
-    times = d.get("times")
-    if times is not None:
-        times = d["times"] = vector(times, "'times'", limit=MAX_TIMES)
-    series = d.get("series")
-    if series is not None:
-        if not isinstance(series, dict):
-            fail("'series'", f"should be an object of time series, not {_kind(series)}")
-        series = d["series"] = dict(series)
-        widths = {"s_bar": len(state), "s_tilde": len(state),
-                  "theta_bar": n_params if has_params else None,
-                  "theta_tilde": n_params if has_params else None}
-        for key, width in widths.items():
-            rows = series.get(key)
-            if rows is None:
-                continue
-            where = f"'series'.'{key}'"
-            if times is None:
-                fail(where, "is given without 'times'")
-            if not isinstance(rows, list):
-                fail(where, f"should be a list of rows, one per time, not {_kind(rows)}")
-            if len(rows) != len(times):
-                fail(where, f"has {len(rows)} rows for {len(times)} times")
-            what = "state variables" if key.startswith("s_") else "parameters"
-            checked = []
-            for i, row in enumerate(rows):
-                if isinstance(row, list) and width is not None and len(row) != width:
-                    fail(f"{where}[{i}]", f"has {len(row)} values for {width} {what}")
-                checked.append(vector(row, f"{where}[{i}]"))
-            series[key] = checked
-    grads = d.get("dJ_dtheta")
-    if grads is not None:
-        if not isinstance(grads, dict):
-            fail("'dJ_dtheta'", f"should be an object of gradients, not {_kind(grads)}")
-        grads = d["dJ_dtheta"] = dict(grads)
-        if grads.get("implicit") is not None:
-            if isinstance(grads["implicit"], list) and has_params and len(grads["implicit"]) != n_params:
-                fail("'dJ_dtheta'.'implicit'", f"has {len(grads['implicit'])} values for {n_params} "
-                                               "parameters")
-            grads["implicit"] = vector(grads["implicit"], "'dJ_dtheta'.'implicit'")
-    if d.get("hessian_min_eigenvalue") is not None:
-        d["hessian_min_eigenvalue"] = num(d["hessian_min_eigenvalue"], "'hessian_min_eigenvalue'")
-    bias = d.get("bias")
-    if bias is not None:
-        if not isinstance(bias, dict):
-            fail("'bias'", f"should be an object with betas, one_sided and symmetric, not {_kind(bias)}")
-        bias = d["bias"] = dict(bias)
-        if any(bias.get(k) is not None for k in ("betas", "one_sided", "symmetric")):
-            for k in ("betas", "one_sided", "symmetric"):
-                if bias.get(k) is None:
-                    fail("'bias'", f"has no {k!r} beside the others")
-            bias["betas"] = vector(bias["betas"], "'bias'.'betas'", limit=MAX_TIMES)
-            for k in ("one_sided", "symmetric"):
-                if isinstance(bias[k], list) and len(bias[k]) != len(bias["betas"]):
-                    fail(f"'bias'.'{k}'", f"has {len(bias[k])} values for {len(bias['betas'])} betas")
-                bias[k] = vector(bias[k], f"'bias'.'{k}'")
-            if any(b <= 0 for b in bias["betas"]):
-                fail("'bias'.'betas'", "should be positive (they are plotted on a log axis)")
-
-    # what each figure needs, and what is absent
-    verdict = d.get("verdict")
-    why = (" (the run's verdict: assumption violated; it stopped before computing this)"
-           if verdict == "assumption violated" else "")
-    missing = {}
-    ser = d.get("series") or {}
-
-    def need(figure, *parts):
-        lacking = [label for label, ok in parts if not ok]
-        if lacking:
-            missing[figure] = f"the report has no {', no '.join(lacking)}{why}"
-
-    if layers is not None:
-        if max(layers) > MAX_NETWORK_UNITS:
-            missing["network"] = (f"layers {_short(layers)} are too wide to draw (the figure shows "
-                                  f"at most {MAX_NETWORK_UNITS} units per layer)")
-    need("theorem3_states", ("time grid 'times'", bool(times)), ("state variables", bool(state)),
-         ("series 's_bar'", bool(ser.get("s_bar"))), ("series 's_tilde'", bool(ser.get("s_tilde"))))
-    need("theorem3_params", ("time grid 'times'", bool(times)), ("parameters", bool(params)),
-         ("series 'theta_bar'", bool(ser.get("theta_bar"))),
-         ("series 'theta_tilde'", bool(ser.get("theta_tilde"))))
-    need("truncation", ("time grid 'times'", bool(times)), ("parameters", bool(params)),
-         ("series 'theta_bar'", bool(ser.get("theta_bar"))),
-         ("gradient 'dJ_dtheta'.'implicit'", bool((grads or {}).get("implicit"))),
-         ("'hessian_min_eigenvalue'", d.get("hessian_min_eigenvalue") is not None))
-    if "truncation" not in missing and not any(e > 0 for e in _gradient_errors(d)):
-        missing["truncation"] = ("the gradient error |Thetabar_t - dJ/dtheta| is zero at every time: "
-                                 "nothing to show on its log axis")
-    need("beta_bias", ("bias data 'bias'", bool((bias or {}).get("betas"))))
-    if "beta_bias" not in missing and not any(v > 0 for v in bias["one_sided"] + bias["symmetric"]):
-        missing["beta_bias"] = ("the bias errors are zero at every beta: nothing to show on a "
-                                "log axis")
-    d.missing = missing
-    return d
-
-
-def _amount(nbytes):
-    return f"{nbytes / 2**20:.3g} MiB" if nbytes >= 2**20 else f"{nbytes} bytes"
-
-
-def _gradient_errors(d):
-    """max_k |Thetabar_t - dJ/dtheta|_k at each time of a checked report."""
-    grad = d["dJ_dtheta"]["implicit"]
-    return [max(abs(a - b) for a, b in zip(row, grad)) for row in d["series"]["theta_bar"]]
-
-
-def _need(d, figure):
-    if figure in d.missing:
-        raise EqpropError(f"{figure}: {d.missing[figure]}")
-
-
-def _kind(v):
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-             int: "an integer", float: "a number", type(None): "null"}
-    return names.get(type(v), type(v).__name__)
-
-
-def _short(v, n=60):
-    text = repr(v)
-    return text if len(text) <= n else text[:n - 3] + "..."
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -341,16 +51,6 @@ def legend_label(name, limit=40):
         text = text[:limit - 3] + "..."
     text = text.replace("$", r"\$")
     return " " + text if text.startswith("_") else text  # a leading '_' hides a legend entry
-
-
-def param_names(report):
-    """The parameter names in the model's declared order (the order of every per-parameter vector).
-
-    ``params`` is a list of ``{"name": ..., "value": ...}`` (or of ``(name,
-    value)`` pairs); reports of older eqprop versions hold a dict, taken in
-    its key order.
-    """
-    return [p["name"] for p in as_dict(report)["params"]]
 
 
 def _ax(ax, width=ONE_COLUMN, height=2.4):

@@ -20,7 +20,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-import eqprop.figures.paper  # noqa: E402
+import eqprop.figures.report_io  # noqa: E402
 import eqprop.numeric.data  # noqa: E402
 from eqprop.cli import main  # noqa: E402
 
@@ -359,7 +359,7 @@ def test_hostile_report(case, tmp_path, capsys):
 
 
 def test_report_too_large(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(eqprop.figures.paper, "MAX_REPORT_BYTES", 1000)
+    monkeypatch.setattr(eqprop.figures.report_io, "MAX_REPORT_BYTES", 1000)
     path = tmp_path / "big.json"
     path.write_text(with_(times=[0.0, 1.0, 2.0], model="m" * 2000))
     assert_refused(capsys, ["figures", "--from", str(path), "--out", str(tmp_path / "f")],
