@@ -37,3 +37,14 @@ def test_every_non_smooth_function_is_flagged(case):
     assert r.verdict is Verdict.ASSUMPTION_VIOLATED, r.table()
     flagged = {a.id: a for a in r.assumptions}["twice differentiable"]
     assert not flagged.holds
+
+
+@pytest.mark.parametrize("case", SMOOTH_CASES + NON_SMOOTH_CASES,
+                         ids=[c[0] for c in SMOOTH_CASES + NON_SMOOTH_CASES])
+def test_every_function_through_derive(case):
+    """The `eqprop derive` path: the derived dynamics print, as text and as LaTeX."""
+    from eqprop.symbolic.display import describe
+    m = model(case)
+    for latex in (False, True):
+        text = describe(m, latex=latex)
+        assert text and "Traceback" not in text
