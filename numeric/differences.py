@@ -106,5 +106,5 @@ def richardson_derivative(fn, *, levels=None, step=mpmath.mpf("1e-3")):
             row.append([(f * a - b) / (f - 1) for a, b in zip(row[j - 1], rows[-1][j - 1])])
         rows.append(row)
     best = rows[-1][-1]
-    prev = rows[-2][-2] if len(rows) > 1 else best
+    prev = rows[-2][-1] if len(rows) > 1 else best
     return best, max((abs(a - b) for a, b in zip(best, prev)), default=mpmath.mpf(0)), sizes

@@ -28,7 +28,7 @@ import mpmath
 from .adjoint import adjoint_closed_form, adjoint_flow
 from .backends import GMPY, MPMATH
 from .differences import derivative, digits_of_agreement, richardson_derivative, richardson_levels
-from .integrate import ComputationBreakdown, Flow, integrate
+from .integrate import ComputationBreakdown, Flow, IntegrationError, integrate
 
 __all__ = ["GUARD_DPS", "System", "Perturbation", "Flow", "ComputationBreakdown", "to_mp",
            "newton", "derivative", "richardson_derivative", "richardson_levels", "adjoint_closed_form",
@@ -220,14 +220,20 @@ class System:
         start0 = not grid or grid[0] != 0
         if start0:
             grid = [mpmath.mpf(0)] + grid
+        states = None
         if self.engine == "heyoka":
             from .taylor import taylor_flow
-            states, stats = taylor_flow(self, s_start, grid, tol=tol, theta=theta, beta=beta)
-        else:
+            try:
+                states, stats = taylor_flow(self, s_start, grid, tol=tol, theta=theta, beta=beta)
+            except IntegrationError as exc:  # heyoka gave up (a NaN in its recurrences, say)
+                fallback = str(exc)
+        if states is None:
             states, integ = integrate(self._rhs(theta, beta), s_start, grid, tol=tol,
                                       backend=self.backend)
             stats = {"evaluations": integ.evaluations, "steps": integ.steps,
                      "rejected": integ.rejected}
+            if self.engine == "heyoka":
+                stats["fallback"] = f"gbs ({fallback})"
         return Flow(states[1:] if start0 else states, stats)
 
     def _rhs(self, theta, beta):

@@ -89,7 +89,7 @@ class GBSIntegrator:
     tol: object
     max_columns: int = 22
     backend: object = MPMATH
-    max_steps: int = 100_000
+    max_steps: int = 5_000
     evaluations: int = 0
     steps: int = 0
     rejected: int = 0

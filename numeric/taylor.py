@@ -10,7 +10,26 @@ from __future__ import annotations
 
 import mpmath
 
+from .integrate import IntegrationError
+
 __all__ = ["taylor_flow"]
+
+
+def _dual_scale(system, start, theta, beta, h):
+    """Size of the dual state's rate at the start, relative to h (1 when it is zero)."""
+    b0 = max(abs(mpmath.im(x)) / h for x in start)
+    beta_i = abs(mpmath.im(beta)) / h
+    theta_i = [mpmath.im(x) / h for x in theta]
+    real = [mpmath.re(x) for x in start]
+    rate = mpmath.mpf(0)
+    if beta_i:
+        rate += beta_i * max(abs(x) for x in system.dC_ds(real, [mpmath.re(x) for x in theta]))
+    if any(theta_i):
+        M = system.d2E_dtheta_ds(real, [mpmath.re(x) for x in theta])
+        rate += max(abs(mpmath.fsum(M[k, i] * theta_i[k] for k in range(len(theta_i))))
+                    for i in range(len(start)))
+    scale = max(b0, rate)
+    return scale if scale > 0 else mpmath.mpf(1)
 
 
 def taylor_flow(system, s_start, grid, *, tol, theta, beta):
@@ -23,6 +42,10 @@ def taylor_flow(system, s_start, grid, *, tol, theta, beta):
     beta = mpmath.mpmathify(beta)
     im = [mpmath.im(x) for x in start + theta + [beta]]
     h = max(abs(x) for x in im) or mpmath.mpf(1)
+    # heyoka controls errors absolutely below magnitude 1: the dual state b = Im(s)/h is
+    # rescaled to size about 1 (the dual system is linear and homogeneous in b, theta_i
+    # and beta_i, so the scaling is exact)
+    h *= _dual_scale(system, start, theta, beta, h)
     if mpmath.re(beta) != 0 and any(mpmath.im(x) for x in theta):
         raise NotImplementedError("heyoka engine: a real beta with a complex theta")
     P = system.perturbation
@@ -38,14 +61,19 @@ def taylor_flow(system, s_start, grid, *, tol, theta, beta):
         A, B, c0, kappa = P.affine()
         values.update(A=[x for row in A for x in row], B=[x for row in B for x in row],
                       c0=c0, kappa=kappa)
-    pars = [None] * flow.n_pars
+    pars = [None] * max(sl.stop for sl in flow.layout.values())
     for name, sl in flow.layout.items():
         pars[sl] = [R(x) for x in values[name]]
+    pars = pars[:flow.n_pars]  # the parameters the system uses (heyoka drops unused trailing ones)
     ta = flow.ta
     ta.state[:] = [R(mpmath.re(x)) for x in start] + [R(mpmath.im(x) / h) for x in start]
     ta.pars[:] = pars
     ta.time = R(grid[0])
-    out = ta.propagate_grid(np.array([R(t) for t in grid]))[-1]
+    result = ta.propagate_grid(np.array([R(t) for t in grid]))
+    out = result[-1]
+    if result[0] != hy.taylor_outcome.time_limit or len(out) != len(grid):
+        raise IntegrationError(f"heyoka stopped with outcome {result[0]} after {len(out)} of "
+                               f"{len(grid)} times")
     n = system.n
     states = []
     for row in out:

@@ -19,7 +19,7 @@ __all__ = ["Options", "resolve", "finite_number", "ENGINES", "MIN_DPS", "MAX_DPS
 #: Gragg-Bulirsch-Stoer), "heyoka" (optional Taylor integrator, eqprop[heyoka]);
 #: "auto" takes heyoka when it is installed and can compile the model.
 ENGINES = ("auto", "gbs", "heyoka")
-MIN_DPS, MAX_DPS = 8, 300
+MIN_DPS, MAX_DPS = 8, 120
 #: Most points in a time grid, and the largest time.
 MAX_TIMES, MAX_TIME = 200, 1e6
 #: What a [verify] table may hold.

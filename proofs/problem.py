@@ -281,15 +281,19 @@ def prepare(model, options: Options):
                                              "H, M, C_s or C_theta is complex or infinite at s0"))
             return None, assumptions, notes
         eig_min, pd = _definiteness(model, H, wdps, dps, assumptions)
-        res_ok = residual < mpmath.mpf(10) ** (-(dps + 2))
+        # the force is formed from terms of size about |H| |s0|: its residual is measured there
+        force_scale = max([abs(x) for x in H] + [mpmath.mpf(0)]) * max([abs(x) for x in s0] + [1])
+        res_ok = residual < mpmath.mpf(10) ** (-(dps + 2)) * max(1, force_scale)
         assumptions.insert(0, Assumption(
             "fixed point", bool(res_ok), mpmath.nstr(residual, 3),
             f"max |{'dE/ds' if model.has_energy else 'F'}(s0)| after float64 relaxation "
             f"(t = {t_relax:g}) and {iters} Newton steps"))
+        if not res_ok:
+            return None, assumptions, notes
         lam_max = max(abs(e) for e in _eigenvalues(H))
         horizon = INTEGRATION_BUDGET / float(lam_max) if lam_max else MAX_TIME
         if pd and lam_max / eig_min > MAX_CONDITION:
-            assumptions.append(Assumption(
+            assumptions.append(Assumption.limit(
                 "well conditioned", False, mpmath.nstr(lam_max / eig_min, 3),
                 f"lambda_max / lambda_min of H(s0) is above {MAX_CONDITION:g}: the flows are too "
                 "stiff for this tool's explicit integrators (the time to decay takes about that "

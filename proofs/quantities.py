@@ -225,21 +225,54 @@ def ep_gradient(P):
                  if max(c, floor) > 0] + [mpmath.mpf(1)])
     need = P.dps + 6 + max(0, int(mpmath.ceil(mpmath.log10(ratio))))
     with mpmath.workdps(min(max(P.working_dps, need), 3 * P.working_dps)):
-        levels = richardson_levels(mpmath.mp.dps, P.beta_step / P.beta_radius)
-        return richardson_derivative(lambda b: ep_readout(P, nudged_fixed_point(P, b), b),
-                                     step=P.beta_step, levels=levels)
+        # the radius of beta -> s^beta is only estimated (a domain edge or a nearby barrier
+        # can make it smaller): shrink the step until two steps agree, or Newton succeeds
+        step, last = P.beta_step, None
+        for _ in range(6):
+            levels = richardson_levels(mpmath.mp.dps, step / P.beta_radius)
+            try:
+                value = richardson_derivative(lambda b: ep_readout(P, nudged_fixed_point(P, b), b),
+                                              step=step, levels=levels)
+            except ComputationBreakdown:
+                step, last = step / 16, None
+                continue
+            if last is not None and _agree(value[0], last[0], scale, P.dps):
+                return value
+            step, last = step / 16, value
+        if last is None:
+            raise ComputationBreakdown("EP's nudged fixed points could not be solved at any "
+                                       f"beta down to {mpmath.nstr(step * 16, 3)}")
+        return last
 
 
 def finite_beta_estimates(P):
-    """The one-sided and symmetric estimators at each of ``P.betas``: ``(one_sided, symmetric)``."""
+    """The one-sided and symmetric estimators at four betas: ``(one_sided, symmetric, betas)``.
+
+    The betas are ``P.betas``, shrunk by 16 (up to five times) where a nudged fixed point
+    cannot be solved (a domain edge or a barrier closer than the radius estimate).
+    """
     base = ep_readout(P, P.s0, 0)
-    one, sym = [], []
-    for b in P.betas:
-        plus = ep_readout(P, nudged_fixed_point(P, b), b)
-        minus = ep_readout(P, nudged_fixed_point(P, -b), -b)
-        one.append([(x - y) / b for x, y in zip(plus, base)])
-        sym.append([(x - y) / (2 * b) for x, y in zip(plus, minus)])
-    return one, sym
+    for shrink in range(6):
+        betas = [b / 16 ** shrink for b in P.betas]
+        one, sym = [], []
+        try:
+            for b in betas:
+                plus = ep_readout(P, nudged_fixed_point(P, b), b)
+                minus = ep_readout(P, nudged_fixed_point(P, -b), -b)
+                one.append([(x - y) / b for x, y in zip(plus, base)])
+                sym.append([(x - y) / (2 * b) for x, y in zip(plus, minus)])
+        except ComputationBreakdown:
+            if shrink == 5:
+                raise
+            continue
+        return one, sym, betas
+
+
+def _agree(a, b, scale, digits):
+    """Two estimates equal to ``digits`` digits of each entry's size (or the row's largest)."""
+    top = max(scale + [mpmath.mpf(0)])
+    return all(abs(x - y) <= mpmath.mpf(10) ** -digits * max(c, top * mpmath.mpf(10) ** -digits)
+               for x, y, c in zip(a, b, scale))
 
 
 # -- 5.4, 5.5: EP's temporal derivatives ---------------------------------------------
@@ -280,7 +313,7 @@ def kbe_points(P, samples=1):
     for k in range(samples):
         rng = P.rng(f"KBE:{k}")
         offsets = [mpmath.mpf(rng.randint(-500, 500)) / 1000 for _ in P.s0]
-        for attempt in range(12):
+        for attempt in range(48):
             point = [a + b / 2 ** attempt for a, b in zip(P.s0, offsets)]
             values = {**fixed, **{s: mpmath.nstr(x, 30) for s, x in zip(P.model.state, point)}}
             if not domain_violations(P.model.expressions, values):

@@ -110,10 +110,16 @@ class Assumption:
     value: str
     message: str
     fatal: bool = True   # a violated fatal assumption forbids the verdict 'verified'
+    tool_limit: bool = False  # not a hypothesis of the theorems: a limit of this tool
+
+    @classmethod
+    def limit(cls, id, holds, value, message):
+        """A requirement of this tool (not of the theorems): violated, the verdict is 'incomplete'."""
+        return cls(id, holds, value, message, fatal=True, tool_limit=True)
 
     def to_dict(self):
         return {"id": self.id, "holds": self.holds, "value": self.value,
-                "message": self.message, "fatal": self.fatal}
+                "message": self.message, "fatal": self.fatal, "tool_limit": self.tool_limit}
 
 
 @dataclass(frozen=True)

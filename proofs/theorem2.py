@@ -57,20 +57,20 @@ def check(P, *, ep=q.ep_gradient, ift=q.ift_gradient, implicit=q.implicit_gradie
         fd = ift(P)
         rows.append(P.compare("IFT.cs", "2.3", None, fd, exact, scale=scale,
                               limit=P.limit_precision, sides=R["IFT.cs"]))
-        slopes, (one, sym) = _bias_rows(P, estimates(P), exact, scale)
+        est = estimates(P)
+        slopes, (one, sym) = _bias_rows(P, est, exact, scale)
         rows += slopes
         return TheoremResult(
             checks=rows,
             extra={"ep_limit": ep_limit, "finite_difference": fd,
-                   "bias": {"betas": [mpmath.nstr(b, 3) for b in P.betas], "one_sided": [mpmath.nstr(e, 6) for e in one],
+                   "bias": {"betas": [mpmath.nstr(b, 3) for b in est[2]], "one_sided": [mpmath.nstr(e, 6) for e in one],
                             "symmetric": [mpmath.nstr(e, 6) for e in sym]}})
 
 
 def _bias_rows(P, est, exact, scale):
     """Fitted orders of the finite-beta bias, above the rounding floor: ``(rows, errors)``."""
-    one_sided, symmetric = est
+    one_sided, symmetric, betas = est
     norm = max(scale + [mpmath.mpf(10) ** -P.working_dps])
-    betas = P.betas
     base = q.ep_readout(P, P.s0, 0)
     # rounding floor of each estimate: |E_theta| 10^-wdps / beta, relative to the gradient's scale
     e_scale = max([mpmath.mpf(1)] + [abs(v) for v in base])

@@ -83,9 +83,14 @@ def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=Non
                 kind="energy" if model.has_energy else "vector field",
                 layers=list(model.layers) if model.layers else None)
     if P is None:
+        failed = [a for a in assumptions if not a.holds and a.fatal]
+        limited = failed and all(a.tool_limit for a in failed)
+        if limited:
+            notes.append(f"incomplete: {failed[0].message}")
         report = Report(**base, working_dps=opts.dps, s_free=[], hessian_min_eigenvalue=None,
                         dJ_dtheta={}, times=[], series={}, checks=[], assumptions=assumptions,
-                        verdict=Verdict.ASSUMPTION_VIOLATED, notes=notes,
+                        verdict=Verdict.INCOMPLETE if limited else Verdict.ASSUMPTION_VIOLATED,
+                        notes=notes,
                         seconds=time.perf_counter() - started)
         return _finish(report, throw)
     checks = []
@@ -139,6 +144,11 @@ def _verdict(assumptions, checks, times, notes):
         return Verdict.ASSUMPTION_VIOLATED
     if not all(c.passed for c in checks):
         return Verdict.NOT_VERIFIED
+    soft = [a for a in assumptions if not a.holds]
+    if soft:  # a hypothesis that failed without failing a row (an asymmetric block the cost
+        # never sees, say): agreement outside the hypotheses is not a verification
+        notes.append(f"every row passed, but the hypothesis '{soft[0].id}' does not hold")
+        return Verdict.ASSUMPTION_VIOLATED
     produced = {c.id for c in checks}
     tested = {c.id for c in checks if c.testable}
     missing = [r for r in REQUIRED_ROWS if r not in produced]

@@ -28,6 +28,13 @@ def _rules():
     ]
 
 
+def _power_ok(pair):
+    base, exp = pair
+    if exp == int(exp):
+        return exp >= 0 or base != 0
+    return base > 0
+
+
 def _restricted(expr):
     """The sub-expressions whose real value needs a condition, with the condition."""
     rules = _rules()
@@ -36,7 +43,9 @@ def _restricted(expr):
             if isinstance(node, cls):
                 yield node, node.args[0], test, need
         if isinstance(node, sp.Pow) and not (node.exp.is_Integer and node.exp >= 0):
-            if node.exp.is_Integer:
+            if not node.exp.is_number:  # an exponent given by a parameter or data: judged
+                yield node, (node.base, node.exp), _power_ok, "a positive base, or an integer exponent"
+            elif node.exp.is_Integer:
                 yield node, node.base, (lambda a: a != 0), "a non-zero base"
             else:
                 yield node, node.base, (lambda a: a > 0), "a positive base"
@@ -60,6 +69,14 @@ def domain_violations(expressions, values, *, digits=30):
                 continue
             seen.add(node)
             try:
+                if isinstance(arg, tuple):
+                    val = tuple(sp.N(a.xreplace(subs), digits) for a in arg)
+                    if any(v.free_symbols or not v.is_real for v in val):
+                        continue
+                    if not test(val):
+                        found.append(f"{node}: base {sp.N(val[0], 6)}, exponent {sp.N(val[1], 6)} "
+                                     f"(power needs {need})")
+                    continue
                 val = sp.N(arg.xreplace(subs), digits)
             except (TypeError, ValueError, ArithmeticError):  # pragma: no cover - defensive
                 continue

@@ -121,7 +121,18 @@ def taylor_integrator(derivs, prec, tol, *, perturbed=False):
             force_a[i] = force_a[i] + hy.sum(row_a) + c0[i] + beta_r * kappa[i]
             force_b[i] = force_b[i] + hy.sum(row_b) + beta_i * kappa[i]
     system = [(a[i], -force_a[i]) for i in range(n)] + [(b[i], -force_b[i]) for i in range(n)]
-    n_pars = max(sl.stop for sl in layout.values())
-    ta = hy.taylor_adaptive(system, [hy.real(0, prec)] * (2 * n), pars=[hy.real(0, prec)] * n_pars,
+    # heyoka counts parameters up to the highest one the system uses: a parameter that no
+    # derivative involves (one that enters the cost only, declared last) is left out
+    used = 1 + max((int(str(p)[1:]) for p in _pars_of(system)), default=-1)
+    ta = hy.taylor_adaptive(system, [hy.real(0, prec)] * (2 * n), pars=[hy.real(0, prec)] * used,
                             fp_type=hy.real, tol=hy.real(tol, prec))
-    return TaylorFlow(ta=ta, layout=layout, n_pars=n_pars)
+    return TaylorFlow(ta=ta, layout=layout, n_pars=used)
+
+
+def _pars_of(system):
+    """The runtime parameters (``p[k]``) appearing in a heyoka system's right-hand sides."""
+    import heyoka as hy
+    found = set()
+    for _, rhs in system:
+        found.update(hy.get_params(rhs))
+    return found

@@ -105,11 +105,10 @@ def test_biased_estimator_fails_the_slope_rows():
     P = _problem(30, times=(0, 1))
 
     def biased(P):
-        one, sym = finite_beta_estimates(P)
-        betas = P.betas
+        one, sym, betas = finite_beta_estimates(P)
         bias = [mpmath.sqrt(b) * mpmath.mpf(10) ** -4 for b in betas]
         return ([[v + e for v in row] for row, e in zip(one, bias)],
-                [[v + e for v in row] for row, e in zip(sym, bias)])
+                [[v + e for v in row] for row, e in zip(sym, bias)], betas)
     with mpmath.workdps(P.working_dps):
         rows = [c for c in theorem2.check(P, estimates=biased).checks if c.kind == "slope"]
         control = [c for c in theorem2.check(P).checks if c.kind == "slope"]
