@@ -27,9 +27,10 @@ def alarm():
 def test_a_stiff_energy_is_refused_with_its_condition_number():
     m = Model(energy="10**30*(a - w)**2 + b**2/2 - x*b", cost="(a - y)**2/2", **KW)
     r = verify(m, dps=20, engine="gbs")
-    assert r.verdict is Verdict.ASSUMPTION_VIOLATED
+    assert r.verdict is Verdict.INCOMPLETE  # a limit of this tool, not of the theorems
     bad = [a for a in r.assumptions if not a.holds]
-    assert bad[0].id == "well conditioned" and float(bad[0].value) > 1e29
+    assert bad[0].id == "well conditioned" and bad[0].tool_limit and float(bad[0].value) > 1e29
+    assert any("too stiff" in n for n in r.notes)
 
 
 def test_a_near_singular_hessian_is_not_integrated_for_ever():

@@ -227,3 +227,33 @@ def test_the_richardson_step_follows_the_radius_of_beta_to_s_beta():
     rows = [c for c in r.checks if c.id in ("T2", "T2.bias1", "T2.bias2")]
     assert len(rows) == 3 and all(c.passed for c in rows), r.table()
     assert all(c.passed for c in r.checks), r.table()
+
+
+def test_a_small_cost_verifies_on_heyoka_too(engine):
+    """heyoka's error control is absolute below 1: its dual state is rescaled to size 1."""
+    m = Model(**{**TWO, "cost": "c*(a - y)**2/2", "data": {**TWO["data"], "c": "1e-12"}})
+    assert verify(m, dps=20, engine=engine).verdict is Verdict.VERIFIED
+
+
+def test_a_parameter_only_in_the_cost_declared_last(engine):
+    m = Model(**{**TWO, "cost": "(a - y)**2/2 + z*b**2/2", "params": {"w": "0.3", "z": "0.1"}})
+    assert verify(m, dps=20, engine=engine).verdict is Verdict.VERIFIED
+
+
+def test_a_large_scale_energy_passes_the_fixed_point_test():
+    m = Model(energy="k*(a**2/2 - w*tanh(a))", cost="(a - y)**2/2", state=["a"],
+              params={"w": "2"}, data={"k": "1e9", "y": "0.2"})
+    assert verify(m, dps=50, engine="gbs", times=[0, 1e-9]).verdict is Verdict.VERIFIED
+
+
+def test_a_state_starting_at_zero_with_a_quartic_does_not_crash(engine):
+    m = Model(energy="a**2/2 + w*a**4 + b**2/2 - x*b", cost="(b - y)**2/2", state=["a", "b"],
+              params={"w": "0.3"}, data={"x": "0.5", "y": "0.2"})
+    assert verify(m, dps=20, engine=engine).verdict in (Verdict.VERIFIED, Verdict.INCOMPLETE)
+
+
+def test_an_asymmetric_block_the_cost_never_sees_is_not_verified():
+    m = Model(vector_field=["-a + 2*b", "-b", "-c + u*tanh(x) - c**3"], cost="(c - y)**2/2",
+              state=["a", "b", "c"], params={"u": "0.5"}, data={"x": "0.3", "y": "0.1"})
+    r = verify(m, dps=20, engine="gbs")
+    assert r.verdict is Verdict.ASSUMPTION_VIOLATED, r.table()
