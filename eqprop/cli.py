@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 
@@ -67,11 +68,30 @@ instead), 130 interrupted.
 """
 
 
+#: Control characters (but tab), bidirectional overrides and other invisible
+#: formatting, and lone surrogates: never written raw to a terminal.
+_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e"
+                     "\u2060-\u2069\ufeff\ud800-\udfff]")
+
+
+def sanitize(text, *, newlines=False):
+    """``text`` with control characters written visibly (ESC as ``\\x1b``, U+202E as ``\\u202e``).
+
+    Model files are shared: their names, formulas and the messages quoting
+    them must not move the cursor, recolour or rewrite lines, nor reverse
+    the reading order. ``newlines=True`` keeps line breaks (tables).
+    """
+    def visible(m):
+        c = m.group()
+        return c if newlines and c == "\n" else c.encode("unicode_escape").decode("ascii")
+    return _UNSAFE.sub(visible, str(text))
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with the project's one-line errors (exit status 2)."""
 
     def error(self, message):
-        self.exit(2, f"eqprop: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"eqprop: error: {sanitize(message)} (see '{self.prog} --help')\n")
 
 
 DEBUG_HELP = "on an internal error, print the traceback here instead of saving it to a file"
@@ -229,13 +249,13 @@ def _verify(args):
 
     def progress(msg):
         if not quiet:
-            print(f"[{time.strftime('%H:%M:%S')}] {msg} ...", file=sys.stderr, flush=True)
+            print(f"[{time.strftime('%H:%M:%S')}] {sanitize(msg)} ...", file=sys.stderr, flush=True)
     report = verify(args.model, dps=args.dps, times=_times(args.times), engine=args.engine,
                     seed=args.seed, required_digits=args.required_digits, progress=progress)
     if args.json:
         _write_json(args.json, report.to_json())
     if args.json != "-":  # with '-', nothing but the JSON on standard output
-        print(f"verdict: {report.verdict.value}" if quiet else report.table())
+        print(sanitize(f"verdict: {report.verdict.value}" if quiet else report.table(), newlines=True))
     return report.exit_code
 
 
@@ -316,10 +336,10 @@ def _figures(args):
         drawn = {"report": load_report(args.source)}  # checked before any folder is made
     else:
         drawn = paper_set(args.model or "paper", args.dps,
-                          progress=lambda msg: print(f"{msg} ...", file=sys.stderr, flush=True))
-    note = lambda msg: print(f"eqprop: note: {msg}", file=sys.stderr, flush=True)  # noqa: E731
+                          progress=lambda msg: print(f"{sanitize(msg)} ...", file=sys.stderr, flush=True))
+    note = lambda msg: print(f"eqprop: note: {sanitize(msg)}", file=sys.stderr, flush=True)  # noqa: E731
     for path in regenerate(out=args.out, formats=formats, note=note, **drawn):
-        print(path)
+        print(sanitize(path))
     return 0
 
 
@@ -328,7 +348,7 @@ def _models(_args):
     for name in builtin_names():
         m = load_model(name)
         n_p = len(m.params)
-        print(f"{name:<14} {m.name} ({len(m.state)} state variables, {n_p} "
+        print(f"{name:<14} {sanitize(m.name)} ({len(m.state)} state variables, {n_p} "
               f"parameter{'s' if n_p != 1 else ''})")
     print("hopfield:L0,L1,...[:rho]  layered Hopfield network, output first, input last "
           "(rho: sigmoid, tanh, hardsigmoid, smoothhard)")
@@ -339,7 +359,7 @@ def _models(_args):
 def _derive(args):
     from .symbolic.builtins import load_model
     from .symbolic.display import describe
-    print(describe(load_model(args.model or "paper"), latex=args.latex))
+    print(sanitize(describe(load_model(args.model or "paper"), latex=args.latex), newlines=True))
     return 0
 
 
@@ -359,7 +379,7 @@ def main(argv=None):
             return 2
         return COMMANDS[args.command](args)
     except EqpropError as exc:
-        print(f"eqprop: error: {exc}", file=sys.stderr)
+        print(f"eqprop: error: {sanitize(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("eqprop: interrupted", file=sys.stderr)
@@ -378,7 +398,7 @@ def _internal_error(exc, argv, debug):
     """Report a bug in one line (exit 3); the traceback goes to a file, or here with --debug."""
     import traceback
     trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    message = " ".join(str(exc).split())
+    message = sanitize(" ".join(str(exc).split()))
     if len(message) > 300:
         message = message[:297] + "..."
     head = f"eqprop: internal error: {type(exc).__name__}" + (f": {message}" if message else "")

@@ -8,7 +8,12 @@
 
 from __future__ import annotations
 
+import difflib
+import keyword
+import os
 import random
+import re
+import stat
 from importlib import resources
 from pathlib import Path
 
@@ -16,8 +21,8 @@ import sympy as sp
 
 from eqprop.errors import EqpropError
 
-from .model import Model
-from .parse import FUNCTIONS, parse_expression
+from .model import MAX_DATA, MAX_PARAMS, MAX_STATE, Model
+from .parse import FUNCTIONS, escape_controls, formula_names, normalize_formula, parse_expression, shorten
 
 try:  # Python >= 3.11
     import tomllib
@@ -38,6 +43,17 @@ RHO = {
 }
 
 _TWO_ARGUMENTS = {"Min", "min", "Max", "max"}
+#: A name read as a variable when rho is a lone name: one letter, then nothing or a digit or
+#: underscore and more (z, x1, z_in). A longer word (relu, gelu) is an unknown activation.
+_VARIABLE = re.compile(r"[^\W\d_](?:[0-9_]\w*)?\Z")
+
+
+def _unknown_activation(name):
+    near = difflib.get_close_matches(name, list(RHO) + sorted(FUNCTIONS), n=1)
+    hint = f" (did you mean '{near[0]}'?)" if near else ""
+    return EqpropError(f"rho: unknown activation {shorten(name, 40)}{hint}; use one of "
+                       f"{', '.join(RHO)}, a function such as atan, or a formula in one variable "
+                       "such as 'z' (the identity) or 'z/(1 + z**2)'")
 
 
 def rho_function(rho):
@@ -45,30 +61,35 @@ def rho_function(rho):
 
     ``rho`` is a name from :data:`RHO`, the name of a one-argument formula
     function (``"atan"`` means atan(z)), a string formula in one variable
-    (``"z/(1 + z**2)"``, any variable name), or a SymPy expression in one
-    symbol.
+    (``"z/(1 + z**2)"``, any variable name; ``"z"`` alone is the identity),
+    or a SymPy expression in one symbol. A lone word that is none of these
+    (``"relu"``) is an unknown activation, not a variable.
     """
-    if isinstance(rho, str) and rho in RHO:
-        return RHO[rho]
-    if isinstance(rho, str) and rho.strip().isidentifier():
-        name = rho.strip()
-        if name in FUNCTIONS and name not in _TWO_ARGUMENTS:
-            return FUNCTIONS[name](_z)
-        raise EqpropError(f"rho: unknown activation {rho!r}; use one of {', '.join(RHO)}, a "
-                          "function such as atan, or a formula in one variable such as "
-                          "'z/(1 + z**2)'")
     if isinstance(rho, str):
-        import ast
-        try:
-            names = {n.id for n in ast.walk(ast.parse(rho, mode="eval")) if isinstance(n, ast.Name)}
-        except SyntaxError:
-            names = set()
-        free = sorted(n for n in names if n not in FUNCTIONS and n not in ("pi", "E"))
-        if len(free) != 1:
-            raise EqpropError(f"rho: {rho!r} is neither a named activation ({', '.join(RHO)}) nor a "
-                              "formula in exactly one variable, such as 'z/(1 + z**2)'")
-        expr = parse_expression(rho, {free[0]: sp.Symbol(free[0], real=True)}, what="rho")
-        return expr.xreplace({sp.Symbol(free[0], real=True): _z})
+        text = normalize_formula(rho, "rho")
+        if text in RHO:
+            return RHO[text]
+        if text.isidentifier() and not keyword.iskeyword(text):
+            if text in _TWO_ARGUMENTS:
+                raise EqpropError(f"rho: {text} takes two arguments; an activation is a function "
+                                  f"of one variable, e.g. '{text}(z, 0)'")
+            if text in FUNCTIONS:
+                return FUNCTIONS[text](_z)
+            if text in ("pi", "E"):
+                raise EqpropError(f"rho: '{text}' is a constant; an activation is a function of "
+                                  "one variable, such as 'z' or 'tanh'")
+            if _VARIABLE.match(text):
+                return _z  # the identity, in the variable the user named
+            raise _unknown_activation(text)
+        free = sorted(n for n in formula_names(text, "rho")
+                      if n not in FUNCTIONS and n not in ("pi", "E"))
+        if len(free) != 1:  # a malformed or forbidden formula says so first
+            parse_expression(text, {n: sp.Symbol(n, real=True) for n in free}, what="rho")
+            raise EqpropError(f"rho: {shorten(text, 60)} is neither a named activation "
+                              f"({', '.join(RHO)}) nor a formula in exactly one variable, such "
+                              "as 'z/(1 + z**2)'")
+        var = sp.Symbol(free[0], real=True)
+        return parse_expression(text, {free[0]: var}, what="rho").xreplace({var: _z})
     if isinstance(rho, sp.Expr):
         free = list(rho.free_symbols)
         if len(free) != 1:
@@ -99,10 +120,7 @@ def hopfield(layers=(2, 3, 3, 2), rho="sigmoid", biases=False, seed=0, *, name=N
     decimals drawn from ``random.Random(seed)``, weights scaled by
     sqrt(6 / (fan_in + fan_out)).
     """
-    layers = [int(n) for n in layers]
-    if len(layers) < 2 or min(layers) < 1:
-        raise EqpropError(f"hopfield: layers must list at least two positive sizes "
-                          f"[n_out, ..., n_in], got {layers}")
+    layers = _hopfield_layers(layers, biases)
     r = rho_function(rho)
     rng = random.Random(seed)
     n_free = len(layers) - 1
@@ -132,7 +150,51 @@ def hopfield(layers=(2, 3, 3, 2), rho="sigmoid", biases=False, seed=0, *, name=N
     cost = sp.Rational(1, 2) * sp.Add(*[(yi - si) ** 2 for yi, si in zip(y, s[0])])
     return Model(energy=energy, cost=cost, state=[v for layer in s for v in layer],
                  params=params, data=data, layers=tuple(layers),
-                 name=name or f"hopfield {'-'.join(map(str, layers))} ({rho if isinstance(rho, str) else 'custom rho'})")
+                 name=name or f"hopfield {'-'.join(map(str, layers))} ({_rho_label(rho)})")
+
+
+def _rho_label(rho):
+    if not isinstance(rho, str):
+        return "custom rho"
+    text = " ".join(rho.split())
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _count(value, what):
+    """A size given as an integer (or its decimal digits), before anything is allocated."""
+    if isinstance(value, bool):
+        raise EqpropError(f"{what}: got a boolean {value!r}; give a positive integer")
+    if isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,12}\s*", value):
+        return int(value)
+    if isinstance(value, int) or (type(value).__name__.startswith(("int", "uint"))
+                                  and hasattr(value, "item")):
+        return int(value)
+    raise EqpropError(f"{what}: expected a positive integer, got {shorten(value, 40)}")
+
+
+def _hopfield_layers(layers, biases):
+    """Layer sizes checked against the symbolic path's limits before any symbol is made."""
+    if isinstance(layers, (str, bytes, dict)) or not hasattr(layers, "__len__"):
+        raise EqpropError(f"hopfield: layers must be a list of sizes [n_out, ..., n_in], got "
+                          f"{shorten(layers, 40)}")
+    if len(layers) > MAX_STATE + 1:
+        raise EqpropError(f"hopfield: {len(layers):,} layers; the state may have at most "
+                          f"{MAX_STATE:,} variables")
+    sizes = [_count(n, "hopfield: a layer size") for n in layers]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise EqpropError(f"hopfield: layers must list at least two positive sizes "
+                          f"[n_out, ..., n_in], got {shorten(sizes, 60)}")
+    n_state = sum(sizes[:-1])
+    n_params = sum(a * b for a, b in zip(sizes, sizes[1:])) + (n_state if biases else 0)
+    n_data = sizes[-1] + sizes[0]
+    for count, limit, kind in ((n_state, MAX_STATE, "state variables"),
+                               (n_params, MAX_PARAMS, "parameters"),
+                               (n_data, MAX_DATA, "data values")):
+        if count > limit:
+            raise EqpropError(f"hopfield: layers {shorten(sizes, 40)} give {count:,} {kind}; at "
+                              f"most {limit:,} are allowed on the symbolic path (eqprop scale "
+                              "checks larger layered networks in float64)")
+    return sizes
 
 
 def quadratic(n=3, seed=0):
@@ -144,9 +206,15 @@ def quadratic(n=3, seed=0):
     so ``s0 = H^-1 b``, ``Sbar_t = expm(-t H) C_s`` and every other quantity
     of the paper has a closed form in exact rational arithmetic.
     """
-    n = int(n)
+    n = _count(n, "quadratic: n")
     if n < 1:
         raise EqpropError(f"quadratic: n must be a positive integer, got {n}")
+    n_params = n * (n - 1) // 2 + n
+    if n > MAX_STATE or n_params > MAX_PARAMS:
+        largest = max(k for k in range(1, MAX_STATE + 1) if k * (k + 1) // 2 <= MAX_PARAMS)
+        raise EqpropError(f"quadratic: n = {n:,} gives {n:,} state variables and {n_params:,} "
+                          f"parameters; at most {MAX_STATE:,} and {MAX_PARAMS:,} are allowed on "
+                          f"the symbolic path, so n is at most {largest}")
     rng = random.Random(seed)
     s = [sp.Symbol(f"s_{i}", real=True) for i in range(n)]
     params, terms = {}, [sp.Rational(1, 2) * v**2 for v in s]
@@ -175,78 +243,147 @@ def builtin_names():
 
 _REQUIRED = ("state", "cost")
 _KNOWN = {"name", "state", "energy", "vector_field", "cost", "params", "data", "verify", "layers"}
-_VERIFY_KEYS = {"dps", "times", "initial_state", "engine"}
+#: The keys of a [verify] table (proofs/options.py validates their values; keep the two in step).
+_VERIFY_KEYS = {"dps", "times", "initial_state", "required_digits", "engine", "seed"}
+#: Largest model file read, in bytes.
+MAX_FILE_BYTES = 10_000_000
+_SPEC = re.compile(r"hopfield:([0-9]+(?:,[0-9]+)*)(?::(.*))?|quadratic:([0-9]+)", re.S)
+_MAX_SPEC_CHARS = 10_000
+
+
+def _unknown(label, kind, key, known):
+    near = difflib.get_close_matches(str(key), sorted(known), n=1)
+    hint = f" (did you mean '{near[0]}'?)" if near else ""
+    return EqpropError(f"{label}: unknown {kind} {shorten(key, 40)}{hint}; allowed: "
+                       f"{', '.join(sorted(known))}")
 
 
 def load_model(source):
     """Read a model from a TOML file path, or a built-in name (``paper``).
 
     The file's fields are those of :class:`Model`; see ``examples/*.toml``.
+    A UTF-8 byte order mark at the start of the file is accepted.
     """
     if isinstance(source, Model):
         return source
-    spec = str(source)
+    if not isinstance(source, (str, os.PathLike)):
+        raise EqpropError(f"model: expected a Model, a TOML path or a built-in name, got "
+                          f"{type(source).__name__}")
+    spec = os.fspath(source)
+    if isinstance(spec, bytes):
+        raise EqpropError("model: give the path as text, not bytes")
+    label = escape_controls(spec if len(spec) <= 200 else spec[:197] + "...")
     if spec.startswith(("hopfield:", "quadratic:")):
-        return _from_spec(spec)
-    text, label = None, str(source)
-    path = Path(str(source))
-    key = str(source).replace("-", "_")
-    if str(source) in builtin_names() or key in [b.replace("-", "_") for b in builtin_names()]:
-        text = (resources.files("eqprop") / "models" / f"{key}.toml").read_text(encoding="utf-8")
-    elif path.is_file():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise EqpropError(f"{label}: cannot read the file ({exc})") from None
+        return _from_spec(spec, label)
+    key = spec.replace("-", "_")
+    if spec in builtin_names() or key in [b.replace("-", "_") for b in builtin_names()]:
+        data = (resources.files("eqprop") / "models" / f"{key}.toml").read_bytes()
     else:
-        raise EqpropError(f"{label}: no such model file, and not a built-in model "
-                          f"(built-in: {', '.join(builtin_names())})")
+        data = _read_file(spec, label)
+    try:
+        text = data.decode("utf-8-sig")  # the -sig: a byte order mark is not part of the text
+    except UnicodeDecodeError as exc:
+        raise EqpropError(f"{label}: not a UTF-8 text file (byte 0x{data[exc.start]:02x} at "
+                          f"position {exc.start}); save the model as UTF-8 TOML") from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise EqpropError(f"{label}: TOML syntax error: {exc}") from None
+        raise EqpropError(f"{label}: TOML syntax error: {' '.join(str(exc).split())}") from None
+    except ValueError:  # an integer beyond Python's 4,300-digit conversion limit
+        raise EqpropError(f"{label}: a number in the file is too long to read; write values as "
+                          "decimal strings within 1e-1000 .. 1e+1000") from None
+    except RecursionError:
+        raise EqpropError(f"{label}: the TOML nests arrays or tables too deeply") from None
     return model_from_dict(doc, label=label)
 
 
-def _from_spec(spec):
-    """``hopfield:2,3,3,2[:rho]`` or ``quadratic:N``."""
-    kind, _, rest = spec.partition(":")
+def _read_file(spec, label):
+    """The bytes of a regular file of at most MAX_FILE_BYTES; one-line errors otherwise."""
+    path = Path(spec)
     try:
-        if kind == "quadratic":
-            return quadratic(int(rest))
-        sizes, _, rho = rest.partition(":")
-        return hopfield([int(x) for x in sizes.split(",")], rho=rho or "sigmoid")
-    except EqpropError:
-        raise
-    except ValueError:
-        raise EqpropError(f"{spec!r}: expected 'hopfield:2,3,3,2' (optionally ':tanh') or "
-                          "'quadratic:3'") from None
+        info = path.stat()
+    except FileNotFoundError:
+        raise EqpropError(f"{label}: no such model file, and not a built-in model "
+                          f"(built-in: {', '.join(builtin_names())})") from None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise EqpropError(f"{label}: cannot open the model file ({reason})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise EqpropError(f"{label}: is a folder; give a model file (.toml) inside it")
+    if not stat.S_ISREG(info.st_mode):
+        raise EqpropError(f"{label}: is not a regular file (a device, pipe or socket); give a "
+                          "model file (.toml)")
+    if info.st_size > MAX_FILE_BYTES:
+        raise EqpropError(f"{label}: the file has {info.st_size:,} bytes; a model file may have "
+                          f"at most {MAX_FILE_BYTES:,}")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise EqpropError(f"{label}: cannot read the file ({exc.strerror or exc})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise EqpropError(f"{label}: the file has more than {MAX_FILE_BYTES:,} bytes; a model "
+                          f"file may have at most {MAX_FILE_BYTES:,}")
+    return data
+
+
+def _from_spec(spec, label):
+    """``hopfield:2,3,3,2[:rho]`` or ``quadratic:N``."""
+    if len(spec) > _MAX_SPEC_CHARS:
+        raise EqpropError(f"{label}: the specification has {len(spec):,} characters; at most "
+                          f"{_MAX_SPEC_CHARS:,} (and at most {MAX_STATE:,} state variables)")
+    m = _SPEC.fullmatch(spec)
+    if m is None:
+        raise EqpropError(f"{label}: expected 'hopfield:2,3,3,2' (layer sizes, optionally "
+                          "':tanh' or another activation) or 'quadratic:3'")
+    sizes = (m.group(3) or m.group(1)).split(",")
+    if max(len(n) for n in sizes) > 12:
+        raise EqpropError(f"{label}: a size of {max(len(n) for n in sizes):,} digits; at most "
+                          f"{MAX_STATE:,} state variables and {MAX_PARAMS:,} parameters are "
+                          "allowed on the symbolic path")
+    if m.group(3) is not None:
+        return quadratic(int(m.group(3)))
+    rho = m.group(2)
+    if rho is not None and not rho.strip():
+        raise EqpropError(f"{label}: empty activation after ':'; give one such as tanh, or leave "
+                          "out the ':'")
+    return hopfield([int(x) for x in m.group(1).split(",")], rho=rho or "sigmoid")
 
 
 def model_from_dict(doc, *, label="model"):
     """Build a :class:`Model` from the fields of a parsed TOML document."""
+    if not isinstance(doc, dict):
+        raise EqpropError(f"{label}: expected a table of fields (name, state, energy, cost, ...), "
+                          f"got {type(doc).__name__}")
+    unknown = sorted(set(doc) - _KNOWN)
+    if unknown:
+        raise _unknown(label, "field", unknown[0], _KNOWN)
     for key in _REQUIRED:
         if key not in doc:
             raise EqpropError(f"{label}: missing field '{key}'; a model file needs state, "
                               "energy (or vector_field) and cost")
     if "energy" not in doc and "vector_field" not in doc:
         raise EqpropError(f"{label}: missing field 'energy' (or 'vector_field')")
-    unknown = sorted(set(doc) - _KNOWN)
-    if unknown:
-        raise EqpropError(f"{label}: unknown field '{unknown[0]}'; allowed: {', '.join(sorted(_KNOWN))}")
     verify = doc.get("verify", {})
     if not isinstance(verify, dict):
-        raise EqpropError(f"{label}: [verify] must be a table")
+        raise EqpropError(f"{label}: [verify] must be a table, e.g. [verify] then dps = 30")
     bad = sorted(set(verify) - _VERIFY_KEYS)
     if bad:
-        raise EqpropError(f"{label}: unknown [verify] key '{bad[0]}'; allowed: {', '.join(sorted(_VERIFY_KEYS))}")
+        raise _unknown(label, "[verify] key", bad[0], _VERIFY_KEYS)
     for key in ("params", "data"):
         if key in doc and not isinstance(doc[key], dict):
             raise EqpropError(f"{label}: [{key}] must be a table of name = \"value\" entries")
+    for key in ("energy", "cost"):
+        if key in doc and isinstance(doc[key], dict):
+            raise EqpropError(f"{label}: {key} must be a formula string, e.g. {key} = \"a**2/2\", "
+                              "not a table")
     state = doc["state"]
     if not isinstance(state, list):
         raise EqpropError(f"{label}: state must be a list of names, e.g. state = [\"a\", \"b\"]")
+    if "name" in doc and not isinstance(doc["name"], str):
+        raise EqpropError(f"{label}: name must be a string, e.g. name = \"two neurons\"")
+    name = doc["name"] if "name" in doc else escape_controls(Path(label).stem)
     return Model(energy=doc.get("energy"), cost=doc["cost"], state=state,
                  params=doc.get("params", {}), data=doc.get("data", {}),
-                 vector_field=doc.get("vector_field"), name=doc.get("name", Path(label).stem),
+                 vector_field=doc.get("vector_field"), name=name,
                  verify=verify, layers=doc.get("layers"))

@@ -1,15 +1,34 @@
-"""Human-readable derivations: what ``eqprop derive`` prints (pretty or LaTeX)."""
+"""Human-readable derivations: what ``eqprop derive`` prints (pretty or LaTeX).
+
+The energy and cost are printed from the SymPy expressions the model holds,
+which were parsed from the NFKC-normalised text: what is shown is what runs
+(a formula typed with fullwidth ``ｔａｎｈ`` is shown, and computed, as tanh).
+"""
 
 from __future__ import annotations
+
+import itertools
 
 import sympy as sp
 
 from .derive import derive
+from .parse import escape_controls
 
 __all__ = ["describe"]
 
 #: Above this many state variables, matrices are summarized, not printed.
 FULL_LIMIT = 12
+#: An expression (or matrix) of more nodes than this is summarized, not printed:
+#: pretty-printing grows faster than the expression (a derivative of nested
+#: functions would take minutes to print).
+PRINT_LIMIT = 2000
+
+
+def _too_large(e):
+    """True when ``e`` (an expression or a matrix) has more than PRINT_LIMIT nodes."""
+    parts = list(e) if isinstance(e, sp.MatrixBase) else [e]
+    nodes = itertools.chain.from_iterable(sp.preorder_traversal(p) for p in parts)
+    return sum(1 for _ in itertools.islice(nodes, PRINT_LIMIT + 1)) > PRINT_LIMIT
 
 
 def describe(model, *, latex=False):
@@ -23,6 +42,11 @@ def describe(model, *, latex=False):
     out = []
 
     def eq(lhs, rhs):
+        if _too_large(rhs):
+            note = (f"an expression of more than {PRINT_LIMIT:,} nodes, not printed; "
+                    "eqprop.derive(model) holds it")
+            out.append(f"{lhs} &= \\text{{({note})}} \\\\" if latex else f"  {lhs} = ({note})")
+            return
         if latex:
             out.append(f"{lhs} &= {show(rhs)} \\\\")
         else:
@@ -34,7 +58,8 @@ def describe(model, *, latex=False):
                                  for k, ln in enumerate(lines)))
 
     head = (lambda t: out.append(f"% {t}")) if latex else (lambda t: out.append(f"\n{t}"))
-    out.append(f"% eqprop derive: {model.name}" if latex else f"eqprop derive: {model.name}")
+    name = escape_controls(model.name)  # validated by Model; escaped again, it is printed
+    out.append(f"% eqprop derive: {name}" if latex else f"eqprop derive: {name}")
     if latex:
         out.append("\\begin{align*}")
     if model.has_energy:

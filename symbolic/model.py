@@ -9,7 +9,9 @@ computation is never poisoned by a binary float.
 
 from __future__ import annotations
 
+import itertools
 import keyword
+import unicodedata
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -17,14 +19,24 @@ import sympy as sp
 
 from eqprop.errors import EqpropError
 
-from .parse import FUNCTIONS, NON_SMOOTH, exact_number, parse_expression
+from .parse import (FUNCTIONS, NON_SMOOTH, check_printable, exact_number, normalize_formula,
+                    parse_expression, shorten)
 
-__all__ = ["Model"]
+__all__ = ["Model", "MAX_STATE", "MAX_PARAMS", "MAX_DATA", "MAX_NAME_CHARS"]
+
+#: Most state variables of a model on the symbolic path (derivation, exact Hessian).
+MAX_STATE = 2000
+#: Most parameters, and most data values, of a model on the symbolic path.
+MAX_PARAMS = MAX_DATA = 200_000
+#: Longest model name, in characters.
+MAX_NAME_CHARS = 1000
 
 
 def _name_of(item, what):
     if isinstance(item, sp.Symbol):
         item = item.name
+    if isinstance(item, str):  # as Python reads identifiers: the fullwidth 'ａ' is 'a'
+        item = unicodedata.normalize("NFKC", item)
     if isinstance(item, str) and item.startswith("_"):
         raise EqpropError(f"{what}: '{item}' starts with an underscore, which eqprop reserves for "
                           "its own symbols (beta, v, ...); rename it, e.g. to "
@@ -33,15 +45,18 @@ def _name_of(item, what):
         if item in FUNCTIONS or item in ("pi", "E"):
             raise EqpropError(f"{what}: '{item}' is a reserved function or constant name; rename it")
         return item
-    raise EqpropError(f"{what}: {item!r} is not a valid variable name; use letters, digits "
-                      "and underscores, starting with a letter")
+    raise EqpropError(f"{what}: {shorten(item, 60)} is not a valid variable name; use letters, "
+                      "digits and underscores, starting with a letter")
 
 
-def _names_and_values(mapping, what):
+def _names_and_values(mapping, what, limit):
     if mapping is None:
         return [], []
     if not isinstance(mapping, dict):
         raise EqpropError(f"{what}: expected a mapping name -> value, got {type(mapping).__name__}")
+    if len(mapping) > limit:
+        raise EqpropError(f"{what}: {len(mapping):,} entries; at most {limit:,} are allowed on the "
+                          "symbolic path (eqprop scale checks larger layered networks)")
     names, values = [], []
     for key, value in mapping.items():
         name = _name_of(key, what)
@@ -78,10 +93,18 @@ class Model:
         ``initial_state``), as read from a TOML file's ``[verify]`` table.
     layers : tuple of int, optional
         Layer sizes (output first, input last) for layered built-in models;
-        used by figures.
+        used by figures. The sizes but the last (the input) add up to the
+        number of state variables.
 
     Values may be ints, decimal strings (``"0.35"``), fractions (``"7/20"``),
     SymPy numbers or mpmath ``mpf``; they are kept exact.
+
+    Formulas given as text are kept, normalised as they were parsed, in
+    ``formulas`` (``{"energy": ..., "cost": ...}``). Limits: at most
+    ``MAX_STATE`` = 2,000 state variables, ``MAX_PARAMS`` = 200,000
+    parameters and as many data values; the formula limits of
+    :mod:`eqprop.symbolic.parse`; a name of printable text, at most 1,000
+    characters.
     """
 
     energy: sp.Expr | None
@@ -93,16 +116,26 @@ class Model:
     name: str = "model"
     verify: dict = field(default_factory=dict)
     layers: tuple | None = None
+    formulas: dict = field(default_factory=dict)
 
     def __init__(self, energy=None, cost=None, state=(), params=None, data=None, *,
                  vector_field=None, name="model", verify=None, layers=None):
+        name = _model_name(name)
         if isinstance(state, (str, sp.Symbol)):
             state = [state]
-        state_names = [_name_of(s, "state") for s in (state or ())]
+        if isinstance(state, (bytes, dict)) or not hasattr(state or (), "__iter__"):
+            raise EqpropError(f"state: expected a list of names, e.g. ['a', 'b'], got "
+                              f"{type(state).__name__}")
+        state = list(itertools.islice(iter(state or ()), MAX_STATE + 1))
+        if len(state) > MAX_STATE:
+            raise EqpropError(f"state: more than {MAX_STATE:,} variables; at most {MAX_STATE:,} are "
+                              "allowed on the symbolic path (eqprop scale checks larger layered "
+                              "networks)")
+        state_names = [_name_of(s, "state") for s in state]
         if not state_names:
             raise EqpropError("state: empty; list the free variables s, e.g. state=['a', 'b']")
-        param_names, param_values = _names_and_values(params, "params")
-        data_names, data_values = _names_and_values(data, "data")
+        param_names, param_values = _names_and_values(params, "params", MAX_PARAMS)
+        data_names, data_values = _names_and_values(data, "data", MAX_DATA)
         seen = {}
         for role, names in (("state", state_names), ("params", param_names), ("data", data_names)):
             for n in names:
@@ -111,6 +144,8 @@ class Model:
                     raise EqpropError(f"variable '{n}' is declared {where}; each name must have one role")
                 seen[n] = role
         symbols = {n: sp.Symbol(n, real=True) for n in seen}
+        layers = _layers(layers, len(state_names))
+        formulas = {}
 
         def read_expr(value, what):
             if value is None:
@@ -120,7 +155,8 @@ class Model:
                 raise EqpropError(f"{what}: must be a scalar expression, got a "
                                   f"{type(value).__name__}; sum its entries into one scalar")
             if isinstance(value, str):
-                return parse_expression(value, symbols, what=what)
+                formulas[what] = normalize_formula(value, what)
+                return parse_expression(formulas[what], symbols, what=what)
             if isinstance(value, (int, float, Fraction)):
                 return exact_number(value, what)
             if not isinstance(value, sp.Basic):
@@ -159,15 +195,13 @@ class Model:
                                   f"({', '.join(state_names)}); the dynamics would be trivial")
             fields = None
         else:
-            if isinstance(vector_field, (str, sp.Basic)) or not hasattr(vector_field, "__len__"):
+            if isinstance(vector_field, (str, bytes, dict, sp.Basic)) or not hasattr(vector_field, "__len__"):
                 raise EqpropError("vector_field: expected a list with one expression per state variable")
             if len(vector_field) != len(s_syms):
                 raise EqpropError(f"vector_field: has {len(vector_field)} components but the state has "
                                   f"{len(s_syms)} variables; give one ds/dt per state variable")
             fields = tuple(to_expr(f, f"vector_field[{i}]") for i, f in enumerate(vector_field))
         cost = to_expr(cost, "cost")
-        if not isinstance(name, str):
-            raise EqpropError(f"name: expected a string, got {type(name).__name__}")
         object.__setattr__(self, "energy", energy)
         object.__setattr__(self, "vector_field", fields)
         object.__setattr__(self, "cost", cost)
@@ -176,7 +210,8 @@ class Model:
         object.__setattr__(self, "data", {symbols[n]: v for n, v in zip(data_names, data_values)})
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "verify", dict(verify or {}))
-        object.__setattr__(self, "layers", tuple(layers) if layers is not None else None)
+        object.__setattr__(self, "layers", layers)
+        object.__setattr__(self, "formulas", formulas)
 
     # -- derived facts -------------------------------------------------
     @property
@@ -228,11 +263,51 @@ class Model:
         if unknown:
             raise EqpropError(f"with_params: unknown parameter '{unknown[0]}'")
         params = {s: values.get(s.name, v) for s, v in self.params.items()}
-        return Model(energy=self.energy, cost=self.cost, state=self.state, params=params,
+        copy = Model(energy=self.energy, cost=self.cost, state=self.state, params=params,
                      data=self.data, vector_field=self.vector_field, name=self.name,
                      verify=self.verify, layers=self.layers)
+        object.__setattr__(copy, "formulas", dict(self.formulas))
+        return copy
 
     def __repr__(self):
         kind = "energy" if self.has_energy else "vector field"
         return (f"Model(name={self.name!r}, {kind}, n_state={len(self.state)}, "
                 f"n_params={len(self.params)}, n_data={len(self.data)})")
+
+
+def _model_name(name):
+    """A model's name: printable text (it is printed in reports), at most MAX_NAME_CHARS."""
+    if not isinstance(name, str):
+        raise EqpropError(f"name: expected a string, got {type(name).__name__}")
+    if len(name) > MAX_NAME_CHARS:
+        raise EqpropError(f"name: {len(name):,} characters; at most {MAX_NAME_CHARS:,} are allowed")
+    check_printable(name, "name")
+    return name
+
+
+def _layers(layers, n_state):
+    """Layer sizes: a list of two or more positive integers, all but the last adding up to n_state."""
+    if layers is None:
+        return None
+    if isinstance(layers, (str, bytes, dict)) or not hasattr(layers, "__iter__"):
+        raise EqpropError(f"layers: expected a list of layer sizes such as [2, 3, 2], got "
+                          f"{type(layers).__name__}")
+    sizes = list(itertools.islice(iter(layers), MAX_STATE + 2))
+    if len(sizes) > MAX_STATE + 1:
+        raise EqpropError(f"layers: more than {MAX_STATE + 1:,} layers; the state has at most "
+                          f"{MAX_STATE:,} variables")
+    for n in sizes:
+        if isinstance(n, bool) or not isinstance(n, int) and not (
+                type(n).__name__.startswith(("int", "uint")) and hasattr(n, "item")):
+            raise EqpropError(f"layers: {shorten(n, 40)} is not an integer; give layer sizes such "
+                              "as [2, 3, 2], output first, input last")
+    sizes = [int(n) for n in sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise EqpropError(f"layers: {shorten(sizes, 60)} must list two or more positive sizes, "
+                          "output first, input last")
+    if sizes[-1] > MAX_DATA:
+        raise EqpropError(f"layers: an input layer of {sizes[-1]:,} units; at most {MAX_DATA:,}")
+    if sum(sizes[:-1]) != n_state:
+        raise EqpropError(f"layers: {shorten(sizes, 60)} do not match the {n_state} state variables "
+                          "(all sizes but the last, the input, must add up to it)")
+    return tuple(sizes)
