@@ -1,4 +1,8 @@
 import os
+import sys
+
+# shared helpers beside the tests (tests/deadline.py, tests/function_cases.py)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 # hypothesis: the CI profile runs the documented example counts, derandomized
 try:

@@ -15,15 +15,14 @@ traceback, no raw control character, and a fragment saying what was wrong
 
 import json
 import os
-import signal
 import sys
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
 import mpmath
 import pytest
+from deadline import deadline
 import sympy as sp
 
 from eqprop import EqpropError, Model
@@ -31,23 +30,6 @@ from eqprop.cli import main, sanitize
 from eqprop.symbolic.builtins import hopfield, load_model, quadratic, rho_function
 from eqprop.symbolic.parse import (MAX_CALL_DEPTH, MAX_DEPTH, MAX_DIGITS, MAX_MAGNITUDE,
                                    MAX_NODES, exact_number, parse_expression)
-
-
-class Hung(BaseException):
-    """Raised by the alarm: not an Exception, so the CLI's handlers cannot swallow it."""
-
-
-@contextmanager
-def deadline(seconds=20):
-    def ring(signum, frame):
-        raise Hung(f"no answer within {seconds} s")
-    old = signal.signal(signal.SIGALRM, ring)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def toml_string(text):

@@ -8,11 +8,10 @@ point away from the kinks (z = 0 and z = 1 of the hard sigmoid), where the
 energy is a polynomial in each variable.
 """
 
-import contextlib
-import signal
 
 import mpmath
 import pytest
+from deadline import deadline
 import sympy as sp
 
 from eqprop import derive, hopfield
@@ -22,21 +21,7 @@ from eqprop import derive, hopfield
 GUARD_S = 120
 
 
-@contextlib.contextmanager
-def alarm(seconds):
-    if not hasattr(signal, "SIGALRM"):  # pragma: no cover - Windows
-        yield
-        return
-
-    def stop(signum, frame):
-        raise TimeoutError(f"derive did not finish in {seconds} s")
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+alarm = deadline  # fails a block instead of hanging
 
 
 @pytest.fixture(scope="module")
