@@ -22,6 +22,7 @@ import sympy as sp
 from eqprop.errors import EqpropError
 
 from .model import MAX_DATA, MAX_PARAMS, MAX_STATE, Model
+from .sympy_input import check_sympy
 from .parse import FUNCTIONS, escape_controls, formula_names, normalize_formula, parse_expression, shorten
 
 try:  # Python >= 3.11
@@ -91,6 +92,7 @@ def rho_function(rho):
         var = sp.Symbol(free[0], real=True)
         return parse_expression(text, {free[0]: var}, what="rho").xreplace({var: _z})
     if isinstance(rho, sp.Expr):
+        rho = check_sympy(rho, "rho")
         free = list(rho.free_symbols)
         if len(free) != 1:
             raise EqpropError(f"rho: expected an expression in exactly one symbol, got {rho}")

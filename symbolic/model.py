@@ -21,6 +21,7 @@ from eqprop.errors import EqpropError
 
 from .parse import (FUNCTIONS, NON_SMOOTH, check_printable, exact_number, normalize_formula,
                     parse_expression, shorten)
+from .sympy_input import check_sympy
 
 __all__ = ["Model", "MAX_STATE", "MAX_PARAMS", "MAX_DATA", "MAX_NAME_CHARS"]
 
@@ -159,6 +160,8 @@ class Model:
                 return parse_expression(formulas[what], symbols, what=what)
             if isinstance(value, (int, float, Fraction)):
                 return exact_number(value, what)
+            if isinstance(value, _Checked):  # a checked model's own expression (with_params)
+                return value.expr
             if not isinstance(value, sp.Basic):
                 raise EqpropError(f"{what}: expected a string or a SymPy expression, got "
                                   f"{type(value).__name__}")
@@ -169,7 +172,8 @@ class Model:
             if unknown:
                 raise EqpropError(f"{what}: undeclared symbol '{unknown[0]}'; declare it in state, "
                                   f"params or data (declared: {', '.join(sorted(symbols))})")
-            return value.xreplace({s: symbols[n] for n, s in free.items()})
+            value = value.xreplace({s: symbols[n] for n, s in free.items() if s != symbols[n]})
+            return check_sympy(value, what)  # then finite_real, as for text
 
         def finite_real(expr, what):
             if expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
@@ -263,8 +267,10 @@ class Model:
         if unknown:
             raise EqpropError(f"with_params: unknown parameter '{unknown[0]}'")
         params = {s: values.get(s.name, v) for s, v in self.params.items()}
-        copy = Model(energy=self.energy, cost=self.cost, state=self.state, params=params,
-                     data=self.data, vector_field=self.vector_field, name=self.name,
+        fields = None if self.vector_field is None else [_Checked(f) for f in self.vector_field]
+        copy = Model(energy=None if self.energy is None else _Checked(self.energy),
+                     cost=_Checked(self.cost), state=self.state, params=params,
+                     data=self.data, vector_field=fields, name=self.name,
                      verify=self.verify, layers=self.layers)
         object.__setattr__(copy, "formulas", dict(self.formulas))
         return copy
@@ -273,6 +279,15 @@ class Model:
         kind = "energy" if self.has_energy else "vector field"
         return (f"Model(name={self.name!r}, {kind}, n_state={len(self.state)}, "
                 f"n_params={len(self.params)}, n_data={len(self.data)})")
+
+
+class _Checked:
+    """An expression of a Model, already checked: not walked again (:meth:`Model.with_params`)."""
+
+    __slots__ = ("expr",)
+
+    def __init__(self, expr):
+        self.expr = expr
 
 
 def _model_name(name):

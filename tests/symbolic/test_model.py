@@ -334,3 +334,87 @@ def test_unknown_activation_name_rejected(spec):
 def test_non_real_energy_rejected(energy, fragment):
     with pytest.raises(EqpropError, match=fragment):
         make(energy=energy)
+
+
+# -- SymPy expressions are held to the formula whitelist -----------------------
+
+w_, y_ = sp.symbols("w y", real=True)
+_f = sp.Function("f")
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    (sp.frac(a), "unknown function 'frac'; allowed: Abs, "),     # once verified with a wrong dE/ds
+    (sp.Mod(a, 1), "unknown function 'Mod'; allowed: "),         # likewise
+    (sp.gamma(a + 2), "unknown function 'gamma'; allowed: "),    # once a raw exception
+    (sp.LambertW(a + 1), "unknown function 'LambertW'; allowed: "),
+    (sp.Integral(a * b, a), "Integral (Integral(a*b, a)) is not allowed in a formula"),
+    (_f(a), "unknown function 'f'; allowed: "),
+    (sp.Derivative(_f(a), a), "Derivative"),
+    (sp.DiracDelta(a), "unknown function 'DiracDelta'"),
+    (sp.EulerGamma * a, "the constant EulerGamma is not allowed"),
+    (sp.Sum(a * w_, (w_, 1, 3)), "Sum"),
+    (a**1001, "exponent 1001 is too large (at most 1000)"),
+    (sp.Rational(1, 10**5000) * a, "out of range"),
+    (sp.Integer(7) ** 6000 * a, "digits"),
+    (sp.Piecewise((sp.frac(a), a > 0), (0, True)), "unknown function 'frac'"),
+])
+def test_sympy_expression_off_the_whitelist_is_refused(extra, fragment):
+    for field in ("energy", "cost"):
+        kw = {"energy": a**2 / 2 + b**2 / 2 + (extra if field == "energy" else 0),
+              "cost": (a - y_) ** 2 / 2 + (extra if field == "cost" else 0)}
+        with pytest.raises(EqpropError) as info:
+            make(**kw)
+        msg = str(info.value)
+        assert msg.startswith(f"{field}: ") and fragment in msg and "\n" not in msg, msg
+
+
+def test_sympy_nesting_limits_are_the_parsers():
+    from eqprop.symbolic.parse import MAX_CALL_DEPTH, MAX_DEPTH
+    deep = a
+    for _ in range(MAX_CALL_DEPTH):
+        deep = sp.tanh(deep)
+    assert make(energy=a**2 / 2 + b**2 / 2 + deep).energy.has(sp.tanh)
+    with pytest.raises(EqpropError, match=f"at most {MAX_CALL_DEPTH} are allowed"):
+        make(energy=a**2 / 2 + b**2 / 2 + sp.tanh(deep))
+    tall = a
+    for k in range(MAX_DEPTH + 5):  # a + b*(a + b*(...)): two levels a step
+        tall = a + (k + 2) * b * tall if k % 2 else b + a * tall
+    with pytest.raises(EqpropError, match=f"at most {MAX_DEPTH} levels"):
+        make(energy=a**2 / 2 + b**2 / 2 + tall)
+
+
+def test_sympy_expression_on_the_whitelist_matches_the_formula():
+    """Accepted SymPy input runs as the same formula would: same expression, same flags."""
+    text = ("a**2/2 + b**2/2 - w*tanh(a)*sigmoid(b) + softplus(a)/4 + erf(b)/8 + sqrt(b**2 + 1)/8 "
+            "+ exp(-a**2)*pi/16 + E**b/32 + atan(a)*acosh(b**2 + 2)/64")
+    s = sp.Symbol
+    expr = (a**2 / 2 + b**2 / 2 - s("w") * sp.tanh(a) / (1 + sp.exp(-b))
+            + sp.log(1 + sp.exp(a)) / 4 + sp.erf(b) / 8 + sp.sqrt(b**2 + 1) / 8
+            + sp.exp(-a**2) * sp.pi / 16 + sp.E**b / 32 + sp.atan(a) * sp.acosh(b**2 + 2) / 64)
+    m_text, m_sympy = make(energy=text), make(energy=expr)
+    assert m_text.energy == m_sympy.energy and m_sympy.non_smooth == ()
+    rough = make(energy=a**2 / 2 + b**2 / 2 + sp.Abs(a) + sp.Max(a, b) + sp.Heaviside(b)
+                 + sp.floor(a) + sp.Min(a, 0) + sp.sign(b) + sp.ceiling(b))
+    assert rough.non_smooth == ("Abs", "Heaviside", "Max", "Min", "ceiling", "floor", "sign")
+    # SymPy-only forms kept: Piecewise (non-smooth) and binary floats, read as the decimal shown
+    assert make(energy=a**2 / 2 + b**2 / 2 + sp.Piecewise((a, a > 0), (0, True))).non_smooth \
+        == ("Piecewise",)
+    assert make(energy=sp.Float("0.1") * a**2 + b**2).energy == a**2 / 10 + b**2
+    fine = eqprop.verify(make(energy=expr), dps=15, times=[0, 1])
+    assert fine.verdict.short == "verified"
+
+
+def test_sympy_rho_is_held_to_the_whitelist():
+    from eqprop.symbolic.builtins import rho_function
+    z = sp.Symbol("z", real=True)
+    with pytest.raises(EqpropError, match="rho: unknown function 'gamma'"):
+        rho_function(sp.gamma(z + 2))
+    assert rho_function(sp.tanh(sp.Symbol("u"))) == sp.tanh(z)
+
+
+def test_with_params_does_not_check_again():
+    """softplus is one call in a formula and two in SymPy (log(1 + exp)): a model of 8 nested
+    softplus is within the formula limit, and with_params keeps it (no second walk)."""
+    deep = "softplus(" * 8 + "a" + ")" * 8
+    m = make(energy=f"a**2/2 + b**2/2 + w*{deep}")
+    assert m.with_params(w="0.1").params[m.theta[0]] == sp.Rational(1, 10)
