@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 from eqprop.errors import EqpropError
+from eqprop.symbolic.model import VERIFY_KEYS
 
 __all__ = ["Options", "resolve", "finite_number", "ENGINES", "MIN_DPS", "MAX_DPS", "MAX_TIMES", "MAX_TIME"]
 
@@ -22,8 +23,8 @@ ENGINES = ("auto", "gbs", "heyoka")
 MIN_DPS, MAX_DPS = 8, 120
 #: Most points in a time grid, and the largest time.
 MAX_TIMES, MAX_TIME = 200, 1e6
-#: What a [verify] table may hold.
-KNOWN_KEYS = ("dps", "times", "initial_state", "required_digits", "engine", "seed")
+#: What a [verify] table may hold: the one list, kept on the symbolic side (model files check it too).
+KNOWN_KEYS = VERIFY_KEYS
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import sympy as sp
 
 from eqprop.errors import EqpropError
 
-from .model import MAX_DATA, MAX_PARAMS, MAX_STATE, Model
+from .model import MAX_DATA, MAX_PARAMS, MAX_STATE, VERIFY_KEYS, Model
 from .sympy_input import check_sympy
 from .parse import FUNCTIONS, escape_controls, formula_names, normalize_formula, parse_expression, shorten
 
@@ -245,8 +245,6 @@ def builtin_names():
 
 _REQUIRED = ("state", "cost")
 _KNOWN = {"name", "state", "energy", "vector_field", "cost", "params", "data", "verify", "layers"}
-#: The keys of a [verify] table (proofs/options.py validates their values; keep the two in step).
-_VERIFY_KEYS = {"dps", "times", "initial_state", "required_digits", "engine", "seed"}
 #: Largest model file read, in bytes.
 MAX_FILE_BYTES = 10_000_000
 _SPEC = re.compile(r"hopfield:([0-9]+(?:,[0-9]+)*)(?::(.*))?|quadratic:([0-9]+)", re.S)
@@ -369,9 +367,9 @@ def model_from_dict(doc, *, label="model"):
     verify = doc.get("verify", {})
     if not isinstance(verify, dict):
         raise EqpropError(f"{label}: [verify] must be a table, e.g. [verify] then dps = 30")
-    bad = sorted(set(verify) - _VERIFY_KEYS)
-    if bad:
-        raise _unknown(label, "[verify] key", bad[0], _VERIFY_KEYS)
+    bad = sorted(set(verify) - set(VERIFY_KEYS))
+    if bad:  # proofs/options.py validates the values
+        raise _unknown(label, "[verify] key", bad[0], VERIFY_KEYS)
     for key in ("params", "data"):
         if key in doc and not isinstance(doc[key], dict):
             raise EqpropError(f"{label}: [{key}] must be a table of name = \"value\" entries")

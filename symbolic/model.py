@@ -23,7 +23,7 @@ from .parse import (FUNCTIONS, NON_SMOOTH, check_printable, exact_number, normal
                     parse_expression, shorten)
 from .sympy_input import check_sympy
 
-__all__ = ["Model", "MAX_STATE", "MAX_PARAMS", "MAX_DATA", "MAX_NAME_CHARS"]
+__all__ = ["Model", "MAX_STATE", "MAX_PARAMS", "MAX_DATA", "MAX_NAME_CHARS", "VERIFY_KEYS"]
 
 #: Most state variables of a model on the symbolic path (derivation, exact Hessian).
 MAX_STATE = 2000
@@ -31,6 +31,9 @@ MAX_STATE = 2000
 MAX_PARAMS = MAX_DATA = 200_000
 #: Longest model name, in characters.
 MAX_NAME_CHARS = 1000
+#: The keys a model's ``verify`` table (a model file's ``[verify]``) may hold: the one list that
+#: model files (builtins.py) and the options of a verification (proofs/options.py) check against.
+VERIFY_KEYS = ("dps", "times", "initial_state", "required_digits", "engine", "seed")
 
 
 def _name_of(item, what):

@@ -418,3 +418,20 @@ def test_with_params_does_not_check_again():
     deep = "softplus(" * 8 + "a" + ")" * 8
     m = make(energy=f"a**2/2 + b**2/2 + w*{deep}")
     assert m.with_params(w="0.1").params[m.theta[0]] == sp.Rational(1, 10)
+
+
+def test_verify_keys_are_one_list(tmp_path):
+    """Model files and the options of a verification check [verify] against one list, and every
+    key on it is one that the options read (none accepted by a file and then ignored)."""
+    import inspect
+    import re
+
+    from eqprop.proofs import options
+    from eqprop.symbolic.model import VERIFY_KEYS
+    assert options.KNOWN_KEYS is VERIFY_KEYS
+    read = set(re.findall(r'pick\("(\w+)"', inspect.getsource(options.resolve)))
+    assert read == set(VERIFY_KEYS)
+    path = tmp_path / "m.toml"
+    path.write_text('state = ["a"]\nenergy = "a**2/2"\ncost = "a"\n[verify]\nprecision = 30\n')
+    with pytest.raises(EqpropError, match="unknown \\[verify\\] key 'precision'.*allowed: dps"):
+        load_model(path)
