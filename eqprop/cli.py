@@ -357,9 +357,13 @@ def _models(_args):
 
 
 def _derive(args):
-    from .symbolic.builtins import load_model
-    from .symbolic.display import describe
-    print(sanitize(describe(load_model(args.model or "paper"), latex=args.latex), newlines=True))
+    from .symbolic.builtins import load_model, spec_terms
+    from .symbolic.display import check_terms, describe
+    spec = args.model or "paper"
+    terms = spec_terms(spec)  # a built-in network too large to print is refused before it is built
+    if terms is not None:
+        check_terms(terms)
+    print(sanitize(describe(load_model(spec), latex=args.latex), newlines=True))
     return 0
 
 

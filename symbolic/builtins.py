@@ -30,7 +30,8 @@ try:  # Python >= 3.11
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["RHO", "rho_function", "hopfield", "quadratic", "load_model", "builtin_names"]
+__all__ = ["RHO", "rho_function", "hopfield", "quadratic", "load_model", "builtin_names",
+           "spec_terms"]
 
 _z = sp.Symbol("z", real=True)
 
@@ -139,7 +140,7 @@ def hopfield(layers=(2, 3, 3, 2), rho="sigmoid", biases=False, seed=0, *, name=N
             for j, b in enumerate(upper):
                 w = sp.Symbol(f"W{l}{l + 1}_{i}_{j}", real=True)
                 params[w] = _rand_value(rng, scale)
-                terms.append(-w * rho_of[a] * rho_of[b])
+                terms.append(sp.Mul(-1, w, rho_of[a], rho_of[b]))  # one flatten, not two
     if biases:
         for l in range(n_free):
             for i, a in enumerate(s[l]):
@@ -199,15 +200,8 @@ def _hopfield_layers(layers, biases):
     return sizes
 
 
-def quadratic(n=3, seed=0):
-    """Linear dynamics with closed forms, for tests and teaching.
-
-    ``E = 1/2 |s|^2 - sum_{i<j} W_i_j s_i s_j - sum_i b_i s_i`` and
-    ``C = 1/2 (s_0 - y)^2``, with theta = (W, b). The Hessian
-    ``H = I - W_sym`` is constant (positive definite: the couplings are small),
-    so ``s0 = H^-1 b``, ``Sbar_t = expm(-t H) C_s`` and every other quantity
-    of the paper has a closed form in exact rational arithmetic.
-    """
+def _quadratic_size(n):
+    """``quadratic``'s n, checked against the symbolic path's limits before anything is built."""
     n = _count(n, "quadratic: n")
     if n < 1:
         raise EqpropError(f"quadratic: n must be a positive integer, got {n}")
@@ -217,6 +211,19 @@ def quadratic(n=3, seed=0):
         raise EqpropError(f"quadratic: n = {n:,} gives {n:,} state variables and {n_params:,} "
                           f"parameters; at most {MAX_STATE:,} and {MAX_PARAMS:,} are allowed on "
                           f"the symbolic path, so n is at most {largest}")
+    return n
+
+
+def quadratic(n=3, seed=0):
+    """Linear dynamics with closed forms, for tests and teaching.
+
+    ``E = 1/2 |s|^2 - sum_{i<j} W_i_j s_i s_j - sum_i b_i s_i`` and
+    ``C = 1/2 (s_0 - y)^2``, with theta = (W, b). The Hessian
+    ``H = I - W_sym`` is constant (positive definite: the couplings are small),
+    so ``s0 = H^-1 b``, ``Sbar_t = expm(-t H) C_s`` and every other quantity
+    of the paper has a closed form in exact rational arithmetic.
+    """
+    n = _quadratic_size(n)
     rng = random.Random(seed)
     s = [sp.Symbol(f"s_{i}", real=True) for i in range(n)]
     params, terms = {}, [sp.Rational(1, 2) * v**2 for v in s]
@@ -225,7 +232,7 @@ def quadratic(n=3, seed=0):
         for j in range(i + 1, n):
             w = sp.Symbol(f"W_{i}_{j}", real=True)
             params[w] = _rand_value(rng, bound)
-            terms.append(-w * s[i] * s[j])
+            terms.append(sp.Mul(-1, w, s[i], s[j]))  # one flatten, not two
     for i in range(n):
         b = sp.Symbol(f"b_{i}", real=True)
         params[b] = _rand_value(rng, 1)
@@ -325,6 +332,25 @@ def _read_file(spec, label):
         raise EqpropError(f"{label}: the file has more than {MAX_FILE_BYTES:,} bytes; a model "
                           f"file may have at most {MAX_FILE_BYTES:,}")
     return data
+
+
+def quadratic_terms(n):
+    """Additive terms of ``quadratic(n)``'s energy and cost: n squares, n(n-1)/2 couplings,
+    n biases and the cost."""
+    return n * (n + 3) // 2 + 1
+
+
+def spec_terms(spec):
+    """Additive terms of the energy and cost that ``hopfield:...`` or ``quadratic:N`` would build,
+    counted without building it (a size beyond the symbolic path's limits is refused as loading
+    it would be); None when ``spec`` is not one (or is malformed: loading it then says why)."""
+    m = _SPEC.fullmatch(spec) if isinstance(spec, str) and len(spec) <= _MAX_SPEC_CHARS else None
+    if m is None or max(len(n) for n in (m.group(3) or m.group(1)).split(",")) > 12:
+        return None
+    if m.group(3) is not None:
+        return quadratic_terms(_quadratic_size(int(m.group(3))))
+    sizes = _hopfield_layers([int(n) for n in m.group(1).split(",")], False)
+    return sum(sizes[:-1]) + sum(a * b for a, b in zip(sizes, sizes[1:])) + sizes[0]  # + the cost's
 
 
 def _from_spec(spec, label):

@@ -36,8 +36,9 @@ import sympy as sp
 
 from .model import Model
 from .parse import NON_SMOOTH
+from .sympy_input import SYMPY_FUNCTIONS
 
-__all__ = ["Derivatives", "derive"]
+__all__ = ["Derivatives", "derive", "to_sympy"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,15 +69,21 @@ class Derivatives:
     def p(self):
         return len(self.model.params)
 
-    def sympy(self, name):
-        """A derived quantity as SymPy: a dense :class:`sympy.Matrix`, or a scalar."""
+    def sympy(self, name, index=None):
+        """A derived quantity as SymPy: a dense :class:`sympy.Matrix`, or a scalar; with ``index``,
+        entry ``index`` of a vector only (the others are not converted)."""
         shape = {"d2E_ds2": (self.n, self.n), "d2E_dtheta_ds": (self.p, self.n),
                  "d2C_ds2": (self.n, self.n)}
-        names = {x.name: x for x in (*self.model.state, *self.model.theta, *self.model.data_symbols)}
+        cache = self.__dict__.setdefault("_sympy_memo", {})  # shared sub-expressions: once
+        names = cache.get("names")
+        if names is None:
+            model = self.model
+            names = cache["names"] = {x.name: x for x in (*model.state, *model.theta,
+                                                           *model.data_symbols)}
+        memo = cache.setdefault("memo", {})
 
         def back(e):
-            e = sp.sympify(e)
-            return e.xreplace({x: names[x.name] for x in e.free_symbols if x.name in names})
+            return to_sympy(e, names, memo)
         if name in shape:
             m = sp.zeros(*shape[name])
             for (i, j), e in getattr(self, name).items():
@@ -85,7 +92,55 @@ class Derivatives:
         value = getattr(self, name)
         if value is None or name in ("E", "C"):
             return None if value is None else back(value)
+        if index is not None:
+            return back(value[index])
         return sp.Matrix([back(e) for e in value])
+
+
+#: SymEngine node types rebuilt as the SymPy class of the same name (the formula whitelist's)
+_REBUILT = {"Add", "Mul", "Pow", *(cls.__name__ for cls in SYMPY_FUNCTIONS)}
+
+
+def to_sympy(expr, names, memo=None):
+    """A SymEngine expression as SymPy, its symbols those of ``names`` (by name: the model's real
+    symbols), in time linear in its number of distinct sub-expressions.
+
+    Not ``sympy.sympify``: that rebuilds the tree over symbols without
+    assumptions, and SymPy then asks of every ``tanh(tanh(...))`` whether it
+    is real, a question whose cost doubles with each level of nesting (a
+    derivative of tanh nested 10 deep took 10 s, 12 deep minutes). Over the
+    model's real symbols the answer is found at once, and shared
+    sub-expressions are converted once (``memo``, shared between calls).
+    A SymPy expression (non-smooth models are derived in SymPy) only gets its
+    symbols renamed.
+    """
+    memo = {} if memo is None else memo
+    if isinstance(expr, sp.Basic):
+        return expr.xreplace({x: names[x.name] for x in expr.free_symbols
+                              if x.name in names and names[x.name] != x})
+    stack = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if node in memo:
+            continue
+        args = node.args
+        if not args:
+            if isinstance(node, se.Symbol):
+                name = str(node)
+                memo[node] = names.get(name) or sp.Symbol(name)
+            else:
+                memo[node] = node._sympy_()
+            continue
+        kind = type(node).__name__
+        if kind not in _REBUILT:  # pragma: no cover - not built from a whitelisted formula
+            memo[node] = to_sympy(sp.sympify(node), names)
+            continue
+        if not ready:
+            stack.append((node, True))
+            stack.extend((a, False) for a in args if a not in memo)
+            continue
+        memo[node] = getattr(sp, kind)(*[memo[a] for a in args])
+    return memo[expr]
 
 
 def _index_terms(terms, variables):

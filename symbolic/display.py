@@ -11,10 +11,12 @@ import itertools
 
 import sympy as sp
 
+from eqprop.errors import EqpropError
+
 from .derive import derive
 from .parse import escape_controls
 
-__all__ = ["describe"]
+__all__ = ["describe", "MAX_TERMS", "PRINT_BUDGET", "model_terms", "check_terms"]
 
 #: Above this many state variables, matrices are summarized, not printed.
 FULL_LIMIT = 12
@@ -22,31 +24,71 @@ FULL_LIMIT = 12
 #: pretty-printing grows faster than the expression (a derivative of nested
 #: functions would take minutes to print).
 PRINT_LIMIT = 2000
+#: Most nodes printed in all: the equations after it are named, not printed (a model of hundreds
+#: of state variables has hundreds of equations, each up to PRINT_LIMIT nodes).
+PRINT_BUDGET = 50_000
+#: Largest model ``describe`` derives: additive terms of the energy (or vector field) and cost.
+#: Beyond it the derivation and its printing take minutes (``quadratic:631``: 200,000 terms,
+#: 20 s to build, 30 s to derive in SymEngine, 30 s more to convert 400,000 gradient terms back
+#: to SymPy, then minutes of printing) and no one reads the result.
+MAX_TERMS = 20_000
 
 
-def _too_large(e):
-    """True when ``e`` (an expression or a matrix) has more than PRINT_LIMIT nodes."""
+def _nodes(e):
+    """Nodes of ``e`` (an expression or a matrix), counted up to PRINT_LIMIT + 1."""
     parts = list(e) if isinstance(e, sp.MatrixBase) else [e]
     nodes = itertools.chain.from_iterable(sp.preorder_traversal(p) for p in parts)
-    return sum(1 for _ in itertools.islice(nodes, PRINT_LIMIT + 1)) > PRINT_LIMIT
+    return sum(1 for _ in itertools.islice(nodes, PRINT_LIMIT + 1))
+
+
+def model_terms(model):
+    """Additive terms of a model's energy (or vector field) and cost: the size of its derivation."""
+    return sum(len(sp.Add.make_args(e)) for e in model.expressions)
+
+
+def _largest_quadratic():
+    from .builtins import quadratic_terms
+    return max(n for n in range(1, 1000) if quadratic_terms(n) <= MAX_TERMS)
+
+
+def check_terms(terms, label="derive"):
+    """Refuse, in one line, a derivation of more than MAX_TERMS terms."""
+    if terms > MAX_TERMS:
+        raise EqpropError(f"{label}: the model has {terms:,} terms in its energy and cost; eqprop "
+                          f"derive prints models of at most {MAX_TERMS:,} (quadratic:N up to "
+                          f"N = {_largest_quadratic()}); check a larger model with 'eqprop verify', a layered network "
+                          "of realistic size with 'eqprop scale'")
 
 
 def describe(model, *, latex=False):
-    """The derived free dynamics, Hessian, mixed derivative and EP/RBP equations."""
+    """The derived free dynamics, Hessian, mixed derivative and EP/RBP equations.
+
+    A model of more than :data:`MAX_TERMS` terms is refused before it is
+    derived (:class:`~eqprop.errors.EqpropError`); an expression of more than
+    :data:`PRINT_LIMIT` nodes is named rather than printed, and so is every
+    one after :data:`PRINT_BUDGET` nodes have been printed in all.
+    """
+    check_terms(model_terms(model))
     d = derive(model)
     beta = sp.Symbol("beta")
     show = (lambda e: sp.latex(e)) if latex else (lambda e: sp.pretty(e, use_unicode=False))
     s = model.state
-    grad = d.sympy("dE_ds")
     dC = d.sympy("dC_ds")
     out = []
+    printed = [0]
 
     def eq(lhs, rhs):
-        if _too_large(rhs):
-            note = (f"an expression of more than {PRINT_LIMIT:,} nodes, not printed; "
-                    "eqprop.derive(model) holds it")
+        """``lhs = rhs``; ``rhs`` may be a function that makes it, called only within the budget."""
+        if printed[0] <= PRINT_BUDGET and callable(rhs):
+            rhs = rhs()
+        size = _nodes(rhs) if printed[0] <= PRINT_BUDGET else 0
+        if size > PRINT_LIMIT or printed[0] > PRINT_BUDGET:
+            note = (f"an expression of more than {PRINT_LIMIT:,} nodes" if size > PRINT_LIMIT else
+                    f"{PRINT_BUDGET:,} nodes printed already")
+            note += ", not printed; eqprop.derive(model) holds it"
             out.append(f"{lhs} &= \\text{{({note})}} \\\\" if latex else f"  {lhs} = ({note})")
             return
+        printed[0] += size
         if latex:
             out.append(f"{lhs} &= {show(rhs)} \\\\")
         else:
@@ -69,8 +111,9 @@ def describe(model, *, latex=False):
         head("vector field (no energy): ds/dt = F(s)")
     eq("C", model.cost)
     head("free dynamics (paper 2.1): ds/dt = -dE/ds" if model.has_energy else "free dynamics: ds/dt = F(s)")
-    for si, g in zip(s, grad):
-        eq(f"\\frac{{d{sp.latex(si)}}}{{dt}}" if latex else f"d{si}/dt", -g)
+    for i, si in enumerate(s):
+        eq(f"\\frac{{d{sp.latex(si)}}}{{dt}}" if latex else f"d{si}/dt",
+           lambda i=i: -d.sympy("dE_ds", i))
     if len(s) <= FULL_LIMIT:
         head("Hessian H = d2E/ds2 (RBP's side network, paper 3.5)")
         eq("H", d.sympy("d2E_ds2"))
@@ -84,8 +127,9 @@ def describe(model, *, latex=False):
     eq("\\bar S_0" if latex else "Sbar_0", dC)
     eq("\\bar\\Theta_0" if latex else "Thetabar_0", d.sympy("dC_dtheta"))
     head("EP, nudged dynamics (paper 4.2): ds/dt = -dE/ds - beta dC/ds")
-    for si, g, c in zip(s, grad, dC):
-        eq(f"\\frac{{d{sp.latex(si)}}}{{dt}}" if latex else f"d{si}/dt", -g - beta * c)
+    for i, (si, c) in enumerate(zip(s, dC)):
+        eq(f"\\frac{{d{sp.latex(si)}}}{{dt}}" if latex else f"d{si}/dt",
+           lambda i=i, c=c: -d.sympy("dE_ds", i) - beta * c)
     if latex:
         out.append("\\end{align*}")
     return "\n".join(out)

@@ -176,7 +176,7 @@ def exact_number(value, what="value"):
     """
     if isinstance(value, bool):
         raise EqpropError(f"{what}: got a boolean {value!r}; give a number such as 0.5")
-    shown = shorten(value)
+    shown = _Shown(value)  # the repr of a SymPy number is slow: made only for a message
     try:
         if isinstance(value, str):
             num = _from_text(value, what, shown)
@@ -211,6 +211,21 @@ def exact_number(value, what="value"):
         raise EqpropError(f"{what}: got {shown}; give an exact decimal or fraction, "
                           "e.g. '1.4142135623730950488' rather than sqrt(2)")
     return num
+
+
+class _Shown:
+    """``shorten(value)``, computed when a message is formatted, not before."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __str__(self):
+        return shorten(self.value)
+
+    def __format__(self, spec):
+        return format(str(self), spec)
 
 
 def _from_sympy(value, what, shown):
