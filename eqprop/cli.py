@@ -23,6 +23,7 @@ Output files (``--json``, ``--out``) are checked before any work starts;
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -356,6 +357,43 @@ def _models(_args):
     return 0
 
 
+#: Wall time ``eqprop derive`` may take, in seconds. Within its size budget (display.MAX_TERMS)
+#: it takes seconds; reading a model file of megabytes of formulas takes minutes, and is stopped.
+DERIVE_TIME_LIMIT = 60
+
+
+class _OutOfTime(BaseException):
+    """Raised by the alarm: not an Exception, so no ``except Exception`` in SymPy swallows it."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds):
+    """Raise :class:`_OutOfTime` in the block after ``seconds`` (main thread, Unix; elsewhere, or
+    inside a shorter alarm already set, nothing is changed)."""
+    import signal
+    import threading
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    outer = signal.getitimer(signal.ITIMER_REAL)[0]
+    if 0 < outer <= seconds:  # a shorter alarm (a test's deadline) rings first anyway
+        yield
+        return
+
+    def ring(signum, frame):
+        raise _OutOfTime
+    start = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer:  # the outer alarm, with what was left of it
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 1e-3))
+
+
 def _derive(args):
     from .symbolic.builtins import load_model, spec_terms
     from .symbolic.display import check_terms, describe
@@ -363,7 +401,14 @@ def _derive(args):
     terms = spec_terms(spec)  # a built-in network too large to print is refused before it is built
     if terms is not None:
         check_terms(terms)
-    print(sanitize(describe(load_model(spec), latex=args.latex), newlines=True))
+    try:
+        with _time_limit(DERIVE_TIME_LIMIT):
+            text = describe(load_model(spec), latex=args.latex)
+    except _OutOfTime:
+        raise EqpropError(f"derive: stopped after {DERIVE_TIME_LIMIT} s, the time budget of eqprop "
+                          "derive; the model is too large to print: check it with 'eqprop verify' "
+                          "(a layered network of realistic size with 'eqprop scale')") from None
+    print(sanitize(text, newlines=True))
     return 0
 
 

@@ -261,3 +261,21 @@ def test_subprocess_bad_input_exit_code(tmp_path):
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("eqprop: error: ")
+
+
+def test_derive_has_a_time_budget(tmp_path, capsys, monkeypatch):
+    """A model file of megabytes of formulas takes minutes to read: derive stops at its budget,
+    in one line, and gives a test's own alarm back."""
+    import signal
+
+    import eqprop.cli
+    from deadline import deadline
+    names = [f"s{i}" for i in range(100)]
+    field = "+".join(f"{i % 7 + 1}*{names[i % 100]}*{names[(3 * i) % 100]}" for i in range(800))
+    path = write(tmp_path, f"state = {json.dumps(names)}\nvector_field = {json.dumps([field] * 100)}\n"
+                           'cost = "s0"\n')
+    monkeypatch.setattr(eqprop.cli, "DERIVE_TIME_LIMIT", 1)
+    with deadline(30):
+        code, _, err = run_main(capsys, ["derive", path])
+        assert signal.getitimer(signal.ITIMER_REAL)[0] > 20  # the deadline's alarm is back
+    assert_one_line_error(code, err, "stopped after 1 s, the time budget of eqprop derive")
