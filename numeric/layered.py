@@ -15,9 +15,15 @@ n x n matrix is ever formed: the Hessian enters only through products
 State layout: one array ``s`` of shape ``(B, n)`` holding the free layers
 0..L-1 side by side (``net.slices[l]`` picks layer l).
 
-An asymmetric variant (``W_back``) makes layer l+1 hear layer l through
-``W_back[l]`` instead of ``W[l]^T``: the dynamics is then a vector field, not
-the gradient of an energy, and Theorem 3 fails -- the negative control.
+Two non-gradient variants are negative controls, on which Theorem 3 fails:
+``W_back`` makes layer l+1 hear layer l through ``W_back[l]`` instead of
+``W[l]^T``; ``plain_layers`` names layers whose update lacks the factor
+rho'(s_l) (``ds_l = -u'(s_l) + field_l``) while their neighbours still hear
+rho(s_l). Either way the dynamics is a vector field, not the gradient of an
+energy (``gradient_field`` is False).
+
+The free phase (globalized relaxation and Newton-CG) and the spectrum of H
+are in :mod:`eqprop.numeric.layered_solve`.
 
 What only makes it fast -- complex products as real ones, dual-number
 evaluation, reused buffers, the split-complex form of a complex-step run --
@@ -89,6 +95,7 @@ class LayeredNetwork(SplitForm):
     u: Unary
     cost: str = "squared"
     W_back: list | None = None
+    plain_layers: tuple = ()
     slices: list = field(init=False)
 
     def __post_init__(self):
@@ -102,6 +109,10 @@ class LayeredNetwork(SplitForm):
         if self.cost not in ("squared", "cross_entropy"):
             raise EqpropError(f"cost: {self.cost!r}; choose 'squared' or 'cross_entropy'")
         self.sizes = sizes
+        self.plain_layers = tuple(sorted(int(l) for l in self.plain_layers))
+        if any(not 0 <= l < len(sizes) - 1 for l in self.plain_layers):
+            raise EqpropError(f"plain_layers: {list(self.plain_layers)}; free layers are 0.."
+                              f"{len(sizes) - 2}")
         offsets = np.cumsum((0,) + sizes[:-1])
         self.slices = [slice(int(offsets[l]), int(offsets[l + 1])) for l in range(len(sizes) - 1)]
 
@@ -116,7 +127,17 @@ class LayeredNetwork(SplitForm):
 
     @property
     def symmetric(self):
+        """Whether layer l + 1 hears layer l through W[l]^T (no ``W_back``)."""
         return self.W_back is None
+
+    @property
+    def gradient_field(self):
+        """Whether the free dynamics is -dE/ds of the energy (H symmetric): no control variant."""
+        return self.W_back is None and not self.plain_layers
+
+    def force_factor(self, l, a):
+        """The factor of layer l's field in dE/ds: rho'(s_l), or 1 for a plain layer."""
+        return 1.0 if l in self.plain_layers else self.rho.df(a)
 
     def check_data(self, x, y):
         x, y = np.asarray(x), np.asarray(y)
@@ -176,9 +197,27 @@ class LayeredNetwork(SplitForm):
     def dE_ds(self, s, x, r=None):
         """dE/ds (the negative force), shape like s; ``r`` = :meth:`rates` at s if known."""
         g = np.empty_like(s, dtype=np.result_type(s, float))
-        for sl, a, f in zip(self.slices, self.layers(s), self.field(s, x, r)):
-            g[..., sl] = self.u.df(a) - self.rho.df(a) * f
+        for l, (sl, a, f) in enumerate(zip(self.slices, self.layers(s), self.field(s, x, r))):
+            g[..., sl] = self.u.df(a) - self.force_factor(l, a) * f
         return g
+
+    def energy_and_grad(self, s, x):
+        """``(E, dE/ds)`` at real s: the energy per example, shape (B,), sharing rho and products.
+
+        With ``F_l`` the field of layer l (biases included), ``sum_l rho_l . F_l``
+        counts each coupling between free layers twice and the input coupling
+        and the biases once, so ``E = sum u - (sum_l rho_l . (F_l + b_l) +
+        rho_{L-1} . W_{L-1} rho(x)) / 2``. Meaningful for a gradient field only.
+        """
+        r = self.rates(s, x)
+        fields = self.field(s, x, r)
+        g = np.empty_like(s)
+        E = np.zeros(s.shape[:-1])
+        for l, (sl, a, f) in enumerate(zip(self.slices, self.layers(s), fields)):
+            g[..., sl] = self.u.df(a) - self.force_factor(l, a) * f
+            E += np.sum(self.u.f(a), axis=-1) - 0.5 * np.sum(r[l] * (f + self.b[l]), axis=-1)
+        E -= 0.5 * np.sum(r[self.L - 1] * (self._input_drive(x, r[-1]) - self.b[-1]), axis=-1)
+        return E, g
 
     def hv(self, s, x, v, *, transpose=False):
         """H v (or H^T v) with H = d(grad)/ds at s; never forms H."""
@@ -277,7 +316,12 @@ class _Linearization:
         self.r = net.rates(s, x)
         self.dr = [net.rho.df(a) for a in S]
         fields = net.field(s, x, self.r)
-        self.diag = [net.u.ddf(a) - net.rho.ddf(a) * f for a, f in zip(S, fields)]
+        # fr: the factor of each layer's field in dE/ds (rho', or 1 for a plain layer)
+        self.fr, self.diag = self.dr, [net.u.ddf(a) - net.rho.ddf(a) * f for a, f in zip(S, fields)]
+        if net.plain_layers:
+            self.fr = [np.ones_like(d) if l in net.plain_layers else d for l, d in enumerate(self.dr)]
+            self.diag = [net.u.ddf(a) if l in net.plain_layers else d
+                         for l, (a, d) in enumerate(zip(S, self.diag))]
         self.shape, self.dtype = s.shape, s.dtype
 
     def hv(self, v, *, transpose=False, ws=None):
@@ -290,7 +334,9 @@ class _Linearization:
             return buffered_hv(self, v, transpose=transpose, ws=ws)
         net = self.net
         V = net.layers(v)
-        w = [d * b for d, b in zip(self.dr, V)]  # rho'(s_l) v_l
+        # H_{l,m} = -fr_l W rho'_m: H v scales v by rho', H^T v by the field factor fr
+        inner, outer = (self.fr, self.dr) if transpose else (self.dr, self.fr)
+        w = [d * b for d, b in zip(inner, V)]
         out = np.empty(np.broadcast_shapes(self.shape, v.shape),
                        dtype=np.result_type(self.dtype, v, float))
         for l, sl in enumerate(net.slices):
@@ -302,7 +348,7 @@ class _Linearization:
                 out[..., sl] = self.diag[l] * V[l]
                 continue
             coupling = below if above is None else (above if below is None else above + below)
-            out[..., sl] = self.diag[l] * V[l] - self.dr[l] * coupling
+            out[..., sl] = self.diag[l] * V[l] - outer[l] * coupling
         return out
 
     def mv(self, v, ws=None, factored=False):
@@ -315,7 +361,7 @@ class _Linearization:
             return buffered_mv(self, v, ws, factored)
         net, r = self.net, self.r
         # the minus sign of dE/dtheta goes on the batch-sized operands, not the results
-        w = [-d * b for d, b in zip(self.dr, net.layers(v))]
+        w = [-d * b for d, b in zip(self.fr, net.layers(v))]
         # dE/dW_l = -rho(s_l)^T rho(s_{l+1}): v reaches it through both layers when symmetric
         dW = [_outer(w[l], r[l + 1]) + _outer(r[l], w[l + 1]) if l + 1 < net.L and net.symmetric
               else _outer(w[l], r[l + 1]) for l in range(net.L)]

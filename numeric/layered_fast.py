@@ -200,9 +200,13 @@ class SplitForm:
                     f[:B] += drive
             a, b = S[:B, sl], S[B:, sl]
             fr, fi = f[:B], f[B:]
+            _, du, ddu = self.u.values(a)
+            if l in self.plain_layers:  # u'(s) - f: no rho' factor (a non-gradient control)
+                np.subtract(du, fr, out=G[:B, sl])
+                np.subtract(np.multiply(b, ddu, out=G[B:, sl]), fi, out=G[B:, sl])
+                continue
             dr = D[l][0]
             di = np.multiply(b, D[l][1], out=_buffer(ws, ("di", l), (B, n)))
-            _, du, ddu = self.u.values(a)
             t1, t2 = _buffer(ws, ("t1", l), (B, n)), _buffer(ws, ("t2", l), (B, n))
             # u'(s) - rho'(s) f, each factor complex: real part u' - (dr fr - di fi) ...
             np.multiply(dr, fr, out=t1)
@@ -258,8 +262,11 @@ def buffered_hv(lin, v, *, transpose=False, ws=None):
 
     def buf(key, shape):
         return None if ws is None else ws.buffer(key, shape)
-    w = [np.multiply(d, b, out=buf(("hv_w", l), b.shape))  # rho'(s_l) v_l
-         for l, (d, b) in enumerate(zip(lin.dr, V))]
+    # H v scales v by rho' and the result by the field factor fr (rho', or 1 for a plain
+    # layer); H^T v the other way round
+    inner, outer = (lin.fr, lin.dr) if transpose else (lin.dr, lin.fr)
+    w = [np.multiply(d, b, out=buf(("hv_w", l), b.shape))
+         for l, (d, b) in enumerate(zip(inner, V))]
     out = buf("hv", lin.shape)
     if out is None:
         out = np.empty(np.broadcast_shapes(lin.shape, v.shape),
@@ -278,7 +285,7 @@ def buffered_hv(lin, v, *, transpose=False, ws=None):
         if acc is None:  # one free layer: no neighbours among the free layers
             out[..., sl] = diag_v
         else:
-            np.subtract(diag_v, np.multiply(lin.dr[l], acc, out=None if ws is None else acc),
+            np.subtract(diag_v, np.multiply(outer[l], acc, out=None if ws is None else acc),
                         out=out[..., sl])
     return out
 
@@ -293,7 +300,7 @@ def buffered_mv(lin, v, ws=None, factored=False):
     """
     net, r = lin.net, lin.r
     # the minus sign of dE/dtheta goes on the batch-sized operands, not the results
-    w = [-d * b for d, b in zip(lin.dr, net.layers(v))]
+    w = [-d * b for d, b in zip(lin.fr, net.layers(v))]
     real = _real(lin, v, ws)
     dW, db = [], []
     for l in range(net.L):
