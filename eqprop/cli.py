@@ -171,6 +171,8 @@ def _parser():
     sc.add_argument("--asymmetry", type=float, default=0.0,
                     help="noise added to the backward weights: a non-gradient negative control")
     sc.add_argument("--seed", type=int, default=0)
+    sc.add_argument("--init", default="zeros", choices=["zeros", "random"],
+                    help="the free phase's initial state: zeros (default) or a seeded random one")
     sc.add_argument("--json", metavar="FILE", default=None,
                     help="also write the report as JSON ('-' for standard output)")
 
@@ -294,7 +296,7 @@ def _scale(args):
     try:
         report = scale(layers, batch=args.batch, data=args.data, rho=args.rho, cost=args.cost,
                        steps=args.steps, eps=args.eps, beta=args.beta, continuous=args.continuous,
-                       asymmetry=args.asymmetry, seed=args.seed, progress=bar)
+                       asymmetry=args.asymmetry, seed=args.seed, init=args.init, progress=bar)
     except BaseException:
         bar.stop()  # the error message then starts on its own line
         raise

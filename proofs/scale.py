@@ -25,21 +25,22 @@ column ``digits lost`` gives that estimate.
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.integrate import solve_ivp
 
 from eqprop.errors import EqpropError
 from eqprop.numeric.data import load
-from eqprop.numeric.layered import Workspace, cg_solve
+from eqprop.numeric.layered import Workspace
+from eqprop.numeric.layered_solve import free_phase, solve
 
 # the pieces of the check, each in its own module; imported here by name as before
-from .scale_agreement import _Agreement, _rel, normalized_error
-from .scale_arguments import MAX_FLOPS, MAX_MEMORY, _check_arguments, estimate
-from .scale_network import network, network_from_model
+from .scale_agreement import EPS64, _Agreement, _rel, normalized_error
+from .scale_arguments import MAX_FLOPS, MAX_MEMORY, RBP_LIMIT_TIME, _check_arguments, estimate
+from .scale_hypotheses import check_hypotheses, rbp_limit_steps
+from .scale_network import check_activation, network, network_from_model
+from .scale_report import ScaleReport
 
 __all__ = ["network", "network_from_model", "check_theorem3", "implicit_gradient", "rbp_limit",
            "scale", "ScaleReport", "normalized_error", "estimate"]
@@ -48,82 +49,9 @@ __all__ = ["network", "network_from_model", "check_theorem3", "implicit_gradient
 def implicit_gradient(net, s0, x, y, *, tol=1e-14):
     """dJ/dtheta = -M H^-1 C_s (C independent of theta): CG on H, then the mixed product."""
     lin = net.linearize(s0, x)
-    z = cg_solve(lambda v: lin.hv(v, transpose=True), net.dC_ds(s0, y), tol=tol)
+    z = solve(lin, net.dC_ds(s0, y), transpose=True, tol=tol)
     dW, db = lin.mv(z)
     return [-g for g in dW], [-g for g in db]
-
-
-@dataclass(frozen=True)
-class ScaleReport:
-    """Per-layer agreement of EP and RBP at realistic size; ``table()`` to read it."""
-
-    layers: list
-    batch: int
-    data: str
-    eps: float
-    steps: int
-    h: float
-    beta: float
-    residual: float
-    rows: list
-    gradient: dict
-    continuous: list = field(default_factory=list)
-    seconds: dict = field(default_factory=dict)
-    notes: list = field(default_factory=list)
-
-    @property
-    def worst_complex(self):
-        return max(r["complex_step"] for r in self.rows)
-
-    @property
-    def passed(self):
-        ok = self.worst_complex <= 1e-12 and self.gradient.get("ep_vs_implicit", 1) <= 1e-10
-        if self.continuous:
-            ok = ok and max(r["complex_step"] for r in self.continuous) <= 1e-9
-        return ok
-
-    def to_dict(self):
-        return {"layers": self.layers, "batch": self.batch, "data": self.data, "eps": self.eps,
-                "steps": self.steps, "h": self.h, "beta": self.beta,
-                "free_phase_residual": self.residual, "rows": self.rows,
-                "gradient": self.gradient, "continuous": self.continuous,
-                "seconds": self.seconds, "notes": self.notes, "passed": self.passed}
-
-    def to_json(self):
-        return json.dumps(self.to_dict(), sort_keys=True, indent=1)
-
-    def table(self):
-        lines = [f"eqprop scale: layers {'-'.join(map(str, self.layers))}, batch {self.batch}, "
-                 f"data {self.data}",
-                 f"  free phase residual max|dE/ds| = {self.residual:.1e}; {self.steps} Euler steps "
-                 f"of eps = {self.eps:g}; complex step h = {self.h:g}, real beta = {self.beta:g}", "",
-                 "  Theorem 3 in discrete time, Ernoult et al.'s normalized error per layer:",
-                 f"  {'quantity':<10} {'complex-step':>13} {'real beta':>11} {'symmetric':>11}   "
-                 f"{'per-step rel. error (min / median / max)':<42} digits lost (max)"]
-        def num(v, width):
-            return f"{v:>{width}.2e}" if v is not None else f"{'-':>{width}}"
-        for r in self.rows:
-            lines.append(f"  {r['quantity']:<10} {num(r['complex_step'], 13)} {num(r['real_beta'], 11)} "
-                         f"{num(r['symmetric_beta'], 11)}   {r['step_min']:>9.1e} / {r['step_median']:>8.1e}"
-                         f" / {r['step_max']:>8.1e}{'':12} {r['digits_lost']:>5.1f}")
-        lines += ["  The per-step error has a floor that is physics, not a bug: EP reads Stilde_k as",
-                  "  H u_k + C_s, a small difference of large terms once Sbar_k has decayed below the",
-                  "  deviation u_k, so a float64 step keeps about 16 - (digits lost) digits; past 16",
-                  "  nothing is left of that step. The normalized measure weighs steps by their size."]
-        if self.continuous:
-            lines += ["", "  continuous time (DOP853), normalized error per layer:"]
-            for r in self.continuous:
-                lines.append(f"  {r['quantity']:<10} {r['complex_step']:>13.2e}")
-        g = self.gradient
-        lines += ["", "  dJ/dtheta (all layers): relative difference to the implicit-function gradient",
-                  f"    EP limit (complex-step nudged fixed point) {g['ep_vs_implicit']:.2e}",
-                  f"    RBP limit (adjoint run to decay)           {g['rbp_vs_implicit']:.2e}",
-                  f"    EP with real beta = {self.beta:g}                 {g['real_beta_vs_implicit']:.2e}"]
-        lines += [f"  note: {n}" for n in self.notes]
-        lines += ["", "  timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in self.seconds.items()),
-                  "", "verdict: " + ("agreement at float64 rounding (complex-step <= 1e-12)"
-                                     if self.passed else "NOT within the tolerances")]
-        return "\n".join(lines)
 
 
 def _ep_steps(net, s0, x, y, beta, steps, eps, factored=False):
@@ -222,12 +150,20 @@ def _rbp_steps(net, s0, x, y, steps, eps, factored=False):
 
 
 def rbp_limit(net, s0, x, y, *, eps, steps):
-    """Thetabar after ``steps`` RBP steps (the RBP estimate of dJ/dtheta)."""
-    theta = None
-    for _, theta in _rbp_steps(net, s0, x, y, steps, eps):
-        pass
-    # the yielded arrays are the run's buffers: hand the caller copies
-    return [a.copy() for a in theta[0]], [a.copy() for a in theta[1]]
+    """Thetabar after ``steps`` RBP steps (the RBP estimate of dJ/dtheta).
+
+    ``Thetabar_K = -eps M (Sbar_0 + ... + Sbar_{K-1})``: K products with H^T
+    and one with M at the end.
+    """
+    lin = net.linearize(s0, x)
+    ws = Workspace()
+    sb = net.dC_ds(s0, y)
+    total = np.zeros_like(sb)
+    for _ in range(steps):
+        total += sb
+        sb = sb - eps * lin.hv(sb, transpose=True, ws=ws)
+    dW, db = lin.mv(-eps * total)
+    return list(dW), list(db)
 
 
 def check_theorem3(net, s0, x, y, *, eps=0.5, steps=100, h=1e-20, beta=0.01, real=True):
@@ -270,14 +206,24 @@ def check_theorem3(net, s0, x, y, *, eps=0.5, steps=100, h=1e-20, beta=0.01, rea
     rows = []
     for q in quantities:
         st = stats[(q, "complex_step")]
-        rows.append({"quantity": q, "complex_step": st.normalized,
-                     "real_beta": stats[(q, "real_beta")].normalized if real else None,
-                     "symmetric_beta": stats[(q, "symmetric_beta")].normalized if real else None,
-                     "step_min": float(np.min(st.steps)), "step_median": float(np.median(st.steps)),
-                     "step_max": float(np.max(st.steps)),
-                     "digits_lost": float(max(0.0, max(st.lost))) if st.lost else 0.0,
-                     "per_step": {e: [float(v) for v in stats[(q, e)].steps] for e in estimators}})
+        defined = [v for v in st.steps if not np.isnan(v)] or [np.nan]
+        lost = [v for v in st.lost if not np.isnan(v)]
+        row = {"quantity": q, "complex_step": st.normalized,
+               "real_beta": stats[(q, "real_beta")].normalized if real else None,
+               "symmetric_beta": stats[(q, "symmetric_beta")].normalized if real else None,
+               "step_min": float(np.min(defined)), "step_median": float(np.median(defined)),
+               "step_max": float(np.max(defined)),
+               "digits_lost": float(max(0.0, max(lost))) if lost else 0.0,
+               "per_step": {e: _series(stats[(q, e)].steps) for e in estimators}}
+        if st.lost:  # states: the rounding bound EPS64 |u_{k+1}| / |Sbar_k| of each step
+            row["per_step"]["rounding_bound"] = _series([EPS64 * 10 ** v for v in st.lost])
+        rows.append(row)
     return rows
+
+
+def _series(values):
+    """A per-step series for the report: None where a step's relative error is undefined."""
+    return [None if np.isnan(v) else float(v) for v in values]
 
 
 def continuous_check(net, s0, x, y, *, T=5.0, points=21, h=1e-8, rtol=1e-12):
@@ -320,14 +266,42 @@ def continuous_check(net, s0, x, y, *, T=5.0, points=21, h=1e-8, rtol=1e-12):
             for l, sl in enumerate(net.slices)]
 
 
+def _initial_state(init, batch, n, seed):
+    """The free phase's start: zeros, or a seeded standard normal state (``init='random'``)."""
+    if init == "zeros":
+        return np.zeros((batch, n))
+    return np.random.default_rng([seed, 1]).standard_normal((batch, n))
+
+
+def _diverged(free, net, rho):
+    """The one-line refusal when the free phase ran away for some examples."""
+    bad = [i for i, st in enumerate(free.status) if st == "diverged"]
+    size = float(np.max(np.abs(np.nan_to_num(free.s[bad], nan=np.inf))))
+    return EqpropError(
+        f"scale: the free phase diverged for {len(bad)} of {len(free.status)} examples (example "
+        f"{bad[0]}: the state ran out of range, max|s| = {size:.1e}): the energy with rho = "
+        f"{net.rho.name} and these weights has no minimum within reach; use a bounded activation "
+        "(sigmoid, tanh, erf), smaller --layers, another --seed or --init random")
+
+
 def scale(layers=(10, 512, 512, 784), *, batch=128, data="random", rho="sigmoid", eps=0.5,
           steps=100, h=1e-20, beta=0.01, seed=0, cost="squared", continuous=False,
-          asymmetry=0.0, progress=None, max_memory=MAX_MEMORY, max_flops=MAX_FLOPS):
+          asymmetry=0.0, init="zeros", plain_layers=(), progress=None, max_memory=MAX_MEMORY,
+          max_flops=MAX_FLOPS):
     """Run the realistic-size check end to end; returns a :class:`ScaleReport`.
 
-    Free phase: ``relax`` Euler steps, then Newton-CG to ``max|dE/ds| <= 1e-12``.
-    Then :func:`check_theorem3` and the gradient comparison (implicit
-    function theorem, EP limit by complex-step nudged fixed point, RBP limit).
+    Free phase (:func:`~eqprop.numeric.layered_solve.free_phase`): relaxation
+    with steps of at most ``eps``, each lowering every example's energy,
+    then Newton-CG with a line search, to ``max|dE/ds| <= 1e-15`` or
+    float64's floor; an example whose state runs away is refused
+    (EqpropError). Then the hypotheses, per example
+    (:mod:`~eqprop.proofs.scale_hypotheses`), :func:`check_theorem3` and the
+    gradient comparison (implicit function theorem, EP limit by complex-step
+    nudged fixed point, RBP limit run until its tail is below 1e-14).
+
+    ``init``: the free phase's start, ``"zeros"`` or ``"random"``.
+    ``plain_layers``: free layers whose update lacks rho' (a non-gradient
+    control, see :class:`~eqprop.numeric.layered.LayeredNetwork`).
 
     Every argument is checked before anything is allocated, and a run whose
     :func:`estimate` exceeds ``max_memory`` bytes (default 8 GiB) or
@@ -337,24 +311,49 @@ def scale(layers=(10, 512, 512, 784), *, batch=128, data="random", rho="sigmoid"
     layers, batch, steps, seed, eps, beta, h = _check_arguments(
         layers, batch, eps, steps, h, beta, seed, cost, continuous, asymmetry, data, max_memory,
         max_flops)
+    if init not in ("zeros", "random"):
+        raise EqpropError(f"init: {str(init)[:40]!r}; choose zeros or random")
     seconds = {}
     t0 = time.perf_counter()
-    net = network(layers, rho=rho, seed=seed, cost=cost, asymmetry=asymmetry)
+    net = network(layers, rho=rho, seed=seed, cost=cost, asymmetry=asymmetry,
+                  plain_layers=plain_layers)
+    check_activation(net, rho)
     x, y = load(data, n_in=net.sizes[-1], n_out=net.sizes[0], batch=batch, seed=seed)
     x, y = net.check_data(x, y)
-    say("free phase: Euler relaxation and Newton-CG")
-    s0 = net.relax(np.zeros((batch, net.n_free)), x, eps=eps, steps=20)
-    s0, residual, _ = net.newton(s0, x, tol=1e-12)
-    seconds["free phase"] = time.perf_counter() - t0
-    notes = []
-    if residual > 1e-12:
-        notes.append(f"free phase residual {residual:.1e} is above 1e-12: the fixed point is not converged")
-    say(f"nudged phase ({steps} complex-step and real-beta steps) and RBP ({steps} steps)")
-    t1 = time.perf_counter()
-    rows = check_theorem3(net, s0, x, y, eps=eps, steps=steps, h=h, beta=beta)
-    seconds["theorem 3"] = time.perf_counter() - t1
-    say("gradients: implicit function theorem, EP limit, RBP limit")
-    t2 = time.perf_counter()
+    with np.errstate(all="ignore"):  # overflow is detected and reported, not warned about
+        say("free phase: relaxation and Newton-CG")
+        free = free_phase(net, x, _initial_state(init, batch, net.n_free, seed), eps=eps)
+        if "diverged" in free.status:
+            raise _diverged(free, net, rho)
+        s0 = free.s
+        residual = float(np.max(free.residual))
+        seconds["free phase"] = time.perf_counter() - t0
+        say("hypotheses: fixed point, strict minimum (Lanczos), stable step, gradient field")
+        t1 = time.perf_counter()
+        hyp = check_hypotheses(net, s0, x, free, eps=eps, seed=seed)
+        seconds["hypotheses"] = time.perf_counter() - t1
+        say(f"nudged phase ({steps} complex-step and real-beta steps) and RBP ({steps} steps)")
+        t1 = time.perf_counter()
+        rows = check_theorem3(net, s0, x, y, eps=eps, steps=steps, h=h, beta=beta)
+        seconds["theorem 3"] = time.perf_counter() - t1
+        say("gradients: implicit function theorem, EP limit, RBP limit")
+        t2 = time.perf_counter()
+        gradient, notes = _gradients(net, s0, x, y, hyp, eps=eps, h=h, beta=beta)
+        seconds["gradients"] = time.perf_counter() - t2
+        cont = []
+        if continuous:
+            say("continuous time: DOP853 for RBP and the complex-step nudged flow")
+            t3 = time.perf_counter()
+            cont = continuous_check(net, s0, x, y)
+            seconds["continuous"] = time.perf_counter() - t3
+    seconds["total"] = time.perf_counter() - t0
+    return ScaleReport(layers=list(net.sizes), batch=batch, data=data, eps=eps, steps=steps, h=h,
+                       beta=beta, residual=residual, rows=rows, gradient=gradient, continuous=cont,
+                       seconds=seconds, notes=notes, hypotheses=hyp, init=init)
+
+
+def _gradients(net, s0, x, y, hyp, *, eps, h, beta):
+    """dJ/dtheta three ways against the implicit-function gradient; returns ``(gradient, notes)``."""
     implicit = implicit_gradient(net, s0, x, y)
     s_beta, _, _ = net.newton(s0.astype(complex), x, y, beta=1j * h, tol=1e-300, maxiter=4)
     dW, db = net.dE_dtheta(s_beta, x)
@@ -363,19 +362,15 @@ def scale(layers=(10, 512, 512, 784), *, batch=128, data="random", rho="sigmoid"
     th0, thb = net.dE_dtheta(s0, x), net.dE_dtheta(s_r, x)
     real_limit = ([(a - b) / beta for a, b in zip(thb[0], th0[0])],
                   [(a - b) / beta for a, b in zip(thb[1], th0[1])])
-    k_inf = int(np.ceil(40 / eps))
+    cap = int(np.ceil(RBP_LIMIT_TIME / eps))
+    k_inf, rate = rbp_limit_steps(hyp, eps, cap)
+    notes = []
+    if rate < 1 and k_inf == cap:
+        notes.append(f"RBP contracts slowly (rho = {rate:.6f}): its limit is cut at {cap} steps "
+                     f"(t = {RBP_LIMIT_TIME:g}); a larger --eps, up to the largest stable one, "
+                     "decays sooner")
     theta_inf = rbp_limit(net, s0, x, y, eps=eps, steps=k_inf)
     gradient = {"ep_vs_implicit": _rel(ep_limit, implicit), "rbp_vs_implicit": _rel(theta_inf, implicit),
                 "real_beta_vs_implicit": _rel(real_limit, implicit),
-                "rbp_limit_steps": k_inf}
-    seconds["gradients"] = time.perf_counter() - t2
-    cont = []
-    if continuous:
-        say("continuous time: DOP853 for RBP and the complex-step nudged flow")
-        t3 = time.perf_counter()
-        cont = continuous_check(net, s0, x, y)
-        seconds["continuous"] = time.perf_counter() - t3
-    seconds["total"] = time.perf_counter() - t0
-    return ScaleReport(layers=list(net.sizes), batch=batch, data=data, eps=eps, steps=steps, h=h,
-                       beta=beta, residual=residual, rows=rows, gradient=gradient, continuous=cont,
-                       seconds=seconds, notes=notes)
+                "rbp_limit_steps": k_inf, "rbp_rate": rate}
+    return gradient, notes

@@ -14,7 +14,7 @@ import numpy as np
 
 from eqprop.numeric.layered import Factored
 
-__all__ = ["normalized_error"]
+__all__ = ["normalized_error", "EPS64"]
 
 
 def normalized_error(ep, rbp):
@@ -40,8 +40,18 @@ def _sumsq(a):
     return float(np.vdot(a, a).real)
 
 
+#: float64's unit roundoff: the rounding bound of a complex-step readout is EPS64 |u_k| / |Sbar_k|
+EPS64 = 2.0**-53
+
+
 class _Agreement:
-    """Running sums for Ernoult et al.'s normalized error and per-step errors."""
+    """Running sums for Ernoult et al.'s normalized error and per-step errors.
+
+    ``steps``: the per-step relative error (NaN where RBP's side is exactly
+    zero); ``lost``: per step, log10 of ``|u_{k+1}| / |Sbar_k|`` on the layer,
+    the digits that EP's readout ``H u_k + C_s`` loses to cancellation, so that
+    ``EPS64 * 10**lost`` bounds the error that float64 rounding can explain.
+    """
 
     def __init__(self):
         self.num = self.ep2 = self.rbp2 = 0.0
@@ -69,9 +79,14 @@ class _Agreement:
 
     def _accumulate(self, d2, e2, r2, u):
         self.num, self.ep2, self.rbp2 = self.num + d2, self.ep2 + e2, self.rbp2 + r2
-        self.steps.append(np.sqrt(d2) / max(np.sqrt(r2), 1e-300))
+        # a step whose RBP side is exactly zero (the signal has not reached the layer yet) has
+        # no relative error: NaN, left out of the statistics and of the figure (never 1e300)
+        self.steps.append(np.sqrt(d2) / np.sqrt(r2) if r2 > 0 else (0.0 if d2 == 0 else np.nan))
         if u is not None:
-            self.lost.append(np.log10(max(np.sqrt(_sumsq(u)), 1e-300) / max(np.sqrt(r2), 1e-300)))
+            if r2 > 0:
+                self.lost.append(np.log10(max(np.sqrt(_sumsq(u)), 1e-300) / np.sqrt(r2)))
+            else:
+                self.lost.append(np.nan)
 
     @property
     def normalized(self):

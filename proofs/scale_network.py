@@ -17,8 +17,12 @@ from eqprop.errors import EqpropError
 from eqprop.numeric.layered import LayeredNetwork, Unary
 from eqprop.symbolic.builtins import rho_function
 from eqprop.symbolic.codegen import compile_unary, compile_unary_joint
+from eqprop.symbolic.parse import NON_SMOOTH
 
-__all__ = ["network", "network_from_model"]
+__all__ = ["network", "network_from_model", "check_activation"]
+
+#: the activation is checked on [-GRID_END, GRID_END] at spacing GRID_STEP
+GRID_END, GRID_STEP = 20.0, 1e-3
 
 
 def _unary(expr, name):
@@ -27,13 +31,14 @@ def _unary(expr, name):
 
 
 def network(layers, *, rho="sigmoid", u=None, biases=False, seed=0, cost="squared",
-            asymmetry=0.0):
+            asymmetry=0.0, plain_layers=()):
     """A :class:`LayeredNetwork` with Glorot-uniform weights drawn from ``seed``.
 
     ``layers = [n_out, ..., n_in]``. ``rho`` and ``u`` are names or SymPy
     expressions/strings in one variable (u defaults to z^2/2). A nonzero
     ``asymmetry`` adds that much independent noise to the backward weights:
-    the non-gradient negative control.
+    the non-gradient negative control; so do ``plain_layers``, free layers
+    whose update lacks the factor rho'(s_l) (``(0,)``: the output layer).
     """
     try:
         sizes = [int(n) for n in layers]
@@ -54,7 +59,8 @@ def network(layers, *, rho="sigmoid", u=None, biases=False, seed=0, cost="square
     z = sp.Symbol("z", real=True)
     u_expr = z**2 / 2 if u is None else rho_function(u)
     return LayeredNetwork(sizes=tuple(sizes), W=W, b=b, rho=_unary(rho_function(rho), "rho"),
-                          u=_unary(u_expr, "u"), cost=cost, W_back=W_back)
+                          u=_unary(u_expr, "u"), cost=cost, W_back=W_back,
+                          plain_layers=tuple(plain_layers))
 
 
 def network_from_model(model):
@@ -81,3 +87,55 @@ def network_from_model(model):
     net = LayeredNetwork(sizes=sizes, W=W, b=b, rho=_unary(rho_expr, "rho"),
                          u=_unary(z**2 / 2, "u"))
     return net, x, y
+
+
+def check_activation(net, rho):
+    """Refuse (EqpropError, one line) an activation the layered free phase cannot work with.
+
+    The states of a layered network range over all reals, and with
+    ``u = z^2/2`` each unit's fixed point solves ``s = rho'(s) field``. So
+    ``rho`` (as given to :func:`network`) must be smooth (no Abs, Min, Max,
+    ...: the complex step needs a holomorphic function), rho, rho' and rho''
+    real and finite (checked on a grid of [-20, 20] at spacing 1e-3; beyond
+    it the free phase reports a state that runs out of range), without a
+    pole, jump or kink
+    between grid points (each step of rho must match the trapezoid rule on
+    rho', and each step of rho' the rule on rho''),
+    and ``rho'(0)`` must not vanish: where it does (an even function such as
+    cos), ``s = 0`` is a fixed point of every unit, through which no signal
+    passes.
+    """
+    found = sorted({type(a).__name__ for a in rho_function(rho).atoms(*NON_SMOOTH)})
+    rho, name = net.rho, net.rho.name
+    if found:
+        raise EqpropError(f"rho: {name} is not smooth ({', '.join(found)}): the theorems need a "
+                          "twice differentiable energy, and the complex step a smooth rho; use "
+                          "sigmoid, tanh, smoothhard or another smooth formula")
+    z = np.arange(-GRID_END, GRID_END + GRID_STEP / 2, GRID_STEP)
+    with np.errstate(all="ignore"):
+        f, df, ddf = (np.asarray(g(z)) for g in (rho.f, rho.df, rho.ddf))
+        d0 = float(np.asarray(rho.df(np.zeros(1)))[0])
+    for what, v in (("rho", f), ("rho'", df), ("rho''", ddf)):
+        bad = ~np.isfinite(v) if not np.iscomplexobj(v) else ~(np.isfinite(v) & (v.imag == 0))
+        if v.shape != z.shape or bad.any():
+            at = z[int(np.argmax(bad))] if v.shape == z.shape else z[0]
+            what = "" if what == "rho" else f" ({what})"
+            raise EqpropError(f"rho: {name}{what} is not a finite real number at z = {at:g}; "
+                              "the states of a layered network range over all reals, so rho must "
+                              "be defined everywhere (such as sigmoid, tanh, erf, atan, softplus)")
+    for v, dv in ((f, df), (df, ddf)):  # rho and rho' against the trapezoid rule on their derivatives
+        step = np.diff(v)
+        trapezoid = (dv[1:] + dv[:-1]) * GRID_STEP / 2
+        # smooth: the rule's relative error is about h^2/12 times v''' / v', far below a tenth;
+        # across a pole, jump or kink the two disagree in size or sign
+        jump = np.abs(step - trapezoid) > 0.1 * (np.abs(step) + np.abs(trapezoid)) \
+            + 1e-12 * (1 + np.abs(v[1:]))
+        if jump.any():
+            at = z[int(np.argmax(jump))]
+            raise EqpropError(f"rho: {name} has a pole, jump or kink near z = {at:.4g}; the states "
+                              "of a layered network range over all reals, so rho must be twice "
+                              "differentiable everywhere")
+    if d0 == 0:
+        raise EqpropError(f"rho: {name} has rho'(0) = 0, so s = 0 is a fixed point of every unit "
+                          "and passes no signal (the layers decouple); shift it (such as "
+                          "cos(z + 1/2)) or choose another activation")

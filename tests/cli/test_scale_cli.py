@@ -19,13 +19,15 @@ def test_scale_small_network_passes(capsys, tmp_path):
 def test_scale_asymmetric_exits_1(capsys):
     assert main(["scale", "--layers", "5,7,6,4", "--batch", "3", "--steps", "40",
                  "--asymmetry", "0.5"]) == 1
-    assert "NOT within" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "verdict: NOT passed" in out and "[FAIL] gradient field" in out
 
 
 def test_scale_bad_input_exits_2(capsys):
     for argv in (["scale", "--layers", "10,a,3"], ["scale", "--layers", "5"],
                  ["scale", "--layers", "5,4", "--data", "mnist:/no/such/file"],
-                 ["scale", "--layers", "5,4", "--eps", "3"],
+                 ["scale", "--layers", "5,4", "--eps", "0"], ["scale", "--layers", "5,4", "--eps", "-1"],
+                 ["scale", "--layers", "5,4", "--rho", "log"], ["scale", "--layers", "5,4", "--rho", "abs(z)"],
                  ["scale", "--layers", "5,4", "--batch", "0"]):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err.strip().splitlines()

@@ -1,0 +1,170 @@
+"""The report of :func:`eqprop.proofs.scale.scale`: what passed, what did not, and why.
+
+:class:`ScaleReport` passes only if every hypothesis held for every example
+(:mod:`eqprop.proofs.scale_hypotheses`), every number it holds is finite,
+every complex-step row is within 1e-12, the EP and RBP limits are within
+1e-10 of the implicit-function gradient, and (with ``--continuous``) every
+continuous row is within 1e-9. :attr:`ScaleReport.failures` names each
+criterion that failed; a NaN never passes a comparison.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+from .scale_hypotheses import hypothesis_lines
+
+__all__ = ["ScaleReport", "ROW_TOL", "LIMIT_TOL", "CONTINUOUS_TOL"]
+
+#: complex-step rows (Ernoult et al.'s normalized error), the gradient limits, continuous rows
+ROW_TOL, LIMIT_TOL, CONTINUOUS_TOL = 1e-12, 1e-10, 1e-9
+
+
+def _numbers(obj):
+    """Every number inside a nested structure of dicts and lists."""
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from _numbers(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _numbers(v)
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        yield obj
+
+
+def _within(value, tol):
+    """value <= tol for a finite value; False for NaN, infinity or a missing value."""
+    return value is not None and math.isfinite(value) and value <= tol
+
+
+def _json_safe(obj):
+    """Non-finite floats as null, so that the file is strict JSON (the table shows them)."""
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def advice(failed, hyp):
+    """What to try when hypotheses fail."""
+    tips = []
+    if "stable step" in failed and hyp.get("largest_stable_eps"):
+        tips.append(f"an --eps below {hyp['largest_stable_eps']:.3g} (the largest stable step)")
+    if "strict minimum" in failed:
+        tips.append("another --seed, --init random or a smaller --eps (the free phase then "
+                    "finds another fixed point)")
+    if "fixed point" in failed:
+        tips.append("another --seed or --init random")
+    if "gradient field" in failed:
+        tips.append("no --asymmetry: a non-gradient vector field is outside Theorem 3")
+    return "; ".join(tips) or "see the values above"
+
+
+@dataclass(frozen=True)
+class ScaleReport:
+    """Per-layer agreement of EP and RBP at realistic size; ``table()`` to read it."""
+
+    layers: list
+    batch: int
+    data: str
+    eps: float
+    steps: int
+    h: float
+    beta: float
+    residual: float
+    rows: list
+    gradient: dict
+    continuous: list = field(default_factory=list)
+    seconds: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    hypotheses: dict = field(default_factory=dict)
+    init: str = "zeros"
+
+    @property
+    def worst_complex(self):
+        """The largest complex-step row; NaN if any row is NaN (never hidden by max())."""
+        values = [r["complex_step"] for r in self.rows]
+        return math.nan if any(not math.isfinite(v) for v in values) else max(values, default=0.0)
+
+    @property
+    def failures(self):
+        """Every criterion that failed, in words; empty when the check passed."""
+        out = [f"hypothesis violated: {c['id']}" for c in self.hypotheses.get("checks", [])
+               if not c["holds"]]
+        if not self.hypotheses:
+            out.append("hypotheses not checked")
+        bad = [r["quantity"] for r in self.rows if not _within(r["complex_step"], ROW_TOL)]
+        if bad or not self.rows:
+            out.append(f"complex-step rows above {ROW_TOL:g} or not finite: {', '.join(bad) or 'none run'}")
+        for key, what in (("ep_vs_implicit", "EP limit"), ("rbp_vs_implicit", "RBP limit")):
+            if not _within(self.gradient.get(key), LIMIT_TOL):
+                out.append(f"{what} not within {LIMIT_TOL:g} of the implicit gradient")
+        bad = [r["quantity"] for r in self.continuous if not _within(r["complex_step"], CONTINUOUS_TOL)]
+        if bad:
+            out.append(f"continuous rows above {CONTINUOUS_TOL:g}: {', '.join(bad)}")
+        numbers = [self.residual, *_numbers(self.rows), *_numbers(self.gradient),
+                   *_numbers(self.continuous), *_numbers(self.hypotheses.get("per_example", {}))]
+        if not all(math.isfinite(v) for v in numbers):
+            out.append("a number of the report is not finite")
+        return out
+
+    @property
+    def passed(self):
+        return not self.failures
+
+    def to_dict(self):
+        return {"layers": self.layers, "batch": self.batch, "data": self.data, "eps": self.eps,
+                "steps": self.steps, "h": self.h, "beta": self.beta, "init": self.init,
+                "free_phase_residual": self.residual, "rows": self.rows,
+                "gradient": self.gradient, "continuous": self.continuous,
+                "hypotheses": self.hypotheses, "seconds": self.seconds, "notes": self.notes,
+                "failures": self.failures, "passed": self.passed}
+
+    def to_json(self):
+        return json.dumps(_json_safe(self.to_dict()), sort_keys=True, indent=1, allow_nan=False)
+
+    def table(self):
+        lines = [f"eqprop scale: layers {'-'.join(map(str, self.layers))}, batch {self.batch}, "
+                 f"data {self.data}",
+                 f"  free phase from {self.init}: max|dE/ds(s0)| = {self.residual:.1e}; then "
+                 f"{self.steps} Euler steps of eps = {self.eps:g}; complex step h = {self.h:g}, "
+                 f"real beta = {self.beta:g}", ""]
+        if self.hypotheses:
+            lines += hypothesis_lines(self.hypotheses, advice) + [""]
+        lines += ["  Theorem 3 in discrete time, Ernoult et al.'s normalized error per layer:",
+                  f"  {'quantity':<10} {'complex-step':>13} {'real beta':>11} {'symmetric':>11}   "
+                  f"{'per-step rel. error (min / median / max)':<42} digits lost (max)"]
+
+        def num(v, width):
+            return f"{v:>{width}.2e}" if v is not None else f"{'-':>{width}}"
+        for r in self.rows:
+            lines.append(f"  {r['quantity']:<10} {num(r['complex_step'], 13)} {num(r['real_beta'], 11)} "
+                         f"{num(r['symmetric_beta'], 11)}   {r['step_min']:>9.1e} / {r['step_median']:>8.1e}"
+                         f" / {r['step_max']:>8.1e}{'':12} {r['digits_lost']:>5.1f}")
+        lines += ["  The per-step error has a floor that is physics, not a bug: EP reads Stilde_k as",
+                  "  H u_k + C_s, a small difference of large terms once Sbar_k has decayed below the",
+                  "  deviation u_k, so a float64 step keeps about 16 - (digits lost) digits; past 16",
+                  "  nothing is left of that step. The normalized measure weighs steps by their size."]
+        if self.continuous:
+            lines += ["", "  continuous time (DOP853), normalized error per layer:"]
+            for r in self.continuous:
+                lines.append(f"  {r['quantity']:<10} {r['complex_step']:>13.2e}")
+        g = self.gradient
+        lines += ["", "  dJ/dtheta (all layers): relative difference to the implicit-function gradient",
+                  f"    EP limit (complex-step nudged fixed point) {g['ep_vs_implicit']:.2e}",
+                  f"    RBP limit ({g['rbp_limit_steps']} steps, rho = {g.get('rbp_rate', math.nan):.3g})"
+                  .ljust(47) + f"{g['rbp_vs_implicit']:.2e}",
+                  f"    EP with real beta = {self.beta:g}".ljust(47) + f"{g['real_beta_vs_implicit']:.2e}"]
+        lines += [f"  note: {n}" for n in self.notes]
+        lines += ["", "  timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in self.seconds.items()), ""]
+        if self.passed:
+            lines.append("verdict: agreement at float64 rounding (complex-step <= 1e-12), every "
+                         "hypothesis held for every example")
+        else:
+            lines.append("verdict: NOT passed: " + "; ".join(self.failures))
+        return "\n".join(lines)
