@@ -22,6 +22,7 @@ import sympy as sp
 from eqprop.errors import EqpropError
 
 from .model import MAX_DATA, MAX_PARAMS, MAX_STATE, VERIFY_KEYS, Model
+from .confusables import check_name
 from .sympy_input import check_sympy
 from .parse import FUNCTIONS, escape_controls, formula_names, normalize_formula, parse_expression, shorten
 
@@ -82,6 +83,7 @@ def rho_function(rho):
                                   "one variable, such as 'z' or 'tanh'")
             if _VARIABLE.match(text):
                 return _z  # the identity, in the variable the user named
+            check_name(text, "rho")  # 'tаnh' with a Cyrillic 'а' says so
             raise _unknown_activation(text)
         free = sorted(n for n in formula_names(text, "rho")
                       if n not in FUNCTIONS and n not in ("pi", "E"))

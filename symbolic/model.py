@@ -21,6 +21,7 @@ from eqprop.errors import EqpropError
 
 from .parse import (FUNCTIONS, NON_SMOOTH, check_printable, exact_number, normalize_formula,
                     parse_expression, shorten)
+from .confusables import check_name
 from .sympy_input import check_sympy
 
 __all__ = ["Model", "MAX_STATE", "MAX_PARAMS", "MAX_DATA", "MAX_NAME_CHARS", "VERIFY_KEYS"]
@@ -33,7 +34,7 @@ MAX_PARAMS = MAX_DATA = 200_000
 MAX_NAME_CHARS = 1000
 #: The keys a model's ``verify`` table (a model file's ``[verify]``) may hold: the one list that
 #: model files (builtins.py) and the options of a verification (proofs/options.py) check against.
-VERIFY_KEYS = ("dps", "times", "initial_state", "required_digits", "engine", "seed")
+VERIFY_KEYS = ("dps", "times", "initial_state", "required_digits", "engine", "seed", "time_limit")
 
 
 def _name_of(item, what):
@@ -46,6 +47,7 @@ def _name_of(item, what):
                           "its own symbols (beta, v, ...); rename it, e.g. to "
                           f"'{item.lstrip('_') or 'x'}'")
     if isinstance(item, str) and item.isidentifier() and not keyword.iskeyword(item):
+        check_name(item, what)
         if item in FUNCTIONS or item in ("pi", "E"):
             raise EqpropError(f"{what}: '{item}' is a reserved function or constant name; rename it")
         return item
@@ -172,6 +174,8 @@ class Model:
                 raise EqpropError(f"{what}: must be a scalar expression, got {type(value).__name__}")
             free = {s.name: s for s in value.free_symbols}
             unknown = sorted(n for n in free if n not in symbols)
+            for n in unknown:  # a lookalike of a declared name says so
+                check_name(n, what)
             if unknown:
                 raise EqpropError(f"{what}: undeclared symbol '{unknown[0]}'; declare it in state, "
                                   f"params or data (declared: {', '.join(sorted(symbols))})")

@@ -18,6 +18,7 @@ import sympy as sp
 
 from eqprop.errors import EqpropError
 
+from .confusables import check_name
 from .parse import (_NAME, _NUMBER_T, _OP, FUNCTIONS, MAX_CALL_DEPTH, MAX_DEPTH, MAX_DIGITS, MAX_EXPONENT, MAX_NODES, _BINOPS, _CONSTANTS, _FAMILY, _PAIRWISE, _SIMPLE_OPS, _SMALL, _cut, _digits, _rdigits, _tokens, exact_number, shorten)
 
 
@@ -119,6 +120,7 @@ class _Arith:
 
     def call(self, name, args):
         if name not in FUNCTIONS:
+            check_name(name, self.what)  # 'tаnh' with a Cyrillic 'а' says so
             known = ", ".join(sorted(FUNCTIONS))
             self.fail(f"unknown function '{name}'; allowed: {known}")
         try:
@@ -133,6 +135,7 @@ class _Arith:
             return _CONSTANTS[ident]
         if ident in FUNCTIONS:
             self.fail(f"'{ident}' is a function; call it, e.g. {ident}(s)")
+        check_name(ident, self.what)  # a lookalike of a declared name says so
         declared = ", ".join(sorted(symbols)) or "none"
         self.fail(f"undeclared symbol '{ident}'; declare it in state, params or data "
                   f"(declared: {_cut(declared, 200)})")

@@ -210,6 +210,15 @@ toml("param-with-escape", model_text().replace('w = "0.3"', 'w = "0.3"\n"\\u001b
      "not a valid variable name")
 toml("param-underscore", model_text().replace('w = "0.3"', 'w = "0.3"\n_w = "1"'), "underscore")
 toml("param-function-name", model_text().replace('w = "0.3"', 'w = "0.3"\ntanh = "1"'), "reserved")
+toml("param-cyrillic-a", model_text("(a**2 + b**2)/2 - \u0430*tanh(a)*tanh(b)").replace(
+    'w = "0.3"', '"\u0430" = "0.3"'), "U+0430 CYRILLIC SMALL LETTER A, which looks like the Latin 'a'")
+toml("param-mixed-script", model_text().replace('w = "0.3"', 'w = "0.3"\n"w\u0430" = "1"'),
+     "write 'wa' if the Latin letter is meant")
+toml("state-greek-omicron", model_text().replace('state = ["a", "b"]', 'state = ["a", "b", "\u03bf"]'),
+     "U+03BF GREEK SMALL LETTER OMICRON")
+energy("cyrillic-in-function", "(a**2 + b**2)/2 - w*t\u0430nh(a)*tanh(b)", "U+0430 CYRILLIC SMALL LETTER A")
+energy("cyrillic-state", "(\u0430**2 + b**2)/2", "write 'a' if the Latin letter is meant")
+argv("hopfield-rho-cyrillic", ["derive", "hopfield:2,2:t\u0430nh"], "U+0430 CYRILLIC SMALL LETTER A")
 toml("state-twice", model_text().replace('state = ["a", "b"]', 'state = ["a", "a"]'), "twice")
 toml("state-keyword", model_text().replace('state = ["a", "b"]', 'state = ["a", "class"]'),
      "not a valid variable name")

@@ -435,3 +435,39 @@ def test_verify_keys_are_one_list(tmp_path):
     path.write_text('state = ["a"]\nenergy = "a**2/2"\ncost = "a"\n[verify]\nprecision = 30\n')
     with pytest.raises(EqpropError, match="unknown \\[verify\\] key 'precision'.*allowed: dps"):
         load_model(path)
+
+
+# -- names that look like other names -----------------------------------------------------------
+
+CYRILLIC_A = "\u0430"  # prints as the Latin a
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    # a parameter named with the Cyrillic a beside a state a: once two symbols printed the same
+    (dict(params={CYRILLIC_A: "0.3"}, energy=f"(a**2 + b**2)/2 - {CYRILLIC_A}*tanh(a)*tanh(b)"),
+     "params: the name 'а' contains U+0430 CYRILLIC SMALL LETTER A, which looks like the Latin 'a'"),
+    (dict(params={"w" + CYRILLIC_A: "0.3"}), "write 'wa' if the Latin letter is meant"),
+    (dict(state=["a", "b\u0445"]), "U+0445 CYRILLIC SMALL LETTER HA, which looks like the Latin 'x'"),
+    (dict(data={"\u03bf": "1"}), "U+03BF GREEK SMALL LETTER OMICRON, which looks like the Latin 'o'"),
+    (dict(params={"\u039c": "1"}), "U+039C GREEK CAPITAL LETTER MU, which looks like the Latin 'M'"),
+    (dict(params={"w\u0432": "1"}), "mixes Cyrillic and Latin letters (U+0432 CYRILLIC SMALL LETTER VE"),
+    (dict(energy=f"(a**2 + b**2)/2 - w*t{CYRILLIC_A}nh(a)*tanh(b)"),
+     "energy: the name 'tаnh' contains U+0430 CYRILLIC SMALL LETTER A"),
+    (dict(cost=f"({CYRILLIC_A} - y)**2/2"), "cost: the name 'а' contains U+0430"),
+    (dict(energy=a**2 / 2 + b**2 / 2 - sp.Symbol(CYRILLIC_A) * a), "energy: the name 'а' contains U+0430"),
+])
+def test_lookalike_names_are_refused(changes, fragment):
+    with pytest.raises(EqpropError) as info:
+        make(**changes)
+    assert fragment in str(info.value), str(info.value)
+
+
+def test_greek_and_other_names_still_work():
+    m = make(energy="(a**2 + b**2)/2 - θ*tanh(a)*tanh(b) - β*W_θ*b + α*ν*вес*a",
+             params={"θ": "0.3", "β": "0.1", "W_θ": "1", "α": "0.1", "ν": "1", "вес": "1"})
+    assert [s.name for s in m.theta] == ["θ", "β", "W_θ", "α", "ν", "вес"]
+    m = make(state=["ａ", "b"], energy="(a**2 + b**2)/2")  # fullwidth: the Latin a, as in Python
+    assert m.state[0].name == "a"
+    from eqprop.symbolic.builtins import rho_function
+    with pytest.raises(EqpropError, match="rho: the name 'tаnh' contains U\\+0430"):
+        rho_function(f"t{CYRILLIC_A}nh")
