@@ -204,33 +204,47 @@ def _times(text):
         raise EqpropError(f"--times: expected comma-separated numbers like 0,0.5,1, got {text!r}") from None
 
 
-def _check_output(path, option):
-    """Fail at once, before any work, when ``path`` cannot be written ('-': standard output)."""
-    if path is None or path == "-":
+def _check_output(path, option, *, folder=False):
+    """Fail at once, before any work, when the output ``path`` cannot be written: the one check
+    of every subcommand's output (``--json`` files, ``--out`` folders).
+
+    ``'-'`` (a file) is standard output. A file needs an existing folder, and
+    either to open for appending (an existing file: nothing is truncated
+    before the work is done; a pipe with no reader fails instead of blocking)
+    or a file to be creatable beside it. A folder (``folder=True``) needs to
+    be one, or to be creatable in its nearest existing parent. Whether a file
+    can be created is found by creating one: as root, ``os.access`` says yes
+    to everything, a read-only file system and ``/proc`` included.
+    """
+    if path is None or (path == "-" and not folder):
         return
     full = os.path.abspath(path)
-    folder = os.path.dirname(full)
+    if folder:
+        if os.path.exists(full) and not os.path.isdir(full):
+            raise EqpropError(f"{option}: {path!r} is a file, not a folder")
+        existing = full
+        while not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            raise EqpropError(f"{option}: cannot create the folder {path!r} ({existing!r} is a "
+                              "file, not a folder)")
+        _probe_writable(existing, option, path)
+        return
+    parent = os.path.dirname(full)
     if os.path.isdir(full):
         raise EqpropError(f"{option}: {path!r} is a folder; give a file name, such as "
                           f"{os.path.join(path, 'report.json')!r}")
-    if not os.path.isdir(folder):
-        raise EqpropError(f"{option}: folder {folder!r} does not exist; create it or choose "
-                          "another path")
-    if not os.access(folder, os.W_OK) or (os.path.exists(full) and not os.access(full, os.W_OK)):
-        raise EqpropError(f"{option}: cannot write {path!r} (permission denied)")
-
-
-def _check_folder(path, option):
-    """Fail at once when ``path`` is not a folder that exists or can be created."""
-    full = os.path.abspath(path)
-    if os.path.exists(full) and not os.path.isdir(full):
-        raise EqpropError(f"{option}: {path!r} is a file, not a folder")
-    existing = full
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing) or not os.access(existing, os.W_OK):
-        raise EqpropError(f"{option}: cannot create or write the folder {path!r} "
-                          f"({existing!r} is not a writable folder)")
+    if not os.path.isdir(parent):
+        what = "is a file, not a folder" if os.path.exists(parent) else "does not exist"
+        raise EqpropError(f"{option}: folder {parent!r} {what}; create it or choose another path")
+    if not os.path.lexists(full):
+        _probe_writable(parent, option, path)
+        return
+    try:
+        os.close(os.open(full, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK))
+    except OSError as exc:
+        raise EqpropError(f"{option}: cannot write {path!r} ({exc.strerror or exc}); choose "
+                          "another place") from None
 
 
 def _write_json(path, text):
@@ -283,15 +297,6 @@ def _scale(args):
         raise EqpropError(f"--layers: expected comma-separated integers like 10,512,512,784, "
                           f"got {shown!r}") from None
     _check_output(args.json, "--json")
-    if args.json and args.json != "-":
-        full = os.path.abspath(args.json)
-        if os.path.isfile(full):
-            try:  # opened for appending: nothing is truncated before the work is done
-                open(full, "a").close()
-            except OSError as exc:
-                raise EqpropError(f"--json: cannot write {args.json!r} ({exc.strerror or exc})") from None
-        elif not os.path.exists(full):
-            _probe_writable(os.path.dirname(full), "--json", args.json)
     bar = _Progress()
     try:
         report = scale(layers, batch=args.batch, data=args.data, rho=args.rho, cost=args.cost,
@@ -330,11 +335,7 @@ class _Progress:
 def _figures(args):
     from .figures import check_formats, load_report, paper_set, regenerate
     formats = check_formats([f.strip() for f in args.format.split(",") if f.strip()])
-    _check_folder(args.out, "--out")
-    existing = os.path.abspath(args.out)
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    _probe_writable(existing, "--out", args.out)
+    _check_output(args.out, "--out", folder=True)
     if args.source:
         drawn = {"report": load_report(args.source)}  # checked before any folder is made
     else:

@@ -354,6 +354,13 @@ argv("times-word", ["verify", "two-neurons", "--times", "1,x", "--quiet"], "comm
 argv("times-nan", ["verify", "two-neurons", "--times", "0,nan", "--quiet"], "finite")
 argv("engine-escape", ["verify", "two-neurons", "--engine", "x\x1b[2J"], "invalid choice")
 argv("extra-argument-escape", ["models", "\x1b[2J\rverdict: verified"], "unrecognized arguments")
+argv("verify-json-in-proc", ["verify", "two-neurons", "--quiet", "--json", "/proc/eqprop.json"],
+     "--json: cannot write '/proc/eqprop.json'")
+argv("verify-json-folder", lambda tmp_path: ["verify", "two-neurons", "--json", str(tmp_path)],
+     "is a folder")
+argv("scale-json-missing-parent", lambda tmp_path: ["scale", "--json", str(tmp_path / "no" / "s.json")],
+     "does not exist")
+argv("figures-out-in-proc", ["figures", "--out", "/proc/eqprop-figures"], "--out: cannot write")
 argv("derive-bidi-argument", ["derive", "two-neurons", "\u202eextra"], "unrecognized arguments")
 # -- the Python API -----------------------------------------------------------------------------
 

@@ -156,6 +156,70 @@ def test_scale_json_checked_before_the_run(monkeypatch, capsys, tmp_path):
     assert_bad_input(capsys, ["scale", "--json", str(tmp_path / "no" / "s.json")], "does not exist")
 
 
+@pytest.fixture
+def read_only(tmp_path):
+    """A folder where no file can be created: chmod 555, or as root (who may write anyway) /sys."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "ro"
+        folder.mkdir()
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    try:
+        open("/sys/eqprop-probe", "w").close()
+    except OSError:
+        yield "/sys"
+        return
+    os.remove("/sys/eqprop-probe")  # pragma: no cover - a writable /sys
+    pytest.skip("no read-only folder here")
+
+
+def _json_commands(monkeypatch):
+    monkeypatch.setattr(eqprop.proofs, "verify", never)
+    monkeypatch.setattr(eqprop.proofs.scale, "scale", never)
+    return [["verify", "two-neurons", "--quiet", "--json"], ["scale", "--json"]]
+
+
+@pytest.mark.parametrize("where, fragment", [
+    ("/proc/eqprop-report.json", "cannot write '/proc/eqprop-report.json'"),
+    ("{tmp}", "is a folder"),
+    ("{tmp}/no/such/r.json", "does not exist"),
+    ("{tmp}/a-file/r.json", "is a file, not a folder"),
+    ("{ro}/r.json", "cannot write"),
+])
+def test_every_json_output_gets_one_check(monkeypatch, capsys, tmp_path, trace_dir, read_only, where,
+                                         fragment):
+    """verify --json once took /proc/... (os.access says yes to root) and failed after the run;
+    scale probed by writing. One check now serves every subcommand."""
+    (tmp_path / "a-file").write_text("")
+    path = where.format(tmp=tmp_path, ro=read_only)
+    for argv in _json_commands(monkeypatch):
+        assert_bad_input(capsys, argv + [path], fragment)
+
+
+@pytest.mark.parametrize("where, fragment", [
+    ("/proc/eqprop-figures", "cannot write '/proc/eqprop-figures'"),
+    ("{ro}/figures", "cannot write"),
+    ("{tmp}/a-file", "is a file, not a folder"),
+    ("{tmp}/a-file/sub", "cannot create the folder"),
+])
+def test_figures_out_gets_the_same_check(monkeypatch, capsys, tmp_path, trace_dir, read_only, where,
+                                        fragment):
+    monkeypatch.setattr(eqprop.figures, "paper_set", never)
+    (tmp_path / "a-file").write_text("")
+    assert_bad_input(capsys, ["figures", "--out", where.format(tmp=tmp_path, ro=read_only)], fragment)
+
+
+def test_existing_output_file_is_not_truncated_by_the_check(monkeypatch, capsys, tmp_path):
+    path = tmp_path / "old.json"
+    path.write_text("keep")
+    monkeypatch.setattr(eqprop.proofs, "verify", lambda *a, **k: (_ for _ in ()).throw(
+        EqpropError("stop")))
+    assert main(["verify", "two-neurons", "--quiet", "--json", str(path)]) == 2
+    assert path.read_text() == "keep"
+
+
 def test_scale_json_dash_is_standard_output(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code = main(["scale", "--layers", "5,7,6,4", "--batch", "3", "--steps", "20", "--json", "-"])
