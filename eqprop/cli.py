@@ -130,6 +130,9 @@ def _parser():
     v.add_argument("--required-digits", type=float, default=None,
                    help="digits each identity must reach (default: dps - 5)")
     v.add_argument("--seed", type=int, default=0, help="seed of the random directions and states")
+    v.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                   help="wall-time budget of the whole run (default: the file's [verify] "
+                        "time_limit, else 600); a check it stops makes the verdict 'incomplete'")
     v.add_argument("--json", metavar="FILE", default=None,
                    help="also write the full report as JSON ('-' for standard output)")
     v.add_argument("--quiet", action="store_true", help="print only the verdict line")
@@ -268,7 +271,8 @@ def _verify(args):
         if not quiet:
             print(f"[{time.strftime('%H:%M:%S')}] {sanitize(msg)} ...", file=sys.stderr, flush=True)
     report = verify(args.model, dps=args.dps, times=_times(args.times), engine=args.engine,
-                    seed=args.seed, required_digits=args.required_digits, progress=progress)
+                    seed=args.seed, required_digits=args.required_digits,
+                    time_limit=args.time_limit, progress=progress)
     if args.json:
         _write_json(args.json, report.to_json())
     if args.json != "-":  # with '-', nothing but the JSON on standard output

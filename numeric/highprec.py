@@ -25,10 +25,11 @@ from fractions import Fraction
 
 import mpmath
 
+from . import linalg
 from .adjoint import adjoint_closed_form, adjoint_flow
 from .backends import GMPY, MPMATH
 from .differences import derivative, digits_of_agreement, richardson_derivative, richardson_levels
-from .integrate import ComputationBreakdown, Flow, IntegrationError, integrate
+from .integrate import ComputationBreakdown, Flow, IntegrationError, check_time, integrate
 
 __all__ = ["GUARD_DPS", "System", "Perturbation", "Flow", "ComputationBreakdown", "to_mp",
            "newton", "derivative", "richardson_derivative", "richardson_levels", "adjoint_closed_form",
@@ -221,6 +222,7 @@ class System:
         if start0:
             grid = [mpmath.mpf(0)] + grid
         states = None
+        check_time()
         if self.engine == "heyoka":
             from .taylor import taylor_flow
             try:
@@ -281,13 +283,14 @@ def newton(system, s_start, *, beta=0, theta=None, tol=None, im_floor=0, maxiter
     s = list(s_start)
     size = mpmath.inf
     for k in range(1, maxiter + 1):
+        check_time()
         g = system.dEbeta_ds(s, theta, beta)
         H = system.d2Ebeta_ds2(s, theta, beta)
         if not all(mpmath.isfinite(x) for x in list(g) + list(H)):
             raise ComputationBreakdown("Newton: the force or its Jacobian is not finite at "
                                        f"s = ({', '.join(mpmath.nstr(x, 6) for x in s)})")
         try:
-            step = mpmath.lu_solve(H, mpmath.matrix(g))
+            step = linalg.solve(H, g)
         except ZeroDivisionError:
             raise ComputationBreakdown("Newton: the Hessian is singular at the current point") from None
         s = [a - b for a, b in zip(s, step)]

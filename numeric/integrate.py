@@ -23,13 +23,16 @@ Precision is the caller's: run inside ``mpmath.workdps(...)``.
 from __future__ import annotations
 
 import math
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import mpmath
 
 from .backends import MPMATH
 
-__all__ = ["ComputationBreakdown", "Flow", "GBSIntegrator", "IntegrationError", "integrate"]
+__all__ = ["BudgetExhausted", "ComputationBreakdown", "Flow", "GBSIntegrator", "IntegrationError",
+           "check_time", "integrate", "time_budget"]
 
 
 class ComputationBreakdown(ArithmeticError):
@@ -43,6 +46,47 @@ class ComputationBreakdown(ArithmeticError):
 
 class IntegrationError(ComputationBreakdown):
     """The integrator could not reach the requested tolerance."""
+
+
+class BudgetExhausted(ComputationBreakdown):
+    """A budget of this tool ran out (integration steps, wall time).
+
+    Not evidence against an identity: the check it stopped is incomplete,
+    and the message says which budget and what to change.
+    """
+
+
+#: Most steps one trajectory may take (a budget: running out makes the check incomplete).
+MAX_STEPS = 5_000
+
+_DEADLINE = []  # stack of (monotonic deadline, seconds allowed)
+
+
+@contextmanager
+def time_budget(seconds):
+    """Within the block, :func:`check_time` raises :class:`BudgetExhausted` after ``seconds``.
+
+    ``None`` sets no limit. Nested budgets: the innermost applies.
+    """
+    if seconds is None:
+        yield
+        return
+    _DEADLINE.append((time.monotonic() + seconds, seconds))
+    try:
+        yield
+    finally:
+        _DEADLINE.pop()
+
+
+def check_time():
+    """Raise :class:`BudgetExhausted` if the current :func:`time_budget` has run out.
+
+    Called once per integration step and per Newton iteration: cheap, and
+    frequent enough that no computation outlives its budget by much.
+    """
+    if _DEADLINE and time.monotonic() > _DEADLINE[-1][0]:
+        raise BudgetExhausted(f"the time limit of {_DEADLINE[-1][1]:g} s ran out; "
+                              "raise time_limit (--time-limit) or lower dps")
 
 
 @dataclass
@@ -141,6 +185,10 @@ class GBSIntegrator:
                 err = errors[j] = self._error(row[-1], row[-2], y)
                 if err <= 1:
                     return row[-1], err, errors
+                if j > 3 and err > errors[j - 1] > errors[j - 2]:
+                    # diverging (the step is beyond the midpoint rule's stability): more
+                    # columns only cost evaluations; reject now and shrink the step
+                    return row[-1], err, errors
             table = row
         return row[-1], err, errors
 
@@ -196,18 +244,21 @@ class GBSIntegrator:
                 while t < target:
                     step = min(H, target - t)
                     shortened = step < H
+                    rejected = False
                     for _attempt in range(60):
+                        check_time()
                         y_new, err, errors = self.step(y, step)
                         if err <= 1:
                             break
                         self.rejected += 1
+                        rejected = True
                         step = min(step / 2, self._next_step(step, errors))
                     else:
                         raise IntegrationError(f"no step met tolerance {float(self.tol):.3g} "
                                                f"at t = {float(t):.6g}")
                     self.steps += 1
                     if self.steps > self.max_steps:
-                        raise IntegrationError(
+                        raise BudgetExhausted(
                             f"more than {self.max_steps} steps by t = {float(t):.6g} (of "
                             f"{float(t_eval[-1]):.6g}): the flow is too stiff or too long for "
                             "an explicit integrator")
@@ -216,7 +267,9 @@ class GBSIntegrator:
                         t = target  # absorb rounding in the landing
                     y = y_new
                     h_next = self._next_step(step, errors)
-                    H = max(H, h_next) if shortened else h_next
+                    if rejected:  # the step that just failed was too long: do not grow at once
+                        h_next = min(h_next, step)
+                    H = max(H, h_next) if shortened and not rejected else h_next
                 out.append([B.to_mp(v) for v in y])
         return out
 
@@ -232,5 +285,5 @@ def integrate(f, y0, t_eval, *, tol, max_columns=None, backend=MPMATH):
     if max_columns is None:
         # 22 columns measured best at 30-60 digits (bench/RESULTS.md); more beyond
         max_columns = max(22, min(40, mpmath.mp.dps // 3))
-    integ = GBSIntegrator(f, tol, max_columns=max_columns, backend=backend)
+    integ = GBSIntegrator(f, tol, max_columns=max_columns, backend=backend, max_steps=MAX_STEPS)
     return integ.run(y0, t_eval), integ

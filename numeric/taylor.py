@@ -42,10 +42,12 @@ def taylor_flow(system, s_start, grid, *, tol, theta, beta):
     beta = mpmath.mpmathify(beta)
     im = [mpmath.im(x) for x in start + theta + [beta]]
     h = max(abs(x) for x in im) or mpmath.mpf(1)
-    # heyoka controls errors absolutely below magnitude 1: the dual state b = Im(s)/h is
-    # rescaled to size about 1 (the dual system is linear and homogeneous in b, theta_i
-    # and beta_i, so the scaling is exact)
-    h *= _dual_scale(system, start, theta, beta, h)
+    # heyoka controls errors absolutely below magnitude 1 and relative to the whole state's
+    # largest entry above it: the dual state b = Im(s)/h is rescaled to the size of the real
+    # state, at least 1, so that b keeps tol relative to itself next to a large s (the dual
+    # system is linear and homogeneous in b, theta_i and beta_i: the scaling is exact)
+    size = max([abs(mpmath.re(x)) for x in start] + [mpmath.mpf(1)])
+    h *= _dual_scale(system, start, theta, beta, h) / size
     if mpmath.re(beta) != 0 and any(mpmath.im(x) for x in theta):
         raise NotImplementedError("heyoka engine: a real beta with a complex theta")
     P = system.perturbation

@@ -23,6 +23,8 @@ ENGINES = ("auto", "gbs", "heyoka")
 MIN_DPS, MAX_DPS = 8, 120
 #: Most points in a time grid, and the largest time.
 MAX_TIMES, MAX_TIME = 200, 1e6
+#: Default and largest wall-time budget of one run, in seconds.
+TIME_LIMIT, MAX_TIME_LIMIT = 600.0, 86400.0
 #: What a [verify] table may hold: the one list, kept on the symbolic side (model files check it too).
 KNOWN_KEYS = VERIFY_KEYS
 
@@ -37,6 +39,7 @@ class Options:
     initial_state: tuple | None  # None: zeros
     engine: str
     seed: int
+    time_limit: float = TIME_LIMIT  # seconds of wall time for the whole run
 
 
 def finite_number(value, what):
@@ -100,7 +103,7 @@ def _initial_state(value, what, n, names):
 
 
 def resolve(model, *, dps=None, times=None, required_digits=None, initial_state=None,
-            engine="auto", seed=0) -> Options:
+            engine="auto", seed=0, time_limit=None) -> Options:
     """Merge the call's options with the model file's ``[verify]`` table and validate them.
 
     A value given in the call wins over the file's. Raises
@@ -135,5 +138,10 @@ def resolve(model, *, dps=None, times=None, required_digits=None, initial_state=
         raise EqpropError(f"{where}: unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     seed, where = pick("seed", None if seed == 0 else seed)
     seed = _integer(seed or 0, where, 0, 2**63 - 1)
+    limit, where = pick("time_limit", time_limit)
+    limit = TIME_LIMIT if limit is None else finite_number(limit, f"{where} (seconds)")
+    if not 0 < limit <= MAX_TIME_LIMIT:
+        raise EqpropError(f"{where} (seconds): {limit:g} is outside (0, {MAX_TIME_LIMIT:g}]; "
+                          f"the default is {TIME_LIMIT:g}")
     return Options(dps=dps, times=times, required_digits=req, initial_state=state, engine=engine,
-                   seed=seed)
+                   seed=seed, time_limit=limit)

@@ -19,10 +19,12 @@ import numpy as np
 from eqprop.errors import EqpropError
 from eqprop.numeric.highprec import (GUARD_DPS, ComputationBreakdown, System, derivative,
                                      digits_of_agreement, newton)
+from eqprop.numeric import linalg
+from eqprop.numeric.integrate import BudgetExhausted
 from eqprop.numeric.relax import relax
 from eqprop.symbolic.codegen import compile_model
 from eqprop.symbolic.derive import derive
-from eqprop.symbolic.domain import domain_violations
+from eqprop.symbolic.domain import domain_violations, edge_distance
 
 from .options import MAX_TIME, Options
 from .report import Assumption, Check
@@ -63,6 +65,7 @@ class Problem:
     beta_step: object = mpmath.mpf("1e-3")  # largest real beta, inside beta -> s^beta's radius
     beta_radius: object = mpmath.mpf(1)     # estimated radius of convergence of beta -> s^beta
     dJ_dtheta: list = field(default_factory=list)    # implicit gradient (2.3), for the report
+    edge_distance: object = None  # how far s may move from s0 inside every function's domain
 
     @property
     def betas(self):
@@ -150,24 +153,26 @@ def default_times(decay, *, points=6):
 
 
 def _sbar_decay(H, C_s, symmetric, eig_min):
-    """t -> |expm(-t H^T) C_s| / |C_s|, from an eigendecomposition where H is symmetric.
+    """t -> |expm(-t H^T) C_s| / |C_s|, in float64 (it only places the default grid).
 
-    With C_s = 0 (Sbar vanishes), the slowest mode's exp(-lambda_min t) instead.
+    From an eigendecomposition where H is symmetric; with C_s = 0 (Sbar
+    vanishes), the slowest mode's exp(-lambda_min t) instead.
     """
+    import scipy.linalg
     norm0 = mpmath.norm(mpmath.matrix(C_s))
     if norm0 == 0:
         return lambda t: float(mpmath.exp(-eig_min * t))
+    A = _float64(H)
+    c = np.array([float(x) for x in C_s]) / float(norm0)
     if symmetric:
-        with mpmath.workdps(20):
-            lam, Q = mpmath.eigsy((H + H.T) / 2)
-            c = Q.T * mpmath.matrix(C_s)
-            return lambda t: float(mpmath.sqrt(mpmath.fsum(
-                (c[i] * mpmath.exp(-lam[i] * t)) ** 2 for i in range(len(c)))) / norm0)
+        lam, Q = np.linalg.eigh((A + A.T) / 2)
+        coef = Q.T @ c
+        return lambda t: float(np.sqrt(np.sum((coef * np.exp(-lam * t)) ** 2)))
+    return lambda t: float(np.linalg.norm(scipy.linalg.expm(-t * A.T) @ c))
 
-    def decay(t):
-        with mpmath.workdps(20):
-            return float(mpmath.norm(mpmath.expm(-t * H.T) * mpmath.matrix(C_s)) / norm0)
-    return decay
+
+def _float64(A):
+    return np.array([[float(mpmath.re(A[i, j])) for j in range(A.cols)] for i in range(A.rows)])
 
 
 def _real_finite(values):
@@ -250,6 +255,8 @@ def prepare(model, options: Options):
     with mpmath.workdps(wdps):
         try:
             s0, residual, iters = newton(system, [mpmath.mpf(float(x)) for x in s_relaxed])
+        except BudgetExhausted:
+            raise
         except ComputationBreakdown as exc:
             start = {**fixed, **dict(zip(model.state, (float(x) for x in s_relaxed)))}
             bad = domain_violations(model.expressions, start)
@@ -290,7 +297,7 @@ def prepare(model, options: Options):
             f"(t = {t_relax:g}) and {iters} Newton steps"))
         if not res_ok:
             return None, assumptions, notes
-        lam_max = max(abs(e) for e in _eigenvalues(H))
+        lam_max = _largest_rate(H)
         horizon = INTEGRATION_BUDGET / float(lam_max) if lam_max else MAX_TIME
         if pd and lam_max / eig_min > MAX_CONDITION:
             assumptions.append(Assumption.limit(
@@ -322,10 +329,7 @@ def prepare(model, options: Options):
                          f"beyond the integration budget at lambda_max / lambda_min = "
                          f"{mpmath.nstr(lam_max / eig_min, 3)} (H is ill-conditioned)")
             t_inf = None
-        d2C = system.c.d2C_ds2.mp(s0, system.theta(), system.data())
-        c_ss = max([abs(x) for x in d2C] + [mpmath.mpf(0)])
-        # beta -> s^beta is analytic out to about 2 lambda_min / |d2C/ds2|: stay well inside
-        radius = 2 * abs(eig_min) / c_ss if c_ss else mpmath.mpf(1)
+        edge, radius = _radius(model, system, s0, H, C_s, eig_min, fixed)
         beta_step = min(mpmath.mpf("1e-3"), radius / 100)
         problem = Problem(
             model=model, compiled=compiled, system=system, dps=dps, working_dps=wdps,
@@ -333,8 +337,40 @@ def prepare(model, options: Options):
             eig_min=eig_min, times=list(times), h=mpmath.mpf(10) ** (-wdps),
             tol=mpmath.mpf(10) ** (-(dps + GUARD_DPS // 2)), holomorphic=model.holomorphic,
             seed=options.seed, t_infinity=t_inf, beta_step=beta_step,
-            beta_radius=min(radius, mpmath.mpf(1)))
+            beta_radius=min(radius, mpmath.mpf(1)), edge_distance=edge)
     return problem, assumptions, notes
+
+
+def _radius(model, system, s0, H, C_s, eig_min, fixed):
+    """``(edge distance, radius)``: how far s0 is from a domain edge, and beta -> s^beta's radius.
+
+    Two things bound the radius of convergence of beta -> s^beta at 0: the
+    cost's curvature against the energy's (about 2 lambda_min / |d2C/ds2|),
+    and the nearest edge of a function's real domain (s^beta moves at the
+    rate |ds/dbeta| = |H^-1 C_s|, and reaches an edge at distance d near
+    beta = d / |H^-1 C_s|, where the derivatives of E blow up).
+    """
+    d2C = system.c.d2C_ds2.mp(s0, system.theta(), system.data())
+    c_ss = max([abs(x) for x in d2C] + [mpmath.mpf(0)])
+    radius = 2 * abs(eig_min) / c_ss if c_ss else mpmath.mpf(1)
+    edge, _where = edge_distance(model.expressions, {**fixed, **dict(zip(model.state, s0))},
+                                 model.state)
+    if edge is None:
+        return None, radius
+    edge = mpmath.mpf(str(edge))
+    with mpmath.workdps(20):
+        try:
+            rate = mpmath.norm(linalg.solve(H, C_s))
+        except ZeroDivisionError:  # pragma: no cover - H was found definite before
+            rate = 0
+    if rate > 0:
+        radius = min(radius, edge / rate)
+    return edge, radius
+
+
+def _largest_rate(H):
+    """max |eigenvalue| of H, in float64: it sets the integration budget, an estimate."""
+    return mpmath.mpf(float(np.max(np.abs(np.linalg.eigvals(_float64(H))))))
 
 
 def _eigenvalues(H):
@@ -347,7 +383,7 @@ def _eigenvalues(H):
 def _definiteness(model, H, wdps, dps, assumptions):
     """Smallest eigenvalue of H (energy) or of the real parts (vector field); appends assumptions."""
     if model.has_energy:
-        eig_min = min(mpmath.eigsy((H + H.T) / 2)[0])
+        eig_min = linalg.eigvalsh((H + H.T) / 2)[0]
         pd = eig_min > mpmath.mpf(10) ** (-(wdps // 2))
         assumptions.append(Assumption(
             "positive definite", bool(pd), mpmath.nstr(eig_min, 4),

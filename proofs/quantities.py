@@ -31,11 +31,12 @@ from dataclasses import dataclass
 
 import mpmath
 
+from eqprop.numeric import linalg
 from eqprop.numeric.highprec import (ComputationBreakdown, adjoint_closed_form, adjoint_flow,
                                      newton, richardson_derivative, richardson_levels)
 
 __all__ = ["RBPSeries", "EPSeries", "ROUTES", "implicit_gradient", "gradient_scale",
-           "ift_gradient", "projected_cost_ds", "projected_cost_dtheta", "rbp_adjoint",
+           "ift_directions", "ift_gradient", "projected_cost_ds", "projected_cost_dtheta", "rbp_adjoint",
            "rbp_closed_form", "ep_gradient", "ep_readout", "finite_beta_estimates",
            "ep_temporal_derivatives", "solve", "term_sizes", "kbe_points", "kbe_chain_rule", "kbe_directional", "BETAS"]
 
@@ -56,8 +57,9 @@ ROUTES = {
                      "u . Thetabar_t, Thetabar from the integrated adjoint"),
     "T1.limit": ("Thetabar_t from the integrated adjoint at t where expm(-t H) < 10^-dps",
                  "implicit function theorem: C_theta - M H^-1 C_s (one linear solve)"),
-    "IFT.cs": ("dJ/dtheta_k = Im C(s0(theta + i h e_k)) / h, s0 re-solved by Newton per k",
-               "implicit function theorem: C_theta - M H^-1 C_s"),
+    "IFT.cs": ("u . dJ/dtheta = Im C(s0(theta + i h u)) / h, s0 re-solved by Newton per "
+               "direction u (every coordinate for p <= 8; else 3 random and 3 coordinate u)",
+               "u . (C_theta - M H^-1 C_s), implicit function theorem"),
     "T2": ("EP: E^beta_theta(s^beta) at real +-beta, each s^beta solved by Newton from s0, "
            "Richardson-extrapolated to beta -> 0",
            "implicit function theorem: C_theta - M H^-1 C_s"),
@@ -96,7 +98,7 @@ class EPSeries:
 def solve(A, b):
     """A^-1 b at the working precision; a singular A is a :class:`ComputationBreakdown`."""
     try:
-        return mpmath.lu_solve(A, mpmath.matrix(b))
+        return linalg.solve(A, b)
     except ZeroDivisionError:
         raise ComputationBreakdown("H(s0) is singular: no linear solve with it") from None
 
@@ -131,14 +133,48 @@ def gradient_scale(P):
     return term_sizes(P.M, list(solve(P.H.T, P.C_s)), P.C_theta, P.zero_level)
 
 
-def ift_gradient(P):
-    """dJ/dtheta by complex step on theta, the fixed point re-solved for each parameter."""
+#: Up to this many parameters IFT.cs differentiates J along every coordinate.
+IFT_ALL_COORDINATES = 8
+
+
+def ift_directions(P, dense=3, coordinates=3):
+    """The directions u in theta space along which :func:`ift_gradient` differentiates J.
+
+    Every coordinate direction while p <= :data:`IFT_ALL_COORDINATES`; beyond,
+    ``dense`` random directions with entries drawn from {-1000, ..., 1000}/1000
+    (then normalised) and ``coordinates`` random coordinate directions, drawn
+    from the seed. Cost: one complex-step fixed point per direction, not per
+    parameter. Detection: an error vector d in dJ/dtheta passes a dense
+    direction only if u . d = 0 to the row's precision. For d with a single
+    wrong entry k that needs u_k = 0, probability 1/2001 per direction, so
+    three dense directions miss it with probability below 1.3e-10; for any
+    other d, u . d = 0 is one linear condition on u, met by at most one value
+    of u_k for each choice of the other entries, the same 1/2001 bound. The
+    coordinate directions compare single entries exactly as the
+    all-coordinates mode does.
+    """
+    p = P.p
+    if p <= IFT_ALL_COORDINATES:
+        return [[mpmath.mpf(int(i == k)) for i in range(p)] for k in range(p)]
+    dirs = [P.random_direction(p, f"IFT:{j}") for j in range(dense)]
+    rng = P.rng("IFT:coordinates")
+    for k in rng.sample(range(p), min(coordinates, p)):
+        dirs.append([mpmath.mpf(int(i == k)) for i in range(p)])
+    return dirs
+
+
+def ift_gradient(P, directions=None):
+    """u . dJ/dtheta for each u of :func:`ift_directions`: J(theta + i h u), fixed point re-solved.
+
+    Each directional derivative is the complex step of J along u, the free
+    fixed point solved again by Newton at the complex parameters: no adjoint,
+    no nudging, no linear solve with H(s0) beyond Newton's own.
+    """
     theta = P.system.theta()
     out = []
-    for k in range(P.p):
-        def J(e, k=k):
-            th = list(theta)
-            th[k] = th[k] + e
+    for u in directions if directions is not None else ift_directions(P):
+        def J(e, u=u):
+            th = [a + e * b for a, b in zip(theta, u)]
             s, _, _ = newton(P.system, P.s0, theta=th, im_floor=P.h ** 2)
             return [P.system.C(s, th)]
         out.append(P.derivative(J)[0])
@@ -304,15 +340,34 @@ def ep_temporal_derivatives(P) -> EPSeries:
 def kbe_points(P, samples=1):
     """Random states near s0 (reproducible from the seed), where the flow is nonlinear.
 
-    Offsets up to 0.5 per coordinate, halved until every function of E and C
-    is inside its real domain at the point.
+    Offsets up to 0.5 per coordinate, shrunk to stay inside two radii:
+
+    - half the distance over which H changes by lambda_min along the offset
+      (``lambda_min / |dH/de|``, :func:`_basin_radius`): the flow from the
+      point is nonlinear yet stays in s0's basin, at the rates the time grid
+      and the integration budget were set for (a point beyond a nearby
+      barrier would flow to another minimum, at other rates);
+    - a quarter of the distance to the nearest domain edge
+      (``P.edge_distance``: near an edge the derivatives of E blow up);
+
+    then halved until every function of E and C is inside its real domain.
     """
     from eqprop.symbolic.domain import domain_violations
     fixed = {**P.model.params, **P.model.data}
+    floor = mpmath.mpf(10) ** -(P.dps // 2) * max([abs(x) for x in P.s0] + [1])
     points = []
     for k in range(samples):
         rng = P.rng(f"KBE:{k}")
         offsets = [mpmath.mpf(rng.randint(-500, 500)) / 1000 for _ in P.s0]
+        if not any(offsets):  # s0 itself: every KBE term would vanish there
+            offsets = [mpmath.mpf(1) / 2 for _ in P.s0]
+        size = mpmath.norm(mpmath.matrix(offsets))
+        cap = _basin_radius(P, [x / size for x in offsets]) / 2
+        if P.edge_distance is not None:
+            cap = min(cap, P.edge_distance / 4)
+        cap = max(cap, floor)
+        if size > cap:
+            offsets = [x * cap / size for x in offsets]
         for attempt in range(48):
             point = [a + b / 2 ** attempt for a, b in zip(P.s0, offsets)]
             values = {**fixed, **{s: mpmath.nstr(x, 30) for s, x in zip(P.model.state, point)}}
@@ -320,6 +375,37 @@ def kbe_points(P, samples=1):
                 break
         points.append(point)
     return points
+
+
+def _basin_radius(P, v):
+    """``|lambda_min| / |d/de H(s0 + e v)|`` for a unit ``v`` (infinite where H is constant).
+
+    The third derivative of E along v, by a forward difference of the
+    Hessian (an estimate is all that is needed): H(s0 + r v) differs from
+    H(s0) by about lambda_min at r, so the minimum's basin along v reaches
+    about that far (for a cubic, exactly to the inflection point).
+    """
+    d = mpmath.mpf(10) ** -(P.working_dps // 3) * max([abs(x) for x in P.s0] + [1])
+    try:
+        moved = P.system.d2Ebeta_ds2([a + d * b for a, b in zip(P.s0, v)])
+    except (ArithmeticError, ValueError):  # pragma: no cover - outside a domain: no estimate
+        return mpmath.inf
+    third = mpmath.mnorm(moved - P.H, "F") / d
+    return abs(P.eig_min) / third if third else mpmath.inf
+
+
+def _kbe_precision(P, s):
+    """``(dps, tol)`` for a flow from ``s``: extra digits where s - s0 is small against s.
+
+    The flow's error is relative to |S_t|, but dE/ds(S_t) is of the size of
+    S_t - s0: a point close to a large s0 (or to s0 near a domain edge)
+    loses log10(|s| / |s - s0|) digits unless the flow carries them.
+    """
+    near = max(abs(a - b) for a, b in zip(s, P.s0))
+    far = max(abs(a) for a in s)
+    extra = int(mpmath.ceil(mpmath.log10(far / near))) if near and far > near else 0
+    extra = min(extra, P.working_dps)
+    return P.working_dps + extra, P.tol * mpmath.mpf(10) ** -extra
 
 
 def kbe_chain_rule(P, s):
@@ -332,20 +418,24 @@ def kbe_chain_rule(P, s):
     against |C_s|).
     """
     values, sizes = [], []
-    size = mpmath.fsum(abs(a * b) for a, b in zip(P.system.dC_ds(s), P.system.dEbeta_ds(s)))
-    for x in P.system.flow(s, P.times, tol=P.tol).states:
-        c, g = P.system.dC_ds(x), P.system.dEbeta_ds(x)
-        values.append(-mpmath.fdot(c, g))
-        size = max(size, mpmath.fsum(abs(a * b) for a, b in zip(c, g)))
-        sizes.append(size)
+    dps, tol = _kbe_precision(P, s)
+    with mpmath.workdps(dps):
+        size = mpmath.fsum(abs(a * b) for a, b in zip(P.system.dC_ds(s), P.system.dEbeta_ds(s)))
+        for x in P.system.flow(s, P.times, tol=tol).states:
+            c, g = P.system.dC_ds(x), P.system.dEbeta_ds(x)
+            values.append(-mpmath.fdot(c, g))
+            size = max(size, mpmath.fsum(abs(a * b) for a, b in zip(c, g)))
+            sizes.append(size)
     return values, sizes
 
 
 def kbe_directional(P, s):
     """-dE/ds(s) . dL/ds(s, t): the derivative at the START along -dE/ds(s), by complex step."""
-    g = P.system.dEbeta_ds(s)
+    dps, tol = _kbe_precision(P, s)
+    with mpmath.workdps(dps):
+        g = P.system.dEbeta_ds(s)
 
-    def along(e):
-        start = [a + e * b for a, b in zip(s, g)]
-        return [P.system.C(x) for x in P.system.flow(start, P.times, tol=P.tol).states]
-    return [-d for d in P.derivative(along)]
+        def along(e):
+            start = [a + e * b for a, b in zip(s, g)]
+            return [P.system.C(x) for x in P.system.flow(start, P.times, tol=tol).states]
+        return [-d for d in P.derivative(along)]

@@ -7,8 +7,10 @@ nudged fixed point (paper 4.3). Sides (:mod:`eqprop.proofs.quantities`):
   point solved by Newton from s0, the readout's central differences
   Richardson-extrapolated to beta -> 0. It never solves with H(s0), so it
   shares no factorization with the implicit gradient;
-- :func:`ift_gradient`: dJ/dtheta without any adjoint or nudging: J at
-  ``theta + i h e_k`` with the fixed point re-solved, per parameter;
+- :func:`ift_gradient`: dJ/dtheta without any adjoint or nudging, along
+  the directions u of :func:`ift_directions` (every coordinate for small p,
+  random and coordinate directions beyond): J at ``theta + i h u`` with the
+  fixed point re-solved, one solve per direction; compared with u . dJ/dtheta;
 - :func:`implicit_gradient`: ``C_theta - M H^-1 C_s``;
 - :func:`finite_beta_estimates`: the one-sided and symmetric estimators at
   several real betas, whose errors against the implicit gradient must fall
@@ -54,9 +56,14 @@ def check(P, *, ep=q.ep_gradient, ift=q.ift_gradient, implicit=q.implicit_gradie
         limit = f"Richardson error estimate {mpmath.nstr(ep_err, 2)}" if ep_err else P.limit_precision
         rows = [P.compare("T2", "4.4", None, ep_limit, exact, scale=scale, limit=limit,
                           sides=R["T2"])]
+        dirs = q.ift_directions(P)
         fd = ift(P)
-        rows.append(P.compare("IFT.cs", "2.3", None, fd, exact, scale=scale,
+        along = [mpmath.fdot(u, exact) for u in dirs]
+        dir_scale = [mpmath.fsum(abs(a) * c for a, c in zip(u, scale)) for u in dirs]
+        rows.append(P.compare("IFT.cs", "2.3", None, fd, along, scale=dir_scale,
                               limit=P.limit_precision, sides=R["IFT.cs"]))
+        if len(dirs) < P.p or any(sum(1 for x in u if x) != 1 for u in dirs):
+            fd = None  # directional derivatives, not a gradient to report
         est = estimates(P)
         slopes, (one, sym) = _bias_rows(P, est, exact, scale)
         rows += slopes

@@ -15,6 +15,7 @@ import mpmath
 
 from eqprop.errors import EqpropError
 from eqprop.numeric.highprec import ComputationBreakdown
+from eqprop.numeric.integrate import BudgetExhausted, time_budget
 
 from . import kbe, quantities, theorem1, theorem2, theorem3
 from .options import ENGINES, resolve
@@ -37,7 +38,7 @@ def _model(model):
 
 
 def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=None, seed=0,
-           required_digits=None, throw=False, progress=None) -> Report:
+           required_digits=None, time_limit=None, throw=False, progress=None) -> Report:
     """Check Theorems 1-3 (and the lemma A.3) on ``model`` at ``dps`` digits.
 
     Parameters
@@ -61,6 +62,11 @@ def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=Non
         Where the free phase starts (default: zeros, or the model file's).
     required_digits : float
         Digits every identity must reach, 1 to dps (default ``dps - 5``).
+    time_limit : float
+        Wall-time budget of the whole run in seconds, in (0, 86400] (default:
+        the model file's ``[verify]`` value, else 600). A check still running
+        when it ends stops, its rows are missing and the verdict is
+        'incomplete', never 'not verified'.
     throw : bool
         Raise :class:`VerificationFailed` unless the verdict is 'verified'.
     progress : callable, optional
@@ -75,30 +81,48 @@ def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=Non
     say = progress or (lambda msg: None)
     model = _model(model)
     opts = resolve(model, dps=dps, times=times, required_digits=required_digits,
-                   initial_state=initial_state, engine=engine, seed=seed)
+                   initial_state=initial_state, engine=engine, seed=seed, time_limit=time_limit)
+    with time_budget(opts.time_limit):
+        return _finish(_run(model, opts, say, started), throw)
+
+
+def _run(model, opts, say, started):
     say("derive, compile, free phase")
-    P, assumptions, notes = prepare(model, opts)
+    try:
+        P, assumptions, notes = prepare(model, opts)
+    except BudgetExhausted as exc:
+        P, assumptions, notes = None, [], [f"incomplete: the free phase stopped: {exc}"]
     base = dict(model=model.name, dps=opts.dps, state=[s.name for s in model.state],
                 params=[(s.name, v) for s, v in model.params.items()],
                 kind="energy" if model.has_energy else "vector field",
                 layers=list(model.layers) if model.layers else None)
     if P is None:
         failed = [a for a in assumptions if not a.holds and a.fatal]
-        limited = failed and all(a.tool_limit for a in failed)
-        if limited:
+        limited = not failed or all(a.tool_limit for a in failed)
+        if failed and limited:
             notes.append(f"incomplete: {failed[0].message}")
         report = Report(**base, working_dps=opts.dps, s_free=[], hessian_min_eigenvalue=None,
                         dJ_dtheta={}, times=[], series={}, checks=[], assumptions=assumptions,
                         verdict=Verdict.INCOMPLETE if limited else Verdict.ASSUMPTION_VIOLATED,
                         notes=notes,
                         seconds=time.perf_counter() - started)
-        return _finish(report, throw)
-    checks = []
+        return report
+    checks, stopped = [], []
     with mpmath.workdps(P.working_dps):
         def run(name, equation, fn, **sides):
-            """A computation that breaks down (Newton diverging at a kink, say) is a failed row."""
+            """A computation that breaks down (Newton diverging at a kink, say) is a failed row.
+
+            A budget that runs out (time, integration steps) is not: the stage's rows are
+            missing, and the verdict incomplete.
+            """
+            if stopped:
+                return TheoremResult(checks=[])
             try:
                 return fn(P, **sides)
+            except BudgetExhausted as exc:
+                notes.append(f"incomplete: {name} stopped: {exc}")
+                stopped.append(name)
+                return TheoremResult(checks=[])
             except ComputationBreakdown as exc:
                 notes.append(f"{name} could not be computed: {exc}")
                 checks.append(Check(id=name, equation=equation, t=None, max_abs_error=mpmath.inf,
@@ -127,7 +151,7 @@ def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=Non
     if t1.extra.get("t_infinity") is not None:
         notes.append(f"T1.limit compares Thetabar at t = {t1.extra['t_infinity']:.4g}, where "
                      "expm(-t H) is below the working precision")
-    elif not any(n.startswith("T1.limit") for n in notes):
+    elif not stopped and not any(n.startswith("T1.limit") for n in notes):
         notes.append("T1.limit skipped: s0 does not attract, Thetabar_t has no limit")
     verdict = _verdict(assumptions, checks, P.times, notes)
     report = Report(**base, working_dps=P.working_dps, s_free=P.s0,
@@ -135,7 +159,7 @@ def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=Non
                     series={**t1.series, **t3.series}, checks=checks, assumptions=assumptions,
                     verdict=verdict, notes=notes, seconds=time.perf_counter() - started,
                     engine=P.system.engine, bias=t2.extra.get("bias", {}))
-    return _finish(report, throw)
+    return report
 
 
 def _verdict(assumptions, checks, times, notes):

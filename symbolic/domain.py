@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-__all__ = ["domain_violations"]
+__all__ = ["domain_violations", "edge_distance"]
 
 
 def _rules():
@@ -89,3 +89,56 @@ def domain_violations(expressions, values, *, digits=30):
             if not test(val):
                 found.append(f"{node}: argument {sp.N(val, 6)} ({name} needs {need})")
     return found
+
+
+def _margin(node, arg):
+    """How far the real value ``arg`` of ``node``'s argument is from the edge of its domain."""
+    if isinstance(node, (sp.asin, sp.acos, sp.atanh)):
+        return 1 - abs(arg)
+    if isinstance(node, sp.acosh):
+        return arg - 1
+    if isinstance(node, sp.tan):  # distance to the nearest odd multiple of pi/2
+        k = sp.floor(arg / sp.pi - sp.Rational(1, 2))
+        return min(abs(arg - (k + sp.Rational(1, 2)) * sp.pi), abs(arg - (k + sp.Rational(3, 2)) * sp.pi))
+    return abs(arg)  # log, fractional powers: a positive argument; negative powers: non-zero
+
+
+def edge_distance(expressions, values, state, *, digits=30):
+    """A first-order estimate of how far the state may move before a function leaves its domain.
+
+    For every function with a restricted real domain (:func:`domain_violations`'
+    list) whose argument ``g`` depends on the ``state`` symbols, the distance
+    from ``g(values)`` to the edge of the function's domain, divided by
+    ``|grad_s g|``: the Euclidean step in state space that reaches the edge
+    if ``g`` were linear. Returns ``(distance, description)`` of the nearest
+    such edge, or ``(None, None)`` when no argument depends on the state.
+    Finite steps in state space (the real betas of EP, the random points of
+    the KBE row) must stay well inside it: near an edge the derivatives of E
+    grow without bound.
+    """
+    subs = {k: sp.Float(str(v), digits + 5) if not isinstance(v, sp.Basic) else v
+            for k, v in values.items()}
+    state = list(state)
+    best, where, seen = None, None, set()
+    for expr in expressions:
+        for node, arg, _test, need in _restricted(expr):
+            if isinstance(arg, tuple):  # a power with a symbolic exponent: its base decides
+                arg = arg[0]
+            moving = [s for s in state if s in arg.free_symbols]
+            if not moving or node in seen:
+                continue
+            seen.add(node)
+            try:
+                val = sp.N(arg.xreplace(subs), digits)
+                grad = [sp.N(arg.diff(s).xreplace(subs), digits) for s in moving]
+                if not val.is_real or not all(g.is_real for g in grad):
+                    continue
+                norm = sp.sqrt(sum(g ** 2 for g in grad))
+                if norm == 0:
+                    continue
+                dist = sp.N(_margin(node, val) / norm, digits)
+            except (TypeError, ValueError, ArithmeticError):  # pragma: no cover - defensive
+                continue
+            if dist.is_real and dist >= 0 and (best is None or dist < best):
+                best, where = dist, f"{node} (needs {need})"
+    return best, where

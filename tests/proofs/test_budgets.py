@@ -57,3 +57,38 @@ def test_times_beyond_the_budget_are_refused_before_the_work():
     m = Model(energy="(a**2 + b**2)/2 - w*a*b - x*b", cost="(a - y)**2/2", **KW)
     with pytest.raises(EqpropError, match="at most"):
         verify(m, dps=12, engine="gbs", times=[0, 1e5])
+
+
+def test_a_run_out_of_time_is_incomplete_never_not_verified():
+    """The wall-time budget stops the stage that runs; its rows are missing, the verdict
+    'incomplete', and the note says which budget ran out and what to change."""
+    r = verify(Model(energy="(a**2 + b**2)/2 - w*tanh(a)*tanh(b) - x*tanh(b)", cost="(a - y)**2/2", **KW), dps=20, engine="gbs", time_limit=0.05)
+    assert r.verdict is Verdict.INCOMPLETE
+    assert any("time limit of 0.05 s ran out" in n and "--time-limit" in n for n in r.notes)
+    assert not any(not c.passed for c in r.checks)
+
+
+def test_an_exhausted_step_budget_is_incomplete_never_not_verified(monkeypatch):
+    """More integration steps than the budget: a limit of the tool, not a failed identity."""
+    import importlib
+    monkeypatch.setattr(importlib.import_module("eqprop.numeric.integrate"), "MAX_STEPS", 3)
+    r = verify(Model(energy="(a**2 + b**2)/2 - w*tanh(a)*tanh(b) - x*tanh(b)", cost="(a - y)**2/2", **KW), dps=20, engine="gbs")
+    assert r.verdict is Verdict.INCOMPLETE, r.table()
+    assert any("more than 3 steps" in n for n in r.notes)
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), "soon", 1e9, True])
+def test_a_bad_time_limit_is_refused(bad):
+    with pytest.raises(EqpropError, match="time_limit"):
+        verify(Model(energy="(a**2 + b**2)/2 - w*tanh(a)*tanh(b) - x*tanh(b)", cost="(a - y)**2/2", **KW), dps=20, time_limit=bad)
+
+
+def test_the_time_limit_comes_from_the_model_file_too(tmp_path):
+    from eqprop import load_model
+    path = tmp_path / "m.toml"
+    path.write_text('state = ["a", "b"]\nenergy = "(a**2 + b**2)/2 - w*tanh(a)*tanh(b) - x*tanh(b)"\n'
+                    'cost = "(a - y)**2/2"\n[params]\nw = "0.3"\n[data]\nx = "0.5"\ny = "0.2"\n'
+                    '[verify]\ntime_limit = 0.05\n')
+    r = verify(load_model(str(path)), dps=20, engine="gbs")
+    assert r.verdict is Verdict.INCOMPLETE
+    assert any("time limit of 0.05 s" in n for n in r.notes)

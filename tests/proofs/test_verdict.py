@@ -257,3 +257,59 @@ def test_an_asymmetric_block_the_cost_never_sees_is_not_verified():
               state=["a", "b", "c"], params={"u": "0.5"}, data={"x": "0.3", "y": "0.1"})
     r = verify(m, dps=20, engine="gbs")
     assert r.verdict is Verdict.ASSUMPTION_VIOLATED, r.table()
+
+
+# -- a minimum next to a domain edge, a barrier next to the minimum -------------------
+NEAR_EDGE = {
+    # s0 = (w/2)^(2/3) ~ 6e-9 from sqrt's edge at 0
+    "sqrt": dict(energy="a**2/2 - w*sqrt(a)", params={"w": "1e-12"}),
+    # s0 ~ 1 - 5e-9, next to acos's edge at 1, with H ~ 1e8
+    "acos": dict(energy="(a - 2)**2/2 - w*acos(a)", params={"w": "1e-4"}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NEAR_EDGE))
+def test_a_minimum_next_to_a_domain_edge_verifies(case, engine):
+    """The real betas of T2 and the KBE points used to step over the edge (or next to it,
+    where E's derivatives blow up): both now stay within the distance to the edge."""
+    m = Model(state=["a"], cost="(a - y)**2/2", data={"y": "0.3"}, **NEAR_EDGE[case])
+    P, assumptions, _ = prepare(m, resolve(m, dps=20, engine=engine, initial_state=[0.5]))
+    assert P.edge_distance is not None and P.edge_distance < 1e-8
+    assert all(abs(x - s) <= P.edge_distance / 4 * 1.0001
+               for point in quantities.kbe_points(P) for x, s in zip(point, P.s0))
+    r = verify(m, dps=20, engine=engine, initial_state=[0.5])
+    assert r.verdict is Verdict.VERIFIED, r.table()
+
+
+def test_next_to_a_domain_edge_a_wrong_ep_side_still_fails():
+    """Staying inside the edge must not make T2 blind: an EP side off by 1e-12 fails."""
+    from eqprop.proofs import theorem2
+    m = Model(state=["a"], cost="(a - y)**2/2", data={"y": "0.3"}, **NEAR_EDGE["sqrt"])
+    P, _, _ = prepare(m, resolve(m, dps=20, engine="gbs", initial_state=[0.5]))
+    with mpmath.workdps(P.working_dps):
+        ep = quantities.ep_gradient(P)
+        wrong = ([x * (1 + mpmath.mpf("1e-12")) for x in ep[0]],) + tuple(ep[1:])
+        rows = theorem2.check(P, ep=lambda _P: wrong).checks
+    assert [c.passed for c in rows if c.id == "T2"] == [False]
+
+
+def test_a_shallow_minimum_next_to_a_barrier(engine):
+    """w just below the fold of the double well: lambda_min ~ 1e-3 and the barrier 3e-4 away.
+    The KBE point used to lie beyond the barrier: its flow went to the other minimum, at
+    rates 3000 times faster than the grid was made for, and ran for minutes on gbs."""
+    from deadline import deadline
+    m = Model(state=["a"], energy="a**4/4 - a**2/2 - w*a", cost="(a - y)**2/2",
+              params={"w": "0.3849"}, data={"y": "0.3"})
+    with deadline(120):
+        r = verify(m, dps=20, engine=engine, initial_state=[-0.6])
+    assert r.verdict is Verdict.VERIFIED, r.table()
+    assert float(r.s_free[0]) < 0  # the shallow minimum, not the deep one
+
+
+def test_kbe_points_far_from_the_origin_carry_extra_digits(engine):
+    """s0 ~ 1e15 and the KBE offset ~ 0.5: the flow's relative tolerance would leave only
+    dps - 5 digits of dE/ds(S_t) ~ S_t - s0; the KBE flows carry the digits back."""
+    m = Model(state=["a", "b"], energy="(a - 10**15)**2/2 + (b - a/10**15)**2 - w*tanh(b)",
+              cost="(b - y)**2/2", params={"w": "0.5"}, data={"y": "0.3"})
+    r = verify(m, dps=30, engine=engine, initial_state=[1e15, 1])
+    assert r.verdict is Verdict.VERIFIED, r.table()

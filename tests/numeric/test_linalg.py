@@ -1,0 +1,59 @@
+"""Arb (python-flint) and mpmath give the same dense linear algebra at 50 digits."""
+
+import random
+
+import mpmath
+import pytest
+
+from eqprop.numeric import linalg
+
+SEED = 20261127
+
+
+def _spd(n, rng):
+    """A random symmetric positive-definite matrix with eigenvalues spread over two decades."""
+    B = mpmath.matrix([[mpmath.mpf(rng.randint(-1000, 1000)) / 1000 for _ in range(n)]
+                       for _ in range(n)])
+    return B.T * B / n + mpmath.eye(n) / 100
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 20])
+def test_flint_agrees_with_mpmath_at_50_digits(n):
+    rng = random.Random(f"{SEED}:{n}")
+    print("seed", SEED)
+    with mpmath.workdps(50):
+        A = _spd(n, rng)
+        b = mpmath.matrix([mpmath.mpf(rng.randint(-1000, 1000)) / 1000 for _ in range(n)])
+        z = mpmath.mpc(0, mpmath.mpf("1e-40"))
+        results = {}
+        for name in linalg.BACKENDS:
+            with linalg.use(name):
+                results[name] = (linalg.solve(A, b), linalg.solve(A + z * mpmath.eye(n), b),
+                                 linalg.expm(-A / 3), linalg.eigvalsh(A))
+        tol = mpmath.mpf(10) ** -45
+        (x1, c1, e1, l1), (x2, c2, e2, l2) = results["flint"], results["mpmath"]
+        assert mpmath.norm(x1 - x2) <= tol * mpmath.norm(x2)
+        assert mpmath.norm(c1 - c2) <= tol * mpmath.norm(c2)
+        # the complex step's imaginary part, to its own relative precision
+        assert mpmath.norm(c1.apply(mpmath.im) - c2.apply(mpmath.im)) <= \
+            tol * mpmath.norm(c2.apply(mpmath.im))
+        assert mpmath.mnorm(e1 - e2, 1) <= tol
+        assert max(abs(a - b) for a, b in zip(l1, l2)) <= tol * max(abs(x) for x in l2)
+
+
+def test_a_singular_matrix_raises_as_mpmath_does():
+    A = mpmath.matrix([[1, 2], [2, 4]])
+    for name in linalg.BACKENDS:
+        with linalg.use(name), pytest.raises(ZeroDivisionError):
+            linalg.solve(A, [1, 1])
+
+
+def test_repeated_eigenvalues_fall_back():
+    with mpmath.workdps(30):
+        assert linalg.eigvalsh(mpmath.eye(3) * 2) == [2, 2, 2]
+
+
+def test_an_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="linalg"):
+        with linalg.use("lapack"):
+            pass
