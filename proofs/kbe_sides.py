@@ -1,0 +1,116 @@
+"""The two sides of the Kolmogorov backward equation (paper A.3), and where they are taken.
+
+Part of :mod:`eqprop.proofs.quantities` (which re-exports these names):
+the points, the precision and the two routes of the ``KBE`` row.
+"""
+
+from __future__ import annotations
+
+import mpmath
+
+__all__ = ["kbe_points", "kbe_chain_rule", "kbe_directional"]
+
+
+# -- A.3: the Kolmogorov backward equation --------------------------------------------
+def kbe_points(P, samples=1):
+    """Random states near s0 (reproducible from the seed), where the flow is nonlinear.
+
+    Offsets up to 0.5 per coordinate, shrunk to stay inside two radii:
+
+    - half the distance over which H changes by lambda_min along the offset
+      (``lambda_min / |dH/de|``, :func:`_basin_radius`): the flow from the
+      point is nonlinear yet stays in s0's basin, at the rates the time grid
+      and the integration budget were set for (a point beyond a nearby
+      barrier would flow to another minimum, at other rates);
+    - a quarter of the distance to the nearest domain edge
+      (``P.edge_distance``: near an edge the derivatives of E blow up);
+
+    then halved until every function of E and C is inside its real domain.
+    """
+    from eqprop.symbolic.domain import domain_violations
+    fixed = {**P.model.params, **P.model.data}
+    floor = mpmath.mpf(10) ** -(P.dps // 2) * max([abs(x) for x in P.s0] + [1])
+    points = []
+    for k in range(samples):
+        rng = P.rng(f"KBE:{k}")
+        offsets = [mpmath.mpf(rng.randint(-500, 500)) / 1000 for _ in P.s0]
+        if not any(offsets):  # s0 itself: every KBE term would vanish there
+            offsets = [mpmath.mpf(1) / 2 for _ in P.s0]
+        size = mpmath.norm(mpmath.matrix(offsets))
+        cap = _basin_radius(P, [x / size for x in offsets]) / 2
+        if P.edge_distance is not None:
+            cap = min(cap, P.edge_distance / 4)
+        cap = max(cap, floor)
+        if size > cap:
+            offsets = [x * cap / size for x in offsets]
+        for attempt in range(48):
+            point = [a + b / 2 ** attempt for a, b in zip(P.s0, offsets)]
+            values = {**fixed, **{s: mpmath.nstr(x, 30) for s, x in zip(P.model.state, point)}}
+            if not domain_violations(P.model.expressions, values):
+                break
+        points.append(point)
+    return points
+
+
+def _basin_radius(P, v):
+    """``|lambda_min| / |d/de H(s0 + e v)|`` for a unit ``v`` (infinite where H is constant).
+
+    The third derivative of E along v, by a forward difference of the
+    Hessian (an estimate is all that is needed): H(s0 + r v) differs from
+    H(s0) by about lambda_min at r, so the minimum's basin along v reaches
+    about that far (for a cubic, exactly to the inflection point).
+    """
+    d = mpmath.mpf(10) ** -(P.working_dps // 3) * max([abs(x) for x in P.s0] + [1])
+    try:
+        moved = P.system.d2Ebeta_ds2([a + d * b for a, b in zip(P.s0, v)])
+    except (ArithmeticError, ValueError):  # pragma: no cover - outside a domain: no estimate
+        return mpmath.inf
+    third = mpmath.mnorm(moved - P.H, "F") / d
+    return abs(P.eig_min) / third if third else mpmath.inf
+
+
+def _kbe_precision(P, s):
+    """``(dps, tol)`` for a flow from ``s``: extra digits where s - s0 is small against s.
+
+    The flow's error is relative to |S_t|, but dE/ds(S_t) is of the size of
+    S_t - s0: a point close to a large s0 (or to s0 near a domain edge)
+    loses log10(|s| / |s - s0|) digits unless the flow carries them.
+    """
+    near = max(abs(a - b) for a, b in zip(s, P.s0))
+    far = max(abs(a) for a in s)
+    extra = int(mpmath.ceil(mpmath.log10(far / near))) if near and far > near else 0
+    extra = min(extra, P.working_dps)
+    return P.working_dps + extra, P.tol * mpmath.mpf(10) ** -extra
+
+
+def kbe_chain_rule(P, s):
+    """dL/dt(s, t) = -C_s(S_t) . dE/ds(S_t), at the END of the free flow from s.
+
+    Returns ``(values, term sizes)``, one per time. The size at t is the
+    largest ``sum_i |C_s,i dE/ds_i|`` since the start: the trajectory's
+    errors are made relative to where it has been, so a quantity that has
+    decayed along it is measured against its earlier size (as Sbar rows are
+    against |C_s|).
+    """
+    values, sizes = [], []
+    dps, tol = _kbe_precision(P, s)
+    with mpmath.workdps(dps):
+        size = mpmath.fsum(abs(a * b) for a, b in zip(P.system.dC_ds(s), P.system.dEbeta_ds(s)))
+        for x in P.system.flow(s, P.times, tol=tol).states:
+            c, g = P.system.dC_ds(x), P.system.dEbeta_ds(x)
+            values.append(-mpmath.fdot(c, g))
+            size = max(size, mpmath.fsum(abs(a * b) for a, b in zip(c, g)))
+            sizes.append(size)
+    return values, sizes
+
+
+def kbe_directional(P, s):
+    """-dE/ds(s) . dL/ds(s, t): the derivative at the START along -dE/ds(s), by complex step."""
+    dps, tol = _kbe_precision(P, s)
+    with mpmath.workdps(dps):
+        g = P.system.dEbeta_ds(s)
+
+        def along(e):
+            start = [a + e * b for a, b in zip(s, g)]
+            return [P.system.C(x) for x in P.system.flow(start, P.times, tol=tol).states]
+        return [-d for d in P.derivative(along)]
