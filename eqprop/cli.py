@@ -129,7 +129,8 @@ def _parser():
                         "eqprop[heyoka]), auto (heyoka when installed; default)")
     v.add_argument("--required-digits", type=float, default=None,
                    help="digits each identity must reach (default: dps - 5)")
-    v.add_argument("--seed", type=int, default=0, help="seed of the random directions and states")
+    v.add_argument("--seed", type=int, default=0,
+                   help="seed of the random directions and states (default 0)")
     v.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                    help="wall-time budget of the whole run (default: the file's [verify] "
                         "time_limit, else 600); a check it stops makes the verdict 'incomplete'")
@@ -187,14 +188,19 @@ def _parser():
                                     "beta, digits against dps, and the realistic-size check "
                                     "(figures 6 and 7 only when not drawing --from a report).")
     fg.add_argument("--out", default="eqprop-figures", help="folder (default ./eqprop-figures)")
-    fg.add_argument("--format", default="png,pdf", help="comma-separated: png, pdf, svg")
+    fg.add_argument("--format", default="png,pdf",
+                    help="comma-separated, from png, pdf and svg (default png,pdf)")
     fg.add_argument("--model", default=None, help=MODEL_HELP)
     fg.add_argument("--dps", type=int, default=30, help="digits of the verification (default 30)")
     fg.add_argument("--from", dest="source", default=None,
                     help="draw from a saved report (eqprop verify --json FILE) instead; a partial "
                          "report draws what it has and names each figure it cannot draw")
 
-    sub.add_parser("models", help="list the built-in models", parents=[common])
+    sub.add_parser("models", help="list the built-in models", parents=[common],
+                   description="List the model files shipped with eqprop (each usable as MODEL by "
+                               "verify, derive and figures, e.g. 'eqprop verify two-neurons'), "
+                               "with their sizes, and the built-in network specifications "
+                               "hopfield:L0,L1,...[:rho] and quadratic:N.")
     return p
 
 
@@ -352,14 +358,14 @@ def _figures(args):
 
 
 def _models(_args):
-    from .symbolic.builtins import builtin_names, load_model
+    from .symbolic.builtins import RHO, builtin_names, load_model
     for name in builtin_names():
         m = load_model(name)
         n_p = len(m.params)
         print(f"{name:<14} {sanitize(m.name)} ({len(m.state)} state variables, {n_p} "
               f"parameter{'s' if n_p != 1 else ''})")
     print("hopfield:L0,L1,...[:rho]  layered Hopfield network, output first, input last "
-          "(rho: sigmoid, tanh, hardsigmoid, smoothhard)")
+          f"(rho: {', '.join(RHO)}, or a formula in one variable such as z/(1 + z**2))")
     print("quadratic:N    linear dynamics with closed forms")
     return 0
 

@@ -279,3 +279,40 @@ def test_derive_has_a_time_budget(tmp_path, capsys, monkeypatch):
         code, _, err = run_main(capsys, ["derive", path])
         assert signal.getitimer(signal.ITIMER_REAL)[0] > 20  # the deadline's alarm is back
     assert_one_line_error(code, err, "stopped after 1 s, the time budget of eqprop derive")
+
+
+#: Help that the scale subcommand's argument definitions still lack; those lines belong to
+#: another change, and these gaps are reported there. Remove an entry when it is filled.
+SCALE_HELP_GAPS = {("scale", "--cost"), ("scale", "--seed"), ("scale", "--rho"), ("scale", "--steps"),
+                   ("scale", "--asymmetry")}
+
+
+def test_every_command_and_option_is_described():
+    """`eqprop models --help` had no description, `--seed` no help and `figures --format` no
+    default: every command has a description, every option help that states its default."""
+    import argparse
+
+    from eqprop.cli import _parser
+    parser = _parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert set(commands) == {"verify", "derive", "scale", "figures", "models"}
+    gaps = set()
+    for name, command in commands.items():
+        assert command.description, name
+        for action in command._actions:
+            if not action.option_strings or isinstance(action, argparse._HelpAction):
+                continue
+            stated = (action.default in (None, argparse.SUPPRESS) or action.default is False
+                      or "default" in (action.help or ""))
+            if not action.help or not stated:
+                gaps.add((name, action.option_strings[-1]))
+    assert gaps <= SCALE_HELP_GAPS, sorted(gaps - SCALE_HELP_GAPS)
+
+
+def test_models_lists_every_activation(capsys):
+    from eqprop.symbolic.builtins import RHO, load_model
+    assert main(["models"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("hopfield:"))
+    for rho in RHO:  # softplus too: every listed name builds
+        assert rho in line
+        assert load_model(f"hopfield:2,2:{rho}").energy.free_symbols
