@@ -222,7 +222,7 @@ class System:
         if start0:
             grid = [mpmath.mpf(0)] + grid
         states = None
-        check_time()
+        check_time("trajectories")
         if self.engine == "heyoka":
             from .taylor import taylor_flow
             try:
@@ -283,7 +283,7 @@ def newton(system, s_start, *, beta=0, theta=None, tol=None, im_floor=0, maxiter
     s = list(s_start)
     size = mpmath.inf
     for k in range(1, maxiter + 1):
-        check_time()
+        check_time("Newton iterations")
         g = system.dEbeta_ds(s, theta, beta)
         H = system.d2Ebeta_ds2(s, theta, beta)
         if not all(mpmath.isfinite(x) for x in list(g) + list(H)):

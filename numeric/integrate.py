@@ -59,34 +59,61 @@ class BudgetExhausted(ComputationBreakdown):
 #: Most steps one trajectory may take (a budget: running out makes the check incomplete).
 MAX_STEPS = 5_000
 
-_DEADLINE = []  # stack of (monotonic deadline, seconds allowed)
+#: Seconds between two "still running" lines of a :func:`time_budget`'s heartbeat.
+HEARTBEAT_SECONDS = 10.0
+
+
+@dataclass
+class _Budget:
+    deadline: float
+    seconds: float
+    heartbeat: object = None
+    started: float = 0.0
+    last: float = 0.0
+    counts: dict = field(default_factory=lambda: {"integration steps": 0, "Newton iterations": 0,
+                                                  "trajectories": 0})
+
+
+_BUDGETS = []  # the active budgets, innermost last
 
 
 @contextmanager
-def time_budget(seconds):
+def time_budget(seconds, heartbeat=None):
     """Within the block, :func:`check_time` raises :class:`BudgetExhausted` after ``seconds``.
 
-    ``None`` sets no limit. Nested budgets: the innermost applies.
+    ``None`` sets no limit. ``heartbeat(elapsed, counts)``, if given, is
+    called every :data:`HEARTBEAT_SECONDS` while work goes on, with the
+    seconds elapsed and the work done so far (integration steps, Newton
+    iterations, trajectories): progress on long runs, from real counts.
+    Nested budgets: the innermost applies.
     """
-    if seconds is None:
-        yield
-        return
-    _DEADLINE.append((time.monotonic() + seconds, seconds))
+    now = time.monotonic()
+    limit = math.inf if seconds is None else seconds
+    _BUDGETS.append(_Budget(now + limit, limit, heartbeat, now, now))
     try:
-        yield
+        yield _BUDGETS[-1].counts
     finally:
-        _DEADLINE.pop()
+        _BUDGETS.pop()
 
 
-def check_time():
-    """Raise :class:`BudgetExhausted` if the current :func:`time_budget` has run out.
+def check_time(kind="integration steps"):
+    """Count one unit of ``kind``; raise :class:`BudgetExhausted` if the time budget ran out.
 
-    Called once per integration step and per Newton iteration: cheap, and
-    frequent enough that no computation outlives its budget by much.
+    Called once per integration step, per Newton iteration and per
+    trajectory: cheap, and frequent enough that no computation outlives its
+    budget by much.
     """
-    if _DEADLINE and time.monotonic() > _DEADLINE[-1][0]:
-        raise BudgetExhausted(f"the time limit of {_DEADLINE[-1][1]:g} s ran out; "
+    if not _BUDGETS:
+        return
+    b = _BUDGETS[-1]
+    b.counts[kind] = b.counts.get(kind, 0) + 1
+    now = time.monotonic()
+    if now > b.deadline:
+        raise BudgetExhausted(f"the time limit of {b.seconds:g} s ran out; "
                               "raise time_limit (--time-limit) or lower dps")
+    if b.heartbeat is not None and now - b.last >= HEARTBEAT_SECONDS:
+        b.last = now
+        b.heartbeat(now - b.started, dict(b.counts))
 
 
 @dataclass

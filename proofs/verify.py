@@ -82,8 +82,18 @@ def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=Non
     model = _model(model)
     opts = resolve(model, dps=dps, times=times, required_digits=required_digits,
                    initial_state=initial_state, engine=engine, seed=seed, time_limit=time_limit)
-    with time_budget(opts.time_limit):
-        return _finish(_run(model, opts, say, started), throw)
+    stage = ["start"]
+
+    def announce(msg):
+        stage[0] = msg
+        say(msg)
+
+    def heartbeat(elapsed, counts):
+        done = ", ".join(f"{v:,} {k}" for k, v in counts.items() if v)
+        say(f"{stage[0]}: still running, {elapsed:.0f} s of {opts.time_limit:g} s; "
+            f"so far {done or 'setting up'}")
+    with time_budget(opts.time_limit, heartbeat=heartbeat if progress else None):
+        return _finish(_run(model, opts, announce, started), throw)
 
 
 def _run(model, opts, say, started):

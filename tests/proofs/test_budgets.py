@@ -92,3 +92,17 @@ def test_the_time_limit_comes_from_the_model_file_too(tmp_path):
     r = verify(load_model(str(path)), dps=20, engine="gbs")
     assert r.verdict is Verdict.INCOMPLETE
     assert any("time limit of 0.05 s" in n for n in r.notes)
+
+
+def test_long_stages_say_they_are_still_running_with_real_counts(monkeypatch):
+    """Progress on a long run: plain lines with the stage, the time used of the budget and
+    the work done so far (counted where it is done, not estimated)."""
+    import importlib
+    monkeypatch.setattr(importlib.import_module("eqprop.numeric.integrate"), "HEARTBEAT_SECONDS", 0)
+    lines = []
+    verify(Model(energy="(a**2 + b**2)/2 - w*tanh(a)*tanh(b) - x*tanh(b)", cost="(a - y)**2/2", **KW),
+           dps=20, engine="gbs", progress=lines.append)
+    beats = [s for s in lines if "still running" in s]
+    assert beats and all("of 600 s" in s for s in beats)
+    assert any(s.startswith("Theorem 2") and "Newton iterations" in s for s in beats)
+    assert any("integration steps" in s and "trajectories" in s for s in beats)
