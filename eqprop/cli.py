@@ -131,6 +131,10 @@ def _parser():
                    help="digits each identity must reach (default: dps - 5)")
     v.add_argument("--seed", type=int, default=0,
                    help="seed of the random directions and states (default 0)")
+    v.add_argument("--initial-state", default=None, metavar="S1,S2,...",
+                   help="where the free phase starts, one number per state variable (default: the "
+                        "file's [verify] initial_state, else zeros); another start finds another "
+                        "minimum of a multi-well energy")
     v.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                    help="wall-time budget of the whole run (default: the file's [verify] "
                         "time_limit, else 600); a check it stops makes the verdict 'incomplete'")
@@ -204,13 +208,14 @@ def _parser():
     return p
 
 
-def _times(text):
+def _times(text, option="--times", example="0,0.5,1"):
     if text is None:
         return None
     try:
         return [float(t) for t in text.split(",") if t.strip()]
     except ValueError:
-        raise EqpropError(f"--times: expected comma-separated numbers like 0,0.5,1, got {text!r}") from None
+        raise EqpropError(f"{option}: expected comma-separated numbers like {example}, "
+                          f"got {text!r}") from None
 
 
 def _check_output(path, option, *, folder=False):
@@ -278,7 +283,8 @@ def _verify(args):
             print(f"[{time.strftime('%H:%M:%S')}] {sanitize(msg)} ...", file=sys.stderr, flush=True)
     report = verify(args.model, dps=args.dps, times=_times(args.times), engine=args.engine,
                     seed=args.seed, required_digits=args.required_digits,
-                    time_limit=args.time_limit, progress=progress)
+                    time_limit=args.time_limit, progress=progress,
+                    initial_state=_times(args.initial_state, "--initial-state", "0.5,-1"))
     if args.json:
         _write_json(args.json, report.to_json())
     if args.json != "-":  # with '-', nothing but the JSON on standard output

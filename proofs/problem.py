@@ -335,7 +335,8 @@ def _definiteness(model, H, wdps, dps, assumptions):
             "positive definite", bool(pd), mpmath.nstr(eig_min, 4),
             "smallest eigenvalue of H(s0): s0 is a strict local minimum of E" if pd else
             "smallest eigenvalue of H(s0) is not positive: s0 is a saddle or degenerate, "
-            "not a minimum of E"))
+            "not a minimum of E; start the free phase elsewhere (initial_state, "
+            "--initial-state) or change the parameters"))
         return eig_min, bool(pd)
     eig_min = min(mpmath.re(e) for e in _eigenvalues(H))
     pd = eig_min > 0

@@ -183,8 +183,27 @@ class Report:
     def to_json(self, **kwargs):
         return json.dumps(self.to_dict(), sort_keys=True, indent=kwargs.pop("indent", 1), **kwargs)
 
+    def _values(self, shown=8):
+        """s0 and dJ/dtheta: every entry for small models, the largest ones for large models."""
+        lines = []
+        grad = self.dJ_dtheta.get("implicit") if self.dJ_dtheta else None
+        for title, names, values in (("free fixed point s0", self.state, self.s_free),
+                                     ("dJ/dtheta (implicit function theorem)", self.param_names,
+                                      grad)):
+            if not values:
+                continue
+            pairs = list(zip(names, values))
+            if len(pairs) > shown:
+                pairs = sorted(pairs, key=lambda nv: -abs(mpmath.mpf(nv[1])))[:shown]
+                title += f", the {shown} largest of {len(values)} in magnitude"
+            digits = min(self.dps, 12)
+            lines += ["", f"{title}:"]
+            lines += [f"  {name:<12} {mpmath.nstr(mpmath.mpf(v), digits)}" for name, v in pairs]
+        return lines
+
     def table(self):
-        """The report as text: assumptions, one row per check, the sides, the verdict."""
+        """The report as text: assumptions, s0 and dJ/dtheta, one row per check, the sides,
+        the verdict."""
         lines = [f"eqprop verify: {self.model}",
                  f"  {len(self.state)} state variables, {len(self.params)} parameters; "
                  f"reported at {self.dps} digits, computed at {self.working_dps} "
@@ -193,6 +212,7 @@ class Report:
         for a in self.assumptions:
             mark = "ok  " if a.holds else ("FAIL" if a.fatal else "note")
             lines.append(f"  [{mark}] {a.id:<20} {a.value:<12} {a.message}")
+        lines += self._values()
         lines += ["", f"  {'check':<12} {'paper':<9} {'t':>8} {'max |error|':>12} "
                       f"{'digits':>7}  {'':4}  limited by"]
         for c in self.checks:
