@@ -11,6 +11,8 @@ positive or non-zero), without evaluating anything else.
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
 __all__ = ["domain_violations", "edge_distance"]
@@ -51,6 +53,35 @@ def _restricted(expr):
                 yield node, node.base, (lambda a: a > 0), "a positive base"
 
 
+def _provably_inside(node, arg):
+    """True when SymPy proves, from the symbols' realness, that the condition always holds
+    (1 + exp(-x) in a sigmoid is never zero: no need to evaluate it at every point)."""
+    if isinstance(arg, tuple):
+        return arg[0].is_positive is True
+    if isinstance(node, sp.Pow) and node.exp.is_Integer:
+        return arg.is_zero is False
+    if isinstance(node, (sp.Pow, sp.log)):
+        return arg.is_positive is True
+    return False
+
+
+@functools.lru_cache(maxsize=16)
+def _nodes(expressions):
+    """Each restricted sub-expression once, with its argument, test and need, and the free
+    symbols of the argument; those SymPy proves always inside their domain are left out."""
+    out, seen = [], set()
+    for expr in expressions:
+        for node, arg, test, need in _restricted(expr):
+            if node in seen:
+                continue
+            seen.add(node)
+            if _provably_inside(node, arg):
+                continue
+            base = arg[0] if isinstance(arg, tuple) else arg
+            out.append((node, arg, test, need, base.free_symbols))
+    return tuple(out)
+
+
 def domain_violations(expressions, values, *, digits=30):
     """Functions evaluated outside their real domain at ``values``.
 
@@ -62,32 +93,28 @@ def domain_violations(expressions, values, *, digits=30):
     """
     subs = {k: sp.Float(str(v), digits + 5) if not isinstance(v, sp.Basic) else v
             for k, v in values.items()}
-    found, seen = [], set()
-    for expr in expressions:
-        for node, arg, test, need in _restricted(expr):
-            if node in seen:
-                continue
-            seen.add(node)
-            try:
-                if isinstance(arg, tuple):
-                    val = tuple(sp.N(a.xreplace(subs), digits) for a in arg)
-                    if any(v.free_symbols or not v.is_real for v in val):
-                        continue
-                    if not test(val):
-                        found.append(f"{node}: base {sp.N(val[0], 6)}, exponent {sp.N(val[1], 6)} "
-                                     f"(power needs {need})")
+    found = []
+    for node, arg, test, need, _free in _nodes(tuple(expressions)):
+        try:
+            if isinstance(arg, tuple):
+                val = tuple(sp.N(a.xreplace(subs), digits) for a in arg)
+                if any(v.free_symbols or not v.is_real for v in val):
                     continue
-                val = sp.N(arg.xreplace(subs), digits)
-            except (TypeError, ValueError, ArithmeticError):  # pragma: no cover - defensive
+                if not test(val):
+                    found.append(f"{node}: base {sp.N(val[0], 6)}, exponent {sp.N(val[1], 6)} "
+                                 f"(power needs {need})")
                 continue
-            name = type(node).__name__ if not isinstance(node, sp.Pow) else "power"
-            if val.free_symbols:
-                continue
-            if not val.is_real or val.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-                found.append(f"{node}: argument {val} is not a finite real number")
-                continue
-            if not test(val):
-                found.append(f"{node}: argument {sp.N(val, 6)} ({name} needs {need})")
+            val = sp.N(arg.xreplace(subs), digits)
+        except (TypeError, ValueError, ArithmeticError):  # pragma: no cover - defensive
+            continue
+        name = type(node).__name__ if not isinstance(node, sp.Pow) else "power"
+        if val.free_symbols:
+            continue
+        if not val.is_real or val.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            found.append(f"{node}: argument {val} is not a finite real number")
+            continue
+        if not test(val):
+            found.append(f"{node}: argument {sp.N(val, 6)} ({name} needs {need})")
     return found
 
 
@@ -119,26 +146,24 @@ def edge_distance(expressions, values, state, *, digits=30):
     subs = {k: sp.Float(str(v), digits + 5) if not isinstance(v, sp.Basic) else v
             for k, v in values.items()}
     state = list(state)
-    best, where, seen = None, None, set()
-    for expr in expressions:
-        for node, arg, _test, need in _restricted(expr):
-            if isinstance(arg, tuple):  # a power with a symbolic exponent: its base decides
-                arg = arg[0]
-            moving = [s for s in state if s in arg.free_symbols]
-            if not moving or node in seen:
+    best, where = None, None
+    for node, arg, _test, need, free in _nodes(tuple(expressions)):
+        if isinstance(arg, tuple):  # a power with a symbolic exponent: its base decides
+            arg = arg[0]
+        moving = [s for s in state if s in free]
+        if not moving:
+            continue
+        try:
+            val = sp.N(arg.xreplace(subs), digits)
+            grad = [sp.N(arg.diff(s).xreplace(subs), digits) for s in moving]
+            if not val.is_real or not all(g.is_real for g in grad):
                 continue
-            seen.add(node)
-            try:
-                val = sp.N(arg.xreplace(subs), digits)
-                grad = [sp.N(arg.diff(s).xreplace(subs), digits) for s in moving]
-                if not val.is_real or not all(g.is_real for g in grad):
-                    continue
-                norm = sp.sqrt(sum(g ** 2 for g in grad))
-                if norm == 0:
-                    continue
-                dist = sp.N(_margin(node, val) / norm, digits)
-            except (TypeError, ValueError, ArithmeticError):  # pragma: no cover - defensive
+            norm = sp.sqrt(sum(g ** 2 for g in grad))
+            if norm == 0:
                 continue
-            if dist.is_real and dist >= 0 and (best is None or dist < best):
-                best, where = dist, f"{node} (needs {need})"
+            dist = sp.N(_margin(node, val) / norm, digits)
+        except (TypeError, ValueError, ArithmeticError):  # pragma: no cover - defensive
+            continue
+        if dist.is_real and dist >= 0 and (best is None or dist < best):
+            best, where = dist, f"{node} (needs {need})"
     return best, where
