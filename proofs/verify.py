@@ -141,6 +141,7 @@ def _run(model, opts, say, started):
                 return TheoremResult(checks=[])
         implicit = run("IFT", "2.3", quantities.implicit_gradient)
         P.dJ_dtheta = implicit if isinstance(implicit, list) else []
+        say("RBP's adjoint ODE integrated (3.5-3.8, used by Theorems 1 and 3)")
         rbp = run("T1", "3.5-3.8", quantities.rbp_adjoint)
         say("Kolmogorov backward equation (A.3)")
         checks += run("KBE", "A.3", kbe.check).checks
