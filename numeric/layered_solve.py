@@ -1,18 +1,20 @@
 """The free phase of a layered network, globalized, and the extreme eigenvalues of H at its end.
 
 :func:`free_phase` finds s0 for every example of a batch, whatever the
-Euler step: first the relaxation ``s <- s - eps dE/ds`` the network would
-run, each step accepted only if it lowers the example's energy (else that
-example's step is halved), until the residual is small; then Newton-CG
-with a backtracking line search on the energy. Truncated CG stops at a
-direction of negative curvature and follows it downhill, so the iteration
-is drawn to minima, not to saddles; a step is accepted only if it lowers the
-energy (or, at a point where CG saw only positive curvature, the residual:
-near the minimum the energy's decrease is below its rounding). A
-non-gradient control network (``net.gradient_field`` False) has no energy:
-its merit is ``|dE/ds|^2 / 2`` and its Newton direction comes from CG on the
-normal equations. Nothing diverges silently: each example ends with a
-status and its residual.
+Euler step: first the relaxation ``s <- s - eps_i dE/ds`` the network would
+run, from ``eps_i = eps``, each step accepted only if it lowers the
+example's energy (Armijo; a rejected step halves, an accepted one grows by
+half), until the residual is below :data:`SWITCH` or a budget of steps;
+then trust-region Newton-CG (Steihaug-Toint) on the energy. CG stops at the
+region's boundary or at a direction of negative curvature, which it follows
+to the boundary, so the iteration is drawn to minima, not to saddles; a
+step is accepted only if it achieves a tenth of the decrease its quadratic
+model predicts (near the minimum, where both are below the energy's
+rounding, if it lowers the residual), and the region shrinks or grows with
+that agreement. A non-gradient control network (``net.gradient_field``
+False) has no energy: its merit is ``|dE/ds|^2 / 2`` with the Gauss-Newton
+model (CG on the normal equations). Nothing diverges silently: each example
+ends with a status and its residual.
 
 :func:`extreme_eigenvalues` runs Lanczos on the batched product ``H v``
 (per example, from a seeded random start) and returns the smallest and
@@ -61,8 +63,8 @@ class FreePhase:
 
     ``status[i]`` is ``"converged"`` (residual at most ``tol``), ``"floor"``
     (Newton stopped improving: the residual is at float64's rounding of the
-    force), ``"stalled"`` (no step along the Newton direction lowered the
-    merit), ``"budget"`` (iterations ran out) or ``"diverged"`` (not
+    force), ``"stalled"`` (the trust region shrank to nothing above that
+    floor), ``"budget"`` (iterations ran out) or ``"diverged"`` (not
     converged, and the state ran out of range: a trial state or its merit
     was not finite, or ``max|s|`` passed :data:`S_MAX`).
     """
@@ -103,58 +105,72 @@ def _relax(merit, s, eps, max_steps):
         mt, gt = merit(trial)
         finite = np.isfinite(mt) & np.all(np.isfinite(gt), axis=-1)
         ran_out |= active & ~finite
-        # energy: Armijo; the residual's merit of a control: no more than a bounded growth
-        ok = active & finite & (mt <= m - ARMIJO * step * _dot(g, g) if merit.energy else mt <= 4 * m)
+        # energy: Armijo; a control's merit |dE/ds|^2 / 2: a decrease
+        ok = active & finite & (mt <= m - ARMIJO * step * _dot(g, g) if merit.energy else mt < m)
         s = np.where(ok[:, None], trial, s)
         m, g = np.where(ok, mt, m), np.where(ok[:, None], gt, g)
-        step = np.where(active & ~ok, step / 2, step)
+        # a rejected step halves, an accepted one grows: the relaxation crosses flat and
+        # non-convex stretches at the pace the energy allows, not at the user's eps
+        step = np.where(active & ~ok, step / 2, np.where(ok, 1.5 * step, step))
     return s, m, g, k, ran_out
 
 
-def _truncated_cg(op, b, rtol, live, maxiter):
-    """CG on op(d) = b per example, stopped at a direction of negative curvature.
+def _steihaug(op, g, radius, rtol, live, maxiter):
+    """Steihaug-Toint CG for min ``g.d + d.Hd/2`` within ``|d| <= radius``, per example.
 
-    Returns ``(d, negative, products)``: where curvature ``p.Hp <= 0`` is met,
-    d is the iterate so far, or ``b`` itself (steepest descent) at the first
-    iteration, and ``negative`` is True for that example.
+    CG from d = 0 until the residual is below ``rtol |g|``, a direction of
+    negative curvature is met, or the iterate would leave the region (then d
+    goes to the boundary along that direction). Returns ``(d, predicted
+    decrease -(g.d + d.Hd/2), products)``.
     """
-    d = np.zeros_like(b)
-    r, p = b.copy(), b.copy()
+    d, Hd = np.zeros_like(g), np.zeros_like(g)
+    r = -g
+    p = r.copy()
     rr = _dot(r, r)
-    bnorm = np.sqrt(rr)
-    live = live & (bnorm > 0)
-    negative = np.zeros(b.shape[0], bool)
+    gnorm = np.sqrt(rr)
+    live = live & (gnorm > 0)
     products = 0
-    for j in range(maxiter):
+    for _ in range(maxiter):
         if not live.any():
             break
         Ap = op(p)
         products += 1
         pAp = _dot(p, Ap)
-        neg = live & ~(pAp > 0)
-        if neg.any():
-            negative |= neg
-            if j == 0:
-                d = np.where(neg[:, None], b, d)
-            live = live & ~neg
-        alpha = np.where(live, rr / np.where(live, pAp, 1.0), 0.0)
-        d = d + alpha[:, None] * p
-        r = r - alpha[:, None] * Ap
+        alpha = np.where(live & (pAp > 0), rr / np.where(pAp > 0, pAp, 1.0), 0.0)
+        out = live & ((pAp <= 0) | (_norm(d + alpha[:, None] * p) >= radius))
+        # to the boundary: tau >= 0 with |d + tau p| = radius
+        dp, pp, dd = _dot(d, p), np.maximum(_dot(p, p), 1e-300), _dot(d, d)
+        tau = (-dp + np.sqrt(np.maximum(dp * dp + pp * (radius ** 2 - dd), 0.0))) / pp
+        step = np.where(out, tau, np.where(live, alpha, 0.0))
+        d = d + step[:, None] * p
+        Hd = Hd + step[:, None] * Ap
+        live = live & ~out
+        r = r - np.where(live, alpha, 0.0)[:, None] * Ap
         rr_new = _dot(r, r)
-        live = live & (np.sqrt(rr_new) > rtol * bnorm)
+        live = live & (np.sqrt(rr_new) > rtol * gnorm)
         p = r + np.where(live, rr_new / np.where(rr > 0, rr, 1.0), 0.0)[:, None] * p
         rr = rr_new
-    return d, negative, products
+    return d, -(_dot(g, d) + 0.5 * _dot(d, Hd)), products
 
 
-def free_phase(net, x, s=None, *, eps=0.5, tol=1e-15, accept=1e-12, max_relax=1000, max_newton=60,
+def _newton_direction(net, lin, g, m, eta, live, maxcg, radius):
+    """Per example: the step, the merit decrease it predicts (>= 0) and the products it took."""
+    if net.gradient_field:
+        return _steihaug(lin.hv, g, radius, eta, live, maxcg)
+    # a vector field (control): Gauss-Newton on |dE/ds|^2 / 2, CG on H^T H d = -H^T g
+    d, pred, k = _steihaug(lambda v: lin.hv(lin.hv(v), transpose=True),
+                           lin.hv(g, transpose=True), radius, eta, live, maxcg)
+    return d, pred, 2 * k + 1
+
+
+def free_phase(net, x, s=None, *, eps=0.5, tol=1e-15, accept=1e-12, max_relax=300, max_newton=200,
                max_cg=None):
     """s0 of every example (see the module docstring); returns a :class:`FreePhase`.
 
     ``s`` (default zeros) is the initial state; ``eps`` the relaxation's
-    largest step; Newton aims at ``max|dE/ds| <= tol`` and stops an example
-    whose residual is below ``accept`` once two iterations no longer halve it
-    (float64's floor).
+    first step; the trust-region Newton-CG aims at ``max|dE/ds| <= tol`` and
+    stops an example whose residual is below ``accept`` once two iterations
+    no longer halve it (float64's floor).
     """
     B, n = x.shape[0], net.n_free
     s = np.zeros((B, n)) if s is None else np.array(s, dtype=float)
@@ -164,49 +180,42 @@ def free_phase(net, x, s=None, *, eps=0.5, tol=1e-15, accept=1e-12, max_relax=10
     status = np.array(["budget"] * B, dtype=object)
     done = np.zeros(B, bool)
     slow = np.zeros(B, int)
+    radius = np.ones(B)
     products, it = 0, 0
-    maxcg = max_cg or max(50, 2 * n)
+    maxcg = max_cg or min(max(50, 2 * n), 500)
     for it in range(1, max_newton + 1):
         fin = np.isfinite(res) & np.isfinite(m)
         status[~fin] = "stalled"
         status[fin & (res <= tol)] = "converged"
-        done |= ~fin | (res <= tol)
+        stuck = fin & (res > tol) & (radius < 1e-15)  # no step helps any more
+        status[stuck] = np.where(res[stuck] <= accept, "floor", "stalled")
+        done |= ~fin | (res <= tol) | (radius < 1e-15)
         if done.all():
             it -= 1
             break
         live = ~done
         lin = net.linearize(s, x)
         eta = np.clip(np.minimum(0.5, np.sqrt(res)), np.maximum(1e-14, 0.1 * tol / np.maximum(res, 1e-300)), 0.5)
-        if merit.energy:
-            d, negative, k = _truncated_cg(lin.hv, -g, eta, live, maxcg)
-            slope = _dot(g, d)
-        else:  # Newton on a vector field: CG on the normal equations H^T H d = -H^T g
-            d, _, k = _truncated_cg(lambda v: lin.hv(lin.hv(v), transpose=True),
-                                    -lin.hv(g, transpose=True), eta, live, maxcg)
-            negative, slope, k = np.zeros(B, bool), -2 * m, 2 * k + 1
+        d, pred, k = _newton_direction(net, lin, g, m, eta, live, maxcg, radius)
         products += k
-        alpha = np.ones(B)
-        taken = ~live
-        for _ in range(50):
-            trial = s + np.where(taken, 0.0, alpha)[:, None] * d
-            mt, gt = merit(trial)
-            rt = _maxabs(gt)
-            ran_out |= ~taken & ~(np.isfinite(mt) & np.isfinite(rt))
-            ok = ~taken & np.isfinite(mt) & np.isfinite(rt) & (
-                (mt <= m + ARMIJO * alpha * slope) | (~negative & (rt <= 0.9 * res)))
-            s = np.where(ok[:, None], trial, s)
-            g = np.where(ok[:, None], gt, g)
-            slow = np.where(ok, np.where(rt > 0.5 * res, slow + 1, 0), slow)
-            m, res = np.where(ok, mt, m), np.where(ok, rt, res)
-            taken |= ok
-            if taken.all():
-                break
-            alpha = np.where(taken, alpha, alpha / 2)
-        stalled = ~taken
-        status[stalled] = "stalled"
+        mt, gt = merit(s + np.where(live, 1.0, 0.0)[:, None] * d)
+        rt = _maxabs(gt)
+        finite = np.isfinite(mt) & np.isfinite(rt)
+        ran_out |= live & ~finite
+        ratio = (m - mt) / np.where(pred > 0, pred, 1.0)
+        # near the solution both decreases are below the merit's rounding: judge by the residual
+        tiny = pred <= 1e-11 * (1.0 + np.abs(m))
+        ok = live & finite & np.where(tiny, rt < res, (pred > 0) & (ratio > 0.1))
+        slow = np.where(live & (res <= accept), np.where(ok & (rt <= 0.5 * res), 0, slow + 1), slow)
+        s = np.where(ok[:, None], s + d, s)
+        g = np.where(ok[:, None], gt, g)
+        m, res = np.where(ok, mt, m), np.where(ok, rt, res)
+        size = _norm(d)
+        radius = np.where(~ok, 0.25 * size, np.where((ratio > 0.75) & (size >= 0.99 * radius),
+                                                      2 * radius, radius))
         floor = ~done & (slow >= 2) & (res <= accept)
         status[floor] = "floor"
-        done |= stalled | floor
+        done |= floor
     else:
         fin = np.isfinite(res)
         status[~done & fin & (res <= tol)] = "converged"
@@ -242,7 +251,7 @@ def _ritz(alphas, betas, k):
     return theta[:, 0], last * np.abs(Y[:, -1, 0]), theta[:, -1], last * np.abs(Y[:, -1, -1])
 
 
-def extreme_eigenvalues(lin, *, eps, seed=0, rtol=1e-3, min_iter=8, max_iter=80, every=4):
+def extreme_eigenvalues(lin, *, eps, seed=0, rtol=1e-2, min_iter=8, max_iter=80, every=4):
     """Lanczos on ``lin.hv`` (its symmetric part for a control network): a :class:`Spectrum`.
 
     An example is done once both extreme Ritz values have residual bounds

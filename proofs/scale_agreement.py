@@ -29,9 +29,10 @@ def _flat(theta):
     return np.concatenate([np.ravel(a) for a in theta[0] + theta[1]])
 
 
-def _rel(a, b):
+def _rel(a, b, size_only=False):
+    """|a - b| / |b| over all parameters (``size_only``: |a| / |b|)."""
     a, b = _flat(a), _flat(b)
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-300))
+    return float(np.linalg.norm(a if size_only else a - b) / max(np.linalg.norm(b), 1e-300))
 
 
 def _sumsq(a):

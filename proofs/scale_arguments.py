@@ -23,8 +23,9 @@ __all__ = ["estimate", "MAX_MEMORY", "MAX_FLOPS", "RBP_LIMIT_TIME"]
 #: work (flop)
 MAX_MEMORY = 8 * 2**30
 MAX_FLOPS = 1e13
-#: the RBP limit runs until its tail is below 1e-14, but at most to t = eps K = 400
-RBP_LIMIT_TIME = 400.0
+#: the RBP limit runs until its tail is below 1e-14, but at most to t = eps K = 200 (the tail
+#: left then is accounted for, see :func:`~eqprop.proofs.scale.rbp_limit`)
+RBP_LIMIT_TIME = 200.0
 
 
 def _sci(n):

@@ -191,3 +191,14 @@ def test_a_diverging_free_phase_is_refused_in_one_line():
     with pytest.raises(EqpropError, match="free phase diverged") as e:
         scale([4, 6, 5], batch=2, steps=10, rho="z")
     assert "\n" not in str(e.value)
+
+
+def test_a_slowly_contracting_rbp_limit_counts_its_tail(monkeypatch):
+    """RBP cut before it decays (here at t = 5 instead of 100): the row compares Thetabar_K minus
+    the tail M H^-T Sbar_K still to come (exact for any K), and says so."""
+    monkeypatch.setattr(scale_module, "RBP_LIMIT_TIME", 5.0)
+    r = scale([4, 6, 5], batch=2, steps=10, eps=0.5, seed=3)
+    assert r.passed, r.table()
+    g = r.gradient
+    assert g["rbp_limit_steps"] == 10 and 1e-6 < g["rbp_tail"] < 1 and g["rbp_vs_implicit"] <= 1e-10
+    assert any("tail" in n for n in r.notes)
