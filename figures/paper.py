@@ -239,32 +239,41 @@ def precision(reports, ax=None):
 
 
 def _positive(values):
-    """Values for a log axis: an exact zero is left out (a gap), never replaced by a made-up floor."""
-    return [float(v) if float(v) > 0 else math.nan for v in values]
+    """Values for a log axis: an exact zero or an undefined value (None) is left out (a gap),
+    never replaced by a made-up floor."""
+    return [float(v) if v is not None and float(v) > 0 else math.nan for v in values]
 
 
 def scale(scale_report, ax=None):
-    """Per layer, EP-RBP relative error against the step: complex step (solid) vs real beta (dashed).
+    """Per layer, EP-RBP relative error against the step, as measured, beside the rounding bound.
 
-    Ernoult et al.'s figure made exact: with beta = i h the error sits at
-    float64 rounding until the physical floor (Sbar_k far below u_k) sets in.
+    Solid: the complex-step error. Dotted: float64's rounding bound
+    ``2^-53 |u_{k+1}| / |Sbar_k|`` of EP's readout ``H u_k + C_s``, which
+    rises as Sbar_k decays below the deviation u_k; the complex-step error
+    follows it, a few units above or below. Dashed: real beta, with its
+    O(beta) bias. Steps at which RBP's side of a layer is still exactly zero
+    (the signal has not reached it) have no relative error and are gaps.
     """
     d = scale_report.to_dict() if hasattr(scale_report, "to_dict") else scale_report
     rows = [r for r in d["rows"] if r["quantity"].startswith("s") and "per_step" in r]
     if not rows:
         raise EqpropError("scale: the report has no per-step data (made by an older eqprop?)")
     ax = _ax(ax)
-    artists = []
+    artists, bottom, top = [], 1e-17, 1e2
     for c, r in enumerate(rows):
         color = PALETTE[c % len(PALETTE)]
-        steps = list(range(len(r["per_step"]["complex_step"])))
-        artists += ax.semilogy(steps, _positive(r["per_step"]["complex_step"]), "-",
-                               color=color, label=f"layer {r['quantity']}: complex step")
-        if "real_beta" in r["per_step"]:
-            artists += ax.semilogy(steps, _positive(r["per_step"]["real_beta"]), "--", color=color,
-                                   label=rf"layer {r['quantity']}: $\beta$ = {d['beta']:g}")
+        series = [("complex_step", "-", "complex step"), ("rounding_bound", ":", "rounding bound"),
+                  ("real_beta", "--", rf"$\beta$ = {d['beta']:g}")]
+        for key, style, what in series:
+            if key not in r["per_step"]:
+                continue
+            values = _positive(r["per_step"][key])
+            shown = [v for v in values if math.isfinite(v)]
+            bottom, top = min([bottom] + [v / 3 for v in shown]), max([top] + [3 * v for v in shown])
+            artists += ax.semilogy(range(len(values)), values, style, color=color,
+                                   label=f"layer {r['quantity']}: {what}")
     ax.set_xlabel("step $k$ of the nudged phase / RBP")
     ax.set_ylabel("relative error, EP vs RBP")
-    ax.set_ylim(1e-17, 1e2)
-    ax.legend(frameon=False, ncol=2, fontsize=6)
+    ax.set_ylim(bottom, top)  # every measured value is inside the chart
+    ax.legend(frameon=False, ncol=3, fontsize=5)
     return artists
