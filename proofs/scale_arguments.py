@@ -154,7 +154,10 @@ def _check_arguments(layers, batch, eps, steps, h, beta, seed, cost, continuous,
                           f"{_bytes(max_memory)} limit; use smaller layers (--layers), a smaller "
                           "batch (--batch) or fewer steps (--steps)")
     if flops > max_flops:
+        # a tiny eps makes the RBP limit long (it runs to t = RBP_LIMIT_TIME in steps of eps)
+        step = (f", a larger --eps (the RBP limit takes {RBP_LIMIT_TIME:g} / eps steps)"
+                if RBP_LIMIT_TIME / eps > steps else "")
         raise EqpropError(f"scale: {shape} would take about {_sci(flops)} floating-point operations, "
                           f"more than the {_sci(max_flops)} limit (hours of work); use fewer steps "
-                          "(--steps), smaller layers (--layers) or a smaller batch (--batch)")
+                          f"(--steps), smaller layers (--layers){step} or a smaller batch (--batch)")
     return sizes, batch, steps, seed, eps, beta, h

@@ -33,3 +33,10 @@ def test_scale_bad_input_exits_2(capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert err[-1].startswith("eqprop: error:"), err
         assert "Traceback" not in "\n".join(err)
+
+
+def test_scale_tiny_eps_is_refused_with_the_step_named(capsys):
+    """Any positive eps is accepted, but one that makes the RBP limit run for hours is refused first."""
+    assert main(["scale", "--layers", "10,512,512,784", "--steps", "10", "--eps", "1e-9"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("eqprop: error:") and "a larger --eps" in err[-1]
