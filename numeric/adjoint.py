@@ -45,10 +45,32 @@ def adjoint_flow(H, M, C_s, C_theta, times, *, tol, backend=GMPY) -> Flow:
     running integral ``Q_t = int_0^t Sbar`` (2n unknowns, not n + p), and
     ``Thetabar_t = C_theta - M Q_t`` at each requested time: the same ODE,
     its p-dimensional part applied once per output instead of once per
-    evaluation. The matrices are constant (evaluated at s0); only the
-    structural non-zeros of H enter the right-hand side.
+    evaluation. H, M, C_s, C_theta are constant (evaluated at s0).
+
+    With python-flint (:mod:`.linalg` backend "flint") the system is
+    integrated by :func:`_taylor_steps`, a Taylor-series integrator in Arb
+    balls whose matrix-vector products run in C; otherwise by the
+    Gragg-Bulirsch-Stoer integrator on the structural non-zeros of H.
     """
     n = len(C_s)
+    grid = [mpmath.mpf(t) for t in times]
+    start0 = grid[0] != 0
+    y0 = list(C_s) + [mpmath.mpf(0)] * n
+    if linalg.backend() == "flint" and not linalg._complex(H):
+        states, stats = _taylor_steps(H, y0, [mpmath.mpf(0)] * start0 + grid, tol)
+    else:
+        states, stats = _gbs_steps(H, y0, [mpmath.mpf(0)] * start0 + grid, tol, backend)
+    states = states[1:] if start0 else states
+    out = []
+    for y in states:
+        q = mpmath.matrix(y[n:])
+        mq = M * q if M.rows else []
+        out.append((y[:n], [c - mq[k] for k, c in enumerate(C_theta)]))
+    return Flow(out, stats)
+
+
+def _gbs_steps(H, y0, grid, tol, backend):
+    n = H.rows
     with backend.scope():
         h_rows = []
         for i in range(n):  # rows of -H^T
@@ -57,16 +79,67 @@ def adjoint_flow(H, M, C_s, C_theta, times, *, tol, backend=GMPY) -> Flow:
     def rhs(y):
         sb = y[:n]
         return [sum((a * sb[j] for j, a in r), 0) for r in h_rows] + list(sb)
-    grid = [mpmath.mpf(t) for t in times]
-    start0 = grid[0] != 0
     # Q starts at 0 and moves like Sbar: integrated on the scale of Sbar, not of C_theta
-    # (which may be larger by any factor)
-    states, integ = integrate(rhs, list(C_s) + [mpmath.mpf(0)] * n,
-                              [0] * start0 + grid, tol=tol, backend=backend)
-    states = states[1:] if start0 else states
-    out = []
-    for y in states:
-        q = mpmath.matrix(y[n:])
-        mq = M * q if M.rows else []
-        out.append((y[:n], [c - mq[k] for k, c in enumerate(C_theta)]))
-    return Flow(out, {"evaluations": integ.evaluations, "steps": integ.steps})
+    states, integ = integrate(rhs, y0, grid, tol=tol, backend=backend)
+    return states, {"evaluations": integ.evaluations, "steps": integ.steps}
+
+
+#: Largest h |A| of one Taylor step: the terms (h |A|)^m / m! then peak at about 2 (no digits
+#: lost to cancellation) and fall below 10^-60 within about 60 terms.
+TAYLOR_REACH = 2
+
+
+def _taylor_steps(H, y0, grid, tol):
+    """``y' = A y`` with ``A = [[-H^T, 0], [I, 0]]``, by Taylor series in steps, in Arb balls.
+
+    Each step from t to t + h sums ``(h A)^m y / m!`` until a term is below
+    ``tol`` times the size of y (and past the terms' peak): the remainder is
+    then smaller still, the terms falling at least geometrically once m
+    exceeds ``h |A|``. The step keeps ``h |A|_inf <= TAYLOR_REACH`` and lands
+    on every requested time. Arithmetic in Arb (python-flint) at the working
+    precision plus :data:`~.linalg.GUARD_BITS`: the products by H run in C.
+    Returns the states at ``grid`` (mpmath) and the work done.
+    """
+    from .integrate import check_time
+    flint = linalg.flint
+    n = H.rows
+    norm = max([mpmath.fsum(abs(H[j, i]) for j in range(n)) for i in range(n)] + [mpmath.mpf(1)])
+    evaluations = steps = 0
+    with linalg._precision():
+        Ht = linalg._to_arb(-H.T, False)
+        s = linalg._to_arb(mpmath.matrix(y0[:n]), False)
+        q = linalg._to_arb(mpmath.matrix(y0[n:]), False)
+        tol_arb = flint.arb(mpmath.mpf(tol))
+
+        def size(v):
+            return max((abs(v[i, 0]).upper() for i in range(n)), default=flint.arb(0))
+        out = [list(y0)]
+        t = mpmath.mpf(grid[0])
+        for target in grid[1:]:
+            while t < target:
+                check_time()
+                h = min(mpmath.mpf(TAYLOR_REACH) / norm, target - t)
+                last = h == target - t  # the step that lands: t becomes target exactly
+                ha = flint.arb(h)
+                ts, tq = s, q
+                acc_s, acc_q = s, q
+                scale = max(size(s), size(q))
+                m = 0
+                while True:
+                    m += 1
+                    # the next term of (hA)^m y / m!: Sbar part -H^T ts, Q part ts
+                    ts, tq = Ht * ts * (ha / m), ts * (ha / m)
+                    evaluations += 1
+                    acc_s, acc_q = acc_s + ts, acc_q + tq
+                    if m > TAYLOR_REACH and max(size(ts), size(tq)) <= tol_arb * scale / 1000:
+                        break
+                    if m > 10_000:  # pragma: no cover - a NaN or an infinite ball
+                        raise ComputationBreakdown("the adjoint's Taylor series did not converge")
+                # midpoints only: the balls' radii would grow like exp(t |A|) (the wrapping of
+                # interval arithmetic), and Arb computes midpoints only to the balls' accuracy
+                s, q = acc_s.mid(), acc_q.mid()
+                t = mpmath.mpf(target) if last else t + h
+                steps += 1
+            out.append([linalg._mid(s[i, 0]) for i in range(n)] +
+                       [linalg._mid(q[i, 0]) for i in range(n)])
+    return out, {"evaluations": evaluations, "steps": steps}

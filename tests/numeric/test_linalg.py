@@ -57,3 +57,29 @@ def test_an_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="linalg"):
         with linalg.use("lapack"):
             pass
+
+
+def test_the_adjoint_integrated_in_arb_agrees_with_gbs_and_the_closed_form():
+    """RBP's adjoint by Taylor steps in Arb balls (the default) and by GBS (the mpmath
+    fallback) agree with expm to the working precision, over a long horizon too (the
+    balls' radii, left to grow, once cost 25 digits by t = 160)."""
+    from eqprop.numeric.adjoint import adjoint_closed_form, adjoint_flow
+    rng = random.Random(f"{SEED}:adjoint")
+    print("seed", SEED)
+    with mpmath.workdps(60):
+        n, p = 6, 4
+        H = _spd(n, rng) + mpmath.eye(n) / 2
+        M = mpmath.matrix([[mpmath.mpf(rng.randint(-1000, 1000)) / 1000 for _ in range(n)]
+                           for _ in range(p)])
+        C_s = [mpmath.mpf(rng.randint(-1000, 1000)) / 1000 for _ in range(n)]
+        C_theta = [mpmath.mpf(rng.randint(-1000, 1000)) / 1000 for _ in range(p)]
+        times = [mpmath.mpf(t) for t in (0, "0.3", 2, 40, 160)]
+        tol = mpmath.mpf(10) ** -55
+        for name in linalg.BACKENDS:
+            with linalg.use(name):
+                flow = adjoint_flow(H, M, C_s, C_theta, times, tol=tol)
+            for t, (sb, tb) in zip(times, flow.states):
+                with linalg.use("mpmath"):
+                    cs, ct = adjoint_closed_form(H, M, C_s, C_theta, t)
+                assert max(abs(a - b) for a, b in zip(sb, cs)) < mpmath.mpf(10) ** -52, (name, t)
+                assert max(abs(a - b) for a, b in zip(tb, ct)) < mpmath.mpf(10) ** -52, (name, t)
