@@ -22,16 +22,19 @@ def digits_of_agreement(a, b, *, cap, scale=None):
     """Agreeing digits of two vectors, entry by entry, against the size of their terms.
 
     Entry i agrees to ``-log10(|a_i - b_i| / s_i)`` digits with
-    ``s_i = max(scale_i, |a_i|, |b_i|, floor)``: ``scale`` gives the size of
-    the terms each entry is formed from (a quantity that is a difference of
+    ``s_i = max(scale_i, |a_i|, |b_i|)``: ``scale`` gives the size of the
+    terms each entry is formed from (a quantity that is a difference of
     larger terms, exactly zero by symmetry, say, is measured against its
-    terms, not against itself). ``floor = 10^-cap max_i s_i`` lets an entry
-    that is zero at the reported precision, relative to the largest entry,
-    count as zero. Nothing is absolute: scaling a problem scales its errors
-    and its sizes alike (a row whose sizes are all zero has nothing to be
-    measured against; the caller reports it as untestable). Returns
-    ``(digits, max_abs_error, max_scale)``, digits the fewest over the
-    entries, capped at ``cap``; a non-finite side agrees with nothing.
+    terms, not against itself). An entry whose size is below
+    ``10^-cap max_i s_i`` is zero at the reported precision relative to the
+    row: it has no size of its own to be measured against (every term of it
+    vanishes: a parameter the fixed point does not depend on, say), and is
+    measured against the row's largest size, as one entry of the vector.
+    Nothing is absolute: scaling a problem scales its errors and its sizes
+    alike (a row whose sizes are all zero has nothing to be measured
+    against; the caller reports it as untestable). Returns ``(digits,
+    max_abs_error, max_scale)``, digits the fewest over the entries, capped
+    at ``cap``; a non-finite side agrees with nothing.
     """
     a, b = list(a), list(b)
     if len(a) != len(b):
@@ -49,7 +52,7 @@ def digits_of_agreement(a, b, *, cap, scale=None):
         e = abs(x - y)
         err = max(err, e)
         if e:
-            digits = min(digits, max(0.0, float(-mpmath.log10(e / max(s, floor)))))
+            digits = min(digits, max(0.0, float(-mpmath.log10(e / (s if s >= floor else top)))))
     return digits, err, top
 
 

@@ -75,6 +75,15 @@ def test_digits_of_agreement_is_capped_and_honest():
         # without terms, relative to the sides; nothing is absolute (scaling changes nothing)
         assert digits_of_agreement([0], [mpmath.mpf(10) ** -40], cap=25)[0] == 0
         assert digits_of_agreement([0], [mpmath.mpf(10) ** -90], cap=25)[0] == 0
+        # an entry zero at the reported precision against the row (all its terms vanish) is
+        # measured against the row's largest size; one with a size of its own, against that
+        row = [mpmath.mpf(1), mpmath.mpf(0)]
+        assert digits_of_agreement(row, [1, mpmath.mpf(10) ** -40], cap=25, scale=[1, 0])[0] == 25
+        # ... but a side of that entry that is not zero at the reported precision disagrees
+        assert digits_of_agreement(row, [1, mpmath.mpf(10) ** -18], cap=25, scale=[1, 0])[0] == 0
+        small = [mpmath.mpf(1), mpmath.mpf(10) ** -20]
+        d = digits_of_agreement(small, [1, small[1] * (1 + mpmath.mpf(10) ** -8)], cap=25)[0]
+        assert 7.9 < d < 8.1
         tiny = mpmath.mpf(10) ** -80
         d, _, _ = digits_of_agreement([tiny], [tiny * (1 + mpmath.mpf(10) ** -20)], cap=25)
         assert 19.9 < d < 20.1

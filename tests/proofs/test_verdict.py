@@ -313,3 +313,15 @@ def test_kbe_points_far_from_the_origin_carry_extra_digits(engine):
               cost="(b - y)**2/2", params={"w": "0.5"}, data={"y": "0.3"})
     r = verify(m, dps=30, engine=engine, initial_state=[1e15, 1])
     assert r.verdict is Verdict.VERIFIED, r.table()
+
+
+def test_a_parameter_the_fixed_point_does_not_depend_on(engine):
+    """A spring's stiffness k: the minimum sits at a = x whatever k is, so C_k and M's row k
+    vanish at s0 and dJ/dk = 0 exactly. EP computed it as 3e-33 and the row was failed
+    against a floor of 10^-dps of the largest entry, as if that were k's own size."""
+    m = Model(state=["a", "b"], energy="k*(a - x)**2/2 + b**2/2 - v*b + b**4/4",
+              cost="(a - y)**2/2 + (b - y)**2/2", params={"k": "2", "v": "0.3"},
+              data={"x": "0.5", "y": "0.1"})
+    r = verify(m, dps=20, engine=engine)
+    assert r.verdict is Verdict.VERIFIED, r.table()
+    assert r.dJ_dtheta["implicit"][0] == 0
