@@ -85,7 +85,8 @@ def check_hypotheses(net, s0, x, free, *, eps, seed=0):
               lambda i: f"{i} ({residual[i]:.1e}, {free.status[i]})"),
         check("strict minimum", lo > 0, float(np.min(spec.lmin)),
               f"smallest eigenvalue of H(s0) (Lanczos, {spec.iterations} products; bound "
-              f"{float(np.max(spec.lmin_bound)):.1g})", saddle),
+              f"{float(spec.lmin_bound[np.argmin(spec.lmin)]) if spec.lmin.size else 0:.1g} there)",
+              saddle),
         check("stable step", eps * hi < 2, float(eps * np.max(spec.lmax)),
               f"eps * lambda_max(H) < 2 (lambda_max {float(np.max(spec.lmax)):.4g}"
               + (f"; largest stable eps {largest:.3g})" if largest else ")"),

@@ -159,7 +159,8 @@ class ScaleReport:
                   f"    EP limit (complex-step nudged fixed point) {g['ep_vs_implicit']:.2e}",
                   f"    RBP limit ({g['rbp_limit_steps']} steps, rho = {g.get('rbp_rate', math.nan):.3g})"
                   .ljust(47) + f"{g['rbp_vs_implicit']:.2e}",
-                  f"    EP with real beta = {self.beta:g}".ljust(47) + f"{g['real_beta_vs_implicit']:.2e}"]
+                  f"    EP with real beta = {self.beta:g}".ljust(47)
+                  + (f"{g['real_beta_vs_implicit']:.2e}" if g["real_beta_vs_implicit"] is not None else "-")]
         lines += [f"  note: {n}" for n in self.notes]
         lines += ["", "  timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in self.seconds.items()), ""]
         if self.passed:

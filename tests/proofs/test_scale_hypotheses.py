@@ -147,6 +147,9 @@ def test_nan_rows_never_pass(small):
     r = dataclasses.replace(small, gradient=dict(small.gradient, rbp_vs_implicit=math.nan))
     assert not r.passed and "RBP limit" in " ".join(r.failures)
     assert '"rbp_vs_implicit": null' in r.to_json()  # strict JSON, no NaN literal
+    # the real-beta line is shown for comparison only: left out (None), it does not fail the run
+    r = dataclasses.replace(small, gradient=dict(small.gradient, real_beta_vs_implicit=None))
+    assert r.passed and "EP with real beta" in r.table()
 
 
 def test_each_hypothesis_check_can_fail():
