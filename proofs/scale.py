@@ -368,14 +368,14 @@ def _gradients(net, s0, x, y, hyp, *, eps, h, beta):
     real_limit = ([(a - b) / beta for a, b in zip(thb[0], th0[0])],
                   [(a - b) / beta for a, b in zip(thb[1], th0[1])])
     cap = int(np.ceil(RBP_LIMIT_TIME / eps))
-    k_inf, rate = rbp_limit_steps(hyp, eps, cap)
+    k_inf, rate, cut = rbp_limit_steps(hyp, eps, cap)
     notes, tail = [], 0.0
     real = _rel(real_limit, implicit)
     if not (np.isfinite(real) and res_r <= 1e-8):  # shown for comparison only, never a criterion
         notes.append(f"EP with real beta = {beta:g}: Newton found no nudged fixed point (residual "
                      f"{res_r:.1e}); that line is left out")
         real = None
-    if rate < 1 and k_inf == cap:
+    if cut:
         # RBP contracts, but too slowly to decay within the budget: compare Thetabar_K with
         # the implicit gradient plus the tail M H^-T Sbar_K still to come (exact for any K)
         theta_inf, rest = rbp_limit(net, s0, x, y, eps=eps, steps=k_inf, tail=True)

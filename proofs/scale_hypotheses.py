@@ -107,18 +107,19 @@ def rbp_limit_steps(hyp, eps, cap):
     ``rho = max |1 - eps lambda|`` over the measured extreme eigenvalues of
     every example (bounds included); ``ceil(40 / eps)`` when RBP does not
     contract (the limit then fails, as it should), and at most ``cap``.
-    Returns ``(K, rho)``.
+    Returns ``(K, rho, cut)``, ``cut`` True when RBP contracts but needs more
+    than ``cap`` steps.
     """
     per = hyp["per_example"]
     lo = np.subtract(per["lambda_min"], per["lambda_min_bound"])
     hi = np.add(per["lambda_max"], per["lambda_max_bound"])
     rho = float(np.max(np.maximum(np.abs(1 - eps * lo), np.abs(1 - eps * hi)))) if lo.size else 0.0
     if not np.isfinite(rho) or rho >= 1:
-        return min(int(np.ceil(40 / eps)), cap), rho
+        return min(int(np.ceil(40 / eps)), cap), rho, False
     if rho == 0:
-        return 1, rho
-    k = np.log(1e-14 * (1 - rho)) / np.log(rho)
-    return int(min(max(np.ceil(k), 1), cap)), rho
+        return 1, rho, False
+    k = max(np.ceil(np.log(1e-14 * (1 - rho)) / np.log(rho)), 1)
+    return int(min(k, cap)), rho, bool(k > cap)
 
 
 def hypothesis_lines(hyp, advice):
