@@ -280,8 +280,13 @@ def newton(system, s_start, *, beta=0, theta=None, tol=None, im_floor=0, maxiter
     Newton does not converge (singular Hessian, or a start outside the basin).
     """
     tol = mpmath.mpf(10) ** (-(mpmath.mp.dps - 3)) if tol is None else tol
+    # past quadratic convergence, a step that no longer shrinks is rounding amplified by the
+    # conditioning of the Jacobian: converged, if it is below half the working digits of the
+    # solution, the real and the imaginary parts each against their own size
+    stagnant = mpmath.mpf(10) ** -(mpmath.mp.dps // 2)
     s = list(s_start)
     size = mpmath.inf
+    prev = (mpmath.inf, mpmath.inf)
     for k in range(1, maxiter + 1):
         check_time("Newton iterations")
         g = system.dEbeta_ds(s, theta, beta)
@@ -297,11 +302,20 @@ def newton(system, s_start, *, beta=0, theta=None, tol=None, im_floor=0, maxiter
         size = max(abs(x) for x in step)
         if not mpmath.isfinite(size):
             break
-        if _converged(step, s, tol, im_floor):
+        parts = _parts(step)
+        if _converged(step, s, tol, im_floor) or (k > 3 and all(
+                p <= max(tol * r, floor) or (p > q / 4 and p <= stagnant * r)
+                for p, q, r, floor in zip(parts, prev, _parts(s), (0, im_floor)))):
             res = max(abs(x) for x in system.dEbeta_ds(s, theta, beta))
             return s, res, k
+        prev = parts
     raise ComputationBreakdown(f"Newton did not converge in {maxiter} iterations "
                                f"(last step {mpmath.nstr(size, 3)})")
+
+
+def _parts(v):
+    """(largest |real part|, largest |imaginary part|) of a vector."""
+    return (max(abs(mpmath.re(x)) for x in v), max(abs(mpmath.im(x)) for x in v))
 
 
 def _converged(step, s, tol, im_floor=0):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import mpmath
 
+from .problem import basin_radius
+
 __all__ = ["kbe_points", "kbe_chain_rule", "kbe_directional"]
 
 
@@ -18,7 +20,7 @@ def kbe_points(P, samples=1):
     Offsets up to 0.5 per coordinate, shrunk to stay inside two radii:
 
     - half the distance over which H changes by lambda_min along the offset
-      (``lambda_min / |dH/de|``, :func:`_basin_radius`): the flow from the
+      (``lambda_min / |dH/de|``, :func:`~.problem.basin_radius`): the flow from the
       point is nonlinear yet stays in s0's basin, at the rates the time grid
       and the integration budget were set for (a point beyond a nearby
       barrier would flow to another minimum, at other rates);
@@ -37,7 +39,7 @@ def kbe_points(P, samples=1):
         if not any(offsets):  # s0 itself: every KBE term would vanish there
             offsets = [mpmath.mpf(1) / 2 for _ in P.s0]
         size = mpmath.norm(mpmath.matrix(offsets))
-        cap = _basin_radius(P, [x / size for x in offsets]) / 2
+        cap = basin_radius(P.system, P.s0, P.H, P.eig_min, [x / size for x in offsets]) / 2
         if P.edge_distance is not None:
             cap = min(cap, P.edge_distance / 4)
         cap = max(cap, floor)
@@ -50,23 +52,6 @@ def kbe_points(P, samples=1):
                 break
         points.append(point)
     return points
-
-
-def _basin_radius(P, v):
-    """``|lambda_min| / |d/de H(s0 + e v)|`` for a unit ``v`` (infinite where H is constant).
-
-    The third derivative of E along v, by a forward difference of the
-    Hessian (an estimate is all that is needed): H(s0 + r v) differs from
-    H(s0) by about lambda_min at r, so the minimum's basin along v reaches
-    about that far (for a cubic, exactly to the inflection point).
-    """
-    d = mpmath.mpf(10) ** -(P.working_dps // 3) * max([abs(x) for x in P.s0] + [1])
-    try:
-        moved = P.system.d2Ebeta_ds2([a + d * b for a, b in zip(P.s0, v)])
-    except (ArithmeticError, ValueError):  # pragma: no cover - outside a domain: no estimate
-        return mpmath.inf
-    third = mpmath.mnorm(moved - P.H, "F") / d
-    return abs(P.eig_min) / third if third else mpmath.inf
 
 
 def _kbe_precision(P, s):

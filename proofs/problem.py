@@ -295,28 +295,51 @@ def prepare(model, options: Options):
 def _radius(model, system, s0, H, C_s, eig_min, fixed):
     """``(edge distance, radius)``: how far s0 is from a domain edge, and beta -> s^beta's radius.
 
-    Two things bound the radius of convergence of beta -> s^beta at 0: the
-    cost's curvature against the energy's (about 2 lambda_min / |d2C/ds2|),
-    and the nearest edge of a function's real domain (s^beta moves at the
-    rate |ds/dbeta| = |H^-1 C_s|, and reaches an edge at distance d near
-    beta = d / |H^-1 C_s|, where the derivatives of E blow up).
+    Three things bound the radius of convergence of beta -> s^beta at 0,
+    each estimated: the cost's curvature against the energy's (about
+    2 lambda_min / |d2C/ds2|); the nearest edge of a function's real domain
+    (s^beta moves at the rate |ds/dbeta| = |H^-1 C_s| and reaches an edge at
+    distance d near beta = d / |H^-1 C_s|, where the derivatives of E blow
+    up); and the energy's own curvature changing along that path (a fold:
+    H(s^beta) loses definiteness about :func:`basin_radius` away, a shallow
+    minimum next to a barrier).
     """
     d2C = system.c.d2C_ds2.mp(s0, system.theta(), system.data())
     c_ss = max([abs(x) for x in d2C] + [mpmath.mpf(0)])
     radius = 2 * abs(eig_min) / c_ss if c_ss else mpmath.mpf(1)
+    with mpmath.workdps(20):
+        try:
+            path = linalg.solve(H, C_s)
+        except ZeroDivisionError:  # pragma: no cover - H was found definite before
+            path = mpmath.matrix(len(C_s), 1)
+    rate = mpmath.norm(path)
+    if rate > 0:
+        radius = min(radius, basin_radius(system, s0, H, eig_min, [x / rate for x in path]) / rate)
     edge, _where = edge_distance(model.expressions, {**fixed, **dict(zip(model.state, s0))},
                                  model.state)
     if edge is None:
         return None, radius
     edge = mpmath.mpf(str(edge))
-    with mpmath.workdps(20):
-        try:
-            rate = mpmath.norm(linalg.solve(H, C_s))
-        except ZeroDivisionError:  # pragma: no cover - H was found definite before
-            rate = 0
     if rate > 0:
         radius = min(radius, edge / rate)
     return edge, radius
+
+
+def basin_radius(system, s0, H, eig_min, v):
+    """``|lambda_min| / |d/de H(s0 + e v)|`` for a unit ``v`` (infinite where H is constant).
+
+    The third derivative of E along v, by a forward difference of the
+    Hessian (an estimate is all that is needed): H(s0 + r v) differs from
+    H(s0) by about lambda_min at r, so the minimum's basin along v reaches
+    about that far (for a cubic, exactly to the inflection point).
+    """
+    d = mpmath.mpf(10) ** -(mpmath.mp.dps // 3) * max([abs(x) for x in s0] + [1])
+    try:
+        moved = system.d2Ebeta_ds2([a + d * b for a, b in zip(s0, v)])
+    except (ArithmeticError, ValueError):  # pragma: no cover - outside a domain: no estimate
+        return mpmath.inf
+    third = mpmath.mnorm(moved - H, "F") / d
+    return abs(eig_min) / third if third else mpmath.inf
 
 
 def _eigenvalues(H):

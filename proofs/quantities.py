@@ -254,12 +254,14 @@ def ep_gradient(P):
     """
     # each entry must come out accurate to dps digits of its size (its terms, or the row's
     # largest times 10^-dps where they vanish) from readouts of size |E_theta(s0)|: carry the
-    # digits that ratio and the 1/beta of the differences (5 decades) would cost
+    # digits that ratio and the 1/beta of the differences would cost (beta down to
+    # beta_step / 2^10 over the Richardson levels: 3 decades below beta_step)
     scale = gradient_scale(P)
     floor = max(scale) * mpmath.mpf(10) ** -P.dps
     ratio = max([abs(g) / max(c, floor) for g, c in zip(ep_readout(P, P.s0, 0), scale)
                  if max(c, floor) > 0] + [mpmath.mpf(1)])
-    need = P.dps + 6 + max(0, int(mpmath.ceil(mpmath.log10(ratio))))
+    inverse_beta = max(0, int(mpmath.ceil(-mpmath.log10(P.beta_step)))) + 3
+    need = P.dps + 3 + inverse_beta + max(0, int(mpmath.ceil(mpmath.log10(ratio))))
     with mpmath.workdps(min(max(P.working_dps, need), 3 * P.working_dps)):
         # the radius of beta -> s^beta is only estimated (a domain edge or a nearby barrier
         # can make it smaller): shrink the step until two steps agree, or Newton succeeds

@@ -325,3 +325,16 @@ def test_a_parameter_the_fixed_point_does_not_depend_on(engine):
     r = verify(m, dps=20, engine=engine)
     assert r.verdict is Verdict.VERIFIED, r.table()
     assert r.dJ_dtheta["implicit"][0] == 0
+
+
+@pytest.mark.parametrize("w", ["0.38490017", "0.3849001794"])
+def test_a_minimum_next_to_a_fold(w, engine):
+    """w within 1e-8 and 1e-10 of the fold of the double well, the shallow minimum
+    (lambda_min 2.6e-4 and 2e-5, condition 1), a target across the barrier: the nudged
+    minimum disappears at beta ~ 4e-9 (a fold in beta, which the cost's curvature did not
+    predict), and Newton's steps stall at rounding times 1/lambda. Both gave false
+    'not verified' (T2 at 13 digits; Newton 'did not converge' with a step of 1e-52)."""
+    m = Model(state=["a"], energy="a**4/4 - a**2/2 - w*a", cost="(a - y)**2/2",
+              params={"w": w}, data={"y": "2"})
+    r = verify(m, dps=20, engine=engine, initial_state=[-0.7])
+    assert r.verdict is Verdict.VERIFIED, r.table()
