@@ -153,7 +153,7 @@ def _steihaug(op, g, radius, rtol, live, maxiter):
     return d, -(_dot(g, d) + 0.5 * _dot(d, Hd)), products
 
 
-def _newton_direction(net, lin, g, m, eta, live, maxcg, radius):
+def _newton_direction(net, lin, g, eta, live, maxcg, radius):
     """Per example: the step, the merit decrease it predicts (>= 0) and the products it took."""
     if net.gradient_field:
         return _steihaug(lin.hv, g, radius, eta, live, maxcg)
@@ -196,7 +196,7 @@ def free_phase(net, x, s=None, *, eps=0.5, tol=1e-15, accept=1e-12, max_relax=30
         live = ~done
         lin = net.linearize(s, x)
         eta = np.clip(np.minimum(0.5, np.sqrt(res)), np.maximum(1e-14, 0.1 * tol / np.maximum(res, 1e-300)), 0.5)
-        d, pred, k = _newton_direction(net, lin, g, m, eta, live, maxcg, radius)
+        d, pred, k = _newton_direction(net, lin, g, eta, live, maxcg, radius)
         products += k
         mt, gt = merit(s + np.where(live, 1.0, 0.0)[:, None] * d)
         rt = _maxabs(gt)
