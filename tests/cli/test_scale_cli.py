@@ -40,3 +40,14 @@ def test_scale_tiny_eps_is_refused_with_the_step_named(capsys):
     assert main(["scale", "--layers", "10,512,512,784", "--steps", "10", "--eps", "1e-9"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("eqprop: error:") and "a larger --eps" in err[-1]
+
+
+def test_scale_unstable_step_exits_1_with_the_largest_stable_eps(capsys, tmp_path):
+    out = tmp_path / "scale.json"
+    assert main(["scale", "--layers", "4,6,5", "--batch", "3", "--steps", "10", "--eps", "1.9",
+                 "--seed", "3", "--json", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert "[FAIL] stable step" in text and "an --eps below" in text and "verdict: NOT passed" in text
+    d = json.loads(out.read_text())
+    assert not d["passed"] and d["hypotheses"]["largest_stable_eps"] < 1.9
+    assert len(d["hypotheses"]["per_example"]["lambda_min"]) == 3
