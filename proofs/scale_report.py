@@ -50,6 +50,11 @@ def _json_safe(obj):
     return obj
 
 
+def _rate(rho):
+    """RBP's contraction factor, legible near 1 (``1 - 1.2e-04``, not ``1``)."""
+    return f"1 - {1 - rho:.1e}" if 0.99 < rho < 1 else f"{rho:.3g}"
+
+
 def advice(failed, hyp):
     """What to try when hypotheses fail."""
     tips = []
@@ -157,7 +162,7 @@ class ScaleReport:
         g = self.gradient
         lines += ["", "  dJ/dtheta (all layers): relative difference to the implicit-function gradient",
                   f"    EP limit (complex-step nudged fixed point) {g['ep_vs_implicit']:.2e}",
-                  f"    RBP limit ({g['rbp_limit_steps']} steps, rho = {g.get('rbp_rate', math.nan):.3g})"
+                  f"    RBP limit ({g['rbp_limit_steps']} steps, rho = {_rate(g.get('rbp_rate', math.nan))})"
                   .ljust(47) + f"{g['rbp_vs_implicit']:.2e}",
                   f"    EP with real beta = {self.beta:g}".ljust(47)
                   + (f"{g['real_beta_vs_implicit']:.2e}" if g["real_beta_vs_implicit"] is not None else "-")]
