@@ -169,16 +169,23 @@ def _parser():
     sc.add_argument("--data", default="random",
                     help="random (default), digits (scikit-learn's 8x8 digits: input 64, output 10; "
                          "needs eqprop[data]) or mnist:PATH (a local IDX images file or .npz)")
-    sc.add_argument("--rho", default="sigmoid", help="activation: sigmoid, tanh, smoothhard or a formula")
-    sc.add_argument("--cost", default="squared", choices=["squared", "cross_entropy"])
-    sc.add_argument("--steps", type=int, default=100, help="Euler steps of the nudged phase and of RBP")
-    sc.add_argument("--eps", type=float, default=0.5, help="Euler step size (default 0.5)")
+    sc.add_argument("--rho", default="sigmoid",
+                    help="activation: sigmoid (default), tanh, smoothhard or a smooth formula in z, "
+                         "finite on the real line with rho'(0) != 0")
+    sc.add_argument("--cost", default="squared", choices=["squared", "cross_entropy"],
+                    help="squared (default) or cross_entropy on a softmax of the output")
+    sc.add_argument("--steps", type=int, default=100,
+                    help="Euler steps of the nudged phase and of RBP (default 100)")
+    sc.add_argument("--eps", type=float, default=0.5,
+                    help="Euler step size, any positive value; whether it is stable (eps lambda_max "
+                         "< 2) is checked per example (default 0.5)")
     sc.add_argument("--beta", type=float, default=0.01, help="the real beta shown beside (default 0.01)")
     sc.add_argument("--continuous", action="store_true",
                     help="also check continuous time with SciPy's DOP853")
     sc.add_argument("--asymmetry", type=float, default=0.0,
-                    help="noise added to the backward weights: a non-gradient negative control")
-    sc.add_argument("--seed", type=int, default=0)
+                    help="noise added to the backward weights: a non-gradient negative control "
+                         "(default 0)")
+    sc.add_argument("--seed", type=int, default=0, help="seed of the weights and data (default 0)")
     sc.add_argument("--init", default="zeros", choices=["zeros", "random"],
                     help="the free phase's initial state: zeros (default) or a seeded random one")
     sc.add_argument("--json", metavar="FILE", default=None,
