@@ -262,8 +262,8 @@ def scale(scale_report, ax=None):
     artists, bottom, top = [], 1e-17, 1e2
     for c, r in enumerate(rows):
         color = PALETTE[c % len(PALETTE)]
-        series = [("complex_step", "-", "complex step"), ("rounding_bound", ":", "rounding bound"),
-                  ("real_beta", "--", rf"$\beta$ = {d['beta']:g}")]
+        series = [("complex_step", "-", "complex step"), ("real_beta", "--", rf"$\beta$ = {d['beta']:g}"),
+                  ("rounding_bound", ":", "rounding bound")]
         for key, style, what in series:
             if key not in r["per_step"]:
                 continue
