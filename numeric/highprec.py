@@ -285,6 +285,7 @@ def newton(system, s_start, *, beta=0, theta=None, tol=None, im_floor=0, maxiter
     # solution, the real and the imaginary parts each against their own size
     stagnant = mpmath.mpf(10) ** -(mpmath.mp.dps // 2)
     s = list(s_start)
+    ref = _parts(s)[0] if s else 0  # the start's size: relative, never absolute, convergence
     size = mpmath.inf
     prev = (mpmath.inf, mpmath.inf)
     for k in range(1, maxiter + 1):
@@ -303,7 +304,7 @@ def newton(system, s_start, *, beta=0, theta=None, tol=None, im_floor=0, maxiter
         if not mpmath.isfinite(size):
             break
         parts = _parts(step)
-        if _converged(step, s, tol, im_floor) or (k > 3 and all(
+        if _converged(step, s, tol, im_floor, ref) or (k > 3 and all(
                 p <= max(tol * r, floor) or (p > q / 4 and p <= stagnant * r)
                 for p, q, r, floor in zip(parts, prev, _parts(s), (0, im_floor)))):
             res = max(abs(x) for x in system.dEbeta_ds(s, theta, beta))
@@ -318,14 +319,17 @@ def _parts(v):
     return (max(abs(mpmath.re(x)) for x in v), max(abs(mpmath.im(x)) for x in v))
 
 
-def _converged(step, s, tol, im_floor=0):
+def _converged(step, s, tol, im_floor=0, ref=0):
     """Step small against the solution, real and imaginary parts apart.
 
-    A complex-step solution carries a derivative in an imaginary part many
-    orders of magnitude below the real part; it must converge relative to
-    its own size.
+    The real part against the larger of the solution's and the start's
+    size (``ref``), never an absolute 1: a fixed point of size 1e-26 must
+    converge to its own digits. A complex-step solution carries a derivative
+    in an imaginary part many orders of magnitude below the real part; it
+    must converge relative to its own size.
     """
-    re_ok = max(abs(mpmath.re(x)) for x in step) <= tol * (1 + max(abs(mpmath.re(x)) for x in s))
+    re_size = max(max(abs(mpmath.re(x)) for x in s), ref)
+    re_ok = max(abs(mpmath.re(x)) for x in step) <= tol * re_size
     im_scale = max(abs(mpmath.im(x)) for x in s)
     im_step = max(abs(mpmath.im(x)) for x in step)
     im_ok = im_step <= im_floor or (im_step <= tol * im_scale if im_scale else True)

@@ -124,6 +124,10 @@ class Flow:
     stats: dict = field(default_factory=dict)
 
 
+class _Blowup(Exception):
+    """A substep's state left every sensible magnitude (see GBSIntegrator.step)."""
+
+
 def _scale(values):
     return max((abs(v) for v in values), default=0)
 
@@ -173,6 +177,8 @@ class GBSIntegrator:
         z0 = y
         z1 = [a + h * b for a, b in zip(y, self._fy)]
         for _ in range(n - 1):
+            if not _scale(z1) <= self._bound:  # a step far too long for a stiff flow
+                raise _Blowup
             fz = f(z1)
             z0, z1 = z1, [a + h2 * b for a, b in zip(z0, fz)]
         self.evaluations += n - 1
@@ -195,14 +201,24 @@ class GBSIntegrator:
         return err / self.tol
 
     def step(self, y, H):
-        """Try one step; return (y_new, error ratio, {column: error ratio})."""
+        """Try one step; return (y_new, error ratio, {column: error ratio}).
+
+        A substep whose state grows beyond 10^30 times the step's start (a
+        step far beyond the stability of a stiff flow) ends the attempt as
+        failed at once: the state would otherwise grow to magnitudes whose
+        elementary functions take MPFR minutes (the sine of 10^(10^15)).
+        """
         self._fy = self.f(y)
         self.evaluations += 1
+        self._bound = (1 + _scale(y)) * 10 ** 30
         table = []  # the previous row of the extrapolation table
         err, errors = math.inf, {}
         for j in range(1, self.max_columns + 1):
             n = 2 * j
-            row = [self._midpoint(y, H, n)]
+            try:
+                row = [self._midpoint(y, H, n)]
+            except _Blowup:
+                return y, math.inf, errors
             for k in range(1, j):
                 # Neville in h^2: T + (T - T_prev) / ((n_j / n_{j-k})^2 - 1), in exact integers
                 num, den = (j - k) ** 2, j * j - (j - k) ** 2

@@ -10,6 +10,8 @@ Newton then says what went wrong.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.integrate import solve_ivp
 
@@ -47,11 +49,21 @@ def relax(grad, hess, s_init, *, tol=1e-10, t_max=1e4, max_evaluations=20_000):
         if count[0] > max_evaluations:
             raise _Stop
         return -g
+    cautious = 0  # how many times the step was capped after a non-finite trial evaluation
     while res > tol and t < t_max:
         try:
-            sol = solve_ivp(rhs, (0.0, chunk), s, method="LSODA", jac=lambda _t, y: -hess(y),
-                            rtol=1e-12, atol=1e-14)
+            limit = {"max_step": chunk * 10.0 ** (-3 * cautious)} if cautious else {}
+            with warnings.catch_warnings():  # LSODA's complaints: the residual says it all
+                warnings.simplefilter("ignore")
+                sol = solve_ivp(rhs, (0.0, chunk), s, method="LSODA", jac=lambda _t, y: -hess(y),
+                                rtol=1e-12, atol=1e-14, **limit)
         except _Stop as stop:
+            if stop.state is not None and cautious < 4 and count[0] <= max_evaluations:
+                # a trial stage of a rejected step may land outside a function's domain
+                # (a stiff flow next to an edge) while the flow itself stays inside: try the
+                # chunk again with shorter steps before saying the flow left the domain
+                cautious += 1
+                continue
             if stop.state is not None:  # where the force stopped being finite
                 return stop.state, float("nan"), t
             break

@@ -32,6 +32,11 @@ def _dual_scale(system, start, theta, beta, h):
     return scale if scale > 0 else mpmath.mpf(1)
 
 
+def size_re(values):
+    """The largest |real part|."""
+    return max([abs(mpmath.re(x)) for x in values] + [mpmath.mpf(0)])
+
+
 def taylor_flow(system, s_start, grid, *, tol, theta, beta):
     """States at ``grid`` (starting at t = grid[0]) and work counters."""
     import heyoka as hy
@@ -51,6 +56,11 @@ def taylor_flow(system, s_start, grid, *, tol, theta, beta):
     if mpmath.re(beta) != 0 and any(mpmath.im(x) for x in theta):
         raise NotImplementedError("heyoka engine: a real beta with a complex theta")
     P = system.perturbation
+    # below magnitude 1 heyoka's tolerance is absolute: a state of size 1e-15 (a stiff
+    # quadratic's minimum w/k) would keep only tol/1e-15 of its digits. Tighten the tolerance
+    # to the state's size, by whole decades (each tolerance is one compilation)
+    if 0 < size_re(start) < 1:
+        tol = tol * mpmath.mpf(10) ** mpmath.floor(mpmath.log10(size_re(start)))
     flow = system.c.taylor(prec, mpmath.nstr(tol, 5), perturbed=P is not None)
     digits = mpmath.mp.dps + 5
 

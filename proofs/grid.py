@@ -34,6 +34,9 @@ def default_times(decay, *, points=6):
     lo, hi = 0.0, 1.0
     while decay(hi) > DEFAULT_DECAY and hi < 1e6:
         lo, hi = hi, hi * 2
+    while lo == 0 and hi > 1e-300 and decay(hi / 2) <= DEFAULT_DECAY:  # fast decay: t_max << 1
+        hi /= 2
+    lo = lo or hi / 2
     for _ in range(40):
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if decay(mid) > DEFAULT_DECAY else (lo, mid)

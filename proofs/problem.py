@@ -126,6 +126,22 @@ class Problem:
         return f"working precision 1e-{self.working_dps}"
 
 
+#: Largest magnitude of s0, H, M, C_s, C_theta and of the model's values: the free phase, the
+#: time grid and the integrators' step control work in float64 (range 1.8e308).
+MAX_MAGNITUDE = 1e300
+
+
+def _check_magnitudes(named):
+    """Refuse (bad input) numbers beyond float64's range, where float64 parts would overflow."""
+    for name, values in named.items():
+        top = max([abs(mpmath.mpmathify(v)) for v in values] + [mpmath.mpf(0)])
+        if top > MAX_MAGNITUDE:
+            raise EqpropError(
+                f"{name} reaches about 10^{mpmath.nstr(mpmath.log10(top), 3)} at the fixed point, beyond "
+                f"{MAX_MAGNITUDE:g}: parts of the verification (the free phase, the time grid, "
+                "step control) run in float64; rescale the energy's terms or values")
+
+
 def _real_finite(values):
     """The values as real mpf, or None if any is complex (non-zero imaginary part) or not finite."""
     out = []
@@ -167,6 +183,12 @@ def prepare(model, options: Options):
     derivs = derive(model)
     compiled = compile_model(derivs)
     theta_vals, data_vals = model.values()
+    for name, value in {**model.params, **model.data}.items():
+        v = mpmath.mpf(value.p) / value.q if hasattr(value, "p") else mpmath.mpmathify(value)
+        if abs(v) > MAX_MAGNITUDE or 0 < abs(v) < 1 / MAX_MAGNITUDE:
+            raise EqpropError(f"{name} = {mpmath.nstr(v, 3)} is outside the magnitudes "
+                              f"[{1 / MAX_MAGNITUDE:g}, {MAX_MAGNITUDE:g}] that the float64 "
+                              "free phase can hold; rescale the model's values")
     wdps = dps + GUARD_DPS
     system = System(compiled, theta_vals, data_vals, has_energy=model.has_energy,
                     engine=_pick_engine(options.engine, compiled, wdps, model))
@@ -221,6 +243,12 @@ def prepare(model, options: Options):
             values = {**fixed, **{s: mpmath.nstr(mpmath.re(v), wdps) for s, v in
                                   zip(model.state, s0) if mpmath.isfinite(v)}}
             bad = _domain_assumption(model, values, "at the fixed point")
+            if bad is None:  # inside at the real parts: name the arguments made complex
+                import sympy as sp
+                values = {**fixed, **{s: sp.Float(mpmath.nstr(mpmath.re(v), 20), 20) + sp.I *
+                                      sp.Float(mpmath.nstr(mpmath.im(v), 20), 20)
+                                      for s, v in zip(model.state, s0) if mpmath.isfinite(v)}}
+                bad = _domain_assumption(model, values, "at Newton's complex fixed point")
             assumptions.insert(0, bad or Assumption(
                 "real domain", False, "no", "Newton's fixed point is complex or infinite "
                 f"({mpmath.nstr(s0[0], 5)}, ...): a function of E or C left its real domain"))
@@ -238,6 +266,7 @@ def prepare(model, options: Options):
             assumptions.insert(0, Assumption("real domain", False, "no",
                                              "H, M, C_s or C_theta is complex or infinite at s0"))
             return None, assumptions, notes
+        _check_magnitudes({"H": list(H), "M": list(M), "C_s": C_s, "C_theta": C_theta, "s0": s0})
         eig_min, pd = _definiteness(model, H, wdps, dps, assumptions)
         # the force is formed from terms of size about |H| |s0|: its residual is measured there
         force_scale = max([abs(x) for x in H] + [mpmath.mpf(0)]) * max([abs(x) for x in s0] + [1])
@@ -285,7 +314,7 @@ def prepare(model, options: Options):
         problem = Problem(
             model=model, compiled=compiled, system=system, dps=dps, working_dps=wdps,
             required_digits=options.required_digits, s0=s0, H=H, M=M, C_s=C_s, C_theta=C_theta,
-            eig_min=eig_min, times=list(times), h=mpmath.mpf(10) ** (-wdps),
+            eig_min=eig_min, times=list(times), h=mpmath.mpf(10) ** (-2 * wdps),
             tol=mpmath.mpf(10) ** (-(dps + GUARD_DPS // 2)), holomorphic=model.holomorphic,
             seed=options.seed, t_infinity=t_inf, beta_step=beta_step,
             beta_radius=min(radius, mpmath.mpf(1)), edge_distance=edge)

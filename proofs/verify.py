@@ -102,6 +102,9 @@ def _run(model, opts, say, started):
         P, assumptions, notes = prepare(model, opts)
     except BudgetExhausted as exc:
         P, assumptions, notes = None, [], [f"incomplete: the free phase stopped: {exc}"]
+    except OverflowError as exc:  # exp(exp(exp(1000))): a value no arithmetic here can hold
+        raise EqpropError(f"the model's numbers overflow while evaluating it at the start ({exc}): "
+                          "a function of a huge argument, or a huge value; rescale the model") from None
     base = dict(model=model.name, dps=opts.dps, state=[s.name for s in model.state],
                 params=[(s.name, v) for s, v in model.params.items()],
                 kind="energy" if model.has_energy else "vector field",

@@ -111,7 +111,8 @@ def domain_violations(expressions, values, *, digits=30):
         if val.free_symbols:
             continue
         if not val.is_real or val.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-            found.append(f"{node}: argument {val} is not a finite real number")
+            shown = sp.N(val, 6) if val.is_finite else val
+            found.append(f"{node}: argument {shown} is not a finite real number ({name} needs {need})")
             continue
         if not test(val):
             found.append(f"{node}: argument {sp.N(val, 6)} ({name} needs {need})")

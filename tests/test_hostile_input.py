@@ -438,6 +438,15 @@ def _printable(text):
     return all(c == "\n" or (c.isprintable() or c == " ") for c in text)
 
 
+# magnitudes beyond float64, found by a second hostile corpus: each was an internal error (exit 3)
+toml("verify-param-1e400", model_text(w='"1e400"'), "is outside the magnitudes", command="verify")
+toml("verify-param-1e-400", model_text(w='"1e-400"'), "is outside the magnitudes", command="verify")
+toml("verify-exp-1e999", model_text("exp(1e999)*a + a**2 + b**2"), "beyond 1e+300",
+     command="verify")
+toml("verify-exp-exp-exp", model_text("exp(exp(exp(1000)))*a + a**2 + b**2"), "overflow",
+     command="verify")
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_one_line_and_exit_2(case, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("EQPROP_TRACEBACK_DIR", str(tmp_path / "tracebacks"))

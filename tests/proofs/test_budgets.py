@@ -106,3 +106,14 @@ def test_long_stages_say_they_are_still_running_with_real_counts(monkeypatch):
     assert beats and all("of 600 s" in s for s in beats)
     assert any(s.startswith("Theorem 2") and "Newton iterations" in s for s in beats)
     assert any("integration steps" in s and "trajectories" in s for s in beats)
+
+
+@pytest.mark.parametrize("energy", ["cosh(50*a) + b**2/2 - w*b", "exp(1000*a**2) + b**2 - w*b"])
+def test_a_step_far_beyond_a_stiff_flows_stability_is_cut_short(energy):
+    """The KBE point sits where the curvature is 1e10 times that at s0: an extrapolation
+    step there grew the state to magnitudes whose sine MPFR computes for minutes, between
+    two checks of the time limit. A substep beyond 10^30 times the start now fails the step."""
+    r = verify(Model(energy=energy, cost="(a - y)**2/2", **KW), dps=15, engine="gbs",
+               time_limit=40)
+    assert r.verdict in (Verdict.VERIFIED, Verdict.INCOMPLETE), r.table()
+    assert not any(not c.passed for c in r.checks), r.table()

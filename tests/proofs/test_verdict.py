@@ -338,3 +338,23 @@ def test_a_minimum_next_to_a_fold(w, engine):
               params={"w": w}, data={"y": "2"})
     r = verify(m, dps=20, engine=engine, initial_state=[-0.7])
     assert r.verdict is Verdict.VERIFIED, r.table()
+
+
+def test_a_stiff_flow_next_to_a_domain_edge_is_not_said_to_leave_it():
+    """-log(log(a)) + c a from a = 1.5 flows down to a* = 1 + 1/c, never below 1, but LSODA's
+    trial stages did; the free phase took that for the flow leaving the domain (a false
+    'assumption violated'), and the default grid could not resolve a decay in 1e-15."""
+    m = Model(state=["a"], energy="-log(log(a)) + c*a", cost="(a - y)**2/2",
+              params={"c": "100000000"}, data={"y": "3"})
+    r = verify(m, dps=20, engine="gbs", initial_state=[1.5])
+    assert r.verdict is Verdict.VERIFIED, r.table()
+
+
+@pytest.mark.parametrize("energy, params", [
+    ("k*a**2/2 - w*a + a**4/4", {"k": "1e15", "w": "1"}),   # s0 = 1e-15: heyoka's absolute tol
+    ("a**(5/2) + a**2/2 - w*a", {"w": "1e-32"}),            # s0 = 1e-32, closer to the edge
+])                                                           # than the complex step once was
+def test_a_tiny_fixed_point(energy, params, engine):
+    m = Model(state=["a"], energy=energy, cost="(a - y)**2/2", params=params, data={"y": "0.2"})
+    r = verify(m, dps=20, engine=engine, initial_state=[0.1])
+    assert r.verdict is Verdict.VERIFIED, r.table()
