@@ -262,7 +262,11 @@ def _check_output(path, option, *, folder=False):
         _probe_writable(parent, option, path)
         return
     try:
-        os.close(os.open(full, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK))
+        fd = os.open(full, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK)
+        try:
+            os.write(fd, b"")  # appends nothing; /dev/full refuses even that (no space left)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise EqpropError(f"{option}: cannot write {path!r} ({exc.strerror or exc}); choose "
                           "another place") from None
@@ -337,22 +341,33 @@ def _scale(args):
 
 
 class _Progress:
-    """A one-line stage indicator on standard error (stages, elapsed time)."""
+    """A one-line stage indicator on standard error (stages, elapsed time).
 
-    def __init__(self):
+    Drawn only on a terminal, and erased when the run fails, so that a failing run leaves
+    exactly one line, its error; elsewhere (a pipe, a log) only the final ``done`` line is
+    written, on success."""
+
+    def __init__(self, stream=None):
         self.start, self.stage = time.perf_counter(), 0
+        self.stream = stream or sys.stderr
+        try:
+            self.live = self.stream.isatty()
+        except (AttributeError, ValueError):
+            self.live = False
 
     def __call__(self, msg):
         self.stage += 1
-        print(f"\r[{time.perf_counter() - self.start:6.1f} s] stage {self.stage}: {msg:<70}",
-              end="", file=sys.stderr, flush=True)
+        if self.live:
+            print(f"\r[{time.perf_counter() - self.start:6.1f} s] stage {self.stage}: {msg:<70}",
+                  end="", file=self.stream, flush=True)
 
     def stop(self):
-        if self.stage:
-            print(file=sys.stderr, flush=True)
+        if self.stage and self.live:  # erase the line: the error message takes its place
+            print(f"\r{'':<100}\r", end="", file=self.stream, flush=True)
 
     def done(self):
-        print(f"\r[{time.perf_counter() - self.start:6.1f} s] done{'':<80}", file=sys.stderr, flush=True)
+        line = f"[{time.perf_counter() - self.start:6.1f} s] done"
+        print(f"\r{line:<100}" if self.live else line, file=self.stream, flush=True)
 
 
 def _figures(args):

@@ -282,9 +282,11 @@ def _diverged(free, net, rho):
     """The one-line refusal when the free phase ran away for some examples."""
     bad = [i for i, st in enumerate(free.status) if st == "diverged"]
     size = float(np.max(np.abs(np.nan_to_num(free.s[bad], nan=np.inf))))
+    where = (f"the state ran out of range, max|s| = {size:.1e}" if size > 0 else
+             "the energy or its gradient became infinite or NaN")
     return EqpropError(
         f"scale: the free phase diverged for {len(bad)} of {len(free.status)} examples (example "
-        f"{bad[0]}: the state ran out of range, max|s| = {size:.1e}): the energy with rho = "
+        f"{bad[0]}: {where}): the energy with rho = "
         f"{net.rho.name} and these weights has no minimum within reach; use a bounded activation "
         "(sigmoid, tanh, erf), smaller --layers, another --seed or --init random")
 
@@ -320,9 +322,15 @@ def scale(layers=(10, 512, 512, 784), *, batch=128, data="random", rho="sigmoid"
         raise EqpropError(f"init: {str(init)[:40]!r}; choose zeros or random")
     seconds = {}
     t0 = time.perf_counter()
-    net = network(layers, rho=rho, seed=seed, cost=cost, asymmetry=asymmetry,
-                  plain_layers=plain_layers)
-    check_activation(net, rho)
+    try:
+        with np.errstate(all="ignore"):  # a value out of range is found and refused, not warned
+            net = network(layers, rho=rho, seed=seed, cost=cost, asymmetry=asymmetry,
+                          plain_layers=plain_layers)
+            check_activation(net, rho)
+    except OverflowError:  # a number of rho beyond float64 ('1e999*z'), met when it is evaluated
+        raise EqpropError(f"rho: {str(rho)[:60]!r} overflows float64 (its numbers or values pass "
+                          "1e308); the layered network computes in float64: use an activation "
+                          "whose values stay within range, such as sigmoid or tanh") from None
     x, y = load(data, n_in=net.sizes[-1], n_out=net.sizes[0], batch=batch, seed=seed)
     x, y = net.check_data(x, y)
     with np.errstate(all="ignore"):  # overflow is detected and reported, not warned about

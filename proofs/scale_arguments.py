@@ -92,6 +92,11 @@ def estimate(sizes, batch, steps, eps=0.5, continuous=False, asymmetry=0.0):
     return mem, flops
 
 
+#: The largest ``asymmetry`` (noise on the backward weights, relative to their scale): far
+#: beyond any useful negative control, and far below where float64 weights overflow.
+MAX_ASYMMETRY = 1e6
+
+
 def _check_arguments(layers, batch, eps, steps, h, beta, seed, cost, continuous, asymmetry, data,
                      max_memory, max_flops):
     """Every argument of :func:`~eqprop.proofs.scale.scale`, before anything is allocated.
@@ -139,7 +144,9 @@ def _check_arguments(layers, batch, eps, steps, h, beta, seed, cost, continuous,
     h = real("h", h)
     if h <= 0:
         raise EqpropError(f"h: the complex step must be positive, got {h} (default 1e-20)")
-    real("asymmetry", asymmetry)
+    if abs(real("asymmetry", asymmetry)) > MAX_ASYMMETRY:  # the weights themselves overflow
+        raise EqpropError(f"asymmetry: at most {MAX_ASYMMETRY:.0e} in absolute value (the noise "
+                          f"relative to the weights' scale), got {_short(asymmetry)}")
     if cost not in ("squared", "cross_entropy"):
         raise EqpropError(f"cost: {_short(cost)}; choose 'squared' or 'cross_entropy'")
     if not isinstance(data, str):

@@ -71,7 +71,15 @@ def describe(model, *, latex=False):
     check_terms(model_terms(model))
     d = derive(model)
     beta = sp.Symbol("beta")
-    show = (lambda e: sp.latex(e)) if latex else (lambda e: sp.pretty(e, use_unicode=False))
+    printer = sp.latex if latex else (lambda e, **kw: sp.pretty(e, use_unicode=False, **kw))
+
+    def show(e):
+        """Printed with SymPy's term order; that order evaluates each term numerically, which
+        overflows for a constant such as exp(exp(exp(1000))): then in the order held."""
+        try:
+            return printer(e)
+        except (OverflowError, ValueError, ZeroDivisionError):
+            return printer(e, order="none")
     s = model.state
     dC = d.sympy("dC_ds")
     out = []

@@ -257,6 +257,10 @@ SCALE_CASES = {
     "unknown cost": (["--cost", "hinge"], "invalid choice"),
     "negative seed": (["--seed", "-1"], "non-negative"),
     "asymmetry nan": (["--asymmetry", "nan"], "finite"),
+    # a third hostile corpus: an internal error (exit 3), and errors after a progress line
+    "rho beyond float64": (["--rho", "1e999*z"], "overflows float64"),
+    "asymmetry 1e308": (["--asymmetry", "1e308"], "at most 1e+06"),
+    "rho exp diverges, one line": (["--rho", "exp(z)"], "diverged"),
 }
 
 
@@ -274,6 +278,21 @@ def test_scale_json_to_a_folder_or_nowhere(tmp_path, capsys):
     assert_refused(capsys, ["scale", "--layers", "5,4", "--json", str(tmp_path)], "is a folder")
     assert_refused(capsys, ["scale", "--layers", "5,4", "--json", "/proc/eqprop-report.json"],
                    "cannot write")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_scale_json_to_a_full_device_before_the_work(capsys, monkeypatch):
+    """/dev/full opens for appending but refuses every write: found before the run."""
+    import eqprop.proofs.scale
+    monkeypatch.setattr(eqprop.proofs.scale, "scale", lambda *a, **k: pytest.fail("ran"))
+    assert_refused(capsys, ["scale", "--layers", "5,4", "--json", "/dev/full"], "No space left")
+
+
+def test_scale_progress_is_not_written_to_a_pipe(capsys):
+    """Off a terminal, only the final 'done' line is written: no stage line to precede an error."""
+    code = run(["scale", "--layers", "3,4,2", "--batch", "2", "--steps", "3"])
+    err = capsys.readouterr().err
+    assert code in (0, 1) and "stage" not in err and err.strip().endswith("done"), err
 
 
 def test_estimate_is_python_integers():

@@ -475,6 +475,17 @@ def test_bad_input_is_one_line_and_exit_2(case, tmp_path, capsys, monkeypatch):
 
 # -- what is accepted, and shown as it runs -------------------------------------------------------
 
+def test_derive_prints_a_constant_too_large_to_order(tmp_path, capsys):
+    """SymPy orders a sum's terms by evaluating them: exp(exp(exp(1000))) overflowed (exit 3)."""
+    path = tmp_path / "m.toml"
+    path.write_text(model_text("exp(exp(exp(1000)))*a + a**2 + b**2"), encoding="utf-8")
+    for extra in ([], ["--latex"]):
+        with deadline(30):
+            assert main(["derive", str(path)] + extra) == 0
+        out, err = capsys.readouterr()
+        assert err == "" and "1000" in out
+
+
 def test_byte_order_mark_is_accepted(tmp_path, capsys):
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + model_text(name="with bom").encode())
