@@ -9,6 +9,7 @@ from and how to fix it.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 from eqprop.errors import EqpropError
@@ -56,6 +57,8 @@ def finite_number(value, what):
 
 
 def _integer(value, what, lo, hi):
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = int(value)  # a NumPy integer, np.int64(15), is an integer
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
             value = int(value)

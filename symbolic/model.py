@@ -129,10 +129,17 @@ class Model:
         name = _model_name(name)
         if isinstance(state, (str, sp.Symbol)):
             state = [state]
-        if isinstance(state, (bytes, dict)) or not hasattr(state or (), "__iter__"):
+        if state is None:
+            state = ()
+        if isinstance(state, (set, frozenset)):  # no order: the state's would change from run to run
+            raise EqpropError("state: got a set, which has no order; give a list, e.g. "
+                              "state=['a', 'b'] (the order of the state variables is the order "
+                              "of the Hessian's rows)")
+        if isinstance(state, (bytes, dict)) or not hasattr(state, "__iter__") or \
+                getattr(state, "ndim", 1) != 1:
             raise EqpropError(f"state: expected a list of names, e.g. ['a', 'b'], got "
                               f"{type(state).__name__}")
-        state = list(itertools.islice(iter(state or ()), MAX_STATE + 1))
+        state = list(itertools.islice(iter(state), MAX_STATE + 1))
         if len(state) > MAX_STATE:
             raise EqpropError(f"state: more than {MAX_STATE:,} variables; at most {MAX_STATE:,} are "
                               "allowed on the symbolic path (eqprop scale checks larger layered "

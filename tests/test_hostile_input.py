@@ -427,6 +427,20 @@ api("quadratic-float", lambda: quadratic(2.5), "expected a positive integer")
 api("quadratic-boolean", lambda: quadratic(True), "boolean")
 api("load-model-number", lambda: load_model(5), "expected a Model")
 api("load-model-bytes", lambda: load_model(b"paper"), "expected a Model")
+# a third hostile corpus: a bare ValueError, and an order that changed with the hash seed
+api("state-set", small(state={"a", "b"}), "got a set, which has no order; give a list")
+api("state-2d-array", small(state=__import__("numpy").array([["a"]])), "expected a list of names")
+
+
+def test_numpy_state_and_numpy_integers_are_accepted():
+    """np.array(['a', 'b']) as a state, np.int64(15) as dps or seed (was 'expected an integer')."""
+    import numpy as np
+    from eqprop.proofs.options import _integer
+    m = Model(energy="a**2/2 + b**2/2", cost="a", state=np.array(["a", "b"]))
+    assert [str(s) for s in m.state] == ["a", "b"]
+    assert _integer(np.int64(15), "dps", 1, 100) == 15 and type(_integer(np.int64(15), "dps", 1, 100)) is int
+    with pytest.raises(EqpropError, match="expected an integer"):
+        _integer(np.bool_(True), "dps", 1, 100)
 
 
 def test_the_corpus_is_large():
