@@ -92,6 +92,10 @@ class _Parser(argparse.ArgumentParser):
     """argparse with the project's one-line errors (exit status 2)."""
 
     def error(self, message):
+        m = re.fullmatch(r"argument (--[\w-]+)(?:/[^:]*)?: expected one argument", message)
+        if m:  # '--times -0,1': argparse takes '-0,1' for an option
+            message += (f"; a value that starts with '-' goes after '=', as in "
+                        f"{m.group(1)}={'-0,1' if m.group(1) in ('--times', '--initial-state') else '-0.5'}")
         self.exit(2, f"eqprop: error: {sanitize(message)} (see '{self.prog} --help')\n")
 
 
@@ -218,11 +222,19 @@ def _parser():
 def _times(text, option="--times", example="0,0.5,1"):
     if text is None:
         return None
-    try:
-        return [float(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise EqpropError(f"{option}: expected comma-separated numbers like {example}, "
-                          f"got {text!r}") from None
+    entries = [t.strip() for t in text.split(",")]
+    for k, t in enumerate(entries):  # float() would take '1_0', fullwidth digits and 'nan' too
+        if not _NUMBER.fullmatch(t):
+            what = "is empty" if not t else f"{t[:30]!r} is not a decimal number"
+            raise EqpropError(f"{option}: entry {k + 1} {what}; expected comma-separated numbers "
+                              f"like {example}, got {text[:60]!r}")
+    return [float(t) for t in entries]
+
+
+#: A decimal number as the command line takes it: ASCII digits, optional sign, point and exponent.
+_NUMBER = re.compile(r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|infinity)",
+                     re.ASCII | re.IGNORECASE)  # nan and inf are read, then refused as not finite
+_SIZE = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
 
 
 def _check_output(path, option, *, folder=False):
@@ -240,6 +252,14 @@ def _check_output(path, option, *, folder=False):
     if path is None or (path == "-" and not folder):
         return
     full = os.path.abspath(path)
+    if os.path.islink(full) and not os.path.exists(full):  # a loop, or a link to nothing
+        try:
+            os.stat(full)
+            reason = "it cannot be followed"
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+        raise EqpropError(f"{option}: {path!r} is a symbolic link that cannot be followed "
+                          f"({reason}); remove it or choose another path")
     if folder:
         if os.path.exists(full) and not os.path.isdir(full):
             raise EqpropError(f"{option}: {path!r} is a file, not a folder")
@@ -317,12 +337,15 @@ def _probe_writable(folder, option, shown):
 
 def _scale(args):
     from .proofs.scale import scale
-    try:
-        layers = [int(n) for n in args.layers.split(",")]
-    except ValueError:
+    entries = args.layers.split(",")  # int() would take '1_0' and fullwidth digits too
+    if not all(_SIZE.fullmatch(n) for n in entries):
         shown = args.layers if len(args.layers) <= 60 else args.layers[:57] + "..."
-        raise EqpropError(f"--layers: expected comma-separated integers like 10,512,512,784, "
-                          f"got {shown!r}") from None
+        raise EqpropError(f"--layers: expected comma-separated integers like 10,512,512,784 "
+                          f"(ASCII digits only), got {shown!r}")
+    if max(len(n.strip()) for n in entries) > 100:  # int() refuses past 4,300 digits anyway
+        raise EqpropError(f"--layers: a size of {max(len(n.strip()) for n in entries):,} digits, "
+                          "far beyond the memory limit; use sizes such as 10,512,512,784")
+    layers = [int(n) for n in entries]  # a size below 1 is refused by scale(), saying so
     _check_output(args.json, "--json")
     bar = _Progress()
     try:

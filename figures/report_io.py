@@ -56,8 +56,12 @@ def load_report(path):
     if "\x00" in str(path):
         raise EqpropError(f"{source}: the file name contains a NUL character")
     try:
-        if not path.exists():
-            raise EqpropError(f"{source}: no such file; give a file written by eqprop verify --json FILE")
+        try:
+            path.stat()  # not path.exists(): it says False for a symbolic link loop too
+        except FileNotFoundError:
+            what = ("a symbolic link to a missing file" if path.is_symlink() else "no such file")
+            raise EqpropError(f"{source}: {what}; give a file written by eqprop verify --json "
+                              "FILE") from None
         if path.is_dir():
             raise EqpropError(f"{source} is a folder; give the JSON file written by eqprop verify --json")
         if not path.is_file():
@@ -74,12 +78,12 @@ def load_report(path):
     if len(raw) > MAX_REPORT_BYTES:
         raise EqpropError(f"{source} is larger than the {_amount(MAX_REPORT_BYTES)} a report may have")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte order mark is not part of the text
     except UnicodeDecodeError as exc:
         raise EqpropError(f"{source} is not UTF-8 text (byte {exc.start}); give the JSON file "
                           "written by eqprop verify --json") from None
     try:
-        d = json.loads(text)
+        d = json.loads(text, parse_int=_integer)
     except RecursionError:
         raise EqpropError(f"{source}: JSON nested too deeply to be a report") from None
     except ValueError as exc:
@@ -87,6 +91,12 @@ def load_report(path):
         raise EqpropError(f"{source} is not valid JSON ({why}); give the file written by "
                           "eqprop verify --json") from None
     return check_report(d, source)
+
+
+def _integer(text):
+    """A JSON integer; one too long for Python's conversion limit (4,300 digits) is read as a
+    float, infinite, which is then refused as not finite, like 1e400."""
+    return int(text) if len(text) <= 400 else float(text)
 
 
 def check_report(report, source="report"):
@@ -181,6 +191,9 @@ def check_report(report, source="report"):
         params = out
     else:
         fail("'params'", f"should be a list of {{name, value}}, not {_kind(params)}")
+    for i, p in enumerate(params):
+        if p["value"] is not None:  # checked, kept as written ("3/10" stays exact)
+            num(p["value"], f"'params'[{i}].'value'")
     d["params"] = params
     n_params = len(params)
     has_params = report.get("params") is not None  # without them, per-parameter widths are unknown
@@ -199,6 +212,12 @@ def check_report(report, source="report"):
     times = d.get("times")
     if times is not None:
         times = d["times"] = vector(times, "'times'", limit=MAX_TIMES)
+        if times and min(times) < 0:
+            fail("'times'", f"has a negative time ({min(times):g}); times start at 0")
+        if any(b <= a for a, b in zip(times, times[1:])):
+            k = next(i for i, (a, b) in enumerate(zip(times, times[1:])) if b <= a)
+            fail("'times'", f"should increase strictly, but {times[k]:g} is followed by "
+                            f"{times[k + 1]:g}")
     series = d.get("series")
     if series is not None:
         if not isinstance(series, dict):

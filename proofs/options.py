@@ -9,6 +9,7 @@ from and how to fix it.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 import numbers
 from dataclasses import dataclass
 
@@ -50,20 +51,30 @@ def finite_number(value, what):
     try:
         x = float(value)
     except (TypeError, ValueError, OverflowError):
-        raise EqpropError(f"{what}: cannot read {value!r} as a number") from None
+        raise EqpropError(f"{what}: cannot read {_shown(value)} as a number") from None
     if not math.isfinite(x):
-        raise EqpropError(f"{what}: got {value!r}; it must be a finite number")
+        raise EqpropError(f"{what}: got {_shown(value)}; it must be a finite number")
     return x
 
 
+def _shown(value):
+    """A value for a message: a TOML float (a Decimal) as its text, anything else as its repr."""
+    text = str(value) if isinstance(value, Decimal) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _integer(value, what, lo, hi):
+    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() > 30:
+        raise EqpropError(f"{what}: {_shown(value)} is outside [{lo}, {hi}]")
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        value = int(value)  # a TOML float such as 15.0, read exactly
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = int(value)  # a NumPy integer, np.int64(15), is an integer
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         else:
-            raise EqpropError(f"{what}: expected an integer, got {value!r}")
+            raise EqpropError(f"{what}: expected an integer, got {_shown(value)}")
     if not lo <= value <= hi:
         raise EqpropError(f"{what}: {value} is outside [{lo}, {hi}]")
     return value
@@ -117,34 +128,46 @@ def resolve(model, *, dps=None, times=None, required_digits=None, initial_state=
     if unknown:
         raise EqpropError(f"[verify]: unknown key '{unknown[0]}'; known keys: {', '.join(KNOWN_KEYS)}")
 
-    def pick(name, value):
+    def pick(name, value, check=lambda v, where: v):
+        """The call's value, else the file's; the file's is checked even when the call's wins
+        (a wrong ``[verify] engine = 5`` is not hidden by ``--engine gbs``)."""
+        where = f"[verify] {name}"
+        mine = None if table.get(name) is None else check(table[name], where)
         if value is not None:
-            return value, name
-        return table.get(name), f"[verify] {name}"
-    dps, where = pick("dps", dps)
-    dps = _integer(50 if dps is None else dps, f"{where} (decimal digits)", MIN_DPS, MAX_DPS)
-    times, where = pick("times", times)
-    times = None if times is None else _times(times, where)
-    req, where = pick("required_digits", required_digits)
+            return check(value, name), name
+        return mine, where
+    dps, where = pick("dps", dps, lambda v, w: _integer(v, f"{w} (decimal digits)", MIN_DPS,
+                                                        MAX_DPS))
+    dps = 50 if dps is None else dps
+    times, where = pick("times", times, _times)
+    req, where = pick("required_digits", required_digits, finite_number)
     if req is None:
         req = dps - 5
-    req = finite_number(req, where)
     if not 1 <= req <= dps:
         raise EqpropError(f"{where}: {req:g} must lie between 1 and dps = {dps}; digits are "
                           "capped at dps, and fewer than 1 would accept anything")
-    state, where = pick("initial_state", initial_state)
     names = [s.name for s in model.state]
-    state = None if state is None else _initial_state(state, where, len(names), names)
-    engine, where = pick("engine", None if engine == "auto" else engine)
+    state, where = pick("initial_state", initial_state,
+                        lambda v, w: _initial_state(v, w, len(names), names))
+
+    def known_engine(value, where):
+        if not isinstance(value, str) or value not in ENGINES:
+            raise EqpropError(f"{where}: unknown engine {_shown(value)}; choose one of "
+                              f"{', '.join(ENGINES)}")
+        return value
+    engine, where = pick("engine", None if engine == "auto" else engine, known_engine)
     engine = engine or "auto"
-    if engine not in ENGINES:
-        raise EqpropError(f"{where}: unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    seed, where = pick("seed", None if seed == 0 else seed)
-    seed = _integer(seed or 0, where, 0, 2**63 - 1)
-    limit, where = pick("time_limit", time_limit)
-    limit = TIME_LIMIT if limit is None else finite_number(limit, f"{where} (seconds)")
-    if not 0 < limit <= MAX_TIME_LIMIT:
-        raise EqpropError(f"{where} (seconds): {limit:g} is outside (0, {MAX_TIME_LIMIT:g}]; "
-                          f"the default is {TIME_LIMIT:g}")
+    seed, where = pick("seed", None if seed == 0 else seed,
+                       lambda v, w: _integer(v, w, 0, 2**63 - 1))
+    seed = seed or 0
+
+    def seconds(value, where):
+        limit = finite_number(value, f"{where} (seconds)")
+        if not 0 < limit <= MAX_TIME_LIMIT:
+            raise EqpropError(f"{where} (seconds): {limit:g} is outside (0, {MAX_TIME_LIMIT:g}]; "
+                              f"the default is {TIME_LIMIT:g}")
+        return limit
+    limit, where = pick("time_limit", time_limit, seconds)
+    limit = TIME_LIMIT if limit is None else limit
     return Options(dps=dps, times=times, required_digits=req, initial_state=state, engine=engine,
                    seed=seed, time_limit=limit)

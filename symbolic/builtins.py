@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import decimal
 import difflib
 import keyword
 import os
@@ -295,7 +296,7 @@ def load_model(source):
         raise EqpropError(f"{label}: not a UTF-8 text file (byte 0x{data[exc.start]:02x} at "
                           f"position {exc.start}); save the model as UTF-8 TOML") from None
     try:
-        doc = tomllib.loads(text)
+        doc = tomllib.loads(text, parse_float=decimal.Decimal)  # a float's text, kept exactly
     except tomllib.TOMLDecodeError as exc:
         raise EqpropError(f"{label}: TOML syntax error: {' '.join(str(exc).split())}") from None
     except ValueError:  # an integer beyond Python's 4,300-digit conversion limit

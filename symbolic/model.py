@@ -13,6 +13,7 @@ import itertools
 import keyword
 import unicodedata
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 
 import sympy as sp
@@ -170,7 +171,11 @@ class Model:
             if isinstance(value, str):
                 formulas[what] = normalize_formula(value, what)
                 return parse_expression(formulas[what], symbols, what=what)
-            if isinstance(value, (int, float, Fraction)):
+            if isinstance(value, bool):  # before int: True is an int
+                example = "'(a - y)**2/2'" if what == "cost" else "'a**2/2 - w*a*b'"
+                raise EqpropError(f"{what}: got a boolean {value!r}; {what} is a formula, such "
+                                  f"as {example}")
+            if isinstance(value, (int, float, Fraction, Decimal)):  # Decimal: a TOML float
                 return exact_number(value, what)
             if isinstance(value, _Checked):  # a checked model's own expression (with_params)
                 return value.expr

@@ -115,8 +115,10 @@ def _check_rational(num, what, shown):
     if d > MAX_DIGITS + MAX_MAGNITUDE + 2:  # far out: no need to look closer
         raise _too_many_digits(what, shown, d)
     order = math.floor(math.log10(abs(p)) - math.log10(q))
-    if abs(order) > MAX_MAGNITUDE:
-        raise _out_of_range(what, shown)
+    if abs(order) >= MAX_MAGNITUDE - 1:  # near a bound the logarithms may round: compare exactly
+        big = 10 ** MAX_MAGNITUDE
+        if abs(p) > q * big or abs(p) * big < q:
+            raise _out_of_range(what, shown)
     if d > MAX_DIGITS:
         raise _too_many_digits(what, shown, d)
     return num
@@ -141,8 +143,9 @@ def _decimal(text, what, shown):
     if len(ep.lstrip("+-").lstrip("0")) > 9:  # an exponent beyond 1e9: far out of range
         raise _out_of_range(what, shown)
     scale = int(ep) - len(fp)
-    if abs(len(digits) - 1 + scale) > MAX_MAGNITUDE:
-        raise _out_of_range(what, shown)
+    order = len(digits) - 1 + scale
+    if abs(order) > MAX_MAGNITUDE or (order == MAX_MAGNITUDE and digits.rstrip("0") != "1"):
+        raise _out_of_range(what, shown)  # 1.0000001e1000 is beyond 1e+1000
     size = max(len(digits) + max(scale, 0), -scale)
     if size > MAX_DIGITS:
         raise _too_many_digits(what, shown, size)
@@ -222,6 +225,8 @@ class _Shown:
         self.value = value
 
     def __str__(self):
+        if isinstance(self.value, Decimal):  # a TOML float: its text, not Decimal('...')
+            return shorten(str(self.value))
         return shorten(self.value)
 
     def __format__(self, spec):

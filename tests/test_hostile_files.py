@@ -258,6 +258,10 @@ SCALE_CASES = {
     "negative seed": (["--seed", "-1"], "non-negative"),
     "asymmetry nan": (["--asymmetry", "nan"], "finite"),
     # a third hostile corpus: an internal error (exit 3), and errors after a progress line
+    "layers with an underscore": (["--layers", "5,1_0,4"], "ASCII digits only"),
+    "layers in fullwidth digits": (["--layers", "5,\uff11\uff10,4"], "ASCII digits only"),
+    "layers with an empty entry": (["--layers", "5,,4"], "ASCII digits only"),
+    "layers of 5000 digits": (["--layers", "10," + "9" * 5000], "far beyond the memory limit"),
     "rho beyond float64": (["--rho", "1e999*z"], "overflows float64"),
     "asymmetry 1e308": (["--asymmetry", "1e308"], "at most 1e+06"),
     "rho exp diverges, one line": (["--rho", "exp(z)"], "diverged"),
@@ -363,6 +367,13 @@ REPORT_CASES = {
     "model not a string": (with_(model=["m"]), "'model'"),
     "deeply nested JSON": ("[" * 100_000 + "]" * 100_000, "report"),
     "not UTF-8": (b"\xff\xfe\x00garbage", "not UTF-8"),
+    # a third hostile corpus: drawn without a word before
+    "negative time": (with_(times=[-1, 0, 1]), "negative time"),
+    "decreasing times": (with_(times=[2, 1, 0]), "should increase strictly"),
+    "repeated times": (with_(times=[0, 0, 0]), "should increase strictly"),
+    "param value nan": (with_(params=[{"name": "w", "value": "nan"}]), "'params'[0].'value' is not finite"),
+    "integer of 5000 digits": (with_(hessian_min_eigenvalue="BIG").replace('"BIG"', "9" * 5000),
+                               "not finite"),
 }
 
 
@@ -390,6 +401,30 @@ def test_report_path_missing_or_folder(where, tmp_path, capsys):
     path = tmp_path / "none.json" if where == "missing" else tmp_path
     assert_refused(capsys, ["figures", "--from", str(path), "--out", str(tmp_path / "f")],
                    "no such file" if where == "missing" else "is a folder")
+
+
+def _loop(tmp_path):
+    for a, b in (("l1", "l2"), ("l2", "l1")):
+        os.symlink(tmp_path / b, tmp_path / a)
+    return tmp_path / "l1"
+
+
+def test_report_from_a_symlink_loop(tmp_path, capsys):
+    assert_refused(capsys, ["figures", "--from", str(_loop(tmp_path)), "--out", str(tmp_path / "f")],
+                   "symbolic links")  # was 'no such file'
+
+
+def test_figures_out_a_symlink_loop_before_the_work(tmp_path, capsys):
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps(BASE))
+    assert_refused(capsys, ["figures", "--from", str(report), "--out", str(_loop(tmp_path)),
+                            "--format", "png"], "symbolic link that cannot be followed")
+
+
+def test_report_with_a_byte_order_mark_is_read(tmp_path, capsys):
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(BASE).encode())
+    assert eqprop.figures.report_io.load_report(path)["model"] == "two"
 
 
 def test_figures_out_refused_before_the_work(tmp_path, capsys):

@@ -182,7 +182,8 @@ value("nan-string", '"nan"', "finite")
 value("inf-string", '"-inf"', "finite")
 value("toml-nan", "nan", "finite")
 value("toml-inf", "inf", "finite")
-value("toml-float-overflow", "1e400", "finite")
+# a TOML float is read exactly: 1e400 is a number within the limits, beyond float64 for verify
+toml("toml-float-1e400-verify", model_text(w="1e400"), "is outside the magnitudes", command="verify")
 value("toml-huge-integer", "1" * 5000, "too long to read")
 value("word", '"abc"', "cannot read")
 value("boolean", "true", "boolean")
@@ -352,6 +353,30 @@ argv("dps-too-small", ["verify", "two-neurons", "--dps", "5", "--quiet"], "is ou
 argv("dps-word", ["verify", "two-neurons", "--dps", "many"], "invalid int value")
 argv("times-word", ["verify", "two-neurons", "--times", "1,x", "--quiet"], "comma-separated numbers")
 argv("times-nan", ["verify", "two-neurons", "--times", "0,nan", "--quiet"], "finite")
+# a third hostile corpus: silent misreads
+argv("times-empty-entry", ["verify", "two-neurons", "--times", "0,,1", "--quiet"], "entry 2 is empty")
+argv("times-underscore", ["verify", "two-neurons", "--times", "0,1_0", "--quiet"],
+     "'1_0' is not a decimal number")
+argv("times-fullwidth", ["verify", "two-neurons", "--times", "0,\uff11", "--quiet"],
+     "is not a decimal number")
+energy("literal-just-over-the-bound", "1.0000001e1000*a + a**2 + b**2", "out of range")
+toml("verify-toml-float-1e-400", model_text(w="1e-400"), "is outside the magnitudes", command="verify")
+value("toml-float-1e1001", "1e1001", "'1E+1001' is out of range")
+
+
+argv("times-negative-zero-needs-equals", ["verify", "two-neurons", "--times", "-0,1"],
+     "goes after '=', as in --times=-0,1")
+toml("cost-true", model_text().replace('cost = "(a - y)**2/2"', "cost = true"),
+     "cost: got a boolean True; cost is a formula")
+
+
+def _engine_5_overridden(tmp_path):
+    path = tmp_path / "e5.toml"
+    path.write_text(model_text(extra="[verify]\nengine = 5"), encoding="utf-8")
+    return ["verify", str(path), "--engine", "gbs", "--quiet"]
+
+
+argv("verify-file-engine-5-under---engine", _engine_5_overridden, "[verify] engine: unknown engine 5")
 argv("engine-escape", ["verify", "two-neurons", "--engine", "x\x1b[2J"], "invalid choice")
 argv("extra-argument-escape", ["models", "\x1b[2J\rverdict: verified"], "unrecognized arguments")
 argv("verify-json-in-proc", ["verify", "two-neurons", "--quiet", "--json", "/proc/eqprop.json"],
@@ -430,6 +455,15 @@ api("load-model-bytes", lambda: load_model(b"paper"), "expected a Model")
 # a third hostile corpus: a bare ValueError, and an order that changed with the hash seed
 api("state-set", small(state={"a", "b"}), "got a set, which has no order; give a list")
 api("state-2d-array", small(state=__import__("numpy").array([["a"]])), "expected a list of names")
+
+
+def test_toml_floats_are_read_exactly(tmp_path):
+    """TOML floats keep their decimal text: 1e-400 is not 0, 0.3000...01 is not 3/10."""
+    for text, exact in (("1e-400", sp.Rational(1, 10**400)),
+                        ("0.30000000000000000000000001", sp.Rational(3 * 10**25 + 1, 10**26))):
+        path = tmp_path / "f.toml"
+        path.write_text(model_text(w=text), encoding="utf-8")
+        assert load_model(str(path)).params[sp.Symbol("w", real=True)] == exact
 
 
 def test_numpy_state_and_numpy_integers_are_accepted():
@@ -562,7 +596,9 @@ def test_limits_are_inclusive():
     syms = {"a": a}
     assert parse_expression("1e1000*a", syms) == sp.Integer(10) ** 1000 * a
     assert parse_expression("1e-1000*a", syms) == a / sp.Integer(10) ** 1000
-    assert exact_number("1" * 1001) == int("1" * 1001)
+    assert exact_number("1" + "0" * 1000) == 10 ** 1000
+    with pytest.raises(EqpropError, match="out of range"):  # 1.11...e1000 is beyond 1e+1000
+        exact_number("1" * 1001)
     assert exact_number("0." + "1" * MAX_DIGITS) == sp.Rational(int("1" * MAX_DIGITS), 10 ** MAX_DIGITS)
     assert parse_expression("-" * (MAX_DEPTH - 1) + "a", syms) == -a
     with pytest.raises(EqpropError, match="levels"):
