@@ -22,7 +22,7 @@ import unicodedata
 
 from eqprop.errors import EqpropError
 
-__all__ = ["LOOKALIKES", "check_name"]
+__all__ = ["LOOKALIKES", "check_name", "check_raw"]
 
 #: Letters that print like a Latin letter, and that letter.
 LOOKALIKES = {
@@ -38,6 +38,13 @@ LOOKALIKES = {
     "\u0391": "A", "\u0392": "B", "\u0395": "E", "\u0396": "Z", "\u0397": "H", "\u0399": "I",
     "\u039a": "K", "\u039c": "M", "\u039d": "N", "\u039f": "O", "\u03a1": "P", "\u03a4": "T",
     "\u03a5": "Y", "\u03a7": "X", "\u03bf": "o", "\u03f2": "c", "\u03f3": "j", "\u03f9": "C",
+    # Cherokee capitals and Armenian letters that print as Latin ones
+    "\u13a0": "D", "\u13a1": "R", "\u13a2": "T", "\u13a9": "Y", "\u13aa": "A", "\u13ab": "J",
+    "\u13ac": "E", "\u13b3": "W", "\u13b7": "M", "\u13bb": "H", "\u13c0": "G", "\u13c2": "h",
+    "\u13c3": "Z", "\u13cf": "b", "\u13d2": "R", "\u13da": "S", "\u13de": "L", "\u13df": "C",
+    "\u13e2": "P", "\u13e6": "K", "\u13f4": "B",
+    "\u0585": "o", "\u0578": "n", "\u057d": "u", "\u0570": "h", "\u0566": "q", "\u0581": "g",
+    "\u0575": "j", "\u0555": "O", "\u054f": "S", "\u053c": "L",
     # Latin letters that print as other Latin letters
     "\u0131": "i", "\u0237": "j", "\u0251": "a", "\u0261": "g",
 }
@@ -79,3 +86,16 @@ def check_name(name, what):
                           f"({_describe(scripts['Cyrillic'])} beside '{scripts[other]}'); write a "
                           "name in one script")
     return name
+
+
+def check_raw(text, what):
+    """Refuse a lookalike that NFKC would turn into a third letter: the lunate sigma ``ϲ``
+    (U+03F2) prints as the Latin ``c`` but is read, once normalised, as ``σ``; checked on the
+    text as written, before it is normalised."""
+    for c in set(text) & _CHANGED_BY_NFKC:
+        raise EqpropError(f"{what}: contains {_describe(c)}, which looks like the Latin "
+                          f"'{LOOKALIKES[c]}' but is read as "
+                          f"'{unicodedata.normalize('NFKC', c)}'; write the letter meant")
+
+
+_CHANGED_BY_NFKC = frozenset(c for c in LOOKALIKES if unicodedata.normalize("NFKC", c) != c)

@@ -22,7 +22,7 @@ from eqprop.errors import EqpropError
 
 from .parse import (FUNCTIONS, NON_SMOOTH, check_printable, exact_number, normalize_formula,
                     parse_expression, shorten)
-from .confusables import check_name
+from .confusables import check_name, check_raw
 from .sympy_input import check_sympy
 
 __all__ = ["Model", "MAX_STATE", "MAX_PARAMS", "MAX_DATA", "MAX_NAME_CHARS", "VERIFY_KEYS"]
@@ -42,12 +42,14 @@ def _name_of(item, what):
     if isinstance(item, sp.Symbol):
         item = item.name
     if isinstance(item, str):  # as Python reads identifiers: the fullwidth 'ａ' is 'a'
+        check_raw(item, what)
         item = unicodedata.normalize("NFKC", item)
     if isinstance(item, str) and item.startswith("_"):
         raise EqpropError(f"{what}: '{item}' starts with an underscore, which eqprop reserves for "
                           "its own symbols (beta, v, ...); rename it, e.g. to "
                           f"'{item.lstrip('_') or 'x'}'")
     if isinstance(item, str) and item.isidentifier() and not keyword.iskeyword(item):
+        check_printable(item, what)  # a name in invisible letters: 'w\u3164' prints as 'w'
         check_name(item, what)
         if item in FUNCTIONS or item in ("pi", "E"):
             raise EqpropError(f"{what}: '{item}' is a reserved function or constant name; rename it")
@@ -316,6 +318,8 @@ def _model_name(name):
     if len(name) > MAX_NAME_CHARS:
         raise EqpropError(f"name: {len(name):,} characters; at most {MAX_NAME_CHARS:,} are allowed")
     check_printable(name, "name")
+    if not name.strip():
+        raise EqpropError("name: empty; give the model a name, such as name = \"two neurons\"")
     return name
 
 

@@ -49,10 +49,21 @@ def shorten(value, limit=80):
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+#: Letters and marks that print as nothing (default-ignorable, though Python takes them in
+#: names): 'w\u3164' (HANGUL FILLER) and 'w\ufe0f' (a variation selector) print as 'w'.
+_INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0"
+                       + "".join(map(chr, range(0x180B, 0x1810)))
+                       + "".join(map(chr, range(0xFE00, 0xFE10)))
+                       + "".join(map(chr, range(0xE0100, 0xE01F0))))
+
+
 def _unprintable(c, allow_space):
-    if allow_space and c.isspace():
+    if c in _INVISIBLE:
+        return True
+    category = unicodedata.category(c)
+    if allow_space and c.isspace() and category not in ("Zl", "Zp"):  # U+2028 is no space
         return False
-    return unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp")
+    return category in ("Cc", "Cf", "Cs", "Zl", "Zp")
 
 
 def _first_unprintable(text, *, allow_space):

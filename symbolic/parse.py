@@ -48,6 +48,7 @@ import sympy as sp
 
 from eqprop.errors import EqpropError
 
+from .confusables import check_raw
 from .numbers import (MAX_DIGITS, MAX_MAGNITUDE, _cut, _digits, _rdigits, check_printable,  # noqa: F401
                       escape_controls, exact_number, shorten)
 
@@ -140,6 +141,7 @@ def normalize_formula(text, what="expression"):
                 raise EqpropError(f"{what}: the character {c!r} (U+{ord(c):04X}, {name}) may "
                                   "appear only in a name; write numbers and operators in "
                                   "ASCII, e.g. a**2 rather than a\u00b2")
+        check_raw(text, what)
         text = unicodedata.normalize("NFKC", text)
         if len(text) > MAX_FORMULA_CHARS:
             raise EqpropError(f"{what}: the formula has {len(text):,} characters once normalised; "

@@ -453,6 +453,16 @@ api("quadratic-boolean", lambda: quadratic(True), "boolean")
 api("load-model-number", lambda: load_model(5), "expected a Model")
 api("load-model-bytes", lambda: load_model(b"paper"), "expected a Model")
 # a third hostile corpus: a bare ValueError, and an order that changed with the hash seed
+# invisible letters, line separators and lookalikes of other scripts (a third hostile corpus)
+api("name-hangul-filler", small(params={"w\u3164": 1}), "invisible character U+1160")
+api("name-variation-selector", small(params={"w\ufe0f": 1}), "U+FE0F")
+api("model-name-empty", small(name=""), "name: empty")
+api("model-name-invisible", small(name="\u3164"), "U+3164")
+api("formula-line-separator", small(energy="a**2/2\u2028+ a"), "U+2028")
+api("lookalike-lunate-sigma", small(energy="a**2/2 + \u03f2*a", params={"\u03f2": 1}),
+    "U+03F2 GREEK LUNATE SIGMA SYMBOL, which looks like the Latin 'c'")
+api("lookalike-cherokee-a", small(params={"\u13aa": 1}), "U+13AA CHEROKEE LETTER GO")
+api("lookalike-armenian-o", small(params={"w\u0585": 1}), "U+0585 ARMENIAN SMALL LETTER OH")
 api("state-set", small(state={"a", "b"}), "got a set, which has no order; give a list")
 api("state-2d-array", small(state=__import__("numpy").array([["a"]])), "expected a list of names")
 
