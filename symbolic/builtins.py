@@ -283,6 +283,9 @@ def load_model(source):
     if isinstance(spec, bytes):
         raise EqpropError("model: give the path as text, not bytes")
     label = escape_controls(spec if len(spec) <= 200 else spec[:197] + "...")
+    if not spec.strip():  # Path('') is the current folder
+        raise EqpropError(f"model: the name is empty; give a model file (.toml) or a built-in "
+                          f"name ({', '.join(builtin_names())})")
     if spec.startswith(("hopfield:", "quadratic:")):
         return _from_spec(spec, label)
     key = spec.replace("-", "_")

@@ -366,6 +366,7 @@ value("toml-float-1e1001", "1e1001", "'1E+1001' is out of range")
 
 argv("times-negative-zero-needs-equals", ["verify", "two-neurons", "--times", "-0,1"],
      "goes after '=', as in --times=-0,1")
+argv("verify-empty-model-name", ["verify", "", "--quiet"], "model: the name is empty")
 toml("cost-true", model_text().replace('cost = "(a - y)**2/2"', "cost = true"),
      "cost: got a boolean True; cost is a formula")
 
