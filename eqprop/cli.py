@@ -312,10 +312,23 @@ def _verify(args):
     def progress(msg):
         if not quiet:
             print(f"[{time.strftime('%H:%M:%S')}] {sanitize(msg)} ...", file=sys.stderr, flush=True)
-    report = verify(args.model, dps=args.dps, times=_times(args.times), engine=args.engine,
-                    seed=args.seed, required_digits=args.required_digits,
-                    time_limit=args.time_limit, progress=progress,
-                    initial_state=_times(args.initial_state, "--initial-state", "0.5,-1"))
+    from .symbolic.builtins import load_model
+    limit = _run_limit(args.time_limit)
+    try:
+        # the run's own budget stops the checks and reports 'incomplete'; this alarm, a little
+        # later, stops what that budget cannot reach (building, deriving and compiling a large
+        # model; a file's [verify] time_limit applies from the checks on)
+        with _time_limit(limit + min(10.0, limit / 2)):
+            model = load_model(args.model or "paper")
+            report = verify(model, dps=args.dps, times=_times(args.times), engine=args.engine,
+                            seed=args.seed, required_digits=args.required_digits,
+                            time_limit=args.time_limit, progress=progress,
+                            initial_state=_times(args.initial_state, "--initial-state", "0.5,-1"))
+    except _OutOfTime:
+        print(f"verdict: incomplete: stopped after the time limit of {limit:g} s while building, "
+              "deriving and compiling the model, before any identity was checked; raise "
+              "--time-limit or use a smaller model")
+        return 1
     if args.json:
         _write_json(args.json, report.to_json())
     if args.json != "-":  # with '-', nothing but the JSON on standard output
@@ -456,6 +469,17 @@ def _time_limit(seconds):
         signal.signal(signal.SIGALRM, previous)
         if outer:  # the outer alarm, with what was left of it
             signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 1e-3))
+
+
+def _run_limit(option):
+    """The time limit of the option, or the default (verify validates the option itself)."""
+    from .proofs.options import TIME_LIMIT
+    value = TIME_LIMIT if option is None else option
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return TIME_LIMIT
+    return value if 0 < value <= 86400 else TIME_LIMIT
 
 
 def _derive(args):

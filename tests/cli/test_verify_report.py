@@ -62,3 +62,15 @@ def test_the_report_shows_which_minimum_the_initial_state_found(capsys, tmp_path
 def test_a_bad_initial_state_is_one_line_and_exit_2(capsys, tmp_path, bad):
     code, out, err = _run(capsys, tmp_path, f"--initial-state={bad}")
     assert code == 2 and "initial" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_the_time_limit_stops_building_deriving_and_compiling_too(capsys):
+    """quadratic:300 takes longer to build, derive and compile than the limit: the run stops
+    soon after it, 'incomplete' (exit 1), one line, instead of running past it."""
+    from deadline import deadline
+    with deadline(60):
+        code = main(["verify", "quadratic:300", "--dps", "12", "--engine", "gbs", "--quiet",
+                     "--time-limit", "1"])
+    out, err = capsys.readouterr()
+    assert code == 1 and out.startswith("verdict: incomplete: stopped after the time limit of 1 s")
+    assert "Traceback" not in err
