@@ -6,7 +6,7 @@ available figure of a report to a folder, and :func:`paper_set`, which runs the
 verifications that ``eqprop figures`` draws:
 
 1. ``network``         the layered network of the paper's Figure 1
-2. ``theorem3_states`` Sbar_t (RBP) and Stilde_t (EP), every neuron
+2. ``theorem3_states`` Sbar_t (RBP) and Stilde_t (EP), every neuron, a panel per layer
 3. ``theorem3_params`` Thetabar_t and Thetatilde_t, a few parameters
 4. ``truncation``      |Thetabar_t - dJ/dtheta| against t, with exp(-lambda_min t)
 5. ``beta_bias``       EP's gradient error against beta, one-sided and symmetric
@@ -33,8 +33,9 @@ import matplotlib.pyplot as plt
 
 from eqprop.errors import EqpropError
 
-from .paper import (STYLE, TWO_COLUMN, beta_bias, network, precision, scale, theorem3_params,
-                    theorem3_states, truncation)
+from .gallery import DRAWN_KEY, INPUT_KEY, encode, fingerprint_hash, precision_input, report_input
+from .paper import (MAX_DRAWN_STATES, STYLE, TWO_COLUMN, _layer_groups, beta_bias, network, precision,
+                    scale, theorem3_params, theorem3_states, truncation)
 from .report_io import check_report, load_report
 
 __all__ = ["network", "theorem3_states", "theorem3_params", "truncation", "beta_bias",
@@ -54,7 +55,9 @@ def regenerate(report, out="eqprop-figures", formats=("png", "pdf"), *, precisio
     through :func:`load_report`): a malformed one is an :class:`EqpropError`
     before anything is written; a partial one draws what it has, and each
     figure it cannot draw is told to ``note(message)`` (default: a warning).
-    Returns the list of files written.
+    Each PNG carries the numbers it was drawn from and a hash of what was
+    drawn (:mod:`eqprop.figures.gallery`), which is how the committed gallery
+    is checked to be what the current code draws. Returns the list of files written.
     """
     if isinstance(report, (str, Path)):
         d = load_report(report)
@@ -67,10 +70,12 @@ def regenerate(report, out="eqprop-figures", formats=("png", "pdf"), *, precisio
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EqpropError(f"out: cannot create the folder {str(out)!r} ({exc.strerror or exc})") from None
-    jobs = [("theorem3_states", theorem3_states, TWO_COLUMN / 2),
-            ("theorem3_params", theorem3_params, TWO_COLUMN / 2),
-            ("truncation", truncation, TWO_COLUMN / 2),
-            ("beta_bias", beta_bias, TWO_COLUMN / 2)]
+    states_height = 1.0 + 0.9 * len(_layer_groups(d, min(len(d["state"]), MAX_DRAWN_STATES)))
+    jobs = [("theorem3_states", theorem3_states, states_height),
+            ("theorem3_params", theorem3_params, 2.4),
+            ("truncation", truncation, 2.4),
+            ("beta_bias", beta_bias, 2.4)]
+    source = report_input(d)
     written = []
     with plt.rc_context(STYLE):
         if d.get("layers"):  # a layered model: the network figure (else there is none to draw)
@@ -79,22 +84,24 @@ def regenerate(report, out="eqprop-figures", formats=("png", "pdf"), *, precisio
             else:
                 fig, ax = plt.subplots(figsize=(TWO_COLUMN / 2, 0.9 * len(d["layers"]) + 0.4))
                 network(d["layers"], ax=ax)
-                written += _save(fig, out / "network", formats)
-        for name, fn, width in jobs:
+                written += _save(fig, out / "network", formats, source)
+        for name, fn, height in jobs:
             if name in d.missing:
                 say(f"skipped figure {name}: {d.missing[name]}")
                 continue
-            fig, ax = plt.subplots(figsize=(width, 2.4))
+            fig, ax = plt.subplots(figsize=(TWO_COLUMN / 2, height))
             fn(d, ax=ax)
-            written += _save(fig, out / name, formats)
+            written += _save(fig, out / name, formats, source)
         if precision_reports:
+            checked = [check_report(r) for r in precision_reports]
             fig, ax = plt.subplots(figsize=(TWO_COLUMN / 2, 2.4))
-            precision(precision_reports, ax=ax)
-            written += _save(fig, out / "precision", formats)
+            precision(checked, ax=ax)
+            written += _save(fig, out / "precision", formats, [precision_input(r) for r in checked])
         if scale_report is not None:
+            sd = scale_report.to_dict() if hasattr(scale_report, "to_dict") else scale_report
             fig, ax = plt.subplots(figsize=(TWO_COLUMN, 2.6))
-            scale(scale_report, ax=ax)
-            written += _save(fig, out / "scale", formats)
+            scale(sd, ax=ax)
+            written += _save(fig, out / "scale", formats, sd)
     return written
 
 
@@ -142,13 +149,16 @@ def paper_set(model="paper", dps=30, *, points=25, precisions=(15, 20, 25),
             "scale_report": scale_check(list(scale_layers), batch=32, steps=60)}
 
 
-def _save(fig, stem, formats):
+def _save(fig, stem, formats, source=None):
     files = []
     try:
         for f in formats:
             path = stem.with_suffix("." + f)
+            extra = {}
+            if f == "png" and source is not None:  # what it was drawn from, and what was drawn
+                extra["metadata"] = {INPUT_KEY: encode(source), DRAWN_KEY: fingerprint_hash(fig)}
             try:
-                fig.savefig(path)
+                fig.savefig(path, **extra)
             except OSError as exc:
                 raise EqpropError(f"out: cannot write {str(path)!r} ({exc.strerror or exc})") from None
             files.append(path)

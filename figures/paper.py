@@ -107,43 +107,93 @@ def network(layers, ax=None):
     return artists
 
 
+#: within one panel, unit k is drawn in UNIT_COLORS[k % 8] with UNIT_STYLES[k % 4]: the Okabe-Ito
+#: colours ordered so that the two blues and the pale yellow come last, and a line style per unit,
+#: so that neighbouring units differ in colour and in dash even where their curves meet
+UNIT_COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#000000", "#56B4E9", "#F0E442"]
+UNIT_STYLES = ["-", "--", "-.", ":"]
+
+
+def _outside_legend(ax, title=None, **kwargs):
+    """A legend to the right of the axes, where it covers no curve."""
+    n = len(ax.get_legend_handles_labels()[0])
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False,
+                     ncol=1 if n <= 10 else 2, title=title, title_fontsize=7, **kwargs)
+
+
 def _series_panel(d, key_rbp, key_ep, names, ax, ylabel, select=None, title="lines: RBP, circles: EP"):
     t = [float(v) for v in d["times"]]
     rbp, ep = _floats(d["series"][key_rbp]), _floats(d["series"][key_ep])
     idx = list(range(len(names))) if select is None else select
     artists = []
     for c, i in enumerate(idx):
-        color = PALETTE[c % len(PALETTE)]
-        artists += ax.plot(t, [row[i] for row in rbp], color=color, label=names[i])
+        color, style = UNIT_COLORS[c % len(UNIT_COLORS)], UNIT_STYLES[c % len(UNIT_STYLES)]
+        artists += ax.plot(t, [row[i] for row in rbp], style, color=color, label=names[i])
         artists.append(ax.scatter(t, [row[i] for row in ep], s=14, facecolor="none",
                                   edgecolor=color, zorder=3))
     ax.set_xlabel("time $t$ in the nudged phase")
     ax.set_ylabel(ylabel)
-    ax.legend(ncol=2, frameon=False, title=title, title_fontsize=7)
+    _outside_legend(ax, title)
     return artists
+
+
+def _layer_groups(d, shown):
+    """[(legend title, [state indices])]: one group per layer of a layered report (output first),
+    else one group; only the first ``shown`` state variables."""
+    layers = d.get("layers")
+    if not layers:
+        return [(None, list(range(shown)))]
+    groups, start = [], 0
+    for l, size in enumerate(layers[:-1]):  # the last layer is the clamped input
+        idx = [i for i in range(start, start + size) if i < shown]
+        start += size
+        if idx:
+            groups.append((f"layer $s_{{{l}}}$" + (" (output)" if l == 0 else " (hidden)"), idx))
+    return groups
 
 
 def theorem3_states(report, ax=None):
     """Sbar_t (RBP, lines) and Stilde_t (EP, circles) for every neuron (paper 5.4).
 
-    A report of more than :data:`MAX_DRAWN_STATES` neurons: the first that many, said in
-    the legend's title.
+    A layered report (``layers``) is drawn as one panel per layer, output at the
+    top, each on its own y scale (the hidden units move far less than the
+    output units), sharing the time axis; ``ax`` is divided into the panels.
+    Within a panel every unit has its own colour and line style. A report of
+    more than :data:`MAX_DRAWN_STATES` neurons: the first that many, said in the title.
     """
     d = as_dict(report)
     _need(d, "theorem3_states")
-    ax = _ax(ax)
     n = len(d["state"])
     shown = min(n, MAX_DRAWN_STATES)
-    title = "lines: RBP, circles: EP" + (f"\n(the first {shown} of {n} neurons)" if shown < n else "")
-    return _series_panel(d, "s_bar", "s_tilde", [legend_label(s) for s in d["state"]],
-                         ax, r"$\bar S_t$ (lines), $\tilde S_t$ (circles)", select=list(range(shown)),
-                         title=title)
+    groups = _layer_groups(d, shown)
+    ax = _ax(ax, height=1.0 + 0.9 * len(groups))
+    axes = [ax]
+    if len(groups) > 1:
+        from mpl_toolkits.axes_grid1 import make_axes_locatable
+        divider = make_axes_locatable(ax)
+        axes += [divider.append_axes("bottom", size="100%", pad=0.08, sharex=ax)
+                 for _ in groups[1:]]
+    names = [legend_label(s) for s in d["state"]]
+    artists = []
+    for k, (panel, (title, idx)) in enumerate(zip(axes, groups)):
+        artists += _series_panel(d, "s_bar", "s_tilde", names, panel, "", select=idx, title=title)
+        panel.yaxis.get_major_locator().set_params(nbins=4)
+        if k < len(axes) - 1:
+            panel.set_xlabel("")
+            panel.tick_params(labelbottom=False)
+    axes[len(axes) // 2].set_ylabel(r"$\bar S_t$ (lines), $\tilde S_t$ (circles)")
+    head = "lines: RBP, circles: EP" + (f" (the first {shown} of {n} neurons)" if shown < n else "")
+    if len(axes) > 1:
+        head += ", each layer on its own scale"
+    ax.set_title(head)
+    return artists
 
 
 def theorem3_params(report, ax=None, params=None):
     """Thetabar_t (RBP, lines) and Thetatilde_t (EP, circles) for a few parameters (paper 5.5).
 
-    ``params``: names to show (default: the first four).
+    ``params``: names to show (default: the first four). The legend is drawn
+    to the right of the axes, where it covers no curve.
     """
     d = as_dict(report)
     _need(d, "theorem3_params")
@@ -216,25 +266,34 @@ def precision(reports, ax=None):
     """Digits of agreement against dps, one line per theorem: agreement tracks precision.
 
     ``reports``: verification reports of one model at several dps. For each
-    theorem the fewest digits over its rows is plotted; the dotted diagonal
-    is the precision itself.
+    theorem the fewest digits over its rows is plotted. The working precision
+    itself (y = dps) is a wide grey band under the curves, so that it shows
+    where they lie on it; the theorems' markers differ in shape and size
+    (largest first), so that curves that coincide show as nested markers.
+    No value is moved or offset.
     """
     ds = sorted((as_dict(r) for r in reports), key=lambda d: d["dps"])
     if len(ds) < 2:
         raise EqpropError("precision: give reports at two or more dps")
     groups = {"KBE (A.3)": ("KBE",), "Theorem 1 (3.3-3.8)": ("T1.",),
               "Theorem 2 (4.4)": ("T2", "IFT"), "Theorem 3 (5.4-5.5)": ("T3.",)}
+    markers = [("o", 9.0, "-"), ("s", 6.5, "--"), ("D", 4.2, "-."), ("o", 2.2, ":")]
     ax = _ax(ax)
     dps = [d["dps"] for d in ds]
-    artists = ax.plot(dps, dps, ":", color="0.5", label="working precision (dps)")
+    artists = ax.plot(dps, dps, "-", color="0.82", lw=7, solid_capstyle="round", zorder=1,
+                      label="working precision (dps)")
     for c, (label, prefixes) in enumerate(groups.items()):
         ys = [min((ch["digits"] for ch in d["checks"] if ch["id"].startswith(prefixes)
                    and ch.get("kind", "identity") == "identity"), default=float("nan"))
               for d in ds]
-        artists += ax.plot(dps, ys, "o-", color=PALETTE[c], ms=3, label=label)
+        marker, size, style = markers[c]
+        artists += ax.plot(dps, ys, linestyle=style, marker=marker, ms=size, lw=0.9,
+                           color=PALETTE[c], mec=PALETTE[c], mew=1.0,
+                           mfc=PALETTE[c] if c == len(markers) - 1 else "none",
+                           zorder=2 + c, label=label)
     ax.set_xlabel("working digits reported (dps)")
     ax.set_ylabel("fewest digits of agreement")
-    ax.legend(frameon=False)
+    _outside_legend(ax)
     return artists
 
 

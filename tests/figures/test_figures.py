@@ -262,3 +262,48 @@ def test_paper_set_is_what_regenerate_draws(tmp_path):
     files = regenerate(out=tmp_path, formats=("png",), **drawn)
     expected = {"theorem3_states", "theorem3_params", "truncation", "beta_bias", "precision", "scale"}
     assert {f.stem for f in files} == expected | ({"network"} if report.layers else set())
+
+
+# -- the committed gallery is what the current code draws ------------------------------
+
+GALLERY = __import__("pathlib").Path(__file__).resolve().parents[2] / "docs" / "figures"
+REGENERATE = "regenerate it with `eqprop figures --out docs/figures --format png` (README, Gallery)"
+
+
+def test_a_png_carries_its_input_and_a_hash_of_what_was_drawn(report, tmp_path):
+    from eqprop.figures.gallery import read_png, report_input
+    from eqprop.figures.report_io import check_report
+    files = {f.stem: f for f in regenerate(report, tmp_path, formats=("png",))}
+    want = json.loads(json.dumps(report_input(check_report(report))))
+    hashes = set()
+    for stem, f in files.items():
+        data, drawn, size = read_png(f)
+        assert data == want, stem  # the numbers it was drawn from, every one
+        assert drawn and len(drawn) == 64 and min(size) > 100
+        hashes.add(drawn)
+    assert len(hashes) == len(files)  # each figure draws something else
+    again = regenerate(read_png(files["theorem3_states"])[0], tmp_path / "again", formats=("png",))
+    assert [read_png(f)[1] for f in again] == [read_png(files[f.stem])[1] for f in again]
+
+
+def test_the_committed_gallery_is_what_the_current_code_draws(tmp_path):
+    """docs/figures: the figures of `eqprop figures`, each the current code's drawing of the numbers
+    it carries (same plotted data, styles, legends and size: a hash, not pixels), nothing else."""
+    from eqprop.figures.gallery import read_png
+    committed = {p.name: p for p in GALLERY.iterdir()}
+    assert all(name.endswith(".png") for name in committed), (sorted(committed), REGENERATE)
+    read = {name[:-4]: read_png(p) for name, p in committed.items()}
+    bare = sorted(stem for stem, (data, drawn, _) in read.items() if data is None or drawn is None)
+    assert not bare, (f"{bare} carry no drawing data", REGENERATE)
+    report = read["theorem3_states"][0]
+    for stem in ("network", "theorem3_params", "truncation", "beta_bias"):
+        assert read[stem][0] == report, (f"{stem} was drawn from another report", REGENERATE)
+    fresh = regenerate(report, tmp_path, formats=("png",), precision_reports=read["precision"][0],
+                       scale_report=read["scale"][0])
+    assert {f.stem for f in fresh} == set(read), REGENERATE  # every figure of the set, no stale one
+    for f in fresh:
+        _, drawn, (w, h) = read_png(f)
+        _, was, (w0, h0) = read[f.stem]
+        assert drawn == was, (f"{f.stem}.png is not what the current code draws", REGENERATE)
+        # the size too, within what font versions move a tight bounding box
+        assert abs(w - w0) <= 0.04 * w0 and abs(h - h0) <= 0.04 * h0, (f.stem, (w, h), (w0, h0))
