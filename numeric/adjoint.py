@@ -92,18 +92,20 @@ TAYLOR_REACH = 2
 def _taylor_steps(H, y0, grid, tol):
     """``y' = A y`` with ``A = [[-H^T, 0], [I, 0]]``, by Taylor series in steps, in Arb balls.
 
-    Each step from t to t + h sums ``(h A)^m y / m!`` until a term is below
-    ``tol`` times the size of y (and past the terms' peak): the remainder is
-    then smaller still, the terms falling at least geometrically once m
-    exceeds ``h |A|``. The step keeps ``h |A|_inf <= TAYLOR_REACH`` and lands
-    on every requested time. Arithmetic in Arb (python-flint) at the working
+    Each step from t to t + h sums ``(h A)^m y / m!`` until the terms of
+    both parts are below ``tol`` times each part's size (and past the
+    terms' peak): the remainder is then smaller still, the terms falling at
+    least geometrically once m exceeds ``h |H^T|_inf``. The step keeps
+    ``h |H^T|_inf <= TAYLOR_REACH`` and lands on every requested time. Arithmetic in Arb (python-flint) at the working
     precision plus :data:`~.linalg.GUARD_BITS`: the products by H run in C.
     Returns the states at ``grid`` (mpmath) and the work done.
     """
     from .integrate import check_time
     flint = linalg.flint
     n = H.rows
-    norm = max([mpmath.fsum(abs(H[j, i]) for j in range(n)) for i in range(n)] + [mpmath.mpf(1)])
+    # |H^T|_inf: the terms (h A)^m y / m! are (-h H^T)^m Sbar / m! and h (-h H^T)^(m-1) Sbar / m!,
+    # so h |H^T|_inf alone sets their decay (not the identity block, whatever h)
+    norm = max([mpmath.fsum(abs(H[j, i]) for j in range(n)) for i in range(n)])
     evaluations = steps = 0
     with linalg._precision():
         Ht = linalg._to_arb(-H.T, False)
@@ -123,7 +125,6 @@ def _taylor_steps(H, y0, grid, tol):
                 ha = flint.arb(h)
                 ts, tq = s, q
                 acc_s, acc_q = s, q
-                scale = max(size(s), size(q))
                 m = 0
                 while True:
                     m += 1
@@ -131,7 +132,9 @@ def _taylor_steps(H, y0, grid, tol):
                     ts, tq = Ht * ts * (ha / m), ts * (ha / m)
                     evaluations += 1
                     acc_s, acc_q = acc_s + ts, acc_q + tq
-                    if m > TAYLOR_REACH and max(size(ts), size(tq)) <= tol_arb * scale / 1000:
+                    # each part against its own size (Q = int Sbar has other units than Sbar)
+                    if m > TAYLOR_REACH and size(ts) <= tol_arb * size(acc_s) / 1000 \
+                            and size(tq) <= tol_arb * size(acc_q) / 1000:
                         break
                     if m > 10_000:  # pragma: no cover - a NaN or an infinite ball
                         raise ComputationBreakdown("the adjoint's Taylor series did not converge")

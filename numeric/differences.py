@@ -25,11 +25,12 @@ def digits_of_agreement(a, b, *, cap, scale=None):
     ``s_i = max(scale_i, |a_i|, |b_i|)``: ``scale`` gives the size of the
     terms each entry is formed from (a quantity that is a difference of
     larger terms, exactly zero by symmetry, say, is measured against its
-    terms, not against itself). An entry whose size is below
-    ``10^-cap max_i s_i`` is zero at the reported precision relative to the
-    row: it has no size of its own to be measured against (every term of it
-    vanishes: a parameter the fixed point does not depend on, say), and is
-    measured against the row's largest size, as one entry of the vector.
+    terms, not against itself). ``floor = 10^-cap max_i s_i`` lets an
+    entry that is zero at the reported precision, relative to the largest
+    entry, count as zero: it is measured against ``max(s_i, floor)``. An
+    entry with no terms at all (``scale_i = 0``: a parameter the fixed
+    point does not depend on, say) has no size of its own, and is measured
+    against the row's largest size, as one entry of the vector.
     Nothing is absolute: scaling a problem scales its errors and its sizes
     alike (a row whose sizes are all zero has nothing to be measured
     against; the caller reports it as untestable). Returns ``(digits,
@@ -48,11 +49,12 @@ def digits_of_agreement(a, b, *, cap, scale=None):
     top = max(sizes, default=mpmath.mpf(0))
     floor = top * mpmath.mpf(10) ** -cap
     digits, err = float(cap), mpmath.mpf(0)
-    for x, y, s in zip(a, b, sizes):
+    for x, y, s, own in zip(a, b, sizes, scale):
         e = abs(x - y)
         err = max(err, e)
         if e:
-            digits = min(digits, max(0.0, float(-mpmath.log10(e / (s if s >= floor else top)))))
+            ref = top if own == 0 and s < floor else max(s, floor)
+            digits = min(digits, max(0.0, float(-mpmath.log10(e / ref))))
     return digits, err, top
 
 

@@ -280,7 +280,8 @@ def newton(system, s_start, *, beta=0, theta=None, tol=None, im_floor=0, maxiter
     Newton does not converge (singular Hessian, or a start outside the basin).
     """
     tol = mpmath.mpf(10) ** (-(mpmath.mp.dps - 3)) if tol is None else tol
-    # past quadratic convergence, a step that no longer shrinks is rounding amplified by the
+    # past quadratic convergence, a step that no longer shrinks (by less than 1.5x: a double
+    # root's linear convergence halves it, and is not accepted) is rounding amplified by the
     # conditioning of the Jacobian: converged, if it is below half the working digits of the
     # solution, the real and the imaginary parts each against their own size
     stagnant = mpmath.mpf(10) ** -(mpmath.mp.dps // 2)
@@ -305,7 +306,7 @@ def newton(system, s_start, *, beta=0, theta=None, tol=None, im_floor=0, maxiter
             break
         parts = _parts(step)
         if _converged(step, s, tol, im_floor, ref) or (k > 3 and all(
-                p <= max(tol * r, floor) or (p > q / 4 and p <= stagnant * r)
+                p <= max(tol * r, floor) or (p > q / 1.5 and p <= stagnant * r)
                 for p, q, r, floor in zip(parts, prev, _parts(s), (0, im_floor)))):
             res = max(abs(x) for x in system.dEbeta_ds(s, theta, beta))
             return s, res, k

@@ -55,7 +55,7 @@ def sbar_decay(H, C_s, symmetric, eig_min):
     if norm0 == 0:
         return lambda t: float(mpmath.exp(-eig_min * t))
     A = _float64(H)
-    c = np.array([float(x) for x in C_s]) / float(norm0)
+    c = np.array([float(x / norm0) for x in C_s])
     if symmetric:
         lam, Q = np.linalg.eigh((A + A.T) / 2)
         coef = Q.T @ c

@@ -325,17 +325,17 @@ def _radius(model, system, s0, H, C_s, eig_min, fixed):
     """``(edge distance, radius)``: how far s0 is from a domain edge, and beta -> s^beta's radius.
 
     Three things bound the radius of convergence of beta -> s^beta at 0,
-    each estimated: the cost's curvature against the energy's (about
-    2 lambda_min / |d2C/ds2|); the nearest edge of a function's real domain
-    (s^beta moves at the rate |ds/dbeta| = |H^-1 C_s| and reaches an edge at
+    each estimated: the cost's curvature against the energy's
+    (lambda_min / |d2C/ds2|_F: in one dimension s^beta has its pole there);
+    the nearest edge of a function's real domain (s^beta moves at the rate |ds/dbeta| = |H^-1 C_s| and reaches an edge at
     distance d near beta = d / |H^-1 C_s|, where the derivatives of E blow
     up); and the energy's own curvature changing along that path (a fold:
     H(s^beta) loses definiteness about :func:`basin_radius` away, a shallow
     minimum next to a barrier).
     """
     d2C = system.c.d2C_ds2.mp(s0, system.theta(), system.data())
-    c_ss = max([abs(x) for x in d2C] + [mpmath.mpf(0)])
-    radius = 2 * abs(eig_min) / c_ss if c_ss else mpmath.mpf(1)
+    c_ss = mpmath.mnorm(d2C, "F") if d2C.rows else mpmath.mpf(0)  # >= its 2-norm
+    radius = abs(eig_min) / c_ss if c_ss else mpmath.mpf(1)  # 1-D: s^beta's pole at lambda / c
     with mpmath.workdps(20):
         try:
             path = linalg.solve(H, C_s)

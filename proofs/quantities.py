@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import mpmath
 
 from eqprop.numeric import linalg
+from eqprop.numeric.integrate import BudgetExhausted
 from eqprop.numeric.highprec import (ComputationBreakdown, adjoint_closed_form, adjoint_flow,
                                      newton, richardson_derivative, richardson_levels)
 
@@ -271,6 +272,8 @@ def ep_gradient(P):
             try:
                 value = richardson_derivative(lambda b: ep_readout(P, nudged_fixed_point(P, b), b),
                                               step=step, levels=levels)
+            except BudgetExhausted:
+                raise
             except ComputationBreakdown:
                 step, last = step / 16, None
                 continue
@@ -299,6 +302,8 @@ def finite_beta_estimates(P):
                 minus = ep_readout(P, nudged_fixed_point(P, -b), -b)
                 one.append([(x - y) / b for x, y in zip(plus, base)])
                 sym.append([(x - y) / (2 * b) for x, y in zip(plus, minus)])
+        except BudgetExhausted:
+            raise
         except ComputationBreakdown:
             if shrink == 5:
                 raise

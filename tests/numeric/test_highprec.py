@@ -81,6 +81,12 @@ def test_digits_of_agreement_is_capped_and_honest():
         assert digits_of_agreement(row, [1, mpmath.mpf(10) ** -40], cap=25, scale=[1, 0])[0] == 25
         # ... but a side of that entry that is not zero at the reported precision disagrees
         assert digits_of_agreement(row, [1, mpmath.mpf(10) ** -18], cap=25, scale=[1, 0])[0] == 0
+        # an entry with terms of its own, however small against the row, keeps its own size:
+        # a factor-2 error or a sign error in it fails (found by a review of the floor rule)
+        with mpmath.workdps(70):
+            tiny = [mpmath.mpf(1), mpmath.mpf(10) ** -60]
+            assert digits_of_agreement(tiny, [1, 2 * tiny[1]], cap=50, scale=[1, tiny[1]])[0] < 11
+            assert digits_of_agreement(tiny, [1, -tiny[1]], cap=50, scale=[1, tiny[1]])[0] < 11
         small = [mpmath.mpf(1), mpmath.mpf(10) ** -20]
         d = digits_of_agreement(small, [1, small[1] * (1 + mpmath.mpf(10) ** -8)], cap=25)[0]
         assert 7.9 < d < 8.1
@@ -90,3 +96,16 @@ def test_digits_of_agreement_is_capped_and_honest():
         # entry by entry: a small entry's error is not hidden by a large one
         d, _, _ = digits_of_agreement([1, mpmath.mpf("1e-10")], [1, mpmath.mpf("1.001e-10")], cap=30)
         assert 2.9 < d < 3.1
+
+
+def test_newton_does_not_accept_the_linear_convergence_of_a_double_root():
+    """E' = (s - 1)^2: Newton halves its step each time towards the double root, which is no
+    strict minimum; that is not the rounding stagnation it may accept (found by a review)."""
+    from eqprop import Model
+    from eqprop.numeric.highprec import ComputationBreakdown
+    from eqprop.proofs.options import resolve
+    from eqprop.proofs.problem import prepare
+    m = Model(energy="(a - 1)**3/3", cost="(a - y)**2/2 + w*a", state=["a"],
+              params={"w": "0.5"}, data={"y": "0.2"})
+    P, assumptions, _ = prepare(m, resolve(m, dps=30, engine="gbs", initial_state=[1.000001]))
+    assert P is None or not all(a.holds for a in assumptions)

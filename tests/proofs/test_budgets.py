@@ -117,3 +117,20 @@ def test_a_step_far_beyond_a_stiff_flows_stability_is_cut_short(energy):
                time_limit=40)
     assert r.verdict in (Verdict.VERIFIED, Verdict.INCOMPLETE), r.table()
     assert not any(not c.passed for c in r.checks), r.table()
+
+
+def test_a_budget_that_runs_out_in_ep_is_not_retried_into_a_failed_row():
+    """ep_gradient shrinks its step on a breakdown; a budget that ran out must not be taken for
+    one (six instant retries, then a 'could not be solved' row: 'not verified')."""
+    import importlib
+    import mpmath
+    from eqprop.proofs import quantities as q
+    from eqprop.proofs.options import resolve
+    from eqprop.proofs.problem import prepare
+    integrate = importlib.import_module("eqprop.numeric.integrate")
+    m = Model(energy="(a**2 + b**2)/2 - w*tanh(a)*tanh(b) - x*tanh(b)", cost="(a - y)**2/2", **KW)
+    P, _, _ = prepare(m, resolve(m, dps=20, engine="gbs"))
+    with mpmath.workdps(P.working_dps), integrate.time_budget(0):
+        for side in (q.ep_gradient, q.finite_beta_estimates):
+            with pytest.raises(integrate.BudgetExhausted):
+                side(P)
