@@ -319,7 +319,7 @@ def _verify(args):
         # later, stops what that budget cannot reach (building, deriving and compiling a large
         # model; a file's [verify] time_limit applies from the checks on)
         with _time_limit(limit + min(10.0, limit / 2)):
-            model = load_model(args.model or "paper")
+            model = load_model("paper" if args.model is None else args.model)
             report = verify(model, dps=args.dps, times=_times(args.times), engine=args.engine,
                             seed=args.seed, required_digits=args.required_digits,
                             time_limit=args.time_limit, progress=progress,

@@ -58,9 +58,10 @@ def taylor_flow(system, s_start, grid, *, tol, theta, beta):
     P = system.perturbation
     # below magnitude 1 heyoka's tolerance is absolute: a state of size 1e-15 (a stiff
     # quadratic's minimum w/k) would keep only tol/1e-15 of its digits. Tighten the tolerance
-    # to the state's size, by whole decades (each tolerance is one compilation)
-    if 0 < size_re(start) < 1:
-        tol = tol * mpmath.mpf(10) ** mpmath.floor(mpmath.log10(size_re(start)))
+    # to the state's size, in steps of 5 decades below 1e-2 (each tolerance is one
+    # compilation; the guard digits absorb the rest)
+    if 0 < size_re(start) < mpmath.mpf("1e-2"):
+        tol = tol * mpmath.mpf(10) ** (5 * mpmath.floor(mpmath.log10(size_re(start)) / 5))
     flow = system.c.taylor(prec, mpmath.nstr(tol, 5), perturbed=P is not None)
     digits = mpmath.mp.dps + 5
 
