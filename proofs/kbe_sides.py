@@ -59,12 +59,16 @@ def _kbe_precision(P, s):
 
     The flow's error is relative to |S_t|, but dE/ds(S_t) is of the size of
     S_t - s0: a point close to a large s0 (or to s0 near a domain edge)
-    loses log10(|s| / |s - s0|) digits unless the flow carries them.
+    loses log10(|s| / |s - s0|) digits unless the flow carries them. Up to 5
+    lost digits are absorbed by the margin between the integrator's tolerance
+    (dps + 5) and the required digits (dps - 5); beyond, the flow carries the
+    loss rounded up to a multiple of 5 (each precision is one compilation of
+    heyoka's integrator).
     """
     near = max(abs(a - b) for a, b in zip(s, P.s0))
     far = max(abs(a) for a in s)
     extra = int(mpmath.ceil(mpmath.log10(far / near))) if near and far > near else 0
-    extra = min(extra, P.working_dps)
+    extra = 0 if extra <= 5 else min(5 * -(-extra // 5), P.working_dps)
     return P.working_dps + extra, P.tol * mpmath.mpf(10) ** -extra
 
 
