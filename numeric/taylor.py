@@ -32,7 +32,7 @@ def _dual_scale(system, start, theta, beta, h):
     return scale if scale > 0 else mpmath.mpf(1)
 
 
-def size_re(values):
+def _size_re(values):
     """The largest |real part|."""
     return max([abs(mpmath.re(x)) for x in values] + [mpmath.mpf(0)])
 
@@ -51,7 +51,7 @@ def taylor_flow(system, s_start, grid, *, tol, theta, beta):
     # largest entry above it: the dual state b = Im(s)/h is rescaled to the size of the real
     # state, at least 1, so that b keeps tol relative to itself next to a large s (the dual
     # system is linear and homogeneous in b, theta_i and beta_i: the scaling is exact)
-    size = max([abs(mpmath.re(x)) for x in start] + [mpmath.mpf(1)])
+    size = max(_size_re(start), mpmath.mpf(1))
     h *= _dual_scale(system, start, theta, beta, h) / size
     if mpmath.re(beta) != 0 and any(mpmath.im(x) for x in theta):
         raise NotImplementedError("heyoka engine: a real beta with a complex theta")
@@ -60,8 +60,8 @@ def taylor_flow(system, s_start, grid, *, tol, theta, beta):
     # quadratic's minimum w/k) would keep only tol/1e-15 of its digits. Tighten the tolerance
     # to the state's size, in steps of 5 decades below 1e-2 (each tolerance is one
     # compilation; the guard digits absorb the rest)
-    if 0 < size_re(start) < mpmath.mpf("1e-2"):
-        tol = tol * mpmath.mpf(10) ** (5 * mpmath.floor(mpmath.log10(size_re(start)) / 5))
+    if 0 < _size_re(start) < mpmath.mpf("1e-2"):
+        tol = tol * mpmath.mpf(10) ** (5 * mpmath.floor(mpmath.log10(_size_re(start)) / 5))
     flow = system.c.taylor(prec, mpmath.nstr(tol, 5), perturbed=P is not None)
     digits = mpmath.mp.dps + 5
 
