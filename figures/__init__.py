@@ -34,13 +34,13 @@ import matplotlib.pyplot as plt
 from eqprop.errors import EqpropError
 
 from .gallery import DRAWN_KEY, INPUT_KEY, encode, fingerprint_hash, precision_input, report_input
-from .paper import (MAX_DRAWN_STATES, STYLE, TWO_COLUMN, _layer_groups, beta_bias, network, precision,
-                    scale, theorem3_params, theorem3_states, truncation)
+from .paper import (MAX_DRAWN_STATES, TWO_COLUMN, _layer_groups, beta_bias, network, new_figure,
+                    precision, scale, style, theorem3_params, theorem3_states, truncation)
 from .report_io import check_report, load_report
 
 __all__ = ["network", "theorem3_states", "theorem3_params", "truncation", "beta_bias",
            "precision", "scale", "regenerate", "paper_set", "check_formats", "check_report",
-           "load_report", "FORMATS"]
+           "load_report", "style", "new_figure", "FORMATS"]
 
 FORMATS = ("png", "pdf", "svg")
 
@@ -77,31 +77,31 @@ def regenerate(report, out="eqprop-figures", formats=("png", "pdf"), *, precisio
             ("beta_bias", beta_bias, 2.4)]
     source = report_input(d)
     written = []
-    with plt.rc_context(STYLE):
-        if d.get("layers"):  # a layered model: the network figure (else there is none to draw)
-            if "network" in d.missing:
-                say(f"skipped figure network: {d.missing['network']}")
-            else:
-                fig, ax = plt.subplots(figsize=(TWO_COLUMN / 2, 0.9 * len(d["layers"]) + 0.4))
-                network(d["layers"], ax=ax)
-                written += _save(fig, out / "network", formats, source)
-        for name, fn, height in jobs:
-            if name in d.missing:
-                say(f"skipped figure {name}: {d.missing[name]}")
-                continue
-            fig, ax = plt.subplots(figsize=(TWO_COLUMN / 2, height))
-            fn(d, ax=ax)
-            written += _save(fig, out / name, formats, source)
-        if precision_reports:
-            checked = [check_report(r) for r in precision_reports]
-            fig, ax = plt.subplots(figsize=(TWO_COLUMN / 2, 2.4))
-            precision(checked, ax=ax)
-            written += _save(fig, out / "precision", formats, [precision_input(r) for r in checked])
-        if scale_report is not None:
-            sd = scale_report.to_dict() if hasattr(scale_report, "to_dict") else scale_report
-            fig, ax = plt.subplots(figsize=(TWO_COLUMN, 2.6))
-            scale(sd, ax=ax)
-            written += _save(fig, out / "scale", formats, sd)
+
+    def draw(draw_fn, width, height, stem, drawn_from):
+        """A figure created outside the style (see :func:`style`), drawn inside it, saved."""
+        fig, ax = new_figure(width, height)
+        with style():
+            draw_fn(ax)
+        return _save(fig, out / stem, formats, drawn_from)
+    if d.get("layers"):  # a layered model: the network figure (else there is none to draw)
+        if "network" in d.missing:
+            say(f"skipped figure network: {d.missing['network']}")
+        else:
+            written += draw(lambda ax: network(d["layers"], ax=ax), TWO_COLUMN / 2,
+                            0.9 * len(d["layers"]) + 0.4, "network", source)
+    for name, fn, height in jobs:
+        if name in d.missing:
+            say(f"skipped figure {name}: {d.missing[name]}")
+            continue
+        written += draw(lambda ax, fn=fn: fn(d, ax=ax), TWO_COLUMN / 2, height, name, source)
+    if precision_reports:
+        checked = [check_report(r) for r in precision_reports]
+        written += draw(lambda ax: precision(checked, ax=ax), TWO_COLUMN / 2, 2.4, "precision",
+                        [precision_input(r) for r in checked])
+    if scale_report is not None:
+        sd = scale_report.to_dict() if hasattr(scale_report, "to_dict") else scale_report
+        written += draw(lambda ax: scale(sd, ax=ax), TWO_COLUMN, 2.6, "scale", sd)
     return written
 
 
@@ -158,7 +158,7 @@ def _save(fig, stem, formats, source=None):
             if f == "png" and source is not None:  # what it was drawn from, and what was drawn
                 extra["metadata"] = {INPUT_KEY: encode(source), DRAWN_KEY: fingerprint_hash(fig)}
             try:
-                fig.savefig(path, **extra)
+                fig.savefig(path, bbox_inches="tight", **extra)
             except OSError as exc:
                 raise EqpropError(f"out: cannot write {str(path)!r} ({exc.strerror or exc})") from None
             files.append(path)

@@ -12,9 +12,11 @@ are importable from here as well.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 
 from eqprop.errors import EqpropError
@@ -22,7 +24,7 @@ from eqprop.errors import EqpropError
 from .report_io import (MAX_NETWORK_UNITS, REPORT_FIGURES, CheckedReport, _gradient_errors, _need,
                         _short, as_dict, check_report, load_report, param_names)
 
-__all__ = ["PALETTE", "network", "theorem3_states", "theorem3_params", "truncation",
+__all__ = ["PALETTE", "STYLE", "style", "new_figure", "network", "theorem3_states", "theorem3_params", "truncation",
            "beta_bias", "precision", "scale", "as_dict", "param_names", "check_report", "load_report",
            "CheckedReport", "legend_label", "REPORT_FIGURES"]
 
@@ -53,11 +55,40 @@ def legend_label(name, limit=40):
     return " " + text if text.startswith("_") else text  # a leading '_' hides a legend entry
 
 
+@contextlib.contextmanager
+def style():
+    """Draw with :data:`STYLE` inside the block; on exit restore those keys, and only those.
+
+    Not ``plt.rc_context``: that restores *every* rcParam on exit, and when
+    the first figure of a Jupyter session is created inside it, the inline
+    backend switches itself on there (``interactive`` True, its display
+    hooks): the exit switched it off again, and no later figure of the
+    session was displayed. Here what the block changed besides the style's
+    own keys stays as it was set.
+    """
+    saved = {k: mpl.rcParams[k] for k in STYLE}
+    mpl.rcParams.update(STYLE)
+    try:
+        yield
+    finally:
+        mpl.rcParams.update(saved)
+
+
+def new_figure(width=ONE_COLUMN, height=2.4):
+    """``(fig, ax)``: a figure of ``width`` x ``height`` inches at the style's dpi.
+
+    The figure is created outside any style scope (so that pyplot's backend,
+    Jupyter's inline one included, is set up as usual), its axes inside
+    :func:`style` (tick labels take the style's sizes).
+    """
+    fig = plt.figure(figsize=(width, height), dpi=STYLE["figure.dpi"])
+    with style():
+        ax = fig.add_subplot()
+    return fig, ax
+
+
 def _ax(ax, width=ONE_COLUMN, height=2.4):
-    if ax is None:
-        with plt.rc_context(STYLE):
-            _, ax = plt.subplots(figsize=(width, height))
-    return ax
+    return new_figure(width, height)[1] if ax is None else ax
 
 
 def _floats(rows):
