@@ -35,12 +35,13 @@ if _os.path.isdir(_os.path.join(_root, "symbolic")) and not _os.path.isdir(
     __path__.append(_root)
 
 from .errors import EqpropError  # noqa: E402
-from .symbolic import Model, builtin_names, derive, hopfield, load_model, quadratic  # noqa: E402
+from .symbolic import (Model, builtin_names, derive, describe, hopfield, load_model,  # noqa: E402
+                       quadratic)
 from .symbolic.codegen import compile_model  # noqa: E402
 from .proofs import Report, Verdict, VerificationFailed, verify  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = ["EqpropError", "Model", "hopfield", "quadratic", "load_model", "builtin_names",
-           "derive", "compile_model", "verify", "Report", "Verdict", "VerificationFailed",
+           "derive", "describe", "compile_model", "verify", "Report", "Verdict", "VerificationFailed",
            "__version__"]

@@ -61,12 +61,40 @@ def check_terms(terms, label="derive"):
 
 
 def describe(model, *, latex=False):
-    """The derived free dynamics, Hessian, mixed derivative and EP/RBP equations.
+    """The derived equations of ``model`` as text: what ``eqprop derive`` prints.
+
+    In order: the energy (or vector field) and the cost, the free dynamics
+    ``ds/dt = -dE/ds`` (paper 2.1), the Hessian ``H = d2E/ds2`` and the mixed
+    derivative ``M = d2E/(dtheta ds)`` (printed for at most 12 state
+    variables, else their counts of structural non-zeros), RBP's initial
+    values ``Sbar_0 = dC/ds``, ``Thetabar_0 = dC/dtheta`` (paper 3.5-3.8) and
+    EP's nudged dynamics ``ds/dt = -dE/ds - beta dC/ds`` (paper 4.2).
+
+    Parameters
+    ----------
+    model : eqprop.Model
+        Any model (``eqprop.load_model("two-neurons")``, ``eqprop.Model(...)``).
+    latex : bool
+        False (default): SymPy's ASCII pretty printing, one ``name = ...`` per
+        equation, under a heading per group. True: LaTeX, the equations as
+        the lines of one ``align*`` environment, each heading a ``%`` comment
+        line before it (``eqprop derive --latex``).
+
+    Returns
+    -------
+    str
+        The text. In a notebook, ``IPython.display.Math`` renders the lines
+        between ``\\begin{align*}`` and ``\\end{align*}`` inside an ``aligned``
+        block.
 
     A model of more than :data:`MAX_TERMS` terms is refused before it is
     derived (:class:`~eqprop.errors.EqpropError`); an expression of more than
     :data:`PRINT_LIMIT` nodes is named rather than printed, and so is every
     one after :data:`PRINT_BUDGET` nodes have been printed in all.
+
+    >>> import eqprop
+    >>> print(eqprop.describe(eqprop.load_model("two-neurons")).splitlines()[0])
+    eqprop derive: two neurons
     """
     check_terms(model_terms(model))
     d = derive(model)
