@@ -28,6 +28,8 @@ __all__ = ["load", "read_idx", "MAX_DATA_BYTES"]
 
 #: the most bytes of values one data file (images or labels) may hold, after decompression
 MAX_DATA_BYTES = 2 * 2**30
+#: the largest label read as a class index (beyond it, labels are not indices of output units)
+MAX_CLASSES = 100_000
 
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _FORMAT_HINT = ("give MNIST's IDX files (e.g. train-images-idx3-ubyte, .gz allowed, with "
@@ -235,6 +237,12 @@ def _check_labels(labels, n_out, source="data"):
     if lo < 0:
         raise EqpropError(f"{source}: labels range over {lo}..{hi}; class indices cannot be negative")
     if hi >= n_out:
+        distinct = np.unique(labels).size
+        if hi >= max(MAX_CLASSES, n_out):  # not a number of output units anyone means
+            raise EqpropError(f"{source}: labels range over {lo}..{hi}, not class indices "
+                              f"(there are {distinct} distinct labels; class indices run from 0 "
+                              f"to the number of classes - 1, at most {MAX_CLASSES:,}); "
+                              "renumber the labels 0, 1, 2, ...")
         raise EqpropError(f"{source}: labels range over {lo}..{hi} but the output layer has {n_out} "
                           f"units; set the first layer size to {hi + 1}")
 
