@@ -79,10 +79,9 @@ def regenerate(report, out="eqprop-figures", formats=("png", "pdf"), *, precisio
     written = []
 
     def draw(draw_fn, width, height, stem, drawn_from):
-        """A figure created outside the style (see :func:`style`), drawn inside it, saved."""
+        """A new figure, drawn (each figure function draws inside :func:`style`), saved."""
         fig, ax = new_figure(width, height)
-        with style():
-            draw_fn(ax)
+        draw_fn(ax)
         return _save(fig, out / stem, formats, drawn_from)
     if d.get("layers"):  # a layered model: the network figure (else there is none to draw)
         if "network" in d.missing:

@@ -13,6 +13,7 @@ are importable from here as well.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import re
 
@@ -59,12 +60,13 @@ def legend_label(name, limit=40):
 def style():
     """Draw with :data:`STYLE` inside the block; on exit restore those keys, and only those.
 
-    Not ``plt.rc_context``: that restores *every* rcParam on exit, and when
-    the first figure of a Jupyter session is created inside it, the inline
-    backend switches itself on there (``interactive`` True, its display
-    hooks): the exit switched it off again, and no later figure of the
-    session was displayed. Here what the block changed besides the style's
-    own keys stays as it was set.
+    Every figure function draws inside it, whether it makes its axes or is
+    given them. Not ``plt.rc_context``: that restores *every* rcParam on
+    exit, and when the first figure of a Jupyter session was created inside
+    it, the inline backend had switched itself on there (``interactive``
+    True): the exit switched it off again, and no later figure of the
+    session was displayed. Here whatever else the block changed stays as it
+    was set.
     """
     saved = {k: mpl.rcParams[k] for k in STYLE}
     mpl.rcParams.update(STYLE)
@@ -74,13 +76,18 @@ def style():
         mpl.rcParams.update(saved)
 
 
-def new_figure(width=ONE_COLUMN, height=2.4):
-    """``(fig, ax)``: a figure of ``width`` x ``height`` inches at the style's dpi.
+def _styled(figure_function):
+    """Run a figure function inside :func:`style`."""
+    @functools.wraps(figure_function)
+    def draw(*args, **kwargs):
+        with style():
+            return figure_function(*args, **kwargs)
+    return draw
 
-    The figure is created outside any style scope (so that pyplot's backend,
-    Jupyter's inline one included, is set up as usual), its axes inside
-    :func:`style` (tick labels take the style's sizes).
-    """
+
+def new_figure(width=ONE_COLUMN, height=2.4):
+    """``(fig, ax)``: a figure of ``width`` x ``height`` inches at the style's dpi, its axes
+    made inside :func:`style` (their tick labels take the style's sizes)."""
     fig = plt.figure(figsize=(width, height), dpi=STYLE["figure.dpi"])
     with style():
         ax = fig.add_subplot()
@@ -95,6 +102,7 @@ def _floats(rows):
     return [[float(v) for v in row] for row in rows]
 
 
+@_styled
 def network(layers, ax=None):
     """The paper's Figure 1: layered network, output s0 at the top, clamped input x below.
 
@@ -183,6 +191,7 @@ def _layer_groups(d, shown):
     return groups
 
 
+@_styled
 def theorem3_states(report, ax=None):
     """Sbar_t (RBP, lines) and Stilde_t (EP, circles) for every neuron (paper 5.4).
 
@@ -220,6 +229,7 @@ def theorem3_states(report, ax=None):
     return artists
 
 
+@_styled
 def theorem3_params(report, ax=None, params=None):
     """Thetabar_t (RBP, lines) and Thetatilde_t (EP, circles) for a few parameters (paper 5.5).
 
@@ -240,6 +250,7 @@ def theorem3_params(report, ax=None, params=None):
                          select=[names.index(p) for p in chosen])
 
 
+@_styled
 def truncation(report, ax=None):
     """|Thetabar_t - dJ/dtheta| against t: truncated RBP = early-stopped EP.
 
@@ -267,6 +278,7 @@ def truncation(report, ax=None):
     return artists
 
 
+@_styled
 def beta_bias(report, ax=None):
     """The measured error of EP's finite-beta gradient estimates against beta (log-log, paper 4.4).
 
@@ -293,6 +305,7 @@ def beta_bias(report, ax=None):
     return artists
 
 
+@_styled
 def precision(reports, ax=None):
     """Digits of agreement against dps, one line per theorem: agreement tracks precision.
 
@@ -334,6 +347,7 @@ def _positive(values):
     return [float(v) if v is not None and float(v) > 0 else math.nan for v in values]
 
 
+@_styled
 def scale(scale_report, ax=None):
     """Per layer, EP-RBP relative error against the step, as measured, beside the rounding bound.
 
