@@ -157,12 +157,12 @@ def _parser():
     sc = sub.add_parser("scale", help="Theorem 3 on a realistic-size layered network (float64)",
                         parents=[common],
                         formatter_class=argparse.RawDescriptionHelpFormatter,
-                        description="Check Theorem 3 in discrete time on a layered Hopfield network "
-                                    "of realistic size: EP's temporal derivatives with complex-step "
-                                    "nudging (beta = i h) against RBP's error derivatives, per layer, "
-                                    "in Ernoult et al.'s normalized measure, beside a real beta; "
-                                    "then dJ/dtheta by the implicit function theorem, the EP limit "
-                                    "and the RBP limit.",
+                        description="Check Theorem 3 in discrete time on a layered Hopfield network\n"
+                                    "of realistic size: EP's temporal derivatives with complex-step\n"
+                                    "nudging (beta = i h) against RBP's error derivatives, per layer,\n"
+                                    "in Ernoult et al.'s normalized measure, beside a real beta; then\n"
+                                    "dJ/dtheta by the implicit function theorem, the EP limit and the\n"
+                                    "RBP limit.",
                         epilog="example:\n  eqprop scale --layers 10,512,512,784 --batch 128\n"
                                "  eqprop scale --layers 10,64,64 --data digits --continuous\n\n"
                                "limits: a run estimated to need more than 8 GiB of memory or 1e13\n"
@@ -174,8 +174,9 @@ def _parser():
                     help="random (default), digits (scikit-learn's 8x8 digits: input 64, output 10; "
                          "needs eqprop[data]) or mnist:PATH (a local IDX images file or .npz)")
     sc.add_argument("--rho", default="sigmoid",
-                    help="activation: sigmoid (default), tanh, smoothhard or a smooth formula in z, "
-                         "finite on the real line with rho'(0) != 0")
+                    help="activation: sigmoid (default), tanh, smoothhard, softplus (unbounded: "
+                         "the free phase may run away), a function such as atan, or a smooth "
+                         "formula in z, finite on the real line with rho'(0) != 0")
     sc.add_argument("--cost", default="squared", choices=["squared", "cross_entropy"],
                     help="squared (default) or cross_entropy on a softmax of the output")
     sc.add_argument("--steps", type=int, default=100,
