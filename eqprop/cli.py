@@ -1,7 +1,7 @@
 """The command line: a thin layer over the library.
 
     eqprop verify [MODEL] [--dps N] [--times T1,T2,...] [--json FILE] [--quiet]
-    eqprop derive [MODEL] [--latex]
+    eqprop derive [MODEL] [--full] [--latex]
     eqprop scale [--layers 10,512,512,784] [--batch 128] [--data random|digits|mnist:PATH]
     eqprop figures [--out DIR] [--format png,pdf,svg] [--model MODEL] [--from report.json]
     eqprop models
@@ -101,6 +101,28 @@ class _Parser(argparse.ArgumentParser):
 
 DEBUG_HELP = "on an internal error, print the traceback here instead of saving it to a file"
 
+def _derive_help():
+    from .symbolic.display import MAX_TERMS
+    from .symbolic.summary import PATTERN_LIMIT, SHOW_FIRST, UNIT_LIMIT
+    return f"""\
+Print what eqprop derives from MODEL. By default a summary whose length does
+not grow with the model:
+  - the model: state, parameters, inputs and targets, by name family
+    (W01_i_j, i = 0..1, j = 0..2), with their counts;
+  - the energy and cost, terms of one form written as one sum
+    (sum[i=0..1, j=0..2](...));
+  - the free dynamics ds/dt = -dE/ds (paper 2.1): for a layered network
+    the first unit of each layer, and whether the others have the same
+    form; otherwise every unit up to {UNIT_LIMIT}, else the first {SHOW_FIRST} and a count;
+  - the non-zero pattern of H = d2E/ds2: a picture up to {PATTERN_LIMIT} state
+    variables, counts by block of layers beyond; M = d2E/(dtheta ds) by
+    parameter family; the cost's gradient;
+  - the RBP (paper 3.5-3.8) and EP (4.2-4.4, 5.4-5.5) equations, once,
+    in vector form.
+--full prints every equation and every structural non-zero of H and M on
+its own line. --latex writes a LaTeX document of the same content.
+Models of more than {MAX_TERMS:,} terms are refused; derive stops after {DERIVE_TIME_LIMIT} s."""
+
 
 def _parser():
     from .proofs.verify import ENGINES
@@ -147,12 +169,20 @@ def _parser():
     v.add_argument("--quiet", action="store_true", help="print only the verdict line")
 
     d = sub.add_parser("derive", help="print the derived dynamics, Hessian and EP/RBP equations",
-                       parents=[common],
-                       description="Print what eqprop derives from MODEL: the free dynamics "
-                                   "ds/dt = -dE/ds, the Hessian H, the mixed derivative M, and "
-                                   "the RBP and EP equations.")
+                       parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description=_derive_help(), epilog="examples:\n"
+                       "  eqprop derive                          # the paper's network, summarized\n"
+                       "  eqprop derive hopfield:20,40,40,10     # 100 units, 2,800 weights: ~100 lines\n"
+                       "  eqprop derive two-neurons --full       # every equation and entry\n"
+                       "  eqprop derive paper --latex > paper.tex && pdflatex paper.tex")
     d.add_argument("model", nargs="?", default=None, help=MODEL_HELP)
-    d.add_argument("--latex", action="store_true", help="LaTeX instead of pretty text")
+    d.add_argument("--full", action="store_true",
+                   help="print everything instead of the summary: every unit's free and nudged "
+                        "dynamics and every structural non-zero of H and M, one per line "
+                        "('H[s0_0, s1_0] = ...'; as text, in SymPy's one-line syntax)")
+    d.add_argument("--latex", action="store_true",
+                   help="a standalone LaTeX document (article class, amsmath only) instead of "
+                        "text; the summary, or everything with --full")
 
     sc = sub.add_parser("scale", help="Theorem 3 on a realistic-size layered network (float64)",
                         parents=[common],
@@ -492,7 +522,7 @@ def _derive(args):
         check_terms(terms)
     try:
         with _time_limit(DERIVE_TIME_LIMIT):
-            text = describe(load_model(spec), latex=args.latex)
+            text = describe(load_model(spec), latex=args.latex, full=args.full, document=True)
     except _OutOfTime:
         raise EqpropError(f"derive: stopped after {DERIVE_TIME_LIMIT} s, the time budget of eqprop "
                           "derive; the model is too large to print: check it with 'eqprop verify' "

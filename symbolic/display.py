@@ -1,32 +1,40 @@
-"""Human-readable derivations: what ``eqprop derive`` prints (pretty or LaTeX).
+"""Human-readable derivations: what ``eqprop derive`` prints (text or LaTeX).
 
-The energy and cost are printed from the SymPy expressions the model holds,
+By default a bounded summary (:mod:`.summary`); with ``full=True`` every
+equation and every structural non-zero of H and M, one entry per line.
+The energy and cost are printed from the expressions the model holds,
 which were parsed from the NFKC-normalised text: what is shown is what runs
 (a formula typed with fullwidth ``ｔａｎｈ`` is shown, and computed, as tanh).
+LaTeX output is ASCII: a standalone document that needs only amsmath, or one ``align*``
+environment (the rows a notebook renders).
 """
 
 from __future__ import annotations
 
 import itertools
+import unicodedata
 
 import sympy as sp
+from sympy.printing.str import StrPrinter
 
 from eqprop.errors import EqpropError
 
 from .derive import derive
 from .parse import escape_controls
+from . import summary
+from .summary import latex_name, model_blocks, pattern_blocks, summary_blocks, vector_form_blocks
 
-__all__ = ["describe", "MAX_TERMS", "PRINT_BUDGET", "model_terms", "check_terms"]
+__all__ = ["describe", "MAX_TERMS", "PRINT_BUDGET", "FULL_BUDGET", "model_terms", "check_terms"]
 
-#: Above this many state variables, matrices are summarized, not printed.
-FULL_LIMIT = 12
-#: An expression (or matrix) of more nodes than this is summarized, not printed:
-#: pretty-printing grows faster than the expression (a derivative of nested
-#: functions would take minutes to print).
+#: A summary's expression of more nodes than this is named, not printed: no one reads it there.
 PRINT_LIMIT = 2000
-#: Most nodes printed in all: the equations after it are named, not printed (a model of hundreds
-#: of state variables has hundreds of equations, each up to PRINT_LIMIT nodes).
+#: Most nodes a summary prints in all (it stays far below: its expressions are grouped).
 PRINT_BUDGET = 50_000
+#: The same two limits for ``full=True``, whose printing is linear in the nodes (one-line text or
+#: LaTeX; about 20 us a node: hopfield:20,40,40,10 prints 510,000 nodes in about 11 s). Beyond
+#: the budget, the rest of a section's equations are named in one line.
+FULL_PRINT_LIMIT = 100_000
+FULL_BUDGET = 1_000_000
 #: Largest model ``describe`` derives: additive terms of the energy (or vector field) and cost.
 #: Beyond it the derivation and its printing take minutes (``quadratic:631``: 200,000 terms,
 #: 20 s to build, 30 s to derive in SymEngine, 30 s more to convert 400,000 gradient terms back
@@ -34,11 +42,11 @@ PRINT_BUDGET = 50_000
 MAX_TERMS = 20_000
 
 
-def _nodes(e):
-    """Nodes of ``e`` (an expression or a matrix), counted up to PRINT_LIMIT + 1."""
+def _nodes(e, limit):
+    """Nodes of ``e`` (an expression or a matrix), counted up to ``limit + 1``."""
     parts = list(e) if isinstance(e, sp.MatrixBase) else [e]
     nodes = itertools.chain.from_iterable(sp.preorder_traversal(p) for p in parts)
-    return sum(1 for _ in itertools.islice(nodes, PRINT_LIMIT + 1))
+    return sum(1 for _ in itertools.islice(nodes, limit + 1))
 
 
 def model_terms(model):
@@ -60,37 +68,50 @@ def check_terms(terms, label="derive"):
                           "of realistic size with 'eqprop scale'")
 
 
-def describe(model, *, latex=False):
+def describe(model, *, latex=False, full=False, document=False):
     """The derived equations of ``model`` as text: what ``eqprop derive`` prints.
 
-    In order: the energy (or vector field) and the cost, the free dynamics
-    ``ds/dt = -dE/ds`` (paper 2.1), the Hessian ``H = d2E/ds2`` and the mixed
-    derivative ``M = d2E/(dtheta ds)`` (printed for at most 12 state
-    variables, else their counts of structural non-zeros), RBP's initial
-    values ``Sbar_0 = dC/ds``, ``Thetabar_0 = dC/dtheta`` (paper 3.5-3.8) and
-    EP's nudged dynamics ``ds/dt = -dE/ds - beta dC/ds`` (paper 4.2).
+    By default a summary of bounded size, whatever the model's (see
+    :mod:`eqprop.symbolic.summary`): the model's names, sizes and terms; the
+    energy and cost with terms of one form written as one sum; the free
+    dynamics ``ds/dt = -dE/ds`` (paper 2.1) of one unit per layer, or of the
+    first units; the sparsity pattern of ``H = d2E/ds2`` (a picture up to 40
+    state variables, counts by block of layers beyond); ``M = d2E/(dtheta ds)``
+    by parameter family; the cost's gradient; and the RBP and EP equations
+    (paper 3.5-3.8, 4.2-4.4, 5.4-5.5) once, in vector form.
 
     Parameters
     ----------
     model : eqprop.Model
         Any model (``eqprop.load_model("two-neurons")``, ``eqprop.Model(...)``).
     latex : bool
-        False (default): SymPy's ASCII pretty printing, one ``name = ...`` per
-        equation, under a heading per group. True: LaTeX, the equations as
-        the lines of one ``align*`` environment, each heading a ``%`` comment
-        line before it (``eqprop derive --latex``).
+        False (default): text, every equation on one line in SymPy's syntax
+        (a summary's long sum a term a line). True: LaTeX, in ASCII.
+    document : bool
+        With ``latex``: True, a standalone document that needs amsmath only
+        (``\\documentclass{article}``, a section per heading, the H pattern
+        verbatim; what ``eqprop derive --latex`` prints); False (default),
+        one ``align*`` environment, its every other line a ``%`` comment
+        (headings and notes): drop the lines starting with ``%``,
+        ``\\begin`` and ``\\end`` to render the rows in an ``aligned`` block
+        (``IPython.display.Math``).
+    full : bool
+        True: everything instead of the summary (``eqprop derive --full``):
+        the energy, cost and every unit's free and nudged dynamics, and each
+        structural non-zero of H and M on its own line (``H[s_i, s_j] = ...``;
+        for an energy, ``j >= i`` only: H is symmetric). In text, each
+        equation is one line in SymPy's syntax.
 
     Returns
     -------
     str
-        The text. In a notebook, ``IPython.display.Math`` renders the lines
-        between ``\\begin{align*}`` and ``\\end{align*}`` inside an ``aligned``
-        block.
+        The text.
 
     A model of more than :data:`MAX_TERMS` terms is refused before it is
     derived (:class:`~eqprop.errors.EqpropError`); an expression of more than
-    :data:`PRINT_LIMIT` nodes is named rather than printed, and so is every
-    one after :data:`PRINT_BUDGET` nodes have been printed in all.
+    :data:`PRINT_LIMIT` nodes (:data:`FULL_PRINT_LIMIT` with ``full``) is
+    named rather than printed, and so is every one after
+    :data:`PRINT_BUDGET` (:data:`FULL_BUDGET`) nodes have been printed in all.
 
     >>> import eqprop
     >>> print(eqprop.describe(eqprop.load_model("two-neurons")).splitlines()[0])
@@ -98,74 +119,283 @@ def describe(model, *, latex=False):
     """
     check_terms(model_terms(model))
     d = derive(model)
-    beta = sp.Symbol("beta")
-    printer = sp.latex if latex else (lambda e, **kw: sp.pretty(e, use_unicode=False, **kw))
-
-    def show(e):
-        """Printed with SymPy's term order; that order evaluates each term numerically, which
-        overflows for a constant such as exp(exp(exp(1000))): then in the order held."""
-        try:
-            return printer(e)
-        except (OverflowError, ValueError, ZeroDivisionError):
-            return printer(e, order="none")
-    s = model.state
-    dC = d.sympy("dC_ds")
-    out = []
-    printed = [0]
-
-    def eq(lhs, rhs):
-        """``lhs = rhs``; ``rhs`` may be a function that makes it, called only within the budget."""
-        if printed[0] <= PRINT_BUDGET and callable(rhs):
-            rhs = rhs()
-        size = _nodes(rhs) if printed[0] <= PRINT_BUDGET else 0
-        if size > PRINT_LIMIT or printed[0] > PRINT_BUDGET:
-            note = (f"an expression of more than {PRINT_LIMIT:,} nodes" if size > PRINT_LIMIT else
-                    f"{PRINT_BUDGET:,} nodes printed already")
-            note += ", not printed; eqprop.derive(model) holds it"
-            out.append(f"{lhs} &= \\text{{({note})}} \\\\" if latex else f"  {lhs} = ({note})")
-            return
-        printed[0] += size
-        if latex:
-            out.append(f"{lhs} &= {show(rhs)} \\\\")
-        else:
-            body = show(rhs)
-            pad = " " * (len(lhs) + 5)
-            lines = body.split("\n")
-            # pretty-printed fractions span lines: align them after the '='
-            out.append("\n".join((f"  {lhs} = " if k == len(lines) // 2 else pad) + ln
-                                 for k, ln in enumerate(lines)))
-
-    head = (lambda t: out.append(f"% {t}")) if latex else (lambda t: out.append(f"\n{t}"))
+    blocks = _full_blocks(model, d) if full else summary_blocks(model, d)
     name = escape_controls(model.name)  # validated by Model; escaped again, it is printed
-    out.append(f"% eqprop derive: {name}" if latex else f"eqprop derive: {name}")
-    if latex:
-        out.append("\\begin{align*}")
+    tail = ("" if full else "(a summary: 'eqprop derive --full' prints every equation and every "
+                            "non-zero entry of H and M)")
+    return (_latex(blocks, name, tail, full, document) if latex else
+            _text(blocks, name, tail, full))
+
+
+def _full_blocks(model, d):
+    """Every equation: the blocks of ``describe(model, full=True)``."""
+    s = [x.name for x in model.state]
+    p = [x.name for x in model.theta]
+    tex = {n: latex_name(n) or sp.latex(sp.Symbol(n)) for n in (*s, *p)}
+    taken = {x.name for x in (*model.state, *model.theta, *model.data_symbols)}
+    beta = sp.Symbol(next(b for b in ("beta", "beta_nudge", "_beta") if b not in taken))
+    blocks = model_blocks(model, d)
     if model.has_energy:
-        head("energy and cost")
-        eq("E" if not latex else "E", model.energy)
+        blocks += [("head", "energy and cost"), ("eq", "E", "E", model.energy)]
     else:
-        head("vector field (no energy): ds/dt = F(s)")
-    eq("C", model.cost)
-    head("free dynamics (paper 2.1): ds/dt = -dE/ds" if model.has_energy else "free dynamics: ds/dt = F(s)")
-    for i, si in enumerate(s):
-        eq(f"\\frac{{d{sp.latex(si)}}}{{dt}}" if latex else f"d{si}/dt",
-           lambda i=i: -d.sympy("dE_ds", i))
-    if len(s) <= FULL_LIMIT:
-        head("Hessian H = d2E/ds2 (RBP's side network, paper 3.5)")
-        eq("H", d.sympy("d2E_ds2"))
-        head("mixed derivative M = d2E/(dtheta ds) (paper 3.7)")
-        eq("M", d.sympy("d2E_dtheta_ds"))
-    else:
-        head(f"H has {len(d.d2E_ds2)} structural non-zeros of {len(s) ** 2}; "
-             f"M has {len(d.d2E_dtheta_ds)} of {len(s) * len(model.params)}")
-    head("RBP, Theorem 1 (paper 3.5-3.8): Sbar_0 = dC/ds(s0), d/dt Sbar = -H(s0) Sbar, "
-         "Thetabar_0 = dC/dtheta(s0), d/dt Thetabar = -M(s0) Sbar")
-    eq("\\bar S_0" if latex else "Sbar_0", dC)
-    eq("\\bar\\Theta_0" if latex else "Thetabar_0", d.sympy("dC_dtheta"))
-    head("EP, nudged dynamics (paper 4.2): ds/dt = -dE/ds - beta dC/ds")
-    for i, (si, c) in enumerate(zip(s, dC)):
-        eq(f"\\frac{{d{sp.latex(si)}}}{{dt}}" if latex else f"d{si}/dt",
-           lambda i=i, c=c: -d.sympy("dE_ds", i) - beta * c)
-    if latex:
-        out.append("\\end{align*}")
+        blocks += [("head", "cost")]
+    blocks.append(("eq", "C", "C", model.cost))
+    blocks.append(("head", "free dynamics (paper 2.1): ds/dt = -dE/ds" if model.has_energy
+                   else "free dynamics: ds/dt = F(s) (a vector field, no energy)"))
+    blocks += [("eq", f"d{n}/dt", f"\\frac{{d{tex[n]}}}{{dt}}", lambda i=i: -d.sympy("dE_ds", i))
+               for i, n in enumerate(s)]
+    symmetric = summary.symmetric(model, d)
+    blocks.append(("head", "Hessian H = d2E/ds2 (RBP's side network, paper 3.5): its "
+                           f"{len(d.d2E_ds2):,} structural non-zeros"
+                           + (", j >= i (H is symmetric)" if symmetric else "")))
+    blocks += pattern_blocks(model, d)[1:]
+    blocks += [("eq", f"H[{s[i]}, {s[j]}]", f"H_{{{tex[s[i]]},\\,{tex[s[j]]}}}",
+                lambda e=e: _entry(d, e))
+               for (i, j), e in d.d2E_ds2.items() if not (symmetric and j < i)]
+    blocks.append(("head", "mixed derivative M = d2E/(dtheta ds) (paper 3.7): its "
+                           f"{len(d.d2E_dtheta_ds):,} structural non-zeros"))
+    blocks += [("eq", f"M[{p[k]}, {s[i]}]", f"M_{{{tex[p[k]]},\\,{tex[s[i]]}}}",
+                lambda e=e: _entry(d, e)) for (k, i), e in sorted(d.d2E_dtheta_ds.items())]
+    blocks.append(("head", "RBP's initial values (paper 3.5-3.6): Sbar_0 = dC/ds(s0), "
+                           "Thetabar_0 = dC/dtheta(s0); their non-zero entries"))
+    dC = [(i, e) for i, e in enumerate(d.dC_ds) if e != 0]
+    blocks += [("eq", f"dC/d{s[i]}", f"\\frac{{\\partial C}}{{\\partial {tex[s[i]]}}}",
+                lambda e=e: _entry(d, e)) for i, e in dC]
+    blocks += [("eq", f"dC/d{p[k]}", f"\\frac{{\\partial C}}{{\\partial {tex[p[k]]}}}",
+                lambda e=e: _entry(d, e)) for k, e in enumerate(d.dC_dtheta) if e != 0]
+    if all(e == 0 for e in d.dC_dtheta):
+        blocks.append(("note", "dC/dtheta = 0: the cost depends on theta only through s"))
+    blocks.append(("head", "EP, nudged dynamics (paper 4.2): ds/dt = -dE/ds - beta dC/ds; "
+                           "the units where dC/ds is not zero (the others move as in the free phase)"))
+    blocks += [("eq", f"d{s[i]}/dt", f"\\frac{{d{tex[s[i]]}}}{{dt}}",
+                lambda i=i, e=e: -d.sympy("dE_ds", i) - beta * _entry(d, e)) for i, e in dC]
+    return blocks + vector_form_blocks(model)
+
+
+def _entry(d, e):
+    """One derived SymPy entry from its SymEngine expression (``Derivatives.sympy`` converts
+    whole matrices)."""
+    from .derive import to_sympy
+    cache = d.__dict__.setdefault("_sympy_memo", {})
+    names = cache.get("names")
+    if names is None:
+        m = d.model
+        names = cache["names"] = {x.name: x for x in (*m.state, *m.theta, *m.data_symbols)}
+    return to_sympy(e, names, cache.setdefault("memo", {}))
+
+
+def _budgeted(blocks, full):
+    """The blocks with each equation's right side made (a function is called only within the
+    budget): ``("eq", lhs, lhs_latex, rhs)``, with rhs None and a fifth item, the reason, for an
+    expression of more than PRINT_LIMIT nodes (FULL_PRINT_LIMIT with ``full``); once PRINT_BUDGET
+    (FULL_BUDGET) nodes are printed, the rest of a section's equations are named in one note."""
+    limit, budget = (FULL_PRINT_LIMIT, FULL_BUDGET) if full else (PRINT_LIMIT, PRINT_BUDGET)
+    out, run, printed = [], [], 0
+
+    def flush():
+        if run:
+            names = run[0] if len(run) == 1 else f"{run[0]} .. {run[-1]}"
+            out.append(("note", f"{_count(len(run), 'more equation')} ({names}): not printed, "
+                                f"{budget:,} nodes printed already; eqprop.derive(model) "
+                                "holds them"))
+            run.clear()
+    for b in blocks:
+        if b[0] != "eq":
+            flush()
+            out.append(b)
+            continue
+        if printed > budget:
+            run.append(b[1])
+            continue
+        rhs = b[3]() if callable(b[3]) else b[3]
+        size = _nodes(rhs, limit)
+        if size > limit:
+            out.append((*b[:3], None, f"an expression of more than {limit:,} nodes"))
+            continue
+        printed += size
+        out.append((*b[:3], rhs))
+    flush()
+    return out
+
+
+def _count(k, word):
+    return f"{k:,} {word}{'s' if k != 1 else ''}"
+
+
+def _show(printer, e, **kw):
+    """Printed with SymPy's term order; that order evaluates each term numerically, which
+    overflows for a constant such as exp(exp(exp(1000))): then in the order held."""
+    marked = isinstance(e, sp.Add) and any(type(a).__name__ == "_More" for a in e.args)
+    if not marked:
+        try:
+            return printer(e, **kw)
+        except (OverflowError, ValueError, ZeroDivisionError):
+            pass
+    return printer(e, order="none", **kw)
+
+
+#: A summary's equation longer than this is printed a term a line (text) or a row a term (LaTeX:
+#: twice as many characters).
+WIDE = 100
+
+
+class _StrPrinter(StrPrinter):
+    """SymPy's one-line form, a sum as ``sum[i=0..19, j=0..39](term)``."""
+
+    def _print_Sum(self, e):
+        limits = ", ".join(f"{self._print(i)}={self._print(a)}..{self._print(b)}"
+                           for i, a, b in e.limits[::-1])
+        return f"sum[{limits}]({self._print(e.function)})"
+
+
+def _sstr(e, **settings):
+    return _StrPrinter(settings).doprint(e)
+
+
+def _wrap(note):
+    """A note on lines of at most WIDE characters where it lists families (at "; ")."""
+    lines = [f"  {note}"]
+    while len(lines[-1]) > WIDE and "; " in lines[-1][:WIDE]:
+        cut = lines[-1].rindex("; ", 0, WIDE)
+        lines[-1:] = [lines[-1][:cut + 1], "      " + lines[-1][cut + 2:]]
+    return lines
+
+
+def _signed_terms(e):
+    """The terms of a sum in printing order, as (sign, term with its sign taken out)."""
+    marked = any(type(a).__name__ == "_More" for a in e.args)
+    terms = e.args if marked else summary.ordered_terms(e)
+    return [(-1, -t) if t.could_extract_minus_sign() else (1, t) for t in terms]
+
+
+def _text(blocks, name, tail, full):
+    out = [f"eqprop derive: {name}"]
+    for b in _budgeted(blocks, full):
+        kind = b[0]
+        if kind == "head":
+            out.append(f"\n{b[1]}")
+        elif kind == "note":
+            out.extend(_wrap(b[1]))
+        elif kind == "math":
+            out.append(f"  {b[1]}")
+        elif kind == "picture":
+            out.extend(f"    {ln}" for ln in b[1])
+        else:
+            lhs = b[1]
+            rhs = b[3]
+            if rhs is None:
+                out.append(f"  {lhs} = ({b[4]}, not printed; eqprop.derive(model) holds it)")
+            else:
+                line = _show(_sstr, rhs)
+                if full or len(line) + len(lhs) <= WIDE or not isinstance(rhs, sp.Add):
+                    out.append(f"  {lhs} = {line}")
+                    continue
+                pad = " " * (len(lhs) + 3)  # a sum too wide: a term a line
+                for k, (sign, term) in enumerate(_signed_terms(rhs)):
+                    op = ("-" if sign < 0 else "") if k == 0 else "+-"[sign < 0] + " "
+                    out.append(f"  {lhs} = {op}" if k == 0 else f"  {pad}{op}")
+                    out[-1] += _show(_sstr, term)
+    if tail:
+        out.append(f"\n{tail}")
     return "\n".join(out)
+
+
+_TEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\^{}",
+                "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "~": r"\~{}", "<": r"$<$",
+                ">": r"$>$"}
+_GREEK_COMMANDS = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
+                   "kappa", "lamda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon",
+                   "phi", "chi", "psi", "omega"}
+_GREEK_CAPITALS = {"gamma", "delta", "theta", "lamda", "xi", "pi", "sigma", "upsilon", "phi",
+                   "psi", "omega"}
+
+
+def tex_text(text):
+    """``text`` for LaTeX's text mode: its special characters escaped."""
+    return "".join(_TEX_SPECIAL.get(c, c) for c in text).replace("--", "-{}-")
+
+
+def _tex_char(c):
+    """A non-ASCII character as ASCII LaTeX (math or text mode): a Greek letter as its command,
+    anything else as its code point."""
+    words = unicodedata.name(c, "").split()
+    if len(words) == 4 and words[:2] == ["GREEK", "SMALL"] and words[2] == "LETTER":
+        letter = words[3].lower()
+        if letter in _GREEK_COMMANDS:
+            return f"\\ensuremath{{\\{'lambda' if letter == 'lamda' else letter}}}"
+    if len(words) == 4 and words[:2] == ["GREEK", "CAPITAL"] and words[2] == "LETTER":
+        letter = words[3].lower()
+        if letter in _GREEK_CAPITALS:
+            cmd = "Lambda" if letter == "lamda" else letter.capitalize()
+            return f"\\ensuremath{{\\{cmd}}}"
+    return f"\\text{{[U+{ord(c):04X}]}}"
+
+
+def tex_ascii(text):
+    """LaTeX ``text`` with every non-ASCII character written in ASCII."""
+    return "".join(c if c.isascii() else _tex_char(c) for c in text)
+
+
+def _tex_math(e):
+    names = {x: latex_name(x.name) for x in e.free_symbols if isinstance(x, sp.Symbol)}
+    return _show(sp.latex, e, symbol_names={x: t for x, t in names.items() if t})
+
+
+def _latex_rows(b, full):
+    """The ``align*`` rows of one equation block; a summary's long sum a term a row."""
+    if b[0] == "math":
+        return [f"{b[2]} \\\\"]
+    rhs = b[3]
+    if rhs is None:
+        return [f"{b[2]} &= \\text{{({b[4]}, not printed)}} \\\\"]
+    body = _tex_math(rhs)
+    if full or len(body) <= 2 * WIDE or not isinstance(rhs, sp.Add):
+        return [f"{b[2]} &= {body} \\\\"]
+    rows = []
+    for k, (sign, term) in enumerate(_signed_terms(rhs)):
+        op = ("-" if sign < 0 else "") if k == 0 else "\\quad " + "+-"[sign < 0] + " "
+        rows.append(f"{b[2] if k == 0 else ''} &{'= ' if k == 0 else ''}{op}{_tex_math(term)} \\\\")
+    return rows
+
+
+def _latex(blocks, name, tail, full, document):
+    """A LaTeX document: a section per heading, notes as text, pictures verbatim; or, without
+    ``document``, one ``align*`` environment with every other line a ``%`` comment."""
+    blocks = _budgeted(blocks, full)
+    if not document:
+        out = [f"% eqprop derive: {name}", "\\begin{align*}"]
+        for b in blocks:
+            if b[0] in ("eq", "math"):
+                out.extend(_latex_rows(b, full))
+            else:
+                out.extend(f"% {ln}" for ln in ([b[1]] if b[0] != "picture" else b[1]))
+        last = max(k for k, ln in enumerate(out) if not ln.startswith(("%", "\\begin")))
+        out[last] = out[last].removesuffix(" \\\\")
+        return tex_ascii("\n".join([*out, *([f"% {tail}"] if tail else []), "\\end{align*}"]))
+    out = [f"% eqprop derive: {name}", "\\documentclass{article}",
+           "\\usepackage{amsmath}", "\\begin{document}",
+           f"\\section*{{eqprop derive: {tex_text(name)}}}"]
+    rows = []
+
+    def close():
+        if rows:
+            rows[-1] = rows[-1].removesuffix(" \\\\")
+            out.extend(["\\begin{align*}", *rows, "\\end{align*}"])
+            rows.clear()
+    for b in blocks:
+        kind = b[0]
+        if kind in ("eq", "math"):
+            rows.extend(_latex_rows(b, full))
+            continue
+        close()
+        if kind == "head":
+            out.append(f"\\subsection*{{{tex_text(b[1])}}}")
+        elif kind == "note":
+            out.append(f"{tex_text(b[1])}\\par")
+        elif kind == "picture":
+            out.extend(["\\begin{verbatim}", *b[1], "\\end{verbatim}"])
+    close()
+    if tail:
+        out.append(f"\\medskip {tex_text(tail)}\\par")
+    out.append("\\end{document}")
+    return tex_ascii("\n".join(out))

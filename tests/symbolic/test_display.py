@@ -1,10 +1,10 @@
-"""``describe``: the derived equations, as text and LaTeX."""
+"""``describe``: the derived equations, as text and LaTeX (the summary: test_derive_summary.py)."""
 
 import pytest
 import sympy as sp
 
 from eqprop import Model, derive, load_model, quadratic
-from eqprop.symbolic.display import FULL_LIMIT, describe
+from eqprop.symbolic.display import describe
 
 a, b, w, x, y, beta = sp.symbols("a b w x y beta", real=True)
 
@@ -24,34 +24,36 @@ def rhs_of(lines, lhs):
 
 
 def test_latex_two_neurons(two):
-    text = describe(two, latex=True)
+    text = describe(two, latex=True, full=True)
     lines = text.splitlines()
     assert lines[0] == "% eqprop derive: two neurons"
     assert "\\begin{align*}" in lines and lines[-1] == "\\end{align*}"
     assert "\\frac{da}{dt}" in text and "\\frac{db}{dt}" in text
-    # free phase first, then the nudged phase: two equations per neuron
+    # free phase first, then the nudged phase, where the cost pulls: only the output neuron a
     free_a, nudged_a = rhs_of(lines, "\\frac{da}{dt}")
-    free_b, nudged_b = rhs_of(lines, "\\frac{db}{dt}")
+    [free_b] = rhs_of(lines, "\\frac{db}{dt}")
     assert free_a == sp.latex(DA)
     assert free_b == sp.latex(DB)
-    # nudging adds -beta dC/ds: only the output neuron a feels it
-    assert "\\beta" in nudged_a and "\\beta" not in nudged_b and "\\beta" not in free_a
-    assert nudged_b == free_b
+    # nudging adds -beta dC/ds
+    assert "\\beta" in nudged_a and "\\beta" not in free_a
     assert rhs_of(lines, "E") == [sp.latex(two.energy)]
     assert rhs_of(lines, "C") == [sp.latex((a - y) ** 2 / 2)]
-    assert any(ln.startswith("H &= \\left[\\begin{matrix}") for ln in lines)
-    assert any(ln.startswith("M &= ") for ln in lines)
-    assert any(ln.startswith("\\bar S_0 &= ") for ln in lines)
+    # H entry by entry, j >= i (symmetric); M likewise; RBP's initial value dC/ds
+    assert [ln.split(" &=")[0] for ln in lines if ln.startswith("H_{")] == [
+        "H_{a,\\,a}", "H_{a,\\,b}", "H_{b,\\,b}"]
+    assert [ln.split(" &=")[0] for ln in lines if ln.startswith("M_{")] == ["M_{w,\\,a}", "M_{w,\\,b}"]
+    assert rhs_of(lines, "\\frac{\\partial C}{\\partial a}") == [sp.latex(a - y)]
     assert "paper 2.1" in text and "paper 4.2" in text
 
 
 def test_text_two_neurons(two):
-    text = describe(two)
+    text = describe(two, full=True)
     assert text.startswith("eqprop derive: two neurons")
-    for fragment in ("  E = ", "  C = ", "  da/dt = ", "  db/dt = ", "  H = ", "  M = ",
-                     "  Sbar_0 = ", "  Thetabar_0 = ", "beta*(a - y)", "tanh(b)"):
+    for fragment in ("  E = ", "  C = ", "  da/dt = ", "  db/dt = ", "  H[a, a] = ", "  H[a, b] = ",
+                     "  M[w, a] = ", "  dC/da = a - y", "beta*(a - y)", "tanh(b)"):
         assert fragment in text, fragment
-    assert text.count("da/dt = ") == 2 and text.count("db/dt = ") == 2
+    assert "  H[b, a] = " not in text  # symmetric: once
+    assert text.count("da/dt = ") == 2 and text.count("db/dt = ") == 1
     assert "\\frac" not in text
     assert text.isascii()
 
@@ -67,18 +69,18 @@ def test_differs_between_models(two):
 
 
 def test_large_model_summarizes_matrices():
-    m = quadratic(FULL_LIMIT + 1)
-    text = describe(m)
-    n = FULL_LIMIT + 1
-    assert "  H = " not in text
-    # H = I - W_sym is dense: n^2 structural non-zeros
-    assert f"H has {n * n} structural non-zeros of {n * n}" in text
+    n = 41
+    text = describe(quadratic(n))
+    assert "  H = " not in text and "H[" not in text
+    # H = I - W_sym is dense: n^2 structural non-zeros, drawn in blocks beyond 40 state variables
+    assert f"{n} x {n} (symmetric), {n * n:,} structural non-zeros of {n * n:,}" in text
+    assert "each character a block of 2 x 2 entries" in text
 
 
 def test_vector_field_model():
     m = Model(vector_field=["-a + w*b", "-b"], cost="a**2/2", state=["a", "b"], params={"w": "1/4"})
     text = describe(m, latex=True)
-    assert "vector field (no energy)" in text
+    assert "(a vector field, no energy)" in text
     assert "E &=" not in text
     assert rhs_of(text.splitlines(), "\\frac{da}{dt}")[0] == sp.latex(-a + w * b)
 
@@ -123,7 +125,9 @@ def test_derive_refuses_models_beyond_its_budget(monkeypatch):
 
 def test_print_budget_names_the_rest(monkeypatch):
     import eqprop.symbolic.display as display
-    monkeypatch.setattr(display, "PRINT_BUDGET", 200)
-    text = describe(quadratic(30))
-    assert "ds_0/dt = " in text and "  ds_29/dt = (200 nodes printed already, not printed" in text
+    monkeypatch.setattr(display, "FULL_BUDGET", 3000)
+    text = describe(quadratic(30), full=True)
+    assert "  E = " in text and "ds_0/dt = " in text  # E: about 2,500 nodes
+    skipped = [ln for ln in text.splitlines() if "not printed, 3,000 nodes printed already" in ln]
+    assert skipped and ".. ds_29/dt): not printed" in skipped[0]  # one line per section
     assert len(text) < 40_000
