@@ -269,13 +269,16 @@ class System:
         return self._backend
 
 
-def newton(system, s_start, *, beta=0, theta=None, tol=None, im_floor=0, maxiter=60):
+def newton(system, s_start, *, beta=0, theta=None, tol=None, im_unit=0, maxiter=60):
     """Solve dE^beta/ds (s) = 0 by Newton's method from ``s_start``.
 
     Complex ``beta`` (or ``theta``) gives a complex-step fixed point; its
     imaginary part converges relative to its own size, or absolutely below
-    ``im_floor`` (an imaginary part that is zero in exact arithmetic is
-    rounding noise and never converges relatively). Returns
+    ``im_unit`` (the size of the imaginary perturbation, h) times ``tol``
+    times the real part's size: an imaginary part that is zero in exact
+    arithmetic is h times the rounding of the real part, noise that never
+    converges relatively, and the derivative it carries (Im s / h) is then
+    known to ``tol`` of the state's size, as the real part is. Returns
     ``(s, residual, iterations)``; raises :class:`ComputationBreakdown` if
     Newton does not converge (singular Hessian, or a start outside the basin).
     """
@@ -287,6 +290,7 @@ def newton(system, s_start, *, beta=0, theta=None, tol=None, im_floor=0, maxiter
     stagnant = mpmath.mpf(10) ** -(mpmath.mp.dps // 2)
     s = list(s_start)
     ref = _parts(s)[0] if s else 0  # the start's size: relative, never absolute, convergence
+    im_floor = im_unit * tol * ref
     size = mpmath.inf
     prev = (mpmath.inf, mpmath.inf)
     for k in range(1, maxiter + 1):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import mpmath
 
-from .problem import basin_radius
+from .radius import basin_radius
 
 __all__ = ["kbe_points", "kbe_chain_rule", "kbe_directional"]
 
@@ -39,7 +39,7 @@ def kbe_points(P, samples=1):
         if not any(offsets):  # s0 itself: every KBE term would vanish there
             offsets = [mpmath.mpf(1) / 2 for _ in P.s0]
         size = mpmath.norm(mpmath.matrix(offsets))
-        cap = basin_radius(P.system, P.s0, P.H, P.eig_min, [x / size for x in offsets]) / 2
+        cap = basin_radius(P.system, P.s0, P.H, P.eig_min, [x / size for x in offsets], P.model) / 2
         if P.edge_distance is not None:
             cap = min(cap, P.edge_distance / 4)
         cap = max(cap, floor)

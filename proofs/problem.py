@@ -24,8 +24,10 @@ from eqprop.numeric.integrate import BudgetExhausted
 from eqprop.numeric.relax import relax
 from eqprop.symbolic.codegen import compile_model
 from eqprop.symbolic.derive import derive
-from eqprop.symbolic.domain import domain_violations, edge_distance
+from eqprop.symbolic.domain import domain_violations
 
+from . import noise
+from .radius import radius_at_s0
 from .grid import default_times, largest_rate, sbar_decay, t_infinity
 from .options import MAX_TIME, Options
 from .report import Assumption, Check
@@ -65,6 +67,12 @@ class Problem:
     beta_radius: object = mpmath.mpf(1)     # estimated radius of convergence of beta -> s^beta
     dJ_dtheta: list = field(default_factory=list)    # implicit gradient (2.3), for the report
     edge_distance: object = None  # how far s may move from s0 inside every function's domain
+    spreads: dict = field(default_factory=dict)  # s0's rounding in H, M, C_s, C_theta (.noise)
+
+    def size(self, name):
+        """Entry-wise size of ingredient ``name`` (H, M, C_s, C_theta) as computed: its value,
+        or the rounding that s0's own rounding puts into it if larger (:mod:`.noise`)."""
+        return noise.size(getattr(self, name), self.spreads.get(name))
 
     @property
     def betas(self):
@@ -309,7 +317,22 @@ def prepare(model, options: Options):
                          f"beyond the integration budget at lambda_max / lambda_min = "
                          f"{mpmath.nstr(lam_max / eig_min, 3)} (H is ill-conditioned)")
             t_inf = None
-        edge, radius = _radius(model, system, s0, H, C_s, eig_min, fixed)
+        edge, where, radius = radius_at_s0(model, system, s0, H, C_s, eig_min, fixed)
+        if edge is not None and pd:
+            # Newton-Kantorovich: the exact fixed point lies within 2 |H^-1 dE/ds(s0)| of s0,
+            # and the force is known only to the rounding of its terms (|H| |s0|): if the edge
+            # is nearer, whether the minimum lies inside the domain is undecided at this dps
+            terms = max([abs(x) for x in H]) * max([abs(x) for x in s0])
+            known = 2 * max(residual, mpmath.mpf(10) ** -wdps * terms) / abs(eig_min)
+            if edge <= known:
+                assumptions.append(Assumption.limit(
+                    "inside the domain", False, mpmath.nstr(edge, 3),
+                    f"s0 is {mpmath.nstr(edge, 3)} from the edge of the domain of {where}, within "
+                    f"its own uncertainty {mpmath.nstr(known, 3)}: a minimum on the edge "
+                    "violates the hypotheses (E twice differentiable around s0), one inside "
+                    "needs more digits to tell; raise --dps, or move the minimum off the edge"))
+                return None, assumptions, notes
+        spreads = noise.state_spreads(compiled, s0, theta_vals, data_vals, edge=edge)
         beta_step = min(mpmath.mpf("1e-3"), radius / 100)
         problem = Problem(
             model=model, compiled=compiled, system=system, dps=dps, working_dps=wdps,
@@ -317,58 +340,8 @@ def prepare(model, options: Options):
             eig_min=eig_min, times=list(times), h=mpmath.mpf(10) ** (-2 * wdps),
             tol=mpmath.mpf(10) ** (-(dps + GUARD_DPS // 2)), holomorphic=model.holomorphic,
             seed=options.seed, t_infinity=t_inf, beta_step=beta_step,
-            beta_radius=min(radius, mpmath.mpf(1)), edge_distance=edge)
+            beta_radius=min(radius, mpmath.mpf(1)), edge_distance=edge, spreads=spreads)
     return problem, assumptions, notes
-
-
-def _radius(model, system, s0, H, C_s, eig_min, fixed):
-    """``(edge distance, radius)``: how far s0 is from a domain edge, and beta -> s^beta's radius.
-
-    Three things bound the radius of convergence of beta -> s^beta at 0,
-    each estimated: the cost's curvature against the energy's
-    (lambda_min / |d2C/ds2|_F: in one dimension s^beta has its pole there);
-    the nearest edge of a function's real domain (s^beta moves at the rate |ds/dbeta| = |H^-1 C_s| and reaches an edge at
-    distance d near beta = d / |H^-1 C_s|, where the derivatives of E blow
-    up); and the energy's own curvature changing along that path (a fold:
-    H(s^beta) loses definiteness about :func:`basin_radius` away, a shallow
-    minimum next to a barrier).
-    """
-    d2C = system.c.d2C_ds2.mp(s0, system.theta(), system.data())
-    c_ss = mpmath.mnorm(d2C, "F") if d2C.rows else mpmath.mpf(0)  # >= its 2-norm
-    radius = abs(eig_min) / c_ss if c_ss else mpmath.mpf(1)  # 1-D: s^beta's pole at lambda / c
-    with mpmath.workdps(20):
-        try:
-            path = linalg.solve(H, C_s)
-        except ZeroDivisionError:  # pragma: no cover - H was found definite before
-            path = mpmath.matrix(len(C_s), 1)
-    rate = mpmath.norm(path)
-    if rate > 0:
-        radius = min(radius, basin_radius(system, s0, H, eig_min, [x / rate for x in path]) / rate)
-    edge, _where = edge_distance(model.expressions, {**fixed, **dict(zip(model.state, s0))},
-                                 model.state)
-    if edge is None:
-        return None, radius
-    edge = mpmath.mpf(str(edge))
-    if rate > 0:
-        radius = min(radius, edge / rate)
-    return edge, radius
-
-
-def basin_radius(system, s0, H, eig_min, v):
-    """``|lambda_min| / |d/de H(s0 + e v)|`` for a unit ``v`` (infinite where H is constant).
-
-    The third derivative of E along v, by a forward difference of the
-    Hessian (an estimate is all that is needed): H(s0 + r v) differs from
-    H(s0) by about lambda_min at r, so the minimum's basin along v reaches
-    about that far (for a cubic, exactly to the inflection point).
-    """
-    d = mpmath.mpf(10) ** -(mpmath.mp.dps // 3) * max([abs(x) for x in s0] + [1])
-    try:
-        moved = system.d2Ebeta_ds2([a + d * b for a, b in zip(s0, v)])
-    except (ArithmeticError, ValueError):  # pragma: no cover - outside a domain: no estimate
-        return mpmath.inf
-    third = mpmath.mnorm(moved - H, "F") / d
-    return abs(eig_min) / third if third else mpmath.inf
 
 
 def _eigenvalues(H):

@@ -36,6 +36,8 @@ from eqprop.numeric.integrate import BudgetExhausted
 from eqprop.numeric.highprec import (ComputationBreakdown, adjoint_closed_form, adjoint_flow,
                                      newton, richardson_derivative, richardson_levels)
 
+from . import noise
+
 __all__ = ["RBPSeries", "EPSeries", "ROUTES", "implicit_gradient", "gradient_scale",
            "ift_directions", "ift_gradient", "projected_cost_ds", "projected_cost_dtheta", "rbp_adjoint",
            "rbp_closed_form", "ep_gradient", "ep_readout", "finite_beta_estimates",
@@ -130,8 +132,10 @@ def term_sizes(A, u, c, zero):
 
 
 def gradient_scale(P):
-    """Size of the terms dJ/dtheta = C_theta - M H^-T C_s is formed from (:func:`term_sizes`)."""
-    return term_sizes(P.M, list(solve(P.H.T, P.C_s)), P.C_theta, P.zero_level)
+    """Size of the terms dJ/dtheta = C_theta - M H^-T C_s is formed from (:func:`term_sizes`),
+    each ingredient at least the rounding that s0's own rounding puts into it (:mod:`.noise`)."""
+    z = noise.through_inverse(P.H.T, solve(P.H.T, P.C_s), P.spreads.get("C_s"))
+    return term_sizes(P.size("M"), z, P.size("C_theta"), P.zero_level)
 
 
 #: Up to this many parameters IFT.cs differentiates J along every coordinate.
@@ -176,7 +180,7 @@ def ift_gradient(P, directions=None):
     for u in directions if directions is not None else ift_directions(P):
         def J(e, u=u):
             th = [a + e * b for a, b in zip(theta, u)]
-            s, _, _ = newton(P.system, P.s0, theta=th, im_floor=P.h ** 2)
+            s, _, _ = newton(P.system, P.s0, theta=th, im_unit=P.h)
             return [P.system.C(s, th)]
         out.append(P.derivative(J)[0])
     return out
@@ -237,7 +241,7 @@ def ep_readout(P, s, beta):
 
 def nudged_fixed_point(P, beta):
     """s^beta: Newton on dE^beta/ds = 0, started at s0."""
-    return newton(P.system, P.s0, beta=beta, im_floor=P.h ** 2)[0]
+    return newton(P.system, P.s0, beta=beta, im_unit=P.h)[0]
 
 
 def ep_gradient(P):

@@ -40,7 +40,7 @@ def check(P, *, adjoint=q.rbp_adjoint, closed_form=q.rbp_closed_form,
     with mpmath.workdps(P.working_dps):
         rbp = adjoint(P)
         closed = closed_form(P)
-        s_size = mpmath.norm(mpmath.matrix(P.C_s))
+        s_size = mpmath.norm(mpmath.matrix(P.size("C_s")))
         th_size = q.gradient_scale(P)
         rows = []
         for t, sb, tb, sb_cf, tb_cf in zip(P.times, rbp.s_bar, rbp.theta_bar, closed.s_bar,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import mpmath
 
+from . import noise
 from . import quantities as q
 from .report import TheoremResult
 
@@ -40,9 +41,10 @@ def check(P, *, ep=q.ep_temporal_derivatives, rbp=q.rbp_adjoint) -> TheoremResul
                 continue
             # u(t) = H^-1 (Sbar_t - C_s) from the RBP side and the problem, never from the
             # EP side under test (a corrupted side must not widen its own tolerance)
-            u = list(q.solve(P.H, [a - b for a, b in zip(sb, P.C_s)]))
-            s_scale, th_scale = (q.term_sizes(P.H, u, P.C_s, P.zero_level),
-                                 q.term_sizes(P.M, u, P.C_theta, P.zero_level))
+            u = noise.through_inverse(P.H, q.solve(P.H, [a - b for a, b in zip(sb, P.C_s)]),
+                                      P.spreads.get("C_s"))
+            s_scale, th_scale = (q.term_sizes(P.size("H"), u, P.size("C_s"), P.zero_level),
+                                 q.term_sizes(P.size("M"), u, P.size("C_theta"), P.zero_level))
             lost = mpmath.log10(max(s_scale) / max(max(abs(x) for x in sb), tiny))
             limit = P.limit_integrator
             if lost > 1:

@@ -358,3 +358,72 @@ def test_a_tiny_fixed_point(energy, params, engine):
     m = Model(state=["a"], energy=energy, cost="(a - y)**2/2", params=params, data={"y": "0.2"})
     r = verify(m, dps=20, engine=engine, initial_state=[0.1])
     assert r.verdict is Verdict.VERIFIED, r.table()
+
+
+VANISHING = dict(state=["a", "b"], vector_field=["-a + w*b + k*b**2 + x", "-b + w*(a - x)"],
+                 cost="(a - y)**2/2", params={"w": "0.5", "k": "3"},
+                 data={"x": "0.2", "y": "0.1"})
+
+
+def test_a_vector_field_whose_parameter_derivatives_vanish_at_s0(engine):
+    """s0 = (x, 0) for every theta: M = -(dF/dtheta)^T is exactly zero there, and the
+    computed M is the rounding of s0 (b = 1e-63). Its rows are measured against the size
+    that rounding has (|s0| |dM/ds|), not against the rounding itself: they used to fail
+    at 0.2 digits (IFT.cs, T1.Theta.def) and Newton's complex step never converged."""
+    r = verify(Model(**VANISHING), dps=30, engine=engine)
+    assert r.verdict is Verdict.VERIFIED, r.table()
+
+
+def test_when_m_vanishes_a_wrong_side_still_fails():
+    """The sizes that rounding of s0 gives M do not hide an error above that rounding."""
+    from eqprop.proofs import theorem1
+    from eqprop.proofs.mutations import mutate
+    P, _, _ = prepare(Model(**VANISHING), resolve(Model(**VANISHING), dps=20))
+    wrong = q_implicit_of(mutate(P, "C_theta", mpmath.mpf("1e-12")))
+    rows = theorem1.check(P, implicit=lambda _: wrong).checks
+    limit = [c for c in rows if c.id == "T1.limit"]
+    assert limit and not limit[0].passed, [(c.id, c.digits) for c in limit]
+
+
+def q_implicit_of(P):
+    with mpmath.workdps(P.working_dps):
+        return quantities.implicit_gradient(P)
+
+
+def test_the_spread_of_m_is_the_rounding_of_s0_carried_into_it():
+    """Worked by hand at s0 = (0.2, 0): H = -dF/ds = [[1, -1/2], [-1/2, 1]], the force's
+    terms T = |H| |s0| = (0.2, 0.1), s0's rounding |H^-1| T = (1/3, 4/15) (|H^-1| has 4/3 on
+    the diagonal, 2/3 off it). M = -(dF/dtheta)^T = -[[b, a - x], [b^2, 0]], so its spread
+    is [[4/15, 1/3], [2 |b| 4/15, 0]]."""
+    P, _, _ = prepare(Model(**VANISHING), resolve(Model(**VANISHING), dps=20))
+    spread = P.spreads["M"]
+    assert spread.shape == (2, 2)
+    assert abs(spread[0, 0] - 4 / 15) < 1e-6 and abs(spread[0, 1] - 1 / 3) < 1e-6, spread
+    assert spread[1, 0] < 1e-12 and spread[1, 1] == 0
+    size = P.size("M")  # at least the spread, at least |M|
+    assert size[0, 0] >= mpmath.mpf("0.26") and size[1, 1] == 0
+
+
+def test_a_minimum_exactly_on_a_domain_edge_is_incomplete(engine):
+    """E = a^(5/2) + a^2/2 has its minimum at a = 0, the edge of a^(5/2)'s domain; Newton
+    stops 1e-107 inside, within the fixed point's own uncertainty (Newton-Kantorovich):
+    whether E is C^2 around s0 cannot be decided, so no verdict. It used to be 'verified'."""
+    m = Model(state=["a"], energy="a**(5/2) + a**2/2 + w*a", cost="(a - y)**2/2",
+              params={"w": "0"}, data={"y": "0.1"})
+    r = verify(m, dps=30, engine=engine, initial_state=[0.5])
+    assert r.verdict is Verdict.INCOMPLETE, r.table()
+    inside = [a for a in r.assumptions if a.id == "inside the domain"]
+    assert inside and not inside[0].holds and "a**(5/2)" in inside[0].message
+
+
+def test_a_computation_that_breaks_down_is_incomplete_not_a_failure(monkeypatch):
+    """A number that could not be computed is no evidence that an identity fails."""
+    from eqprop.numeric.highprec import ComputationBreakdown
+    from eqprop.proofs import theorem2
+
+    def broken(P, **_):
+        raise ComputationBreakdown("Newton did not converge (a test)")
+    monkeypatch.setattr(theorem2, "check", broken)
+    r = verify(Model(**TWO), dps=15, engine="gbs")
+    assert r.verdict is Verdict.INCOMPLETE, r.table()
+    assert any("T2 could not be computed" in n for n in r.notes), r.notes
