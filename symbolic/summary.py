@@ -228,15 +228,17 @@ class Forms:
             if not triangle:
                 return None
         first, names = members[0]
+        # letters i, j, ... in the order of the names' bases and index positions
         where = [(self._split(n)[0], r) for n in names for r in range(len(self._split(n)[1]))]
-        order = sorted(range(len(classes)), key=lambda c: min(where[p] for p in list(classes.values())[c]))
-        letter = {p: self.letters[order.index(c)] for c, ps in enumerate(classes.values()) for p in ps}
+        positions = list(classes.values())
+        order = sorted(range(len(classes)), key=lambda c: min(where[p] for p in positions[c]))
+        letter = {p: self.letters[order.index(c)] for c, ps in enumerate(positions) for p in ps}
         renamed, pos = {}, 0
         for name in names:
             base, idx = self._split(name)
-            parts = [letter.get(pos + r, str(v)) for r, v in enumerate(idx)]
+            new = f"{base}_{'_'.join(letter.get(pos + r, str(v)) for r, v in enumerate(idx))}"
             pos += len(idx)
-            if idx and renamed.setdefault(name, f"{base}_{'_'.join(parts)}") != f"{base}_{'_'.join(parts)}":
+            if idx and renamed.setdefault(name, new) != new:
                 return None  # one symbol, two indices: not a plain sum
         template = self.sympy(first).xreplace(
             {self.names[n]: sp.Symbol(new, real=True) for n, new in renamed.items() if new != n})
@@ -307,8 +309,10 @@ def _layers(model, forms):
     out, start = [], 0
     for size in model.layers[:-1]:
         bases = {forms._split(x.name)[0] for x in model.state[start:start + size]}
-        out.append((bases.pop() if len(bases) == 1 else f"layer {len(out)}", start, start + size))
+        out.append((bases.pop() if len(bases) == 1 else None, start, start + size))
         start += size
+    if None in [name for name, _, _ in out] or len({name for name, _, _ in out}) < len(out):
+        out = [(str(k), a, b) for k, (_, a, b) in enumerate(out)]  # layers without a name each
     return out
 
 
@@ -396,9 +400,9 @@ def pattern_blocks(model, d, layers=None):
     layers = layers or _layers(model, Forms(model))
     n, nnz = len(model.state), len(d.d2E_ds2)
     sym = " (symmetric)" if symmetric(model, d) else ""
-    what = "d2E/ds2" if model.has_energy else "-dF/ds, the Jacobian of -F,"
-    head = [("head", f"Hessian H = {what} (RBP's side network, paper 3.5): {n:,} x {n:,}{sym}, "
-                     f"{nnz:,} structural non-zeros of {n * n:,}")]
+    what = "Hessian H = d2E/ds2" if model.has_energy else "Jacobian H = -dF/ds"
+    head = [("head", f"{what} (RBP's side network, paper 3.5): {n:,} x {n:,}{sym}, "
+                     f"{_count(nnz, 'structural non-zero')} of {n * n:,}")]
     nz = d.d2E_ds2
     bounds = [a for _, a, _ in layers[1:]]
     if n <= PATTERN_LIMIT:
@@ -452,7 +456,7 @@ def _mixed(model, d, layers):
         reach.setdefault(k, set()).add(i)
     what = "d2E/(dtheta ds)" if model.has_energy else "-(dF/dtheta)^T"
     blocks = [("head", f"mixed derivative M = {what} (paper 3.7): {p:,} x {n:,}, "
-                       f"{len(d.d2E_dtheta_ds):,} structural non-zeros of {p * n:,}")]
+                       f"{_count(len(d.d2E_dtheta_ds), 'structural non-zero')} of {p * n:,}")]
     grad = "dE/ds" if model.has_energy else "F"
     owner = {}
     for name, a, b in layers:

@@ -185,6 +185,17 @@ def test_a_layer_of_two_forms_says_so(tmp_path, capsys):
     assert "ds0_0/dt = " in out and "ds0_2/dt = " in out
 
 
+def test_vector_field_with_layers_of_one_name():
+    """Layers whose units share one base name are numbered; a vector field's H is a Jacobian."""
+    m = Model(vector_field=["-a_0 + w*a_1", "-a_1"], cost="a_0**2/2", state=["a_0", "a_1"],
+              params={"w": "0.5"}, layers=[1, 1, 1])
+    text = describe(m)
+    assert "  layer 0: 1 unit\n" in text and "  layer 1: 1 unit\n" in text
+    assert "Jacobian H = -dF/ds (RBP's side network, paper 3.5): 2 x 2, 3 structural" in text
+    assert "w: in F of 1 state variable, in layer 0" in text
+    assert "    a_0 x|x\n        -+-\n    a_1 .|x" in text  # not symmetric
+
+
 def test_hopfield_20_40_40_10_is_bounded(capsys):
     """100 state variables, 2,800 weights: a summary of bounded length (time: bench/RESULTS.md)."""
     out = text_of(["derive", "hopfield:20,40,40,10"], capsys)
