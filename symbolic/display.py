@@ -21,8 +21,9 @@ from eqprop.errors import EqpropError
 
 from .derive import derive
 from .parse import escape_controls
-from . import summary
-from .summary import latex_name, model_blocks, pattern_blocks, summary_blocks, vector_form_blocks
+from . import forms, summary
+from .forms import latex_name
+from .summary import model_blocks, pattern_blocks, summary_blocks, vector_form_blocks
 
 __all__ = ["describe", "MAX_TERMS", "PRINT_BUDGET", "FULL_BUDGET", "model_terms", "check_terms"]
 
@@ -264,7 +265,7 @@ def _wrap(note):
 def _signed_terms(e):
     """The terms of a sum in printing order, as (sign, term with its sign taken out)."""
     marked = any(type(a).__name__ == "_More" for a in e.args)
-    terms = e.args if marked else summary.ordered_terms(e)
+    terms = e.args if marked else forms.ordered_terms(e)
     return [(-1, -t) if t.could_extract_minus_sign() else (1, t) for t in terms]
 
 
