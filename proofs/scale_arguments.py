@@ -83,13 +83,20 @@ def estimate(sizes, batch, steps, eps=0.5, continuous=False, asymmetry=0.0):
         mem += 16 * 80 * B * N
     P = 2 * B * W
     per_step = 15 * P + 18 * B * B * sizes[-2]
-    flops = int(steps) * per_step + (int(RBP_LIMIT_TIME / eps) + 1) * P + 2000 * P \
+    flops = int(steps) * per_step + (_rbp_steps(eps) + 1) * P + 2000 * P \
         + 2 * B * B * sizes[-1]
     if continuous:
         flops += 15000 * P
     # Python's own work per layer and step (a few microseconds per array operation)
     flops += (int(steps) + 100) * L * 4 * 10**6
     return mem, flops
+
+
+def _rbp_steps(eps):
+    """Steps of the RBP limit, ``RBP_LIMIT_TIME / eps``, as a Python int: a subnormal ``eps``
+    (1e-310) makes the quotient infinite in float64, which int() cannot take."""
+    steps = RBP_LIMIT_TIME / eps
+    return int(steps) if math.isfinite(steps) else 10**400
 
 
 #: The largest ``asymmetry`` (noise on the backward weights, relative to their scale): far

@@ -268,6 +268,9 @@ SCALE_CASES = {
     "rho beyond float64": (["--rho", "1e999*z"], "overflows float64"),
     "asymmetry 1e308": (["--asymmetry", "1e308"], "at most 1e+06"),
     "rho exp diverges, one line": (["--rho", "exp(z)"], "diverged"),
+    # a fourth hostile corpus: a subnormal step made 200 / eps infinite (exit 3)
+    "eps subnormal 1e-310": (["--eps", "1e-310"], "a larger --eps"),
+    "eps smallest subnormal": (["--eps", "5e-324"], "floating-point operations"),
 }
 
 
