@@ -98,6 +98,45 @@ class _Parser(argparse.ArgumentParser):
                         f"{m.group(1)}={'-0,1' if m.group(1) in ('--times', '--initial-state') else '-0.5'}")
         self.exit(2, f"eqprop: error: {sanitize(message)} (see '{self.prog} --help')\n")
 
+    def add_argument(self, *args, **kwargs):
+        """An option that takes a value may be given once (see :class:`_Once`)."""
+        if args and args[0].startswith("-") and kwargs.get("action") is None:
+            kwargs["action"] = _Once
+        return super().add_argument(*args, **kwargs)
+
+
+class _Once(argparse.Action):
+    """Store an option's value, refusing a second one: with '--dps 10 --dps 12' or '--times 0,1
+    --times 0,5' argparse would keep the last silently."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = namespace.__dict__.setdefault("_given", {})
+        if self.dest in given:
+            def shown(v):
+                return repr(v) if len(repr(v)) <= 40 else repr(v)[:37] + "..."
+            parser.error(f"argument {'/'.join(self.option_strings)}: given twice "
+                         f"({shown(given[self.dest])} and {shown(values)}); give it once")
+        given[self.dest] = values
+        setattr(namespace, self.dest, values)
+
+
+def _ascii_int(text):
+    """An integer option in ASCII digits: int() alone takes '1_0', fullwidth and Arabic-Indic
+    digits too, which would be read silently."""
+    if not _SIZE.fullmatch(text) or len(text.strip()) > 4000:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text[:40]!r} (an integer in ASCII "
+                                         "digits, such as 30)")
+    return int(text)
+
+
+def _ascii_float(text):
+    """A real option in ASCII (digits, sign, point, exponent; nan and inf are read and then
+    refused where a finite number is needed): float() alone takes '0.2_5' and fullwidth digits."""
+    if not _NUMBER.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(f"invalid float value: {text[:40]!r} (a decimal number "
+                                         "in ASCII, such as 0.5 or 1e-3)")
+    return float(text)
+
 
 DEBUG_HELP = "on an internal error, print the traceback here instead of saving it to a file"
 
@@ -144,7 +183,7 @@ def _parser():
                                    "each identity along two independent paths, and print one "
                                    "row per identity and time with its digits of agreement.")
     v.add_argument("model", nargs="?", default=None, help=MODEL_HELP)
-    v.add_argument("--dps", type=int, default=None,
+    v.add_argument("--dps", type=_ascii_int, default=None,
                    help="decimal digits to report at (default: the file's [verify] dps, else 50); "
                         "10 guard digits are added internally")
     v.add_argument("--times", default=None,
@@ -153,15 +192,15 @@ def _parser():
     v.add_argument("--engine", default="auto", choices=ENGINES,
                    help="integrator of the nonlinear flows: gbs (built in), heyoka (Taylor, needs "
                         "eqprop[heyoka]), auto (heyoka when installed; default)")
-    v.add_argument("--required-digits", type=float, default=None,
+    v.add_argument("--required-digits", type=_ascii_float, default=None,
                    help="digits each identity must reach (default: dps - 5)")
-    v.add_argument("--seed", type=int, default=0,
+    v.add_argument("--seed", type=_ascii_int, default=0,
                    help="seed of the random directions and states (default 0)")
     v.add_argument("--initial-state", default=None, metavar="S1,S2,...",
                    help="where the free phase starts, one number per state variable (default: the "
                         "file's [verify] initial_state, else zeros); another start finds another "
                         "minimum of a multi-well energy")
-    v.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+    v.add_argument("--time-limit", type=_ascii_float, default=None, metavar="SECONDS",
                    help="wall-time budget of the whole run (default: the file's [verify] "
                         "time_limit, else 600); a check it stops makes the verdict 'incomplete'")
     v.add_argument("--json", metavar="FILE", default=None,
@@ -199,7 +238,7 @@ def _parser():
                                "floating-point operations is refused before it starts (exit 2).")
     sc.add_argument("--layers", default="10,512,512,784",
                     help="layer sizes, output first and input last (default 10,512,512,784)")
-    sc.add_argument("--batch", type=int, default=128, help="examples per batch (default 128)")
+    sc.add_argument("--batch", type=_ascii_int, default=128, help="examples per batch (default 128)")
     sc.add_argument("--data", default="random",
                     help="random (default), digits (scikit-learn's 8x8 digits: input 64, output 10; "
                          "needs eqprop[data]) or mnist:PATH (a local IDX images file or .npz)")
@@ -209,18 +248,18 @@ def _parser():
                          "formula in z, finite on the real line with rho'(0) != 0")
     sc.add_argument("--cost", default="squared", choices=["squared", "cross_entropy"],
                     help="squared (default) or cross_entropy on a softmax of the output")
-    sc.add_argument("--steps", type=int, default=100,
+    sc.add_argument("--steps", type=_ascii_int, default=100,
                     help="Euler steps of the nudged phase and of RBP (default 100)")
-    sc.add_argument("--eps", type=float, default=0.5,
+    sc.add_argument("--eps", type=_ascii_float, default=0.5,
                     help="Euler step size, any positive value; whether it is stable (eps lambda_max "
                          "< 2) is checked per example (default 0.5)")
-    sc.add_argument("--beta", type=float, default=0.01, help="the real beta shown beside (default 0.01)")
+    sc.add_argument("--beta", type=_ascii_float, default=0.01, help="the real beta shown beside (default 0.01)")
     sc.add_argument("--continuous", action="store_true",
                     help="also check continuous time with SciPy's DOP853")
-    sc.add_argument("--asymmetry", type=float, default=0.0,
+    sc.add_argument("--asymmetry", type=_ascii_float, default=0.0,
                     help="noise added to the backward weights: a non-gradient negative control "
                          "(default 0)")
-    sc.add_argument("--seed", type=int, default=0, help="seed of the weights and data (default 0)")
+    sc.add_argument("--seed", type=_ascii_int, default=0, help="seed of the weights and data (default 0)")
     sc.add_argument("--init", default="zeros", choices=["zeros", "random"],
                     help="the free phase's initial state: zeros (default) or a seeded random one")
     sc.add_argument("--json", metavar="FILE", default=None,
@@ -237,7 +276,8 @@ def _parser():
     fg.add_argument("--format", default="png,pdf",
                     help="comma-separated, from png, pdf and svg (default png,pdf)")
     fg.add_argument("--model", default=None, help=MODEL_HELP)
-    fg.add_argument("--dps", type=int, default=30, help="digits of the verification (default 30)")
+    fg.add_argument("--dps", type=_ascii_int, default=None,
+                    help="digits of the verification (default 30; not with --from)")
     fg.add_argument("--from", dest="source", default=None,
                     help="draw from a saved report (eqprop verify --json FILE) instead; a partial "
                          "report draws what it has and names each figure it cannot draw")
@@ -282,6 +322,11 @@ def _check_output(path, option, *, folder=False):
     """
     if path is None or (path == "-" and not folder):
         return
+    if not path.strip():  # os.path.abspath('') is the current folder
+        raise EqpropError(f"{option}: the path is empty; give a {'folder' if folder else 'file'} "
+                          f"name{', or - for standard output' if not folder else ''}")
+    if "\x00" in path:
+        raise EqpropError(f"{option}: the path contains a NUL character; choose another path")
     full = os.path.abspath(path)
     if os.path.islink(full) and not os.path.exists(full):  # a loop, or a link to nothing
         try:
@@ -301,6 +346,8 @@ def _check_output(path, option, *, folder=False):
             raise EqpropError(f"{option}: cannot create the folder {path!r} ({existing!r} is a "
                               "file, not a folder)")
         _probe_writable(existing, option, path)
+        if existing != full:
+            _probe_folder(full, existing, option, path)
         return
     parent = os.path.dirname(full)
     if os.path.isdir(full):
@@ -311,6 +358,7 @@ def _check_output(path, option, *, folder=False):
         raise EqpropError(f"{option}: folder {parent!r} {what}; create it or choose another path")
     if not os.path.lexists(full):
         _probe_writable(parent, option, path)
+        _probe_file(path, option)
         return
     try:
         fd = os.open(full, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK)
@@ -321,6 +369,54 @@ def _check_output(path, option, *, folder=False):
     except OSError as exc:
         raise EqpropError(f"{option}: cannot write {path!r} ({exc.strerror or exc}); choose "
                           "another place") from None
+
+
+def _probe_file(path, option):
+    """Fail at once when the new file ``path`` cannot be created (a name too long, a trailing
+    '/'): found by creating it, as the report will be, and removing it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except OSError as exc:
+        raise EqpropError(f"{option}: cannot write {path!r} ({exc.strerror or exc}); choose "
+                          "another place") from None
+    os.close(fd)
+    os.unlink(path)
+
+
+def _probe_folder(full, existing, option, shown):
+    """Fail at once when the folder ``full`` cannot be made below ``existing`` (a name too
+    long): found by making it, and removing what was made."""
+    missing = []
+    while full != existing:
+        missing.append(full)
+        full = os.path.dirname(full)
+    made = []
+    try:
+        for folder in reversed(missing):
+            os.mkdir(folder)
+            made.append(folder)
+    except OSError as exc:
+        raise EqpropError(f"{option}: cannot create the folder {shown!r} ({exc.strerror or exc}); "
+                          "choose another place") from None
+    finally:
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+
+
+def _not_an_input(path, inputs, option):
+    """Refuse an output file that is one of the files the command reads: '--json model.toml'
+    would replace the model with its report."""
+    if path is None or path == "-" or not os.path.exists(path):
+        return
+    for what, source in inputs:
+        try:
+            same = source is not None and os.path.isfile(source) and os.path.samefile(path, source)
+        except (OSError, ValueError):
+            same = False
+        if same:
+            raise EqpropError(f"{option}: {path!r} is the {what} this command reads; writing the "
+                              "report there would replace it; choose another file")
 
 
 def _write_json(path, text):
@@ -339,6 +435,7 @@ def _verify(args):
     from .proofs import verify
     quiet = args.quiet
     _check_output(args.json, "--json")
+    _not_an_input(args.json, [("model file", args.model)], "--json")
 
     def progress(msg):
         if not quiet:
@@ -391,6 +488,7 @@ def _scale(args):
                           "far beyond the memory limit; use sizes such as 10,512,512,784")
     layers = [int(n) for n in entries]  # a size below 1 is refused by scale(), saying so
     _check_output(args.json, "--json")
+    _not_an_input(args.json, _data_files(args.data), "--json")
     bar = _Progress()
     try:
         report = scale(layers, batch=args.batch, data=args.data, rho=args.rho, cost=args.cost,
@@ -405,6 +503,22 @@ def _scale(args):
     if args.json != "-":
         print(report.table())
     return 0 if report.passed else 1
+
+
+def _data_files(spec):
+    """The files ``--data mnist:PATH`` reads (an IDX images file's labels file beside it)."""
+    if not isinstance(spec, str) or not spec.startswith("mnist:"):
+        return []
+    from pathlib import Path
+
+    from .numeric.data import _labels_path
+    path = Path(spec[len("mnist:"):])
+    files = [("data file", str(path))]
+    try:
+        files.append(("labels file", str(_labels_path(path))))
+    except (EqpropError, ValueError):
+        pass
+    return files
 
 
 class _Progress:
@@ -440,11 +554,21 @@ class _Progress:
 def _figures(args):
     from .figures import check_formats, load_report, paper_set, regenerate
     formats = check_formats([f.strip() for f in args.format.split(",") if f.strip()])
+    if args.source is not None:  # '--from ""' is an empty file name, not "no report"
+        given = [o for o, v in (("--model", args.model), ("--dps", args.dps)) if v is not None]
+        if given:
+            raise EqpropError(f"{' and '.join(given)}: not with --from, which draws a saved report "
+                              f"as it is; leave out {' and '.join(given)}, or --from to run a "
+                              "verification")
+    else:
+        from .proofs.options import MAX_DPS, MIN_DPS, _integer
+        _integer(30 if args.dps is None else args.dps, "--dps (decimal digits)", MIN_DPS, MAX_DPS)
     _check_output(args.out, "--out", folder=True)
-    if args.source:
+    if args.source is not None:
         drawn = {"report": load_report(args.source)}  # checked before any folder is made
     else:
-        drawn = paper_set(args.model or "paper", args.dps,
+        drawn = paper_set("paper" if args.model is None else args.model,
+                          30 if args.dps is None else args.dps,
                           progress=lambda msg: print(f"{sanitize(msg)} ...", file=sys.stderr, flush=True))
     note = lambda msg: print(f"eqprop: note: {sanitize(msg)}", file=sys.stderr, flush=True)  # noqa: E731
     for path in regenerate(out=args.out, formats=formats, note=note, **drawn):
@@ -516,7 +640,7 @@ def _run_limit(option):
 def _derive(args):
     from .symbolic.builtins import load_model, spec_terms
     from .symbolic.display import check_terms, describe
-    spec = args.model or "paper"
+    spec = "paper" if args.model is None else args.model  # '' is refused, not the paper's model
     terms = spec_terms(spec)  # a built-in network too large to print is refused before it is built
     if terms is not None:
         check_terms(terms)
@@ -544,6 +668,8 @@ def main(argv=None):
         debug = args.debug
         if args.command is None:
             parser.print_help()
+            print("eqprop: error: no command given; choose one of verify, derive, scale, figures, "
+                  "models (see 'eqprop --help')", file=sys.stderr)
             return 2
         return COMMANDS[args.command](args)
     except EqpropError as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 from eqprop.errors import EqpropError
@@ -51,6 +52,11 @@ def as_dict(report):
 
 def load_report(path):
     """Read and check a saved report (``eqprop verify --json FILE``); see :func:`check_report`."""
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+        raise EqpropError(f"report: expected the path of a JSON file (a string), got {_kind(path)}")
+    if not os.fspath(path).strip():  # Path('') is the current folder
+        raise EqpropError("report: the file name is empty; give the JSON file written by eqprop "
+                          "verify --json FILE")
     path = Path(path)
     source = f"report {str(path)!r}"
     if "\x00" in str(path):

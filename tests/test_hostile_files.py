@@ -290,6 +290,19 @@ def test_scale_json_to_a_folder_or_nowhere(tmp_path, capsys):
                    "cannot write")
 
 
+def test_scale_json_over_its_own_data_file(tmp_path, capsys):
+    """--json naming the data file (or its labels) replaced it with the report (a fourth hostile
+    corpus)."""
+    data = npz(tmp_path, x=np.zeros((5, 4)), y=LABELS)
+    base = ["scale", "--layers", "2,3,4", "--batch", "2", "--steps", "2"]
+    assert_refused(capsys, base + ["--data", f"mnist:{data}", "--json", str(data)],
+                   "is the data file this command reads")
+    images = idx_pair(tmp_path)
+    assert_refused(capsys, base + ["--data", f"mnist:{images}", "--json",
+                                   str(tmp_path / "t-labels-idx1-ubyte")], "is the labels file")
+    assert np.load(data)["x"].shape == (5, 4)
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
 def test_scale_json_to_a_full_device_before_the_work(capsys, monkeypatch):
     """/dev/full opens for appending but refuses every write: found before the run."""
@@ -392,6 +405,15 @@ def test_hostile_report(case, tmp_path, capsys):
     assert_refused(capsys, ["figures", "--from", str(path), "--out", str(out), "--format", "png"],
                    fragment)
     assert not out.exists()  # refused before any folder is made
+
+
+@pytest.mark.parametrize("path", [5, None, b"report.json", ["report.json"], "", "  "])
+def test_load_report_of_a_wrong_type_or_empty_name(path):
+    """load_report(5) raised TypeError, and figures --from '' ran a verification instead (a fourth
+    hostile corpus)."""
+    with pytest.raises(eqprop.errors.EqpropError, match="report: (expected the path|the file name "
+                                                        "is empty)"):
+        eqprop.figures.report_io.load_report(path)
 
 
 def test_report_too_large(tmp_path, capsys, monkeypatch):

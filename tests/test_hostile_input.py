@@ -388,6 +388,50 @@ argv("scale-json-missing-parent", lambda tmp_path: ["scale", "--json", str(tmp_p
      "does not exist")
 argv("figures-out-in-proc", ["figures", "--out", "/proc/eqprop-figures"], "--out: cannot write")
 argv("derive-bidi-argument", ["derive", "two-neurons", "\u202eextra"], "unrecognized arguments")
+# a fourth hostile corpus: numbers in other digits, repeated options and empty names were read
+# silently; output paths were refused only after the work, or replaced the model file
+argv("dps-arabic-indic-digits", ["verify", "two-neurons", "--dps", "\u0661\u0660", "--quiet"],
+     "invalid int value: '\u0661\u0660' (an integer in ASCII digits")
+argv("dps-underscore", ["verify", "two-neurons", "--dps", "1_0", "--quiet"], "invalid int value: '1_0'")
+argv("seed-fullwidth", ["verify", "two-neurons", "--seed", "\uff13", "--quiet"], "invalid int value")
+argv("time-limit-arabic-indic", ["verify", "two-neurons", "--time-limit", "\u0665", "--quiet"],
+     "invalid float value")
+argv("required-digits-underscore", ["verify", "two-neurons", "--required-digits", "1_0", "--quiet"],
+     "invalid float value: '1_0'")
+argv("scale-batch-underscore", ["scale", "--layers", "5,4", "--batch", "1_0"], "invalid int value")
+argv("scale-eps-fullwidth", ["scale", "--layers", "5,4", "--eps", "\uff10.\uff15"], "invalid float value")
+argv("dps-given-twice", ["verify", "two-neurons", "--dps", "10", "--dps", "12", "--quiet"],
+     "argument --dps: given twice (10 and 12); give it once")
+argv("times-given-twice", ["verify", "two-neurons", "--times", "0,1", "--times", "0,5", "--quiet"],
+     "given twice ('0,1' and '0,5')")
+argv("scale-layers-given-twice", ["scale", "--layers", "5,4", "--layers", "6,4"], "given twice")
+argv("figures-out-given-twice", ["figures", "--out", "a", "--out", "b"], "given twice")
+argv("no-command", [], "no command given; choose one of verify, derive, scale, figures, models")
+argv("derive-empty-model-name", ["derive", ""], "model: the name is empty")
+argv("figures-empty-model-name", lambda tmp_path: ["figures", "--model", "", "--out", str(tmp_path / "f")],
+     "model: the name is empty")
+argv("figures-empty-report-name", lambda tmp_path: ["figures", "--from", "", "--out", str(tmp_path / "f")],
+     "report: the file name is empty")
+argv("figures-dps-5-before-the-work", lambda tmp_path: ["figures", "--dps", "5", "--out",
+                                                        str(tmp_path / "f")], "5 is outside [8, 120]")
+argv("figures-from-with-dps", lambda tmp_path: ["figures", "--from", str(tmp_path / "r.json"), "--dps",
+                                                "20", "--out", str(tmp_path / "f")], "--dps: not with --from")
+argv("figures-from-with-model", lambda tmp_path: ["figures", "--from", str(tmp_path / "r.json"), "--model",
+                                                  "paper", "--out", str(tmp_path / "f")],
+     "--model: not with --from")
+argv("json-empty-path", ["verify", "two-neurons", "--quiet", "--json", ""], "--json: the path is empty")
+argv("out-empty-path", ["figures", "--out", "", "--model", "two-neurons"], "--out: the path is empty")
+argv("json-path-with-nul", ["scale", "--layers", "5,4", "--json", "a\x00b.json"], "NUL character")
+argv("out-path-with-nul", ["figures", "--out", "a\x00b", "--model", "two-neurons"], "NUL character")
+
+
+def _json_over_the_model(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_text(model_text(), encoding="utf-8")
+    return ["verify", str(path), "--quiet", "--json", str(path)]
+
+
+argv("json-over-the-model-file", _json_over_the_model, "is the model file this command reads")
 # -- the Python API -----------------------------------------------------------------------------
 
 
@@ -530,6 +574,39 @@ def test_bad_input_is_one_line_and_exit_2(case, tmp_path, capsys, monkeypatch):
     assert _printable(err) and _printable(out), repr(err)
     assert len(err) < 2000, "the message quotes too much of the input"
     assert not (tmp_path / "tracebacks").exists()
+
+
+@pytest.mark.parametrize("where, fragment", [
+    ("{tmp}/new.json/", "Is a directory"),
+    ("{tmp}/" + "x" * 300 + ".json", "File name too long"),
+])
+def test_output_file_that_cannot_be_created_is_refused_before_the_work(where, fragment, tmp_path,
+                                                                       capsys, monkeypatch):
+    """A trailing '/' and a name too long passed the check and failed after the run (a fourth
+    hostile corpus): the file is now created, and removed, before any work."""
+    import eqprop.proofs
+    import eqprop.proofs.scale
+    monkeypatch.setattr(eqprop.proofs, "verify", lambda *a, **k: pytest.fail("verify ran"))
+    monkeypatch.setattr(eqprop.proofs.scale, "scale", lambda *a, **k: pytest.fail("scale ran"))
+    path = where.format(tmp=tmp_path)
+    for args in (["verify", "two-neurons", "--quiet"], ["scale", "--layers", "5,4"]):
+        assert main(args + ["--json", path]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and fragment in err, err
+    assert sorted(os.listdir(tmp_path)) == []  # the probe left nothing behind
+
+
+def test_figures_out_folder_that_cannot_be_made_is_refused_before_the_work(tmp_path, capsys,
+                                                                           monkeypatch):
+    import eqprop.figures
+    monkeypatch.setattr(eqprop.figures, "paper_set", lambda *a, **k: pytest.fail("ran"))
+    assert main(["figures", "--out", str(tmp_path / ("y" * 300) / "f")]) == 2
+    assert "File name too long" in capsys.readouterr().err
+    monkeypatch.setattr(eqprop.figures, "paper_set", lambda *a, **k: (_ for _ in ()).throw(
+        EqpropError("stopped after the check")))
+    assert main(["figures", "--out", str(tmp_path / "a" / "b")]) == 2
+    assert "stopped after the check" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []  # the folders the probe made are removed
 
 
 # -- what is accepted, and shown as it runs -------------------------------------------------------
