@@ -53,7 +53,7 @@ from .numbers import (MAX_DIGITS, MAX_MAGNITUDE, _cut, _digits, _rdigits, check_
                       escape_controls, exact_number, shorten)
 
 __all__ = ["FUNCTIONS", "NON_SMOOTH", "parse_expression", "exact_number", "normalize_formula",
-           "formula_names", "escape_controls", "shorten", "MAX_FORMULA_CHARS", "MAX_NODES",
+           "formula_names", "check_real", "escape_controls", "shorten", "MAX_FORMULA_CHARS", "MAX_NODES",
            "MAX_DEPTH", "MAX_CALL_DEPTH", "MAX_MAGNITUDE", "MAX_DIGITS", "MAX_EXPONENT"]
 
 
@@ -69,9 +69,27 @@ def _hardsigmoid(z):
     return sp.Min(sp.Max(z, 0), 1)
 
 
+def _sqrt(z):
+    """sqrt of one argument: sp.sqrt(a, 3) took the 3 as its ``evaluate`` flag, silently."""
+    return sp.sqrt(z)
+
+
+def _log(z, *base):
+    """log(z), or log(z, b) to a base b: a number b must be positive and not 1 (SymPy makes
+    log(a, 0) zero, silently dropping the term, and log(a, -2) complex)."""
+    if len(base) > 1:
+        raise TypeError("log takes one or two arguments")
+    if base and base[0].is_number and (base[0].is_extended_positive is False or base[0] == 1):
+        raise ValueError(f"log(x, b) needs a base b > 0 other than 1, got {shorten(base[0], 30)}")
+    return sp.log(z, *base)
+
+
+_log.sympy_class = sp.log  # what check_sympy accepts in a SymPy expression
+
+
 #: Functions a string may call, by name. Smooth ones first.
 FUNCTIONS = {
-    "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt,
+    "exp": sp.exp, "log": _log, "sqrt": _sqrt,
     "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
     "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh,
     "asin": sp.asin, "acos": sp.acos, "atan": sp.atan,
@@ -134,6 +152,10 @@ def normalize_formula(text, what="expression"):
         raise EqpropError(f"{what}: the formula has {len(text):,} characters; at most "
                           f"{MAX_FORMULA_CHARS:,} are allowed")
     check_printable(text, what, allow_space=True)
+    if "#" in text:  # Python's parser would drop the rest of the line as a comment
+        raise EqpropError(f"{what}: '#' at position {text.index('#')} would start a comment, and the "
+                          "rest of the formula would be ignored; a formula has no comments (write "
+                          "them in the TOML file, after the closing quote)")
     if not text.isascii():
         for c in set(text):
             if ord(c) > 127 and not c.isspace() and not ("a" + c).isidentifier():
@@ -229,7 +251,7 @@ def parse_expression(text, symbols, *, what="expression"):
     text = normalize_formula(text, what)
     try:
         with _stack_room():
-            return _Parser(text, symbols, what).run()
+            return check_real(_Parser(text, symbols, what).run(), what)
     except EqpropError:
         raise
     except RecursionError:
@@ -238,3 +260,21 @@ def parse_expression(text, symbols, *, what="expression"):
         raise EqpropError(f"{what}: cannot evaluate the formula ({type(exc).__name__}: "
                           f"{_cut(' '.join(str(exc).split()), 120)}); check for undefined "
                           "operations such as 0/0") from None
+
+
+def check_real(expr, what="expression"):
+    """``expr``, unless it holds a constant that is not real: a negative number to a power that
+    is not an integer (``(-2)**a``, ``(-8)**(1/3)``, which SymPy keeps as ``2*(-1)**(1/3)``), or a
+    function of numbers off its real domain (``asin(2)``, ``atanh(2)``). SymPy writes neither with
+    the imaginary unit, and the numeric path met them as an internal error (complex to float)."""
+    for p in expr.atoms(sp.Pow):
+        if p.base.is_number and p.base.is_extended_negative and not p.exp.is_integer:
+            raise EqpropError(f"{what}: {shorten(p, 60)} raises a negative number to a power that "
+                              "is not an integer, which is complex, not real; write the power of "
+                              "its absolute value, e.g. 2**a rather than (-2)**a")
+    for f in expr.atoms(sp.Function):
+        if not f.free_symbols and f.is_extended_real is False:
+            raise EqpropError(f"{what}: {shorten(f, 60)} is not real (its argument is outside the "
+                              "function's real domain); energies and costs must be real")
+    return expr
+

@@ -30,14 +30,15 @@ from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
 from eqprop.errors import EqpropError
 
-from .parse import FUNCTIONS, MAX_CALL_DEPTH, MAX_DEPTH, MAX_EXPONENT, exact_number, shorten
+from .parse import FUNCTIONS, MAX_CALL_DEPTH, check_real, MAX_DEPTH, MAX_EXPONENT, exact_number, shorten
 from .walker import _calls_message, _depth_message
 
 __all__ = ["check_sympy", "SYMPY_FUNCTIONS"]
 
 #: The SymPy classes a formula's functions build (sqrt, sigmoid, softplus and
 #: hardsigmoid are written with these).
-SYMPY_FUNCTIONS = frozenset(f for f in FUNCTIONS.values() if isinstance(f, type))
+SYMPY_FUNCTIONS = frozenset(getattr(f, "sympy_class", f) for f in FUNCTIONS.values()
+                            if isinstance(getattr(f, "sympy_class", f), type))
 _CONSTANTS = (sp.core.numbers.Pi, sp.core.numbers.Exp1)
 _LOGIC = (sp.core.relational.Relational, BooleanFunction, BooleanAtom)
 #: refused by the Model afterwards, with the messages formulas get (division by zero, ...)
@@ -126,4 +127,4 @@ def check_sympy(expr, what="expression"):
         if calls > MAX_CALL_DEPTH:
             raise EqpropError(f"{what}: {_calls_message()}")
         height[node] = (levels, calls)
-    return expr.xreplace(floats) if floats else expr
+    return check_real(expr.xreplace(floats) if floats else expr, what)

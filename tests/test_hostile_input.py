@@ -161,6 +161,21 @@ energy("long-unbalanced-close", LONG_SUM + ")", "malformed")
 energy("long-unknown-call", "relu(" + LONG_SUM + ")", "unknown function 'relu'")
 energy("long-undeclared", LONG_SUM + "+q", "undeclared symbol 'q'")
 energy("long-empty-argument", "max(" + LONG_SUM + ",,b)", "malformed")
+# a fourth hostile corpus: a term dropped silently, and complex constants SymPy does not write with I
+# (the numeric path met them as 'TypeError: Cannot convert complex to float', exit 3)
+energy("comment-drops-the-rest", "(a**2 + b**2)/2 # - w*tanh(a)*tanh(b)", "'#' at position 16 would start a comment")
+energy("sqrt-second-argument", "sqrt(a, 3) + a**2 + b**2", "wrong number of arguments to sqrt(): got 2")
+energy("log-base-zero", "log(a, 0) + a**2 + b**2", "needs a base b > 0 other than 1, got 0")
+energy("log-base-negative", "log(a, -2) + a**2 + b**2", "got -2")
+energy("negative-base-symbolic-exponent", "(-2)**a + a**2 + b**2",
+       "(-2)**a raises a negative number to a power that is not an integer")
+energy("cube-root-of-negative-number", "(-8)**(1/3)*a + a**2 + b**2", "(-1)**(1/3) raises a negative number")
+energy("asin-off-its-domain", "asin(2)*a + a**2 + b**2", "asin(2) is not real")
+energy("atanh-off-its-domain", "atanh(2)*a + a**2 + b**2", "atanh(2) is not real")
+toml("verify-negative-base-symbolic-exponent", model_text("(-2)**a + (a**2 + b**2)/2 - w*a*b"),
+     "is complex, not real", command="verify")
+argv("hopfield-rho-comment", ["derive", "hopfield:2,2:z # tanh"], "would start a comment")
+argv("scale-rho-negative-base", ["scale", "--layers", "5,4", "--rho", "(-2)**z"], "is complex, not real")
 # -- formulas: characters ----------------------------------------------------------------------
 energy("superscript-two", "a\u00b2 + b**2", "may appear only in a name")
 energy("fullwidth-plus", "a\uff0bb", "may appear only in a name")
@@ -483,6 +498,9 @@ api("sympy-vector-field-frac", lambda: Model(vector_field=[-_a + sp.frac(_a)], c
 api("sympy-nested-tanh", small(energy=_a**2 + sp.tanh(sp.tanh(sp.tanh(sp.tanh(sp.tanh(
     sp.tanh(sp.tanh(sp.tanh(sp.tanh(_a)))))))))), f"at most {MAX_CALL_DEPTH} are allowed")
 api("sympy-rho-gamma", lambda: hopfield([1, 1], rho=sp.gamma(_a + 2)), "rho: unknown function 'gamma'")
+api("sympy-negative-base-symbolic-exponent", small(energy=_a**2 + (-2)**_a), "is complex, not real")
+api("sympy-asin-of-2", small(energy=_a**2 + sp.asin(2) * _a), "asin(2) is not real")
+api("rho-negative-base", lambda: rho_function("(-3)**z"), "is complex, not real")
 api("vector-field-string", lambda: Model(vector_field="a", cost="a", state=["a"]), "expected a list")
 api("layers-short", small(layers=[1]), "two or more")
 api("parse-not-a-string", lambda: parse_expression(3.5j, {}), "expected a string")
@@ -721,6 +739,19 @@ def test_long_formula_pieces_keep_precedence():
     }
     for text, expected in cases.items():
         assert parse_expression(text, syms) == expected, text[-40:]
+
+
+def test_log_to_a_base_and_real_constants_are_kept():
+    """What the fourth corpus's refusals leave alone: log to a symbolic or positive base, a negative
+    number to an integer power, real inverse functions of numbers, log in a SymPy expression."""
+    a, b = sp.symbols("a b", real=True)
+    syms = {"a": a, "b": b}
+    assert parse_expression("log(a, 2)", syms) == sp.log(a) / sp.log(2)
+    assert parse_expression("log(a, b)", syms) == sp.log(a) / sp.log(b)
+    assert parse_expression("(-2)**3*a + (-1)**2", syms) == -8 * a + 1
+    assert parse_expression("asin(1/2)*a + acosh(2)", syms) == sp.pi / 6 * a + sp.acosh(2)
+    assert Model(energy=sp.log(1 + _a**2), cost=_a, state=["a"]).energy.has(sp.log)
+    assert parse_expression("a**2 + sqrt(2)", syms) == a**2 + sp.sqrt(2)
 
 
 def test_no_process_is_started_and_the_recursion_limit_is_restored(monkeypatch):
