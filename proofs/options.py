@@ -8,9 +8,11 @@ from and how to fix it.
 
 from __future__ import annotations
 
+import itertools
 import math
-from decimal import Decimal
 import numbers
+import re
+from decimal import Decimal
 from dataclasses import dataclass
 
 from eqprop.errors import EqpropError
@@ -44,10 +46,19 @@ class Options:
     time_limit: float = TIME_LIMIT  # seconds of wall time for the whole run
 
 
+#: A number given as text: ASCII digits, sign, point and exponent (float() alone takes '1_0' and
+#: fullwidth or Arabic-Indic digits); nan and inf are read, then refused as not finite.
+_DECIMAL = re.compile(r"\s*[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|infinity)\s*",
+                      re.ASCII | re.IGNORECASE)
+
+
 def finite_number(value, what):
     """``value`` as a finite float, or a one-line :class:`EqpropError` naming ``what``."""
     if isinstance(value, bool):
         raise EqpropError(f"{what}: got a boolean {value!r}; give a number")
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        raise EqpropError(f"{what}: cannot read {_shown(value)} as a number; write a decimal number "
+                          "in ASCII digits, such as 0.5 or 1e-3")
     try:
         x = float(value)
     except (TypeError, ValueError, OverflowError):
@@ -81,19 +92,22 @@ def _integer(value, what, lo, hi):
 
 
 def _times(value, what):
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise EqpropError(f"{what}: expected a list of times such as [0, 1, 5], got {value!r}")
-    ts = list(value)
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+        raise EqpropError(f"{what}: expected a list of times such as [0, 1, 5], got "
+                          f"{_shown(value)}")
+    if isinstance(value, (set, frozenset)):
+        raise EqpropError(f"{what}: got a set, which has no order; give a list such as [0, 1, 5]")
+    ts = list(itertools.islice(iter(value), MAX_TIMES + 1))  # an endless iterator ends here
     if not ts:
         raise EqpropError(f"{what}: empty; give at least one time > 0, e.g. 0,1,5")
     if len(ts) > MAX_TIMES:
-        raise EqpropError(f"{what}: {len(ts)} times; at most {MAX_TIMES} are allowed")
+        raise EqpropError(f"{what}: more than {MAX_TIMES} times; at most {MAX_TIMES} are allowed")
     ts = tuple(finite_number(t, what) for t in ts)
     if any(t < 0 for t in ts):
         raise EqpropError(f"{what}: times must be >= 0 (t = 0 is the start of each phase), got "
                           f"{min(ts):g}")
     if any(t > MAX_TIME for t in ts):
-        raise EqpropError(f"{what}: {max(ts):g} is beyond the largest time {MAX_TIME:g}; the "
+        raise EqpropError(f"{what}: {max(ts):.10g} is beyond the largest time {MAX_TIME:g}; the "
                           "error signals have long decayed by then")
     if any(b <= a for a, b in zip(ts, ts[1:])):
         raise EqpropError(f"{what}: times must be strictly increasing, got "
@@ -102,12 +116,14 @@ def _times(value, what):
 
 
 def _initial_state(value, what, n, names):
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise EqpropError(f"{what}: expected a list of {n} numbers, got {value!r}")
-    vals = list(value)
+    if isinstance(value, (str, bytes, dict, set, frozenset)) or not hasattr(value, "__iter__"):
+        raise EqpropError(f"{what}: expected a list of {n} numbers, got {_shown(value)}")
+    vals = list(itertools.islice(iter(value), n + 1))  # an endless iterator ends here
     if len(vals) != n:
-        raise EqpropError(f"{what}: has {len(vals)} values but the state has {n} variables "
-                          f"({', '.join(names)})")
+        count = (len(value) if hasattr(value, "__len__") else f"more than {n}") if len(vals) > n \
+            else len(vals)
+        shown = ", ".join(names[:20]) + (", ..." if n > 20 else "")
+        raise EqpropError(f"{what}: has {count} values but the state has {n} variables ({shown})")
     out = []
     for v in vals:
         if isinstance(v, complex):

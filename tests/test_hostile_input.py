@@ -386,6 +386,18 @@ toml("cost-true", model_text().replace('cost = "(a - y)**2/2"', "cost = true"),
      "cost: got a boolean True; cost is a formula")
 
 
+# a fourth hostile corpus: [verify] numbers given as text took '1_0' and other digits; a time just past
+# the largest was shown as the largest ('1e+06 is beyond the largest time 1e+06')
+toml("verify-times-underscore-text", model_text(extra='[verify]\ntimes = ["0", "1_0"]'),
+     "[verify] times: cannot read '1_0' as a number", command="verify")
+toml("verify-required-digits-arabic-indic", model_text(extra='[verify]\nrequired_digits = "\u0661\u0660"'),
+     "write a decimal number in ASCII digits", command="verify")
+toml("verify-time-past-the-largest", model_text(extra="[verify]\ntimes = [0, 1000001]"),
+     "1000001 is beyond the largest time 1e+06", command="verify")
+toml("verify-initial-state-three-values", model_text(extra="[verify]\ninitial_state = [0, 0, 0]"),
+     "has 3 values but the state has 2 variables", command="verify")
+
+
 def _engine_5_overridden(tmp_path):
     path = tmp_path / "e5.toml"
     path.write_text(model_text(extra="[verify]\nengine = 5"), encoding="utf-8")
@@ -456,6 +468,12 @@ def small(**kw):
     return lambda: Model(**args)
 
 
+def _verify_small(**options):
+    from eqprop import verify
+    return verify(Model(energy="a**2/2 - w*a", cost="a", state=["a"], params={"w": 1}), dps=10,
+                  **options)
+
+
 api("int-10-to-5000", lambda: exact_number(10 ** 5000), "digits")
 api("fraction-tiny", lambda: exact_number(Fraction(1, 10 ** 1500)), "out of range")
 api("mpf-huge", lambda: exact_number(mpmath.mpf("1e999999999")), "out of range")
@@ -501,6 +519,13 @@ api("sympy-rho-gamma", lambda: hopfield([1, 1], rho=sp.gamma(_a + 2)), "rho: unk
 api("sympy-negative-base-symbolic-exponent", small(energy=_a**2 + (-2)**_a), "is complex, not real")
 api("sympy-asin-of-2", small(energy=_a**2 + sp.asin(2) * _a), "asin(2) is not real")
 api("rho-negative-base", lambda: rho_function("(-3)**z"), "is complex, not real")
+api("verify-times-endless-iterator", lambda: _verify_small(times=__import__("itertools").count()),
+    "more than 200 times; at most 200")
+api("verify-initial-state-endless-iterator",
+    lambda: _verify_small(initial_state=__import__("itertools").count()), "has more than 1 values")
+api("verify-times-a-set", lambda: _verify_small(times={0, 1}), "a set, which has no order")
+api("verify-times-a-dict", lambda: _verify_small(times={0: 1, 1: 2}), "expected a list of times")
+api("verify-times-underscore-text", lambda: _verify_small(times=["0", "1_0"]), "cannot read '1_0'")
 api("vector-field-string", lambda: Model(vector_field="a", cost="a", state=["a"]), "expected a list")
 api("layers-short", small(layers=[1]), "two or more")
 api("parse-not-a-string", lambda: parse_expression(3.5j, {}), "expected a string")
