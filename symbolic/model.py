@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import keyword
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -234,7 +235,7 @@ class Model:
         object.__setattr__(self, "params", {symbols[n]: v for n, v in zip(param_names, param_values)})
         object.__setattr__(self, "data", {symbols[n]: v for n, v in zip(data_names, data_values)})
         object.__setattr__(self, "name", name)
-        object.__setattr__(self, "verify", dict(verify or {}))
+        object.__setattr__(self, "verify", _verify_table(verify))
         object.__setattr__(self, "layers", layers)
         object.__setattr__(self, "formulas", formulas)
 
@@ -321,6 +322,16 @@ def _model_name(name):
     if not name.strip():
         raise EqpropError("name: empty; give the model a name, such as name = \"two neurons\"")
     return name
+
+
+def _verify_table(verify):
+    """A model's defaults for verify: a mapping of option names (checked by verify itself)."""
+    if verify is None:
+        return {}
+    if not isinstance(verify, Mapping):  # dict('ab') raised a bare ValueError, dict(5) TypeError
+        raise EqpropError(f"verify: expected a mapping of options such as {{'dps': 30}}, got "
+                          f"{type(verify).__name__}")
+    return dict(verify)
 
 
 def _layers(layers, n_state):
