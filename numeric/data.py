@@ -151,15 +151,7 @@ def _read_npz(path):
     Each array's header is read before its values (shape, dtype: numbers only,
     no pickled objects; size within :data:`MAX_DATA_BYTES`).
     """
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(6)
-    except OSError as exc:
-        raise EqpropError(f"mnist: cannot read {_name(path)} ({exc.strerror or exc})") from None
-    if magic.startswith(b"\x93NUMPY"):
-        raise EqpropError(f"mnist: {_name(path)} holds a single array (an .npy file), not the arrays "
-                          "x and y of an .npz; write it with numpy.savez(path, x=images, y=labels)")
-    if not magic.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+    if not _check_kind(path).startswith((b"PK\x03\x04", b"PK\x05\x06")):
         raise EqpropError(f"mnist: {_name(path)} is not an .npz (zip) file; {_FORMAT_HINT}")
     try:
         f = np.load(path, allow_pickle=False)
@@ -283,6 +275,35 @@ def _check_arrays(images, labels, source, labels_source):
     return labels
 
 
+def _check_kind(path):
+    """Refuse, by its first bytes, a file whose name hides what it is: a single array saved by
+    numpy.save (an .npy), or an .npz under another name (both were sought an IDX labels file).
+    Returns the first bytes."""
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+    except OSError as exc:
+        raise EqpropError(f"mnist: cannot read {_name(path)} ({exc.strerror or exc})") from None
+    if magic.startswith(b"\x93NUMPY"):
+        raise EqpropError(f"mnist: {_name(path)} holds a single array (an .npy file), not the arrays "
+                          "x and y of an .npz; write it with numpy.savez(path, x=images, y=labels)")
+    if magic.startswith((b"PK\x03\x04", b"PK\x05\x06")) and path.suffix != ".npz":
+        raise EqpropError(f"mnist: {_name(path)} is a zip file, not an IDX file; an .npz of arrays x "
+                          "and y is read when its name ends in .npz")
+    return magic
+
+
+def _check_pixels(images, source):
+    """Pixels in [-1, 1] (taken as they are) or 0..255 (scaled to [0, 1]); anything else, such as
+    standardized images (-0.4..2.8) or values of 1e6, was divided by 255 or taken as it was,
+    silently."""
+    lo, hi = float(images.min()), float(images.max())
+    if not (-1 <= lo and hi <= 1) and not (0 <= lo and hi <= 255):
+        raise EqpropError(f"mnist: the pixel values of {source} range over {lo:.4g}..{hi:.4g}; give "
+                          "pixels in [0, 1] or [-1, 1] (used as they are) or 0..255 (scaled to "
+                          "[0, 1]), e.g. undo a standardization before saving")
+
+
 def load(spec, *, n_in, n_out, batch, seed=0):
     """``(x, y)`` of shapes ``(batch, n_in)`` and ``(batch, n_out)`` from a data spec.
 
@@ -321,6 +342,7 @@ def load(spec, *, n_in, n_out, batch, seed=0):
             images, labels = _read_npz(path)
             source = labels_source = _name(path)
         else:
+            _check_kind(path)
             labels_path = _labels_path(path)
             if not labels_path.exists():
                 raise EqpropError(f"mnist: no labels file {_name(labels_path)} beside the images "
@@ -330,6 +352,7 @@ def load(spec, *, n_in, n_out, batch, seed=0):
         labels = _check_arrays(images, labels, source, labels_source)
         _check_labels(labels, n_out, f"mnist: {labels_source}")
         images = images.reshape(len(images), -1)
+        _check_pixels(images, source)
         source = f"data {source}"
     else:
         raise EqpropError(f"data: unknown {spec!r}; use random, digits or mnist:PATH")

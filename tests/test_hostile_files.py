@@ -146,6 +146,12 @@ def unreadable(tmp_path, monkeypatch):
     return path
 
 
+def _npy(array):
+    b = io.BytesIO()
+    np.save(b, array)
+    return b.getvalue()
+
+
 DATA_CASES = {
     # name: (make(tmp_path, monkeypatch) -> path or spec, fragment of the message)
     "idx header truncated": (lambda t, m: idx_pair(t, images=bytes([0, 0, 8, 3, 0, 0])), "truncated"),
@@ -198,6 +204,18 @@ DATA_CASES = {
     "wrong image size": (lambda t, m: npz(t, x=np.zeros((5, 9)), y=LABELS), "input layer has 4"),
     "fewer examples than batch": (lambda t, m: npz(t, x=np.zeros((1, 4)), y=LABELS[:1]),
                                   "fewer than batch"),
+    # a fourth hostile corpus: pixels neither in [-1, 1] nor 0..255 were divided by 255 (or taken as
+    # they were) silently; an .npy or an .npz under another name was sought an IDX labels file
+    "standardized pixels": (lambda t, m: npz(t, x=(np.arange(20).reshape(5, 4) - 6) / 5, y=LABELS),
+                            "range over -1.2..2.6"),
+    "pixels of 1e6": (lambda t, m: npz(t, x=np.full((5, 4), 1e6), y=LABELS), "or 0..255 (scaled"),
+    "pixels of int16 -23..0": (lambda t, m: idx_pair(t, images=(bytes([0, 0, 0x0B, 3])
+                                                                 + struct.pack(">3I", 5, 2, 2)
+                                                                 + (-IMAGES).astype(">i2").tobytes())),
+                               "range over -19..0"),
+    "plain npy": (lambda t, m: write(t / "d.npy", _npy(np.zeros((5, 4)))), "holds a single array"),
+    "npz named .bin": (lambda t, m: npz(t, x=np.zeros((5, 4)), y=LABELS).rename(t / "d.bin"),
+                       "is a zip file"),
     "empty mnist path": (lambda t, m: "mnist:", "give a file after"),
     "unknown data": (lambda t, m: "cifar10", "unknown"),
 }
@@ -223,6 +241,16 @@ def test_hostile_data_file(case, tmp_path, monkeypatch, capsys):
                                    "--data", spec], fragment)
     if not isinstance(made, str):
         assert str(tmp_path) in line  # the message names the file (images or their labels)
+
+
+def test_pixels_in_either_range_are_taken(tmp_path):
+    """[-1, 1] as it is, 0..255 scaled, booleans as 0 and 1: what the pixel check leaves alone."""
+    from eqprop.numeric.data import load
+    for k, (images, largest) in enumerate(((np.linspace(-1, 1, 20).reshape(5, 4), 1.0),
+                                           (np.full((5, 4), 255, np.uint8), 1.0),
+                                           (np.ones((5, 4), bool), 1.0))):
+        x, _ = load(f"mnist:{npz(tmp_path, f'p{k}.npz', x=images, y=LABELS)}", n_in=4, n_out=2, batch=5)
+        assert x.max() == largest and x.min() >= -1
 
 
 def test_valid_data_files_still_load(tmp_path):
