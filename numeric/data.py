@@ -310,8 +310,8 @@ def load(spec, *, n_in, n_out, batch, seed=0):
     ``random`` (uniform inputs in [0, 1), random one-hot targets),
     ``digits`` (scikit-learn's 8x8 digits, pixels scaled to [0, 1]), or
     ``mnist:PATH`` (an IDX images file with its labels file beside it, or an
-    ``.npz`` with arrays ``x``/``y`` or ``x_train``/``y_train``). Pixel values
-    above 1 are taken as 0..255 and scaled to [0, 1].
+    ``.npz`` with arrays ``x``/``y`` or ``x_train``/``y_train``). Pixels in
+    [-1, 1] are taken as they are, pixels in 0..255 scaled to [0, 1]; any other range is refused.
     """
     if not isinstance(spec, str):
         raise EqpropError(f"data: expected random, digits or mnist:PATH, got {spec!r}")
