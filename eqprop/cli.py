@@ -571,6 +571,8 @@ def _figures(args):
                           30 if args.dps is None else args.dps,
                           progress=lambda msg: print(f"{sanitize(msg)} ...", file=sys.stderr, flush=True))
     note = lambda msg: print(f"eqprop: note: {sanitize(msg)}", file=sys.stderr, flush=True)  # noqa: E731
+    for msg in getattr(drawn.get("report"), "notes", None) or []:  # keys of a saved report not read
+        note(f"report: {msg}")
     for path in regenerate(out=args.out, formats=formats, note=note, **drawn):
         print(sanitize(path))
     return 0

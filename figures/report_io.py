@@ -11,9 +11,11 @@ reports.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 from eqprop.errors import EqpropError
@@ -39,10 +41,13 @@ class CheckedReport(dict):
 
     ``missing`` maps each figure of :data:`REPORT_FIGURES` that the report
     cannot draw to the reason (a partial report: an early-stopped run, an
-    older eqprop, a hand-made file).
+    older eqprop, a hand-made file). ``notes`` names each key that is not
+    one of a report's (:data:`KNOWN_KEYS`, and those of ``series`` and
+    ``bias``): it is ignored, and said so.
     """
 
     missing: dict
+    notes: list
 
 
 def as_dict(report):
@@ -89,7 +94,9 @@ def load_report(path):
         raise EqpropError(f"{source} is not UTF-8 text (byte {exc.start}); give the JSON file "
                           "written by eqprop verify --json") from None
     try:
-        d = json.loads(text, parse_int=_integer)
+        d = json.loads(text, parse_int=_integer, object_pairs_hook=_object(source))
+    except EqpropError:
+        raise
     except RecursionError:
         raise EqpropError(f"{source}: JSON nested too deeply to be a report") from None
     except ValueError as exc:
@@ -97,6 +104,45 @@ def load_report(path):
         raise EqpropError(f"{source} is not valid JSON ({why}); give the file written by "
                           "eqprop verify --json") from None
     return check_report(d, source)
+
+
+def _object(source):
+    """A JSON object as a dict, refusing a key given twice (json keeps the last silently)."""
+    def build(pairs):
+        d = dict(pairs)
+        if len(d) != len(pairs):
+            seen = set()
+            key = next(k for k, _ in pairs if k in seen or seen.add(k))
+            raise EqpropError(f"{source}: the key {_short(key, 40)} is given twice in one object; "
+                              "a report has each key once")
+        return d
+    return build
+
+
+#: The keys a report of eqprop verify --json has, at the top and in 'series' and 'bias': any other
+#: is named in a note (a misspelt 'seires' would otherwise only leave figures undrawn).
+KNOWN_KEYS = ("assumptions", "bias", "checks", "dJ_dtheta", "dps", "engine", "hessian_min_eigenvalue",
+              "kind", "layers", "model", "notes", "params", "s_free", "seconds", "series", "state",
+              "times", "verdict", "verdict_message", "working_dps")
+SERIES_KEYS = ("s_bar", "s_tilde", "theta_bar", "theta_tilde")
+BIAS_KEYS = ("betas", "one_sided", "symmetric")
+#: A report's numbers lie within this in absolute value (drawing near float64's largest, about
+#: 1.8e308, overflowed matplotlib's axis limits: an internal error)
+MAX_MAGNITUDE = 1e300
+#: A number given as text: ASCII decimal or fraction (float() alone takes '1_0' and other digits)
+_NUMBER_TEXT = re.compile(r"\s*[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+                          r"(?:\s*/\s*[+-]?[0-9]+)?|nan|inf|infinity)\s*", re.ASCII | re.IGNORECASE)
+
+
+def _unknown_keys(d, where, known):
+    """A note for each key of ``d`` not in ``known``, with the nearest known one."""
+    notes = []
+    for key in d:
+        if key not in known:
+            near = difflib.get_close_matches(str(key), known, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            notes.append(f"{where}unknown key {_short(key, 40)}{hint} ignored")
+    return notes
 
 
 def _integer(text):
@@ -136,6 +182,8 @@ def check_report(report, source="report"):
     def num(v, where):
         if isinstance(v, bool) or not isinstance(v, (int, float, str)):
             fail(where, f"should be a number, not {_kind(v)}")
+        if isinstance(v, str) and not _NUMBER_TEXT.fullmatch(v):
+            fail(where, f"should be a number in ASCII digits, not {_short(v)}")
         try:
             x = float(v)
         except (ValueError, OverflowError):
@@ -150,6 +198,9 @@ def check_report(report, source="report"):
                 fail(where, f"should be a number, not {_short(v)}")
         if not math.isfinite(x):
             fail(where, f"is not finite ({_short(v)}); a report holds finite numbers")
+        if abs(x) > MAX_MAGNITUDE:
+            fail(where, f"is {x:.3g}, beyond {MAX_MAGNITUDE:g} in absolute value; a report's numbers "
+                        "are far smaller")
         return x
 
     def vector(v, where, limit=None):
@@ -278,6 +329,10 @@ def check_report(report, source="report"):
                 bias[k] = vector(bias[k], f"'bias'.'{k}'")
             if any(b <= 0 for b in bias["betas"]):
                 fail("'bias'.'betas'", "should be positive (they are plotted on a log axis)")
+            for k in ("one_sided", "symmetric"):
+                if any(v < 0 for v in bias[k]):
+                    fail(f"'bias'.'{k}'", f"has a negative error ({min(bias[k]):g}); the errors are "
+                                          "magnitudes, >= 0")
 
     # what each figure needs, and what is absent
     verdict = d.get("verdict")
@@ -312,6 +367,8 @@ def check_report(report, source="report"):
         missing["beta_bias"] = ("the bias errors are zero at every beta: nothing to show on a "
                                 "log axis")
     d.missing = missing
+    d.notes = _unknown_keys(report, "", KNOWN_KEYS) \
+        + _unknown_keys(ser, "'series': ", SERIES_KEYS) + _unknown_keys(bias or {}, "'bias': ", BIAS_KEYS)
     return d
 
 

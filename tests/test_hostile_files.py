@@ -421,6 +421,18 @@ REPORT_CASES = {
     "param value nan": (with_(params=[{"name": "w", "value": "nan"}]), "'params'[0].'value' is not finite"),
     "integer of 5000 digits": (with_(hessian_min_eigenvalue="BIG").replace('"BIG"', "9" * 5000),
                                "not finite"),
+    # a fourth hostile corpus: numbers near float64's largest overflowed matplotlib (exit 3); a key
+    # given twice, numbers in other digits and negative bias errors were read silently
+    "numbers near float64's largest": (with_(series__s_bar=[["1.7e308", "-1.7e308"], ROWS[1], ROWS[2]]),
+                                       "'series'.'s_bar'[0][0] is 1.7e+308, beyond 1e+300"),
+    "eigenvalue 1e308": (with_(hessian_min_eigenvalue=1e308), "beyond 1e+300 in absolute value"),
+    "a key given twice": (with_()[:-1] + ', "times": [0, 5, 9]}', "the key 'times' is given twice"),
+    "a key given twice inside": (with_().replace('"s_bar": [', '"s_bar": [], "s_bar": [', 1),
+                                 "the key 's_bar' is given twice"),
+    "underscore in a number": (with_(hessian_min_eigenvalue="1_0"), "should be a number in ASCII digits"),
+    "Arabic-Indic digit": (with_(times=["0", "\u0661", "2"]), "'times'[1] should be a number in ASCII"),
+    "negative bias error": (with_(bias__one_sided=["-0.1", "0.01"]),
+                            "'bias'.'one_sided' has a negative error (-0.1)"),
 }
 
 
@@ -541,6 +553,33 @@ def test_partial_report_draws_what_it_has(drop, skipped, tmp_path, capsys):
     figures = {"theorem3_states", "theorem3_params", "truncation", "beta_bias"}
     assert drawn == sorted(figures - set(skipped))
     assert [n.split()[4].rstrip(":") for n in notes] == skipped
+
+
+def test_unknown_keys_are_named_in_a_note(tmp_path, capsys):
+    """A misspelt 'seires' only left figures undrawn (a fourth hostile corpus): each key that is
+    not a report's is named, with the nearest known one; a report of eqprop verify has none."""
+    d = json.loads(json.dumps(BASE))
+    d["seires"] = d["series"]
+    d["series"] = dict(d["series"], s_bra=[])
+    d["bias"]["symetric"] = []
+    drawn, notes = draw_with_notes(tmp_path, capsys, d)
+    assert len(drawn) == 4
+    assert notes == ["eqprop: note: report: unknown key 'seires' (did you mean 'series'?) ignored",
+                     "eqprop: note: report: 'series': unknown key 's_bra' (did you mean 's_bar'?) ignored",
+                     "eqprop: note: report: 'bias': unknown key 'symetric' (did you mean 'symmetric'?) "
+                     "ignored"]
+    from eqprop import Model, verify
+    m = Model(energy="a**2/2 - w*a", cost="a", state=["a"], params={"w": 1})
+    assert eqprop.figures.report_io.check_report(json.loads(verify(m, dps=10).to_json())).notes == []
+
+
+def draw_with_notes(tmp_path, capsys, d):
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(d))
+    out = tmp_path / "figs"
+    assert run(["figures", "--from", str(path), "--out", str(out), "--format", "png"]) == 0
+    err = capsys.readouterr().err
+    return sorted(p.stem for p in out.glob("*.png")), err.strip().splitlines()
 
 
 def test_names_are_not_mathtext(tmp_path, capsys):
