@@ -331,6 +331,7 @@ def load(spec, *, n_in, n_out, batch, seed=0):
         d = load_digits()
         images, labels = d.data / 16.0, d.target
         source = labels_source = "data 'digits'"
+        _check_labels(labels, n_out, source)  # the whole set: a batch's range misleads (5..7 of 0..9)
     elif spec.startswith("mnist:"):
         text = spec[len("mnist:"):]
         if not text.strip():

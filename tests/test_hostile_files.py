@@ -253,6 +253,15 @@ def test_pixels_in_either_range_are_taken(tmp_path):
         assert x.max() == largest and x.min() >= -1
 
 
+def test_digits_labels_are_checked_on_the_whole_set(capsys):
+    """An output layer of 3 units was told to grow to 8, the largest label of one batch, when the
+    digits run 0..9 (a fourth hostile corpus)."""
+    pytest.importorskip("sklearn")
+    assert_refused(capsys, ["scale", "--layers", "3,5,64", "--batch", "2", "--steps", "2", "--data",
+                            "digits"], "labels range over 0..9 but the output layer has 3 units; set "
+                                       "the first layer size to 10")
+
+
 def test_valid_data_files_still_load(tmp_path):
     """The corpus is hostile because of what each case breaks: the same files, intact, load."""
     from eqprop.numeric.data import load
