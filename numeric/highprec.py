@@ -163,8 +163,12 @@ class System:
         """H + beta d2C/ds2 at s (the Jacobian of Newton's method), an mpmath matrix."""
         theta = self._theta(theta)
         H = self.c.d2E_ds2.mp(s, theta, self.data())
-        if beta != 0:
-            H = H + beta * self.c.d2C_ds2.mp(s, theta, self.data())
+        if beta != 0:  # entry by entry: mpmath's H + beta * C costs ten times more
+            d2C = self.c.d2C_ds2.mp(s, theta, self.data())
+            for i in range(d2C.rows):
+                for j in range(d2C.cols):
+                    if d2C[i, j]:
+                        H[i, j] += beta * d2C[i, j]
         if self.perturbation and self.perturbation.A:
             H = H + mpmath.matrix(self.perturbation.A)
         return H
@@ -295,8 +299,13 @@ def newton(system, s_start, *, beta=0, theta=None, tol=None, im_unit=0, maxiter=
     prev = (mpmath.inf, mpmath.inf)
     for k in range(1, maxiter + 1):
         check_time("Newton iterations")
-        g = system.dEbeta_ds(s, theta, beta)
-        H = system.d2Ebeta_ds2(s, theta, beta)
+        try:
+            g = system.dEbeta_ds(s, theta, beta)
+            H = system.d2Ebeta_ds2(s, theta, beta)
+        except (ZeroDivisionError, ValueError) as exc:  # acos'(-1): a pole of a derivative
+            raise ComputationBreakdown("Newton: the force or its Jacobian cannot be evaluated at "
+                                       f"s = ({', '.join(mpmath.nstr(x, 6) for x in s)}): "
+                                       f"{str(exc) or type(exc).__name__}") from None
         if not all(mpmath.isfinite(x) for x in list(g) + list(H)):
             raise ComputationBreakdown("Newton: the force or its Jacobian is not finite at "
                                        f"s = ({', '.join(mpmath.nstr(x, 6) for x in s)})")

@@ -25,7 +25,8 @@ class _Stop(Exception):
 
 
 def relax(grad, hess, s_init, *, tol=1e-10, t_max=1e4, max_evaluations=20_000):
-    """Integrate ``ds/dt = -grad(s)`` from ``s_init`` until ``|grad| <= tol``.
+    """Integrate ``ds/dt = -grad(s)`` from ``s_init`` until ``|grad| <= tol`` times the start's
+    curvature (the largest ``|hess|`` entry; 1 if zero): the same stop for E and k E.
 
     ``grad(s) -> (n,)`` and ``hess(s) -> (n, n)`` are float64 functions.
     Returns ``(s, residual, t)``; the residual may exceed ``tol`` if the
@@ -39,6 +40,12 @@ def relax(grad, hess, s_init, *, tol=1e-10, t_max=1e4, max_evaluations=20_000):
     res = float(np.max(np.abs(grad(s)))) if s.size else 0.0
     if not np.isfinite(res):
         return s, float("nan"), 0.0
+    # time and force in the units of the start's curvature: an energy scaled by k > 0 has
+    # the same flow, k times slower, and the same minimum (tol and t_max are for rate 1)
+    with np.errstate(all="ignore"):
+        rate = float(np.max(np.abs(hess(s)))) if s.size else 1.0
+    rate = rate if np.isfinite(rate) and rate > 0 else 1.0
+    tol = tol * rate
     count = [0]
 
     def rhs(_t, y):
@@ -48,15 +55,15 @@ def relax(grad, hess, s_init, *, tol=1e-10, t_max=1e4, max_evaluations=20_000):
             raise _Stop(np.array(y, dtype=float))
         if count[0] > max_evaluations:
             raise _Stop
-        return -g
+        return -g / rate
     cautious = 0  # how many times the step was capped after a non-finite trial evaluation
     while res > tol and t < t_max:
         try:
             limit = {"max_step": chunk * 10.0 ** (-3 * cautious)} if cautious else {}
             with warnings.catch_warnings():  # LSODA's complaints: the residual says it all
                 warnings.simplefilter("ignore")
-                sol = solve_ivp(rhs, (0.0, chunk), s, method="LSODA", jac=lambda _t, y: -hess(y),
-                                rtol=1e-12, atol=1e-14, **limit)
+                sol = solve_ivp(rhs, (0.0, chunk), s, method="LSODA",
+                                jac=lambda _t, y: -hess(y) / rate, rtol=1e-12, atol=1e-14, **limit)
         except _Stop as stop:
             if stop.state is not None and cautious < 4 and count[0] <= max_evaluations:
                 # a trial stage of a rejected step may land outside a function's domain
@@ -65,7 +72,7 @@ def relax(grad, hess, s_init, *, tol=1e-10, t_max=1e4, max_evaluations=20_000):
                 cautious += 1
                 continue
             if stop.state is not None:  # where the force stopped being finite
-                return stop.state, float("nan"), t
+                return stop.state, float("nan"), t / rate
             break
         s = sol.y[:, -1]
         t += chunk
@@ -74,4 +81,4 @@ def relax(grad, hess, s_init, *, tol=1e-10, t_max=1e4, max_evaluations=20_000):
         if not np.isfinite(new):
             break
         res = new
-    return s, res, t
+    return s, res, t / rate

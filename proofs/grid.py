@@ -32,7 +32,7 @@ def default_times(decay, *, points=6):
     exp(-lambda_min t) does).
     """
     lo, hi = 0.0, 1.0
-    while decay(hi) > DEFAULT_DECAY and hi < 1e6:
+    while decay(hi) > DEFAULT_DECAY and hi < 1e300:  # slow units (E scaled by 1e-16) too
         lo, hi = hi, hi * 2
     while lo == 0 and hi > 1e-300 and decay(hi / 2) <= DEFAULT_DECAY:  # fast decay: t_max << 1
         hi /= 2

@@ -62,13 +62,13 @@ def _kbe_precision(P, s):
     loses log10(|s| / |s - s0|) digits unless the flow carries them. Up to 5
     lost digits are absorbed by the margin between the integrator's tolerance
     (dps + 5) and the required digits (dps - 5); beyond, the flow carries the
-    loss rounded up to a multiple of 5 (each precision is one compilation of
-    heyoka's integrator).
+    loss rounded up to a multiple of 5, up to twice the working digits (each
+    precision is one compilation of heyoka's integrator).
     """
     near = max(abs(a - b) for a, b in zip(s, P.s0))
     far = max(abs(a) for a in s)
     extra = int(mpmath.ceil(mpmath.log10(far / near))) if near and far > near else 0
-    extra = 0 if extra <= 5 else min(5 * -(-extra // 5), P.working_dps)
+    extra = 0 if extra <= 5 else min(5 * -(-extra // 5), 2 * P.working_dps)
     return P.working_dps + extra, P.tol * mpmath.mpf(10) ** -extra
 
 

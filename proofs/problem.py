@@ -10,6 +10,7 @@ works from the same :class:`Problem`.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 
@@ -67,12 +68,17 @@ class Problem:
     beta_radius: object = mpmath.mpf(1)     # estimated radius of convergence of beta -> s^beta
     dJ_dtheta: list = field(default_factory=list)    # implicit gradient (2.3), for the report
     edge_distance: object = None  # how far s may move from s0 inside every function's domain
-    spreads: dict = field(default_factory=dict)  # s0's rounding in H, M, C_s, C_theta (.noise)
+    spreads: dict = field(default_factory=dict)  # s0's rounding in H, M, C_s, C_theta, in eps
 
     def size(self, name):
         """Entry-wise size of ingredient ``name`` (H, M, C_s, C_theta) as computed: its value,
         or the rounding that s0's own rounding puts into it if larger (:mod:`.noise`)."""
-        return noise.size(getattr(self, name), self.spreads.get(name))
+        return noise.size(getattr(self, name), self.spreads.get(name), self.rounding)
+
+    @property
+    def rounding(self):
+        """10^(dps - w): an entry's size is at least this times its rounding spread (.noise)."""
+        return mpmath.mpf(10) ** (self.dps - self.working_dps)
 
     @property
     def betas(self):
@@ -81,8 +87,9 @@ class Problem:
         return [self.beta_step * mpmath.mpf(b) for b in BETAS]
 
     @property
-    def zero_level(self):
-        """Below 10^-(dps/2 + 5) of its cross scale an entry counts as zero (quantities.term_sizes)."""
+    def flow_level(self):
+        """10^-(dps/2 + 5): the fraction of its cross scale below which a quantity read off an
+        integrated flow counts as zero (quantities.term_sizes)."""
         return mpmath.mpf(10) ** -(self.dps / 2 + 5)
 
     @property
@@ -106,14 +113,22 @@ class Problem:
     def derivative(self, fn):
         return derivative(fn, holomorphic=self.holomorphic, h=self.h, divisor=self.h_divisor)
 
-    def compare(self, id, equation, t, lhs, rhs, *, scale, limit, sides=("", "")):
+    def compare(self, id, equation, t, lhs, rhs, *, scale, limit, sides=("", ""), terms=None):
         """A :class:`Check` of two independently computed sides.
 
-        ``scale``: per entry, the size of the terms that form the quantity
-        (see :func:`~eqprop.numeric.highprec.digits_of_agreement`).
+        ``scale``: per entry, the size of the terms that form the quantity, at
+        least 10^dps times the rounding they carry (see
+        :func:`~eqprop.numeric.highprec.digits_of_agreement`, :mod:`.noise`);
+        ``terms``: the same sizes from the computed values alone. An entry whose
+        terms make up less than half its scale is rounding: no evidence. A row
+        with no entry of evidence is untestable ('n/a': it neither passes nor
+        fails, and the verdict is incomplete, never verified).
         """
         digits, err, sc = digits_of_agreement(lhs, rhs, cap=self.dps, scale=scale)
-        testable = any(x != 0 for x in scale)
+        if terms is None:
+            testable = any(x != 0 for x in scale)
+        else:
+            testable = any(p > 0 and 2 * p >= x for p, x in zip(terms, scale))
         if not testable:
             limit = "every term of this quantity is zero here: nothing to compare"
         elif digits >= self.dps:
@@ -164,8 +179,11 @@ def _real_finite(values):
     return out
 
 
-def _domain_assumption(model, values, where):
-    problems = domain_violations(model.expressions, values)
+def _domain_assumption(model, values, where, digits=30, *, free_phase=False):
+    """The 'real domain' assumption failing at ``values``, or None. ``free_phase``: only the
+    energy (or vector field) matters there: the free phase never evaluates the cost."""
+    exprs = model.expressions[:-1] if free_phase else model.expressions
+    problems = domain_violations(exprs, values, digits=digits)
     if not problems:
         return None
     return Assumption("real domain", False, "no",
@@ -213,7 +231,7 @@ def prepare(model, options: Options):
                       "by Richardson-extrapolated central differences over real steps")
 
     bad = _domain_assumption(model, {**fixed, **dict(zip(model.state, (float(x) for x in s_init)))},
-                             "at the initial state (give another initial_state)")
+                             "at the initial state (give another initial_state)", free_phase=True)
     if bad:
         return None, [bad] + assumptions, notes
     th64 = np.array([float(v) for v in theta_vals])
@@ -223,7 +241,7 @@ def prepare(model, options: Options):
                                            lambda s: compiled.d2E_ds2(s, th64, da64), s_init)
     if not np.isfinite(_res64):  # the free flow left the real domain of a function
         where = {**fixed, **dict(zip(model.state, (float(x) for x in s_relaxed)))}
-        bad = domain_violations(model.expressions, where)
+        bad = domain_violations(model.expressions[:-1], where)  # the energy/field alone
         if bad:
             state = ", ".join(f"{v:.6g}" for v in s_relaxed)
             return None, [Assumption(
@@ -231,6 +249,20 @@ def prepare(model, options: Options):
                 f"the free flow from the initial state reaches s = ({state}), where {bad[0]}: "
                 "E and C must be real along the free phase; change the values, the formula or "
                 "initial_state")] + assumptions, notes
+    elif np.all(np.isfinite(s_relaxed)):
+        # the force is finite across the edge (u - m/u of a log barrier) but E is not: float64
+        # steps jumped a barrier that the exact flow never crosses; Newton would then find a
+        # mirror root outside the domain
+        where = {**fixed, **dict(zip(model.state, (float(x) for x in s_relaxed)))}
+        bad = domain_violations(model.expressions[:-1], where)
+        if bad:
+            state = ", ".join(f"{v:.6g}" for v in s_relaxed)
+            return None, [Assumption.limit(
+                "free phase", False, "crossed an edge",
+                f"the float64 free phase stepped to s = ({state}), where {bad[0]}, with a "
+                "finite force: it jumped the edge of a function's domain (a barrier the exact "
+                "flow does not cross); give an initial_state nearer the minimum")] \
+                + assumptions, notes
     if not np.all(np.isfinite(s_relaxed)):
         s_relaxed = s_init
     with mpmath.workdps(wdps):
@@ -240,11 +272,17 @@ def prepare(model, options: Options):
             raise
         except ComputationBreakdown as exc:
             start = {**fixed, **dict(zip(model.state, (float(x) for x in s_relaxed)))}
-            bad = domain_violations(model.expressions, start)
+            bad = domain_violations(model.expressions[:-1], start)
             why = f"; where Newton started, {bad[0]}: give an initial_state inside the domain" \
                 if bad else ""
-            assumptions.insert(0, Assumption("fixed point", False, "not found",
-                                             f"no fixed point reached from the initial state ({exc}){why}"))
+            # the free flow settled but Newton did not: a limit of this tool, not evidence that
+            # there is no fixed point (a flow that never settles is the hypothesis failing)
+            settled = bool(np.isfinite(_res64) and _res64 <= 1e-8 * max(1.0, float(np.max(
+                np.abs(s_relaxed))) if s_relaxed.size else 1.0))
+            assumptions.insert(0, Assumption(
+                "fixed point", False, "not found",
+                f"no fixed point reached from the initial state ({exc}){why}",
+                fatal=True, tool_limit=settled or bool(bad) or not np.isfinite(_res64)))
             return None, assumptions, notes
         real = _real_finite(s0)
         if real is None:
@@ -262,7 +300,8 @@ def prepare(model, options: Options):
                 f"({mpmath.nstr(s0[0], 5)}, ...): a function of E or C left its real domain"))
             return None, assumptions, notes
         s0 = real
-        bad = _domain_assumption(model, {**fixed, **dict(zip(model.state, s0))}, "at the fixed point")
+        bad = _domain_assumption(model, {**fixed, **dict(zip(model.state, s0))}, "at the fixed point",
+                                 digits=wdps)
         if bad:
             assumptions.insert(0, bad)
             return None, assumptions, notes
@@ -276,13 +315,31 @@ def prepare(model, options: Options):
             return None, assumptions, notes
         _check_magnitudes({"H": list(H), "M": list(M), "C_s": C_s, "C_theta": C_theta, "s0": s0})
         eig_min, pd = _definiteness(model, H, wdps, dps, assumptions)
-        # the force is formed from terms of size about |H| |s0|: its residual is measured there
-        force_scale = max([abs(x) for x in H] + [mpmath.mpf(0)]) * max([abs(x) for x in s0] + [1])
-        res_ok = residual < mpmath.mpf(10) ** (-(dps + 2)) * max(1, force_scale)
+        # the force is a sum of terms of sizes T (.noise: |dg/dz| |z| over every input z), and
+        # Newton converges relative to its start (terms |H| |s_start| on its way): the residual
+        # is measured against the larger (a fixed point of E and of 1e-12 E alike; s0 = 0 by
+        # symmetry, reached as 1e-70 with terms of that size, against the start's)
+        measured = noise.evaluation_rounding({"g": system.dEbeta_ds(s0)},
+                                             lambda: {"g": system.dEbeta_ds(s0)}, wdps)["g"]
+        carried, terms = noise.state_rounding(compiled, s0, theta_vals, data_vals, measured)
+        # and Newton's own truncation: the step it would take next, |H^-1 dE/ds(s0)| (a
+        # component that should be 0 by symmetry, left at 1e-89 by a converged iteration)
+        rest = [abs(x) for x in linalg.solve(H, system.dEbeta_ds(s0))]
+        if carried is not None:
+            carried = carried + np.array([float(x * mpmath.mpf(10) ** wdps) for x in rest])
+        start_terms = max([abs(x) for x in H] + [mpmath.mpf(0)]) * mpmath.mpf(
+            float(np.max(np.abs(s_relaxed))) if s_relaxed.size else 0.0)
+        force_scale = max(start_terms, mpmath.mpf(float(np.max(terms)))) \
+            if terms is not None and terms.size and np.all(np.isfinite(terms)) else mpmath.mpf(1)
+        res_ok = residual <= mpmath.mpf(10) ** (-(dps + 2)) * force_scale
+        name = "dE/ds" if model.has_energy else "F"
         assumptions.insert(0, Assumption(
             "fixed point", bool(res_ok), mpmath.nstr(residual, 3),
-            f"max |{'dE/ds' if model.has_energy else 'F'}(s0)| after float64 relaxation "
-            f"(t = {t_relax:g}) and {iters} Newton steps"))
+            f"max |{name}(s0)| after float64 relaxation (t = {t_relax:g}) and {iters} Newton "
+            f"steps, against the size of its terms {mpmath.nstr(force_scale, 3)}" if res_ok else
+            f"Newton stopped at max |{name}(s0)| = {mpmath.nstr(residual, 3)}, above 10^-(dps+2) "
+            f"of the size of its terms ({mpmath.nstr(force_scale, 3)}): give another "
+            "initial_state or raise --dps", fatal=True, tool_limit=True))
         if not res_ok:
             return None, assumptions, notes
         lam_max = largest_rate(H)
@@ -311,6 +368,19 @@ def prepare(model, options: Options):
                 f"fastest rate of H (lambda_max = {mpmath.nstr(lam_max, 3)}) in integration "
                 f"steps; at most {INTEGRATION_BUDGET:g} are allowed: give times up to "
                 f"{horizon:.3g}")
+        # a row at t sees H only through t H: a relative error e in H moves it by about
+        # e t lambda_max, so a grid ending before t lambda_max = 10^-(required/2) cannot show
+        # an error of half the required digits (t = 1e-200 is t = 0 to every row)
+        reach = float(times[-1] * lam_max) if times else 0.0
+        if times and any(times) and reach < 10 ** (-options.required_digits / 2):
+            assumptions.append(Assumption.limit(
+                "informative grid", False, f"t lambda_max = {reach:.3g}",
+                f"the grid ends at t = {times[-1]:.3g}, where the flows have not moved from their "
+                f"start by 10^-{options.required_digits / 2:g} (lambda_max = "
+                f"{mpmath.nstr(lam_max, 3)}): its rows could not tell a wrong H from the right "
+                f"one; give times up to at least {10 ** (-options.required_digits / 2) / float(lam_max):.3g}"
+                " (or leave the default grid)"))
+            return None, assumptions, notes
         t_inf = t_infinity(eig_min, wdps) if pd else None
         if t_inf is not None and t_inf > horizon:
             notes.append(f"T1.limit skipped: Thetabar reaches its limit only near t = {t_inf:.3g}, "
@@ -319,20 +389,39 @@ def prepare(model, options: Options):
             t_inf = None
         edge, where, radius = radius_at_s0(model, system, s0, H, C_s, eig_min, fixed)
         if edge is not None and pd:
-            # Newton-Kantorovich: the exact fixed point lies within 2 |H^-1 dE/ds(s0)| of s0,
-            # and the force is known only to the rounding of its terms (|H| |s0|): if the edge
-            # is nearer, whether the minimum lies inside the domain is undecided at this dps
-            terms = max([abs(x) for x in H]) * max([abs(x) for x in s0])
-            known = 2 * max(residual, mpmath.mpf(10) ** -wdps * terms) / abs(eig_min)
+            # Newton-Kantorovich (to first order; its Lipschitz condition is not checked): the
+            # exact fixed point lies within about 2 |H^-1 dE/ds(s0)| of s0, and the force is
+            # known only to the rounding of its terms (.noise): if the edge is nearer, whether
+            # the minimum lies inside the domain is undecided at this dps
+            known = 2 * max(rest + [mpmath.mpf(10) ** -wdps * max(
+                [mpmath.mpf(float(x)) for x in carried] if carried is not None else [0])])
             if edge <= known:
                 assumptions.append(Assumption.limit(
                     "inside the domain", False, mpmath.nstr(edge, 3),
-                    f"s0 is {mpmath.nstr(edge, 3)} from the edge of the domain of {where}, within "
-                    f"its own uncertainty {mpmath.nstr(known, 3)}: a minimum on the edge "
+                    (f"s0 is {mpmath.nstr(edge, 3)} from the edge of the domain of {where}, "
+                     f"within its own uncertainty {mpmath.nstr(known, 3)}" if edge else
+                     f"no neighbourhood of s0 could be proved inside the domain of {where}") +
+                    ": a minimum on the edge "
                     "violates the hypotheses (E twice differentiable around s0), one inside "
                     "needs more digits to tell; raise --dps, or move the minimum off the edge"))
                 return None, assumptions, notes
-        spreads = noise.state_spreads(compiled, s0, theta_vals, data_vals, edge=edge)
+        spreads = noise.state_spreads(compiled, s0, theta_vals, data_vals, carried, edge=edge)
+        own = noise.evaluation_rounding(
+            {"H": H, "M": M, "C_s": C_s, "C_theta": C_theta},
+            lambda: {"H": system.d2Ebeta_ds2(s0), "M": system.d2E_dtheta_ds(s0),
+                     "C_s": system.dC_ds(s0), "C_theta": system.dC_dtheta(s0)}, wdps)
+        spreads = {k: v + spreads[k] if k in spreads else v for k, v in own.items()}
+        blur = 10 ** float(dps - wdps) * float(np.max(spreads["H"])) if "H" in spreads else 0.0
+        h_size = float(max(abs(x) for x in H))
+        if blur > h_size:  # s0's rounding moves H(s0) by more than 10^-dps of itself
+            lost = math.log10(blur / h_size)
+            assumptions.append(Assumption.limit(
+                "resolved", False, f"{lost:.1f} digits short",
+                f"s0 is known only to about {10.0 ** -wdps * float(np.max(carried)):.3g} (the "
+                f"force's terms reach {float(np.max(terms)):.3g}), too coarse to fix H(s0) to "
+                f"{dps} digits: the computation would check another system; raise --dps by at "
+                f"least {math.ceil(lost)}, or shift the state variables to comparable sizes"))
+            return None, assumptions, notes
         beta_step = min(mpmath.mpf("1e-3"), radius / 100)
         problem = Problem(
             model=model, compiled=compiled, system=system, dps=dps, working_dps=wdps,
@@ -355,13 +444,25 @@ def _definiteness(model, H, wdps, dps, assumptions):
     """Smallest eigenvalue of H (energy) or of the real parts (vector field); appends assumptions."""
     if model.has_energy:
         eig_min = linalg.eigvalsh((H + H.T) / 2)[0]
-        pd = eig_min > mpmath.mpf(10) ** (-(wdps // 2))
+        # relative to H's own size: scaling E by a positive constant changes no hypothesis;
+        # within 10^-(w/2) |H| of zero the sign is not resolved at this precision (a stiff H,
+        # or a degenerate minimum): undecided, a limit of this tool, not a violation
+        # (a positive eigenvalue below it is left to the condition number check that follows)
+        resolved = mpmath.mpf(10) ** (-(wdps // 2)) * mpmath.mnorm(H, 1)
+        pd = eig_min > 0
+        if abs(eig_min) <= resolved and eig_min <= 0:
+            assumptions.append(Assumption.limit(
+                "positive definite", False, mpmath.nstr(eig_min, 4),
+                f"smallest eigenvalue of H(s0) is within {mpmath.nstr(resolved, 3)} of zero "
+                "(10^-(w/2) of |H|): degenerate, or too ill-conditioned to tell at this "
+                "precision; raise --dps, or rescale the energy's terms"))
+            return eig_min, False
         assumptions.append(Assumption(
             "positive definite", bool(pd), mpmath.nstr(eig_min, 4),
             "smallest eigenvalue of H(s0): s0 is a strict local minimum of E" if pd else
-            "smallest eigenvalue of H(s0) is not positive: s0 is a saddle or degenerate, "
-            "not a minimum of E; start the free phase elsewhere (initial_state, "
-            "--initial-state) or change the parameters"))
+            "smallest eigenvalue of H(s0) is negative: s0 is a saddle, not a minimum of E; "
+            "start the free phase elsewhere (initial_state, --initial-state) or change the "
+            "parameters"))
         return eig_min, bool(pd)
     eig_min = min(mpmath.re(e) for e in _eigenvalues(H))
     pd = eig_min > 0
@@ -369,10 +470,10 @@ def _definiteness(model, H, wdps, dps, assumptions):
         "stable fixed point", bool(pd), mpmath.nstr(eig_min, 4),
         "smallest real part of the eigenvalues of -dF/ds(s0): s0 attracts" if pd else
         "an eigenvalue of -dF/ds(s0) has non-positive real part: s0 does not attract"))
-    asym = mpmath.mnorm(H - H.T, 1)
+    asym = mpmath.mnorm(H - H.T, 1) / (mpmath.mnorm(H, 1) or 1)  # relative: time's units
     assumptions.append(Assumption(
         "symmetric Jacobian", asym < mpmath.mpf(10) ** (-(dps - 5)), mpmath.nstr(asym, 4),
-        "|J - J^T| at s0 (1-norm): a vector field is a gradient field only when its "
+        "|J - J^T| / |J| at s0 (1-norms): a vector field is a gradient field only when its "
         "Jacobian is symmetric; Theorem 3 needs it", fatal=False))
     return eig_min, bool(pd)
 

@@ -39,7 +39,7 @@ from eqprop.numeric.highprec import (ComputationBreakdown, adjoint_closed_form, 
 from . import noise
 
 __all__ = ["RBPSeries", "EPSeries", "ROUTES", "implicit_gradient", "gradient_scale",
-           "ift_directions", "ift_gradient", "projected_cost_ds", "projected_cost_dtheta", "rbp_adjoint",
+           "gradient_terms", "ift_directions", "ift_gradient", "projected_cost_ds", "projected_cost_dtheta", "rbp_adjoint",
            "rbp_closed_form", "ep_gradient", "ep_readout", "finite_beta_estimates",
            "ep_temporal_derivatives", "solve", "term_sizes", "kbe_points", "kbe_chain_rule", "kbe_directional", "BETAS"]
 
@@ -113,29 +113,44 @@ def implicit_gradient(P):
     return list(mpmath.matrix(P.C_theta) - P.M * z)
 
 
-def term_sizes(A, u, c, zero):
-    """The size of the terms of ``A u + c``, entry by entry.
+def term_sizes(A, u, c, flow=0):
+    """The size of the terms of ``A u + c``, entry by entry: ``sum_j |A_ij| |u_j| + |c_i|``.
 
-    ``sum_j |A_ij| |u_j| + |c_i|``, plus ``zero`` times the cross scale
-    ``max_j |A_ij| sum_j |u_j|``: an entry whose terms vanish (by symmetry,
-    say) is computed as rounding residues of products of noisy factors, and
-    counts as zero below that level (``zero`` = :attr:`Problem.zero_level`,
-    10^-(dps/2 + 5): the residues of a product of two rounded factors).
+    ``A``, ``u`` and ``c`` may be sizes already (:meth:`Problem.size`,
+    :func:`.noise.through_inverse`): an entry whose terms vanish in exact
+    arithmetic (by symmetry, say) is then measured against the rounding its
+    factors carry, not against its own rounding residue. ``flow``
+    (:attr:`Problem.flow_level`, for quantities read off integrated flows)
+    adds that fraction of the cross scale ``max_j |A_ij| sum_j |u_j|``: an
+    integrator controls the error of the whole state vector, so a component
+    that is zero in exact arithmetic carries an error of the vector's size.
     """
     out = []
     for i in range(len(c)):
         row = [abs(A[i, j]) for j in range(len(u))]
         proper = mpmath.fsum(a * abs(x) for a, x in zip(row, u)) + abs(c[i])
-        cross = max(row + [mpmath.mpf(0)]) * mpmath.fsum(abs(x) for x in u)
-        out.append(proper + zero * cross)
+        if flow:
+            proper += flow * max(row + [mpmath.mpf(0)]) * mpmath.fsum(abs(x) for x in u)
+        out.append(proper)
     return out
 
 
-def gradient_scale(P):
+def gradient_terms(P):
+    """The sizes of dJ/dtheta's terms from the computed values alone, no rounding floors
+    (:meth:`Problem.compare`'s ``terms``: where they fall below the floors, no evidence)."""
+    z = solve(P.H.T, P.C_s)
+    return term_sizes(P.M, list(z), P.C_theta)
+
+
+def gradient_scale(P, flow=False):
     """Size of the terms dJ/dtheta = C_theta - M H^-T C_s is formed from (:func:`term_sizes`),
-    each ingredient at least the rounding that s0's own rounding puts into it (:mod:`.noise`)."""
-    z = noise.through_inverse(P.H.T, solve(P.H.T, P.C_s), P.spreads.get("C_s"))
-    return term_sizes(P.size("M"), z, P.size("C_theta"), P.zero_level)
+    each ingredient at least the rounding it carries (:mod:`.noise`); ``flow``: for Thetabar
+    read off an integrated flow (:attr:`Problem.flow_level`)."""
+    spread_h = P.spreads.get("H")
+    z = noise.through_inverse(P.H.T, solve(P.H.T, P.C_s), P.C_s,
+                              (None if spread_h is None else spread_h.T, P.spreads.get("C_s")),
+                              P.rounding)
+    return term_sizes(P.size("M"), z, P.size("C_theta"), P.flow_level if flow else 0)
 
 
 #: Up to this many parameters IFT.cs differentiates J along every coordinate.
@@ -266,7 +281,16 @@ def ep_gradient(P):
     ratio = max([abs(g) / max(c, floor) for g, c in zip(ep_readout(P, P.s0, 0), scale)
                  if max(c, floor) > 0] + [mpmath.mpf(1)])
     inverse_beta = max(0, int(mpmath.ceil(-mpmath.log10(P.beta_step)))) + 3
-    need = P.dps + 3 + inverse_beta + max(0, int(mpmath.ceil(mpmath.log10(ratio))))
+    # s^b - s0 ~ b ds/db: the states carry digits relative to |s0|, and the readout
+    # differences see s^b - s0 only, log10(|s0| / |ds/db|) digits below (a vector field in
+    # fast units: s^b moves by b / k); ds/db from one nudged solve, never from H
+    try:
+        path = max(abs(a - b) for a, b in zip(nudged_fixed_point(P, P.beta_step), P.s0)) / P.beta_step
+    except ComputationBreakdown:
+        path = mpmath.mpf(0)
+    top = max([abs(x) for x in P.s0] + [mpmath.mpf(0)])
+    moved = max(0, int(mpmath.ceil(mpmath.log10(top / path)))) if path and top else 0
+    need = P.dps + 3 + inverse_beta + moved + max(0, int(mpmath.ceil(mpmath.log10(ratio))))
     with mpmath.workdps(min(max(P.working_dps, need), 3 * P.working_dps)):
         # the radius of beta -> s^beta is only estimated (a domain edge or a nearby barrier
         # can make it smaller): shrink the step until two steps agree, or Newton succeeds

@@ -90,7 +90,8 @@ class Check:
 
     @property
     def passed(self):
-        """Reached the required digits (an untestable row neither passes nor fails)."""
+        """Reached the required digits; an untestable row (every term of the quantity is zero,
+        or rounding) neither passes nor fails: 'n/a', and the run is incomplete."""
         return not self.testable or self.digits >= self.required
 
     def to_dict(self):
@@ -247,3 +248,6 @@ class TheoremResult:
     checks: list
     series: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    #: ``(row ids, why)`` of rows whose sides could not be computed (a Newton that did not
+    #: converge, say): they are missing, which makes the verdict incomplete
+    missing: list = field(default_factory=list)

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import mpmath
 
+from eqprop.numeric.highprec import ComputationBreakdown
+
 from . import quantities as q
 from .report import Check, TheoremResult
 
@@ -49,29 +51,47 @@ def check(P, *, ep=q.ep_gradient, ift=q.ift_gradient, implicit=q.implicit_gradie
           estimates=q.finite_beta_estimates) -> TheoremResult:
     """Rows T2, IFT.cs, T2.bias1, T2.bias2."""
     R = q.ROUTES
+    missing = []
+
+    def attempt(ids, fn):
+        """fn(P), or None with ``ids`` recorded as missing if it breaks down (the other rows
+        of the theorem are kept: a failed one among them still fails the run)."""
+        try:
+            return fn(P)
+        except ComputationBreakdown as exc:
+            missing.append((ids, str(exc)))
+            return None
     with mpmath.workdps(P.working_dps):
-        scale = q.gradient_scale(P)
+        scale, terms = q.gradient_scale(P), q.gradient_terms(P)
         exact = implicit(P)
-        ep_limit, ep_err, _ = ep(P)
-        limit = f"Richardson error estimate {mpmath.nstr(ep_err, 2)}" if ep_err else P.limit_precision
-        rows = [P.compare("T2", "4.4", None, ep_limit, exact, scale=scale, limit=limit,
-                          sides=R["T2"])]
+        rows, extra = [], {"ep_limit": None, "finite_difference": None, "bias": {}}
+        ep_side = attempt(("T2",), ep)
+        if ep_side is not None:
+            ep_limit, ep_err, _ = ep_side
+            limit = (f"Richardson error estimate {mpmath.nstr(ep_err, 2)}" if ep_err else
+                     P.limit_precision)
+            rows.append(P.compare("T2", "4.4", None, ep_limit, exact, scale=scale, terms=terms,
+                                  limit=limit,
+                                  sides=R["T2"]))
+            extra["ep_limit"] = ep_limit
         dirs = q.ift_directions(P)
-        fd = ift(P)
-        along = [mpmath.fdot(u, exact) for u in dirs]
-        dir_scale = [mpmath.fsum(abs(a) * c for a, c in zip(u, scale)) for u in dirs]
-        rows.append(P.compare("IFT.cs", "2.3", None, fd, along, scale=dir_scale,
-                              limit=P.limit_precision, sides=R["IFT.cs"]))
-        if len(dirs) < P.p or any(sum(1 for x in u if x) != 1 for u in dirs):
-            fd = None  # directional derivatives, not a gradient to report
-        est = estimates(P)
-        slopes, (one, sym) = _bias_rows(P, est, exact, scale)
-        rows += slopes
-        return TheoremResult(
-            checks=rows,
-            extra={"ep_limit": ep_limit, "finite_difference": fd,
-                   "bias": {"betas": [mpmath.nstr(b, 3) for b in est[2]], "one_sided": [mpmath.nstr(e, 6) for e in one],
-                            "symmetric": [mpmath.nstr(e, 6) for e in sym]}})
+        fd = attempt(("IFT.cs",), ift)
+        if fd is not None:
+            along = [mpmath.fdot(u, exact) for u in dirs]
+            dir_scale = [mpmath.fsum(abs(a) * c for a, c in zip(u, scale)) for u in dirs]
+            dir_terms = [mpmath.fsum(abs(a) * c for a, c in zip(u, terms)) for u in dirs]
+            rows.append(P.compare("IFT.cs", "2.3", None, fd, along, scale=dir_scale, terms=dir_terms,
+                                  limit=P.limit_precision, sides=R["IFT.cs"]))
+            if len(dirs) == P.p and all(sum(1 for x in u if x) == 1 for u in dirs):
+                extra["finite_difference"] = fd  # a gradient to report, not directions
+        est = attempt(("T2.bias1", "T2.bias2"), estimates)
+        if est is not None:
+            slopes, (one, sym) = _bias_rows(P, est, exact, scale)
+            rows += slopes
+            extra["bias"] = {"betas": [mpmath.nstr(b, 3) for b in est[2]],
+                             "one_sided": [mpmath.nstr(e, 6) for e in one],
+                             "symmetric": [mpmath.nstr(e, 6) for e in sym]}
+        return TheoremResult(checks=rows, extra=extra, missing=missing)
 
 
 def _bias_rows(P, est, exact, scale):
@@ -79,8 +99,12 @@ def _bias_rows(P, est, exact, scale):
     one_sided, symmetric, betas = est
     norm = max(scale + [mpmath.mpf(10) ** -P.working_dps])
     base = q.ep_readout(P, P.s0, 0)
-    # rounding floor of each estimate: |E_theta| 10^-wdps / beta, relative to the gradient's scale
-    e_scale = max([mpmath.mpf(1)] + [abs(v) for v in base])
+    # rounding floor of each estimate: 10^-wdps / beta times the readout's terms, relative to
+    # the gradient's scale; the readout's terms are |E_theta| and |M| |s| (the state carries
+    # its rounding relative to |s0| into E_theta(s^beta), and into a vector field's M(s - s0))
+    state_terms = max([abs(x) for x in P.M] + [mpmath.mpf(0)]) * \
+        max([abs(x) for x in P.s0] + [mpmath.mpf(0)])
+    e_scale = max([mpmath.mpf(1), state_terms] + [abs(v) for v in base])
     out, errors = [], []
     for name, values, order in (("T2.bias1", one_sided, 1), ("T2.bias2", symmetric, 2)):
         errs = [max(abs(x - y) for x, y in zip(v, exact)) / norm for v in values]

@@ -41,17 +41,21 @@ def check(P, *, ep=q.ep_temporal_derivatives, rbp=q.rbp_adjoint) -> TheoremResul
                 continue
             # u(t) = H^-1 (Sbar_t - C_s) from the RBP side and the problem, never from the
             # EP side under test (a corrupted side must not widen its own tolerance)
-            u = noise.through_inverse(P.H, q.solve(P.H, [a - b for a, b in zip(sb, P.C_s)]),
-                                      P.spreads.get("C_s"))
-            s_scale, th_scale = (q.term_sizes(P.size("H"), u, P.size("C_s"), P.zero_level),
-                                 q.term_sizes(P.size("M"), u, P.size("C_theta"), P.zero_level))
+            rhs = [a - b for a, b in zip(sb, P.C_s)]
+            raw = q.solve(P.H, rhs)
+            s_terms, th_terms = (q.term_sizes(P.H, list(raw), P.C_s),
+                                 q.term_sizes(P.M, list(raw), P.C_theta))
+            u = noise.through_inverse(P.H, raw, rhs,
+                                      (P.spreads.get("H"), P.spreads.get("C_s")), P.rounding)
+            s_scale, th_scale = (q.term_sizes(P.size("H"), u, P.size("C_s"), P.flow_level),
+                                 q.term_sizes(P.size("M"), u, P.size("C_theta"), P.flow_level))
             lost = mpmath.log10(max(s_scale) / max(max(abs(x) for x in sb), tiny))
             limit = P.limit_integrator
             if lost > 1:
                 limit += f"; {float(lost):.0f} digits are rounding of |H u| + |C_s| (|Sbar| small)"
-            rows.append(P.compare("T3.S", "5.4", t, st, sb, scale=s_scale, limit=limit,
+            rows.append(P.compare("T3.S", "5.4", t, st, sb, scale=s_scale, terms=s_terms, limit=limit,
                                   sides=q.ROUTES["T3.S"]))
-            rows.append(P.compare("T3.Theta", "5.5", t, tt, tb, scale=th_scale,
+            rows.append(P.compare("T3.Theta", "5.5", t, tt, tb, scale=th_scale, terms=th_terms,
                                   limit=P.limit_integrator, sides=q.ROUTES["T3.Theta"]))
     return TheoremResult(checks=rows, series={"s_tilde": tilde.s_tilde,
                                               "theta_tilde": tilde.theta_tilde})

@@ -3,8 +3,9 @@
 The verdict is 'verified' only when the hypotheses hold, EVERY identity of
 :data:`~eqprop.proofs.report.REQUIRED_ROWS` produced its rows (Theorem 1 and 3
 at one or more t > 0), and every row reached the required digits. A row
-that could not be computed (Newton diverging, say) is a failed row; a
-missing row makes the verdict 'incomplete'; a bug propagates.
+that could not be computed (Newton not converging, say) is missing, and a
+missing row makes the verdict 'incomplete', as does a hypothesis this tool
+could not decide; a bug propagates.
 """
 
 from __future__ import annotations
@@ -132,7 +133,10 @@ def _run(model, opts, say, started):
             if stopped:
                 return TheoremResult(checks=[])
             try:
-                return fn(P, **sides)
+                result = fn(P, **sides)
+                for ids, why in getattr(result, "missing", []):
+                    notes.append(f"incomplete: {', '.join(ids)} could not be computed: {why}")
+                return result
             except BudgetExhausted as exc:
                 notes.append(f"incomplete: {name} stopped: {exc}")
                 stopped.append(name)
@@ -175,9 +179,17 @@ def _run(model, opts, say, started):
 
 
 def _verdict(assumptions, checks, times, notes):
-    """Assumptions first, then any failed row, then completeness (every required row present)."""
-    if any(not a.holds and a.fatal for a in assumptions):
+    """Assumptions first, then any failed row, then completeness (every required row present).
+
+    A hypothesis that fails is 'assumption violated'; one this tool could not decide (a
+    limit: an eigenvalue within rounding of zero) makes the run 'incomplete' before any row
+    is read: a failed row could be the undecided hypothesis failing."""
+    if any(not a.holds and a.fatal and not a.tool_limit for a in assumptions):
         return Verdict.ASSUMPTION_VIOLATED
+    undecided = [a for a in assumptions if not a.holds and a.fatal and a.tool_limit]
+    if undecided:
+        notes.append(f"incomplete: {undecided[0].message}")
+        return Verdict.INCOMPLETE
     if not all(c.passed for c in checks):
         return Verdict.NOT_VERIFIED
     soft = [a for a in assumptions if not a.holds]

@@ -153,7 +153,8 @@ def _inside(node, g):
 
 def _certified(node, arg, subs, moving, r, digits):
     """True if ``arg`` stays inside ``node``'s domain for every state within ``r`` (max norm)
-    of the point ``subs``: Arb ball arithmetic over that box (:mod:`.balls`)."""
+    of the point ``subs``: Arb ball arithmetic over that box (:mod:`.balls`); None if the
+    balls do not cover a function of ``arg``."""
     top = max([abs(subs[s]) for s in moving] + [sp.Float(1)])
     bits = 64 + int(3.33 * (digits + max(0.0, float(sp.log(top / r, 10)))))
     old, flint.ctx.prec = flint.ctx.prec, bits
@@ -164,8 +165,14 @@ def _certified(node, arg, subs, moving, r, digits):
         flint.ctx.prec = old
     try:
         return _inside(node, ball_value(arg, env, bits=bits))
-    except (Unsupported, ValueError, ZeroDivisionError, ArithmeticError):
+    except Unsupported:
+        return None
+    except (ValueError, ZeroDivisionError, ArithmeticError):
         return False
+
+
+#: Halvings of the edge distance before no neighbourhood of the point counts as proved.
+HALVINGS = 200
 
 
 def edge_distance(expressions, values, state, *, digits=30):
@@ -178,8 +185,10 @@ def edge_distance(expressions, values, state, *, digits=30):
     gradient vanishes), and halve it until Arb's ball arithmetic proves that
     ``g`` stays inside the domain on the whole box of that half-width (max
     norm) around ``values``: a certified lower bound on the Euclidean
-    distance to the edge. Where the proof fails down to 2^-60 of the start
-    (a function the balls do not cover), the first-order estimate is used.
+    distance to the edge. The start is at most 1000 times the state's size;
+    where no box down to 2^-200 of it is proved inside, the distance is 0;
+    where the balls do not cover a function of ``g``, the first-order
+    estimate is used (and ignored where the gradient vanishes).
     Returns ``(distance, description)`` of the nearest such edge, or
     ``(None, None)`` when no argument depends on the state. Finite steps in
     state space (the real betas of EP, the random points of the KBE row)
@@ -208,13 +217,18 @@ def edge_distance(expressions, values, state, *, digits=30):
         if not (margin.is_real and margin > 0):
             continue
         estimate = sp.N(margin / norm, digits) if norm != 0 else None
-        dist = estimate if estimate is not None else margin
-        for _ in range(60):
-            if _certified(node, arg, subs, moving, dist, digits):
+        top = max([abs(subs[x]) for x in moving] + [sp.Integer(1)])
+        dist = min(estimate if estimate is not None else margin, 1000 * top)
+        for _ in range(HALVINGS):
+            proved = _certified(node, arg, subs, moving, dist, digits)
+            if proved:
+                break
+            if proved is None:  # a function the balls do not cover: the estimate it is
+                dist = estimate
                 break
             dist = dist / 2
-        else:
-            dist = estimate
+        else:  # no neighbourhood proved: as good as on the edge
+            dist = sp.Integer(0)
         if dist is not None and dist.is_real and dist >= 0 and (best is None or dist < best):
             best, where = dist, f"{node} (needs {need})"
     return best, where

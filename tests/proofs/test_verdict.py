@@ -124,13 +124,19 @@ def test_a_function_outside_its_domain_is_named():
     assert "log(b - x)" in " ".join(a.message for a in r.assumptions if not a.holds)
 
 
-def test_a_gradient_that_vanishes_by_symmetry_verifies(engine):
-    """dJ/dw0 = 0 by symmetry while its terms are not: measured against the terms."""
+def test_a_gradient_that_vanishes_by_symmetry_is_not_a_failure(engine):
+    """dJ/dw0 = 0 by symmetry: EP gives 0, the implicit route -1.5e-54, and T2 used to FAIL
+    at 23.8 digits. Every term of dJ/dw0 is zero in exact arithmetic too (M_00 = 0, and
+    (H^-1 C_s)_1 = 0 since H_01 = tanh'' tanh - tanh tanh'' = 0): the rows are measured
+    against the rounding those terms carry, agree, and are no evidence: incomplete."""
     m = Model(energy="3*s0**2/2 + 3*s1**2/2 - s1*x + w0*tanh(s0 - s1)*tanh(s0 + s1)",
               cost="(s0 - y)**2/2", state=["s0", "s1"], params={"w0": "-139/1000"},
               data={"x": "-1/250", "y": "1/1000"})
     r = verify(m, dps=30, engine=engine)
-    assert r.verdict is Verdict.VERIFIED, r.table()
+    assert r.verdict is Verdict.INCOMPLETE, r.table()
+    assert all(c.passed for c in r.checks), r.table()
+    assert any("nothing to compare" in n for n in r.notes), r.notes
+    assert {c.id for c in r.checks if not c.testable} >= {"T2", "IFT.cs", "T1.limit"}
 
 
 def test_the_ep_side_of_theorem_2_never_solves_with_H():
@@ -367,11 +373,14 @@ VANISHING = dict(state=["a", "b"], vector_field=["-a + w*b + k*b**2 + x", "-b + 
 
 def test_a_vector_field_whose_parameter_derivatives_vanish_at_s0(engine):
     """s0 = (x, 0) for every theta: M = -(dF/dtheta)^T is exactly zero there, and the
-    computed M is the rounding of s0 (b = 1e-63). Its rows are measured against the size
-    that rounding has (|s0| |dM/ds|), not against the rounding itself: they used to fail
-    at 0.2 digits (IFT.cs, T1.Theta.def) and Newton's complex step never converged."""
+    computed M is the rounding of s0 (b = 1e-63). Its rows are measured against that
+    rounding, not against themselves: they used to fail at 0.2 digits (IFT.cs,
+    T1.Theta.def) and Newton's complex step never converged. dJ/dtheta = 0 for every
+    theta: like a parameter that never reaches the cost, nothing to compare."""
     r = verify(Model(**VANISHING), dps=30, engine=engine)
-    assert r.verdict is Verdict.VERIFIED, r.table()
+    assert r.verdict is Verdict.INCOMPLETE, r.table()
+    assert all(c.passed for c in r.checks), r.table()
+    assert any("nothing to compare" in n for n in r.notes), r.notes
 
 
 def test_when_m_vanishes_a_wrong_side_still_fails():
@@ -382,7 +391,9 @@ def test_when_m_vanishes_a_wrong_side_still_fails():
     wrong = q_implicit_of(mutate(P, "C_theta", mpmath.mpf("1e-12")))
     rows = theorem1.check(P, implicit=lambda _: wrong).checks
     limit = [c for c in rows if c.id == "T1.limit"]
-    assert limit and not limit[0].passed, [(c.id, c.digits) for c in limit]
+    # dJ/dtheta is rounding here: the row is no evidence ('n/a', the run incomplete), and
+    # never a pass that could count towards 'verified'
+    assert limit and not (limit[0].passed and limit[0].testable), [(c.id, c.digits) for c in limit]
 
 
 def q_implicit_of(P):
@@ -391,17 +402,21 @@ def q_implicit_of(P):
 
 
 def test_the_spread_of_m_is_the_rounding_of_s0_carried_into_it():
-    """Worked by hand at s0 = (0.2, 0): H = -dF/ds = [[1, -1/2], [-1/2, 1]], the force's
-    terms T = |H| |s0| = (0.2, 0.1), s0's rounding |H^-1| T = (1/3, 4/15) (|H^-1| has 4/3 on
-    the diagonal, 2/3 off it). M = -(dF/dtheta)^T = -[[b, a - x], [b^2, 0]], so its spread
-    is [[4/15, 1/3], [2 |b| 4/15, 0]]."""
+    """Worked by hand at s0 = (0.2, 0), w = 1/2, k = 3, x = 0.2. The force g = -F has the
+    first-order terms T = (|a| + |x|, |w a| + |w x|) = (0.4, 0.2) (the others vanish there);
+    H = -dF/ds = [[1, -1/2], [-1/2, 1]], |H^-1| = [[4/3, 2/3], [2/3, 4/3]], so s0 carries
+    |H^-1| T = (2/3, 8/15) eps. M = -(dF/dtheta)^T = -[[b, a - x], [b^2, 0]]: its spread is
+    [[8/15, 2/3], [2 |b| 8/15, 0]], and its size is at least 10^(dps - w) times that."""
     P, _, _ = prepare(Model(**VANISHING), resolve(Model(**VANISHING), dps=20))
     spread = P.spreads["M"]
     assert spread.shape == (2, 2)
-    assert abs(spread[0, 0] - 4 / 15) < 1e-6 and abs(spread[0, 1] - 1 / 3) < 1e-6, spread
+    # at least that first-order part; the measured evaluation rounding and Newton's own
+    # truncation add a few percent here
+    assert 8 / 15 <= spread[0, 0] < 1.05 * 8 / 15 and 2 / 3 <= spread[0, 1] < 1.05 * 2 / 3, spread
     assert spread[1, 0] < 1e-12 and spread[1, 1] == 0
-    size = P.size("M")  # at least the spread, at least |M|
-    assert size[0, 0] >= mpmath.mpf("0.26") and size[1, 1] == 0
+    size = P.size("M")
+    assert P.rounding == mpmath.mpf(10) ** -10
+    assert abs(size[0, 0] / (P.rounding * spread[0, 0]) - 1) < 1e-6 and size[1, 1] == 0
 
 
 def test_a_minimum_exactly_on_a_domain_edge_is_incomplete(engine):
