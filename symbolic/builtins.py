@@ -128,7 +128,7 @@ def hopfield(layers=(2, 3, 3, 2), rho="sigmoid", biases=False, seed=0, *, name=N
     """
     layers = _hopfield_layers(layers, biases)
     r = rho_function(rho)
-    rng = random.Random(seed)
+    rng = random.Random(_seed(seed))
     n_free = len(layers) - 1
     s = [[sp.Symbol(f"s{l}_{i}", real=True) for i in range(layers[l])] for l in range(n_free)]
     x = [sp.Symbol(f"x_{j}", real=True) for j in range(layers[-1])]
@@ -217,6 +217,13 @@ def _quadratic_size(n):
     return n
 
 
+def _seed(seed):
+    """A seed random.Random takes (an int, a str, bytes), else one line saying so."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, str, bytes)):
+        raise EqpropError(f"seed: expected an integer, got {type(seed).__name__} {seed!r:.40}")
+    return seed
+
+
 def quadratic(n=3, seed=0):
     """Linear dynamics with closed forms, for tests and teaching.
 
@@ -227,7 +234,7 @@ def quadratic(n=3, seed=0):
     of the paper has a closed form in exact rational arithmetic.
     """
     n = _quadratic_size(n)
-    rng = random.Random(seed)
+    rng = random.Random(_seed(seed))
     s = [sp.Symbol(f"s_{i}", real=True) for i in range(n)]
     params, terms = {}, [sp.Rational(1, 2) * v**2 for v in s]
     bound = 0.9 / max(1, n - 1)  # keeps H strictly diagonally dominant

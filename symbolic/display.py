@@ -118,6 +118,10 @@ def describe(model, *, latex=False, full=False, document=False):
     >>> print(eqprop.describe(eqprop.load_model("two-neurons")).splitlines()[0])
     eqprop derive: two neurons
     """
+    from .model import Model
+    if not isinstance(model, Model):
+        raise EqpropError(f"describe: expected an eqprop.Model, got {type(model).__name__}; "
+                          "build one with eqprop.Model(...) or eqprop.load_model(name)")
     check_terms(model_terms(model))
     d = derive(model)
     blocks = _full_blocks(model, d) if full else summary_blocks(model, d)

@@ -25,7 +25,7 @@ import pytest
 from deadline import deadline
 import sympy as sp
 
-from eqprop import EqpropError, Model
+from eqprop import EqpropError, Model, describe
 from eqprop.cli import main, sanitize
 from eqprop.symbolic.builtins import hopfield, load_model, quadratic, rho_function
 from eqprop.symbolic.parse import (MAX_CALL_DEPTH, MAX_DEPTH, MAX_DIGITS, MAX_MAGNITUDE,
@@ -518,6 +518,9 @@ api("sympy-nested-tanh", small(energy=_a**2 + sp.tanh(sp.tanh(sp.tanh(sp.tanh(sp
 api("sympy-rho-gamma", lambda: hopfield([1, 1], rho=sp.gamma(_a + 2)), "rho: unknown function 'gamma'")
 api("sympy-negative-base-symbolic-exponent", small(energy=_a**2 + (-2)**_a), "is complex, not real")
 api("sympy-asin-of-2", small(energy=_a**2 + sp.asin(2) * _a), "asin(2) is not real")
+api("hopfield-seed-list", lambda: hopfield([2, 2], seed=[1]), "seed: expected an integer")
+api("quadratic-seed-float", lambda: quadratic(3, seed=1.5), "seed: expected an integer")
+api("describe-not-a-model", lambda: describe(5), "expected an eqprop.Model")
 api("rho-negative-base", lambda: rho_function("(-3)**z"), "is complex, not real")
 api("verify-times-endless-iterator", lambda: _verify_small(times=__import__("itertools").count()),
     "more than 200 times; at most 200")
