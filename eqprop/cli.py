@@ -23,6 +23,7 @@ Output files (``--json``, ``--out``) are checked before any work starts;
 from __future__ import annotations
 
 import argparse
+import decimal
 import contextlib
 import os
 import re
@@ -299,7 +300,14 @@ def _times(text, option="--times", example="0,0.5,1"):
             what = "is empty" if not t else f"{t[:30]!r} is not a decimal number"
             raise EqpropError(f"{option}: entry {k + 1} {what}; expected comma-separated numbers "
                               f"like {example}, got {text[:60]!r}")
-    return [float(t) for t in entries]
+    values = [float(t) for t in entries]
+    for k, (t, v) in enumerate(zip(entries, values)):  # 1e-400 would be read as 0, silently
+        if v == 0 and t.lower().lstrip("+-") not in ("nan", "inf", "infinity") \
+                and decimal.Decimal(t) != 0:
+            raise EqpropError(f"{option}: entry {k + 1} {t[:30]!r} is below the smallest float64 "
+                              "number (about 5e-324) and would be read as 0; write 0, or rescale "
+                              "the model")
+    return values
 
 
 #: A decimal number as the command line takes it: ASCII digits, optional sign, point and exponent.

@@ -370,6 +370,10 @@ argv("times-word", ["verify", "two-neurons", "--times", "1,x", "--quiet"], "comm
 argv("times-nan", ["verify", "two-neurons", "--times", "0,nan", "--quiet"], "finite")
 # a third hostile corpus: silent misreads
 argv("times-empty-entry", ["verify", "two-neurons", "--times", "0,,1", "--quiet"], "entry 2 is empty")
+argv("times-underflow", ["verify", "two-neurons", "--times", "0,1e-400,1", "--quiet"],
+     "below the smallest float64")
+argv("initial-state-underflow", ["verify", "two-neurons", "--initial-state=1e-400,0", "--quiet"],
+     "would be read as 0")
 argv("times-underscore", ["verify", "two-neurons", "--times", "0,1_0", "--quiet"],
      "'1_0' is not a decimal number")
 argv("times-fullwidth", ["verify", "two-neurons", "--times", "0,\uff11", "--quiet"],
