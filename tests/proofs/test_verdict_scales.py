@@ -34,6 +34,18 @@ def test_an_energy_in_small_units_is_still_a_minimum(k):
     assert r.verdict is Verdict.VERIFIED, r.table()
 
 
+@pytest.mark.parametrize("engine", ["gbs", "heyoka"])
+@pytest.mark.parametrize("k", ["1e-12", "1e20"])
+def test_energy_units_do_not_change_the_verdict_on_either_engine(k, engine):
+    """k = 1e20 on heyoka: the complex-step dual state was scaled by its rate (1/time), so
+    at t ~ 1e-20 it was 1e20 times smaller than the real state and T1.Theta.def and T3
+    kept 9-12 of 20 digits ('not verified'); gbs verified."""
+    pytest.importorskip("heyoka") if engine == "heyoka" else None
+    m = Model(energy=f"k*({TWO_E})", **{**TWO, "data": {**TWO["data"], "k": k}})
+    r = verify(m, dps=20, engine=engine)
+    assert r.verdict is Verdict.VERIFIED, _rows(r)
+
+
 def test_the_free_phase_of_a_small_energy_goes_to_the_minimum():
     """k = 1e-12: the float64 relaxation stopped at once (|grad| <= 1e-10 absolute) and
     Newton went to the barrier top; the flow from 0.2 goes to the well near a = 1."""
