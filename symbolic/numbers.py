@@ -137,7 +137,7 @@ def _check_rational(num, what, shown):
 
 # -- exact numbers -----------------------------------------------------------
 
-_DEC = r"(?:[0-9](?:_?[0-9])*)"
+_DEC = r"(?:[0-9]+)"
 _NUMBER = re.compile(rf"([+-]?)({_DEC}?)(?:\.({_DEC}?))?(?:[eE]([+-]?{_DEC}))?", re.ASCII)
 
 
@@ -146,8 +146,7 @@ def _decimal(text, what, shown):
     m = _NUMBER.fullmatch(text)
     if not m or not (m.group(2) or m.group(3)):
         raise ValueError(text)
-    sign, ip, fp, ep = m.group(1), m.group(2).replace("_", ""), (m.group(3) or "").replace("_", ""), \
-        (m.group(4) or "0").replace("_", "")
+    sign, ip, fp, ep = m.group(1), m.group(2), m.group(3) or "", m.group(4) or "0"
     digits = (ip + fp).lstrip("0")
     if not digits:
         return sp.Integer(0)
@@ -166,6 +165,9 @@ def _decimal(text, what, shown):
 
 def _from_text(value, what, shown):
     text = value.strip()
+    if "_" in text:  # Python reads 1_0 as 10; the CLI and the [verify] table refuse it
+        raise EqpropError(f"{what}: {shown} has '_' inside a number; write the digits without "
+                          "separators (10, not 1_0)")
     if text.lower().lstrip("+-") in ("nan", "inf", "infinity", "oo"):
         raise EqpropError(f"{what}: got {shown}; values must be finite numbers")
     if text.count("/") != 1:

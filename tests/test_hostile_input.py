@@ -401,6 +401,14 @@ toml("verify-time-past-the-largest", model_text(extra="[verify]\ntimes = [0, 100
 toml("verify-initial-state-three-values", model_text(extra="[verify]\ninitial_state = [0, 0, 0]"),
      "has 3 values but the state has 2 variables", command="verify")
 
+# Python's digit separators: text numbers and formula literals read '1_0' as 10 while the CLI and
+# [verify] refused it; a TOML number literal with '_' is TOML's own syntax and stays accepted
+value("underscore-in-text", '"1_0"', "has '_' inside a number; write the digits without separators")
+value("underscore-in-exponent", '"1e1_0"', "has '_' inside a number")
+energy("underscore-literal", "1_0*a**2 + b**2", "energy: '1_0' has '_' inside a number")
+api("param-underscore", lambda: Model(energy="a**2 - w*a", cost="a", state=["a"], params={"w": "2_5"}),
+    "has '_' inside a number")
+
 
 def _engine_5_overridden(tmp_path):
     path = tmp_path / "e5.toml"
@@ -798,3 +806,10 @@ def test_no_process_is_started_and_the_recursion_limit_is_restored(monkeypatch):
             Model(energy=text, cost="a", state=["a"])
     assert calls == []
     assert sys.getrecursionlimit() == limit
+
+
+def test_a_toml_number_literal_with_underscores_is_tomls_own_syntax(tmp_path):
+    """w = 1_000.5 is a TOML float (1000.5); only numbers written as text refuse '_'."""
+    path = tmp_path / "m.toml"
+    path.write_text(model_text(w="1_000.5"), encoding="utf-8")
+    assert load_model(str(path)).params[sp.Symbol("w", real=True)] == sp.Rational(2001, 2)
