@@ -62,13 +62,33 @@ class TaylorFlow:
 
 
 def _exact_constants(expr, prec, hy):
-    """Map rationals p/q (which heyoka cannot store exactly) to p / q evaluated at run time."""
-    mapping, out = {}, expr
-    for k, r in enumerate(sorted((r for r in expr.atoms(sp.Rational) if not r.is_Integer), key=str)):
-        q = sp.Symbol(f"_q{k}")
-        mapping[q] = hy.expression(hy.real(int(r.p), prec)) / hy.expression(hy.real(int(r.q), prec))
-        out = out.xreplace({r: q})
-    return out, mapping
+    """Map every numeric constant that a double would round (a rational p/q, log(2) from
+    differentiating 2**a, atan(2), E, an integer beyond 2^53) to its value at ``prec`` bits.
+
+    ``hy.from_sympy`` stores such constants as doubles: log(2) kept 17 digits and every
+    flow through it failed at 30. Each maximal numeric sub-expression becomes a symbol
+    bound to a ``hy.real`` of ``prec`` bits, evaluated by SymPy with guard digits.
+    """
+    mapping, memo = {}, {}
+    digits = int(prec * 0.30103) + 10
+
+    def exact(e):
+        return e.is_Integer and abs(int(e)) <= 2 ** 53
+
+    def walk(e):
+        if e in memo:
+            return memo[e]
+        if e.is_number and not exact(e):
+            q = sp.Symbol(f"_q{len(mapping)}")
+            mapping[q] = hy.expression(hy.real(str(sp.N(e, digits)), prec))
+            out = q
+        elif e.args and not e.is_number:
+            out = e.func(*[walk(a) for a in e.args])
+        else:
+            out = e
+        memo[e] = out
+        return out
+    return walk(expr), mapping
 
 
 def taylor_integrator(derivs, prec, tol, *, perturbed=False):
