@@ -36,7 +36,7 @@ def adjoint_closed_form(H, M, C_s, C_theta, t):
     return list(s_bar), list(theta_bar)
 
 
-def adjoint_flow(H, M, C_s, C_theta, times, *, tol, backend=GMPY) -> Flow:
+def adjoint_flow(H, M, C_s, C_theta, times, *, tol, backend=GMPY, jump_to=None) -> Flow:
     """Integrate RBP's side network (paper 3.5-3.8) as an ODE, from t = 0.
 
     ``d/dt Sbar = -H^T Sbar`` and ``d/dt Thetabar = -M Sbar`` from
@@ -51,6 +51,12 @@ def adjoint_flow(H, M, C_s, C_theta, times, *, tol, backend=GMPY) -> Flow:
     integrated by :func:`_taylor_steps`, a Taylor-series integrator in Arb
     balls whose matrix-vector products run in C; otherwise by the
     Gragg-Bulirsch-Stoer integrator on the structural non-zeros of H.
+
+    ``jump_to``: a time beyond the grid where one more state is wanted (the
+    limit t -> infinity of T1.limit), reached from the grid's last state by
+    :func:`_doubling_jump` in a number of steps logarithmic in the distance
+    (stepping there costs about ``t |H|`` steps: 70 times the condition
+    number of H at 50 digits).
     """
     n = len(C_s)
     grid = [mpmath.mpf(t) for t in times]
@@ -61,6 +67,8 @@ def adjoint_flow(H, M, C_s, C_theta, times, *, tol, backend=GMPY) -> Flow:
     else:
         states, stats = _gbs_steps(H, y0, [mpmath.mpf(0)] * start0 + grid, tol, backend)
     states = states[1:] if start0 else states
+    if jump_to is not None:
+        states.append(_doubling_jump(H, states[-1], mpmath.mpf(jump_to) - grid[-1], tol))
     out = []
     for y in states:
         q = mpmath.matrix(y[n:])
@@ -146,3 +154,70 @@ def _taylor_steps(H, y0, grid, tol):
             out.append([linalg._mid(s[i, 0]) for i in range(n)] +
                        [linalg._mid(q[i, 0]) for i in range(n)])
     return out, {"evaluations": evaluations, "steps": steps}
+
+
+def _doubling_jump(H, y, dt, tol):
+    """The adjoint state ``y = (Sbar, Q)`` carried ``dt`` further, by doubling one short step.
+
+    The augmented system ``Sbar' = -H^T Sbar``, ``Q' = Sbar`` moves over a
+    step h by the propagator ``[[E_h, 0], [F_h, I]]`` with
+    ``E_h = sum_m (-h H^T)^m / m!`` and ``F_h = sum_m h (-h H^T)^m / (m+1)!``
+    (Taylor series, h chosen so that ``dt = 2^k h`` and ``h |H^T|_inf <= 1/2``);
+    two steps in a row give ``E_2h = E_h E_h`` and ``F_2h = F_h + F_h E_h``,
+    so k squarings reach dt. It solves the same ODE as :func:`_taylor_steps`
+    (no solve with H: independent of the implicit gradient it is compared
+    with). In Arb where python-flint is the backend (midpoints kept, as in
+    :func:`_taylor_steps`), else in mpmath matrices.
+    """
+    from .integrate import check_time
+    n = H.rows
+    norm = max([mpmath.fsum(abs(H[j, i]) for j in range(n)) for i in range(n)])
+    k = max(0, int(mpmath.ceil(mpmath.log(2 * dt * norm, 2)))) if norm > 0 else 0
+    h = dt / 2 ** k
+    arb = linalg.backend() == "flint" and not linalg._complex(H)
+    with linalg._precision() if arb else mpmath.workdps(mpmath.mp.dps):
+        if arb:
+            flint = linalg.flint
+            A = linalg._to_arb(-H.T, False)
+            eye = linalg._to_arb(mpmath.eye(n), False)
+
+            def mid(X):
+                return X.mid()
+
+            def top(X):
+                return max((abs(X[i, j]).upper() for i in range(n) for j in range(n)),
+                           default=flint.arb(0))
+            num = flint.arb
+        else:
+            A, eye = -H.T, mpmath.eye(n)
+
+            def mid(X):
+                return X
+
+            def top(X):
+                return max((abs(X[i, j]) for i in range(n) for j in range(n)), default=0)
+            num = mpmath.mpf
+        hh, small = num(h), num(mpmath.mpf(tol)) / 1000
+        term, E, F = eye, eye, eye * hh
+        for m in range(1, 10_000):
+            check_time()
+            term = term * A * (hh / m)
+            E, F = E + term, F + term * (hh / (m + 1))
+            if top(term) <= small:
+                break
+        else:  # pragma: no cover - a NaN or an infinite ball
+            raise ComputationBreakdown("the adjoint's propagator series did not converge")
+        E, F = mid(E), mid(F)
+        for _ in range(k):
+            check_time()
+            E, F = mid(E * E), mid(F + F * E)
+        sbar = _column(y[:n], arb)
+        q = _column(y[n:], arb)
+        s_new, q_new = E * sbar, F * sbar + q
+        conv = linalg._mid if arb else (lambda x: x)
+        return [conv(s_new[i, 0]) for i in range(n)] + [conv(q_new[i, 0]) for i in range(n)]
+
+
+def _column(v, arb):
+    col = mpmath.matrix(list(v))
+    return linalg._to_arb(col, False) if arb else col

@@ -208,12 +208,12 @@ def rbp_adjoint(P) -> RBPSeries:
     Also RBP's side of 5.4 and 5.5 (Theorem 3) and of 3.3 (the definition rows).
     """
     grid = [mpmath.mpf(t) for t in P.times]
-    t_inf = P.t_infinity
+    t_inf, jump = P.t_infinity, None
     if t_inf is not None and t_inf > grid[-1]:
-        grid.append(mpmath.mpf(t_inf))
+        jump = t_inf  # beyond the grid: by doubling steps (numeric.adjoint._doubling_jump)
     elif t_inf is not None:  # the grid reaches further: its last time serves
         t_inf = float(grid[-1])
-    flow = adjoint_flow(P.H, P.M, P.C_s, P.C_theta, grid, tol=P.tol)
+    flow = adjoint_flow(P.H, P.M, P.C_s, P.C_theta, grid, tol=P.tol, jump_to=jump)
     states = flow.states[:len(P.times)]
     limit = flow.states[-1][1] if t_inf is not None else None
     return RBPSeries(times=list(P.times), s_bar=[s for s, _ in states],
