@@ -34,14 +34,16 @@ def check(P, *, ep=q.ep_temporal_derivatives, rbp=q.rbp_adjoint) -> TheoremResul
     rows = []
     with mpmath.workdps(P.working_dps):
         tilde, bar = ep(P), rbp(P)
+        # u(t) = H^-1 (Sbar_t - C_s) with Sbar_t in closed form, from the problem alone: never
+        # from a side under test (an RBP side wrong by |C_s| along a soft direction of an
+        # ill-conditioned H widened its own tolerance by cond(H), and passed)
+        reference = q.rbp_closed_form(P).s_bar
         tiny = mpmath.mpf(10) ** -P.working_dps
-        for t, st, tt, sb, tb in zip(P.times, tilde.s_tilde, tilde.theta_tilde, bar.s_bar,
-                                    bar.theta_bar):
+        for t, st, tt, sb, tb, sref in zip(P.times, tilde.s_tilde, tilde.theta_tilde, bar.s_bar,
+                                          bar.theta_bar, reference):
             if t == 0:  # Stilde_0 = C_s = Sbar_0 by construction: no evidence
                 continue
-            # u(t) = H^-1 (Sbar_t - C_s) from the RBP side and the problem, never from the
-            # EP side under test (a corrupted side must not widen its own tolerance)
-            rhs = [a - b for a, b in zip(sb, P.C_s)]
+            rhs = [a - b for a, b in zip(sref, P.C_s)]
             raw = q.solve(P.H, rhs)
             s_terms, th_terms = (q.term_sizes(P.H, list(raw), P.C_s),
                                  q.term_sizes(P.M, list(raw), P.C_theta))
