@@ -181,11 +181,17 @@ def _real_finite(values):
 
 def _domain_assumption(model, values, where, digits=30, *, free_phase=False):
     """The 'real domain' assumption failing at ``values``, or None. ``free_phase``: only the
-    energy (or vector field) matters there: the free phase never evaluates the cost."""
-    exprs = model.expressions[:-1] if free_phase else model.expressions
+    energy (or vector field) matters there: the free phase never evaluates the cost; it starts
+    at the tool's initial state, which no hypothesis is about (a start outside the domain is
+    a limit of the run, 'incomplete', not a violation by the model)."""
+    exprs = model.expressions_at_data[:-1] if free_phase else model.expressions_at_data
     problems = domain_violations(exprs, values, digits=digits)
     if not problems:
         return None
+    if free_phase:
+        return Assumption.limit("real domain", False, "no",
+                                f"{'; '.join(problems[:3])} {where}: the free phase cannot start "
+                                "there; give an initial state inside the domain")
     return Assumption("real domain", False, "no",
                       f"{'; '.join(problems[:3])} {where}: E and C must be real there; "
                       "change the values or the formula")
@@ -231,7 +237,7 @@ def prepare(model, options: Options):
                       "by Richardson-extrapolated central differences over real steps")
 
     bad = _domain_assumption(model, {**fixed, **dict(zip(model.state, (float(x) for x in s_init)))},
-                             "at the initial state (give another initial_state)", free_phase=True)
+                             "at the initial state", free_phase=True)
     if bad:
         return None, [bad] + assumptions, notes
     th64 = np.array([float(v) for v in theta_vals])
@@ -241,7 +247,7 @@ def prepare(model, options: Options):
                                            lambda s: compiled.d2E_ds2(s, th64, da64), s_init)
     if not np.isfinite(_res64):  # the free flow left the real domain of a function
         where = {**fixed, **dict(zip(model.state, (float(x) for x in s_relaxed)))}
-        bad = domain_violations(model.expressions[:-1], where)  # the energy/field alone
+        bad = domain_violations(model.expressions_at_data[:-1], where)  # the energy/field alone
         if bad:
             state = ", ".join(f"{v:.6g}" for v in s_relaxed)
             return None, [Assumption(
@@ -254,7 +260,7 @@ def prepare(model, options: Options):
         # steps jumped a barrier that the exact flow never crosses; Newton would then find a
         # mirror root outside the domain
         where = {**fixed, **dict(zip(model.state, (float(x) for x in s_relaxed)))}
-        bad = domain_violations(model.expressions[:-1], where)
+        bad = domain_violations(model.expressions_at_data[:-1], where)
         if bad:
             state = ", ".join(f"{v:.6g}" for v in s_relaxed)
             return None, [Assumption.limit(
@@ -381,12 +387,8 @@ def prepare(model, options: Options):
                 f"one; give times up to at least {10 ** (-options.required_digits / 2) / float(lam_max):.3g}"
                 " (or leave the default grid)"))
             return None, assumptions, notes
+        # T1.limit's adjoint reaches t_inf by doubling steps, beyond the grid's budget
         t_inf = t_infinity(eig_min, wdps) if pd else None
-        if t_inf is not None and t_inf > horizon:
-            notes.append(f"T1.limit skipped: Thetabar reaches its limit only near t = {t_inf:.3g}, "
-                         f"beyond the integration budget at lambda_max / lambda_min = "
-                         f"{mpmath.nstr(lam_max / eig_min, 3)} (H is ill-conditioned)")
-            t_inf = None
         edge, where, radius = radius_at_s0(model, system, s0, H, C_s, eig_min, fixed)
         if edge is not None and pd:
             # Newton-Kantorovich (to first order; its Lipschitz condition is not checked): the
@@ -430,7 +432,29 @@ def prepare(model, options: Options):
             tol=mpmath.mpf(10) ** (-(dps + GUARD_DPS // 2)), holomorphic=model.holomorphic,
             seed=options.seed, t_infinity=t_inf, beta_step=beta_step,
             beta_radius=min(radius, mpmath.mpf(1)), edge_distance=edge, spreads=spreads)
+        if not model.has_energy:
+            _symmetric_nearby(problem, assumptions)
     return problem, assumptions, notes
+
+
+def _symmetric_nearby(P, assumptions):
+    """A vector field symmetric at s0 alone is no gradient field (F = (-a + w b^2, -2 b) has
+    dF1/db - dF2/da = 2 w b): every row is first-order at s0 and passed. The Jacobian is also
+    measured at the KBE row's random states (inside s0's basin and the domain), where the
+    flows of the checks go; the 'symmetric Jacobian' assumption takes the largest asymmetry."""
+    from .kbe_sides import kbe_points
+    worst = None
+    for point in kbe_points(P, samples=2):
+        J = P.system.d2Ebeta_ds2(point)
+        asym = mpmath.mnorm(J - J.T, 1) / (mpmath.mnorm(J, 1) or 1)
+        worst = asym if worst is None else max(worst, asym)
+    k = next(i for i, a in enumerate(assumptions) if a.id == "symmetric Jacobian")
+    if worst is None or worst < mpmath.mpf(10) ** (-(P.dps - 5)) or not assumptions[k].holds:
+        return
+    assumptions[k] = Assumption(
+        "symmetric Jacobian", False, mpmath.nstr(worst, 4),
+        "|J - J^T| / |J| (1-norms) at random states near s0, symmetric at s0 itself: the vector "
+        "field is not a gradient field around s0, which the theorems assume", fatal=False)
 
 
 def _eigenvalues(H):
@@ -488,7 +512,7 @@ def _pick_engine(engine, compiled, wdps, model):
         if engine == "heyoka":
             raise EqpropError("engine 'heyoka' needs heyoka.py: pip install 'eqprop[heyoka]'")
         return "gbs"
-    if engine == "auto" and model.non_smooth:
+    if engine == "auto" and model.non_smooth_atoms:
         return "gbs"
     try:
         with mpmath.workdps(wdps):

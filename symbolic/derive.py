@@ -210,7 +210,7 @@ def _piecewise(expr):
 
 def derive(model: Model) -> Derivatives:
     """Derive every quantity of the module docstring for ``model``."""
-    if model.non_smooth:
+    if model.non_smooth_atoms:
         # SymEngine cannot hold the conditions of Min/Max/Abs/...; SymPy
         # differentiates their Piecewise forms branch by branch (the
         # derivative almost everywhere; the kinks are reported as violated
@@ -228,7 +228,7 @@ def derive(model: Model) -> Derivatives:
     else:
         dE_ds = tuple(-conv(f) for f in model.vector_field)
         dE_dtheta = None
-    H = _jacobian(dE_ds, s, symmetric=E is not None and not model.non_smooth)
+    H = _jacobian(dE_ds, s, symmetric=E is not None and not model.non_smooth_atoms)
     # M[k, i] = d/dtheta_k of dE/ds_i: the transpose of the Jacobian of dE_ds in theta
     M = {(k, i): e for (i, k), e in _jacobian(dE_ds, theta).items()}
     dC_ds = _gradient(C, s)

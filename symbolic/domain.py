@@ -34,10 +34,10 @@ def _rules():
 
 
 def _power_ok(pair):
-    base, exp = pair
-    if exp == int(exp):
-        return exp >= 0 or base != 0
-    return base > 0
+    """A power whose exponent depends on a parameter: E_theta holds base**e log(base), real only
+    for a positive base, whatever the exponent's value (data are substituted before: a**k with
+    data k = 2 is a**2)."""
+    return pair[0] > 0
 
 
 def _restricted(expr):
@@ -49,7 +49,7 @@ def _restricted(expr):
                 yield node, node.args[0], test, need
         if isinstance(node, sp.Pow) and not (node.exp.is_Integer and node.exp >= 0):
             if not node.exp.is_number:  # an exponent given by a parameter or data: judged
-                yield node, (node.base, node.exp), _power_ok, "a positive base, or an integer exponent"
+                yield node, (node.base, node.exp), _power_ok, "a positive base: its exponent depends on a parameter"
             elif node.exp.is_Integer:
                 yield node, node.base, (lambda a: a != 0), "a non-zero base"
             else:

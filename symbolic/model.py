@@ -255,13 +255,24 @@ class Model:
         return ((self.energy,) if self.energy is not None else self.vector_field) + (self.cost,)
 
     @property
+    def expressions_at_data(self):
+        """:attr:`expressions` with the data's values in place (fixed numbers: ``a**k`` with
+        data ``k = 2`` is ``a**2``, whose real domain is every ``a``)."""
+        return tuple(e.xreplace(self.data) for e in self.expressions)
+
+    @property
     def non_smooth(self):
-        """Names of non-smooth functions used (violating the C^2 assumption)."""
-        found = set()
-        for e in self.expressions:
-            for atom in e.atoms(*NON_SMOOTH):
-                found.add(type(atom).__name__)
-        return tuple(sorted(found))
+        """Names of the non-smooth functions of the state or the parameters (violating the C^2
+        assumption); one of the data alone (``Abs(x)`` with data x) is a constant."""
+        fixed = set(self.data)
+        return tuple(sorted({type(atom).__name__ for atom in self.non_smooth_atoms
+                             if not atom.free_symbols <= fixed}))
+
+    @property
+    def non_smooth_atoms(self):
+        """Every application of a non-smooth function (Abs, Max, ...), constant or not: derive
+        differentiates their Piecewise forms, and heyoka is not offered."""
+        return {atom for e in self.expressions for atom in e.atoms(*NON_SMOOTH)}
 
     @property
     def holomorphic(self):

@@ -1,0 +1,166 @@
+"""Wrong verdicts found by a third hostile review and a math review of the verdict (issue 9).
+
+Each test failed before its fix. Both integrators where the integrator
+matters (heyoka is what ``engine="auto"`` picks when it is installed).
+"""
+
+import dataclasses
+
+import mpmath
+import pytest
+
+from eqprop import Model, Verdict, verify
+from eqprop.proofs import quantities as q
+from eqprop.proofs import theorem2, theorem3
+from eqprop.proofs.options import resolve
+from eqprop.proofs.problem import prepare
+
+TWO_E = "(a**2 + b**2)/2 - w*tanh(a)*tanh(b) - x*tanh(b)"
+TWO = dict(state=["a", "b"], cost="(a - y)**2/2", params={"w": "0.3"}, data={"x": "0.5", "y": "0.2"})
+
+
+@pytest.fixture(params=["gbs", "heyoka"])
+def engine(request):
+    if request.param == "heyoka":
+        pytest.importorskip("heyoka")
+    return request.param
+
+
+def _failures(r):
+    return [(c.id, c.t, round(c.digits, 1)) for c in r.checks if not c.passed]
+
+
+@pytest.mark.parametrize("term", ["2**a/10", "log(2)*a/10", "atan(2)*b/10", "exp(1)*a/10",
+                                  "(10**30 + 1)*a/10**31"])
+def test_irrational_constants_keep_every_digit(term, engine):
+    """heyoka stored log(2) (from d/da 2**a), atan(2) and E as doubles: every flow kept 17
+    digits and KBE, T1.*.def and T3 failed at dps 30 ('not verified'; gbs verified); E
+    itself could not be compiled ('cannot compile'), nor an integer beyond 2^53 exactly."""
+    r = verify(Model(energy=f"{TWO_E} + {term}", **TWO), dps=30, engine=engine)
+    assert r.verdict is Verdict.VERIFIED, _failures(r)
+
+
+def test_an_integer_exponent_given_as_data_is_a_polynomial(engine):
+    """a**k with data k = 2 was 'power needs a positive base' (a 30-digit Float 2.0 is not
+    int 2 to SymPy): data are fixed numbers, a**k is a**2."""
+    m = Model(state=["a"], energy="a**k/2 - w*tanh(a) + x*a", cost="(a - y)**2/2",
+              params={"w": "0.3"}, data={"x": "1", "k": "2", "y": "0.1"})
+    r = verify(m, dps=20, engine=engine)
+    assert r.verdict is Verdict.VERIFIED, [a.message for a in r.assumptions if not a.holds]
+    assert float(r.s_free[0]) < 0  # a negative base throughout
+
+
+def test_an_exponent_given_by_a_parameter_needs_a_positive_base():
+    """dE/dk of a**k is a**k log(a): not real for a < 0, whatever k's value."""
+    m = Model(state=["a"], energy="a**k/2 - w*tanh(a) + x*a", cost="(a - y)**2/2",
+              params={"w": "0.3", "k": "2"}, data={"x": "1", "y": "0.1"})
+    r = verify(m, dps=20, engine="gbs", initial_state=[0.5])  # s0 = -0.84
+    # the float64 free phase reaches a < 0 first: a jump over a domain edge is 'incomplete'
+    assert r.verdict in (Verdict.ASSUMPTION_VIOLATED, Verdict.INCOMPLETE)
+    assert any("exponent depends on a parameter" in a.message for a in r.assumptions if not a.holds)
+
+
+def test_a_non_smooth_function_of_the_data_is_a_constant():
+    """Abs(x) with data x = 0.5 is 0.5 (was 'uses Abs: not twice differentiable'); sqrt(z)
+    with z = 0 is 0 (was 'argument 0'); Abs of the state is still flagged."""
+    smooth = Model(energy=f"{TWO_E} - Abs(x)*tanh(b) + sqrt(z)*a",
+                   **{**TWO, "data": {**TWO["data"], "z": "0"}})
+    assert smooth.non_smooth == ()
+    assert verify(smooth, dps=20, engine="gbs").verdict is Verdict.VERIFIED
+    kinked = Model(energy=f"{TWO_E} + Abs(a + 3)/10", **TWO)
+    assert kinked.non_smooth == ("Abs",)
+    assert verify(kinked, dps=20, engine="gbs").verdict is Verdict.ASSUMPTION_VIOLATED
+
+
+def test_the_slope_rows_are_fitted_in_the_models_own_units():
+    """E and C x 1e-30: an absolute 1 in the rounding floor dropped every beta, both slope
+    rows read 'bias below the working precision', and a first-order estimator passed as the
+    symmetric one. Now the slopes are fitted, and the wrong estimator fails T2.bias2."""
+    m = Model(energy=f"k*({TWO_E})", **{**TWO, "cost": "k*(a - y)**2/2",
+                                        "data": {**TWO["data"], "k": "1e-30"}})
+    P, assumptions, _ = prepare(m, resolve(m, dps=20, engine="gbs"))
+    assert P is not None
+    with mpmath.workdps(P.working_dps):
+        rows = {c.id: c for c in theorem2.check(P).checks if c.kind == "slope"}
+        assert all("fitted slope" in c.limit and c.passed for c in rows.values()), rows
+
+        def first_order_twice(P):
+            one, _sym, betas = q.finite_beta_estimates(P)
+            return one, one, betas
+        bad = {c.id: c for c in theorem2.check(P, estimates=first_order_twice).checks
+               if c.kind == "slope"}
+    assert not bad["T2.bias2"].passed and bad["T2.bias1"].passed
+
+
+def test_a_field_symmetric_only_at_s0_is_not_a_gradient_field():
+    """F = (-a + w b^2 + x, -2 b): dF1/db - dF2/da = 2 w b vanishes at s0 (b = 0) only. Every
+    row is first-order at s0 and passed: 'verified'. The Jacobian near s0 says otherwise."""
+    m = Model(state=["a", "b"], vector_field=["-a + w*b**2 + x", "-2*b + u*a"],
+              cost="(a - y)**2/2 + (b - y)**2/2", params={"w": "0.5", "u": "0"},
+              data={"x": "0.2", "y": "0.1"})
+    r = verify(m, dps=20, engine="gbs")
+    assert r.verdict is Verdict.ASSUMPTION_VIOLATED
+    sym = [a for a in r.assumptions if a.id == "symmetric Jacobian"][0]
+    assert not sym.holds and "near s0" in sym.message
+    gradient = Model(state=["a", "b"], vector_field=["-a + w*b + x", "-2*b + w*a"],
+                     cost="(a - y)**2/2 + (b - y)**2/2", params={"w": "0.5"},
+                     data={"x": "0.2", "y": "0.1"})
+    assert verify(gradient, dps=20, engine="gbs").verdict is Verdict.VERIFIED
+
+
+def test_t1_limit_is_checked_at_a_moderate_condition_number(engine):
+    """lambda_max / lambda_min = 100 at dps 20: T1.limit was skipped (the adjoint stepped to
+    t_inf ~ 50 / lambda_min, beyond a budget of 5000 / lambda_max: 'incomplete'). The
+    adjoint now reaches t_inf by doubling a short step."""
+    m = Model(state=["a", "b"], energy="a**2/2 + 50*b**2 + a*b/10 - w*x*a - tanh(b)*w",
+              cost="(a - y)**2/2 + (b - y)**2/2", params={"w": "0.3"}, data={"x": "0.5", "y": "0.2"})
+    r = verify(m, dps=20, engine=engine)
+    assert r.verdict is Verdict.VERIFIED, (_failures(r), r.notes)
+    limit = [c for c in r.checks if c.id == "T1.limit"]
+    assert limit and limit[0].t * 1 > 40  # t_inf ~ 1.05 * 30 ln 10 / 1 at working dps 30
+
+
+def test_the_doubling_jump_lands_where_the_closed_form_does():
+    """numeric.adjoint._doubling_jump against expm, at 40 digits, and a wrong H moves it."""
+    from eqprop.numeric.adjoint import _doubling_jump, adjoint_closed_form
+    with mpmath.workdps(40):
+        H = mpmath.matrix([["2", "0.3"], ["0.3", "0.5"]])
+        M = mpmath.matrix([[1, 0], [0, 1]])
+        C_s, C_theta = [mpmath.mpf("0.7"), mpmath.mpf("-0.2")], [mpmath.mpf(0), mpmath.mpf(0)]
+        y = _doubling_jump(H, C_s + [0, 0], mpmath.mpf(37), mpmath.mpf(10) ** -45)
+        s_ref, th_ref = adjoint_closed_form(H, M, C_s, C_theta, 37)
+        assert max(abs(a - b) for a, b in zip(y[:2], s_ref)) < 1e-38
+        assert max(abs(-a - b) for a, b in zip(y[2:], th_ref)) < 1e-38  # Thetabar = -M Q
+        H2 = H.copy()
+        H2[1, 1] += mpmath.mpf("1e-10")
+        y2 = _doubling_jump(H2, C_s + [0, 0], mpmath.mpf(37), mpmath.mpf(10) ** -45)
+        assert max(abs(a - b) for a, b in zip(y2[2:], y[2:])) > 1e-12
+
+
+def test_a_start_outside_the_domain_is_incomplete_not_a_violation():
+    """The hypotheses are about s0, not about where the tool starts its free phase."""
+    m = Model(state=["a", "b"], energy="-log(a) + w*a + (b - a)**2/2", cost="(a - y)**2/2",
+              params={"w": "2"}, data={"y": "0.3"})
+    r = verify(m, dps=20, engine="gbs")
+    assert r.verdict is Verdict.INCOMPLETE
+    assert "initial state inside the domain" in [a for a in r.assumptions if not a.holds][0].message
+    assert verify(m, dps=20, engine="gbs", initial_state=[1, 1]).verdict is Verdict.VERIFIED
+
+
+def test_theorem3s_tolerance_does_not_come_from_a_side_under_test():
+    """u(t) for the T3 scale was H^-1 (Sbar_t - C_s) with Sbar_t from the RBP side under
+    test: a wrong Sbar along a soft direction widened its own tolerance by cond(H)."""
+    m = Model(state=["a", "b"], energy="(a**2 + b**2)/2 + c*a*b - x*tanh(a) - w*tanh(a)*tanh(b)",
+              cost="(a - y)**2/2", params={"w": "0.01"}, data={"x": "0.5", "y": "0.2", "c": "0.999"})
+    P, _, _ = prepare(m, resolve(m, dps=15, engine="gbs"))
+    with mpmath.workdps(P.working_dps):
+        good = q.rbp_adjoint(P)
+        amp = mpmath.norm(mpmath.matrix(P.C_s))
+        bad = dataclasses.replace(good, s_bar=[[x + amp * d for x, d in zip(sb, (1, -1))]
+                                               for sb in good.s_bar])
+        right = theorem3.check(P).checks
+        wrong = theorem3.check(P, rbp=lambda _: bad).checks
+    for a, b in zip(right, wrong):
+        assert a.id == b.id and a.scale == b.scale
+        if b.id == "T3.S":
+            assert not b.passed
