@@ -136,7 +136,11 @@ def _ascii_float(text):
     if not _NUMBER.fullmatch(text.strip()):
         raise argparse.ArgumentTypeError(f"invalid float value: {text[:40]!r} (a decimal number "
                                          "in ASCII, such as 0.5 or 1e-3)")
-    return float(text)
+    value = float(text)
+    if value == 0 and any(c in "123456789" for c in text.lower().split("e")[0]):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is below float64's smallest number "
+                                         "(about 5e-324) and would be read as 0; write 0")
+    return value
 
 
 DEBUG_HELP = "on an internal error, print the traceback here instead of saving it to a file"
@@ -190,12 +194,12 @@ def _parser():
     v.add_argument("--times", default=None,
                    help="comma-separated times, e.g. 0,0.5,1,5 (default: 0 and up to where "
                         "Sbar_t has decayed by 1e-6)")
-    v.add_argument("--engine", default="auto", choices=ENGINES,
+    v.add_argument("--engine", default=None, choices=ENGINES,
                    help="integrator of the nonlinear flows: gbs (built in), heyoka (Taylor, needs "
                         "eqprop[heyoka]), auto (heyoka when installed; default)")
     v.add_argument("--required-digits", type=_ascii_float, default=None,
                    help="digits each identity must reach (default: dps - 5)")
-    v.add_argument("--seed", type=_ascii_int, default=0,
+    v.add_argument("--seed", type=_ascii_int, default=None,
                    help="seed of the random directions and states (default 0)")
     v.add_argument("--initial-state", default=None, metavar="S1,S2,...",
                    help="where the free phase starts, one number per state variable (default: the "

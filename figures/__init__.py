@@ -67,7 +67,7 @@ def regenerate(report, out="eqprop-figures", formats=("png", "pdf"), *, precisio
     say = note or (lambda msg: warnings.warn(msg, stacklevel=3))
     out = Path(out)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        _make_folders(out)
     except OSError as exc:
         raise EqpropError(f"out: cannot create the folder {str(out)!r} ({exc.strerror or exc})") from None
     states_height = 1.0 + 0.9 * len(_layer_groups(d, min(len(d["state"]), MAX_DRAWN_STATES)))
@@ -164,3 +164,14 @@ def _save(fig, stem, formats, source=None):
     finally:
         plt.close(fig)
     return files
+
+
+def _make_folders(out):
+    """``out`` and its missing parents, made in a loop (Path.mkdir(parents=True) recurses once
+    per level: a 2,000-level --out was a RecursionError)."""
+    missing = []
+    while not out.exists() and out != out.parent:
+        missing.append(out)
+        out = out.parent
+    for folder in reversed(missing):
+        folder.mkdir(exist_ok=True)

@@ -94,7 +94,8 @@ def load_report(path):
         raise EqpropError(f"{source} is not UTF-8 text (byte {exc.start}); give the JSON file "
                           "written by eqprop verify --json") from None
     try:
-        d = json.loads(text, parse_int=_integer, object_pairs_hook=_object(source))
+        d = json.loads(text, parse_int=_integer, parse_float=_float(source),
+                       object_pairs_hook=_object(source))
     except EqpropError:
         raise
     except RecursionError:
@@ -149,6 +150,17 @@ def _integer(text):
     """A JSON integer; one too long for Python's conversion limit (4,300 digits) is read as a
     float, infinite, which is then refused as not finite, like 1e400."""
     return int(text) if len(text) <= 400 else float(text)
+
+
+def _float(source):
+    """A JSON float; one that float64 reads as 0 (1e-400: a time of the grid) is refused."""
+    def read(text):
+        x = float(text)
+        if x == 0 and any(c in "123456789" for c in text.lower().split("e")[0]):
+            raise EqpropError(f"{source}: the number {text[:40]} is below float64's smallest "
+                              "number and would be read as 0; a report's numbers are far larger")
+        return x
+    return read
 
 
 def check_report(report, source="report"):

@@ -53,7 +53,11 @@ _DECIMAL = re.compile(r"\s*[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[
 
 
 def finite_number(value, what):
-    """``value`` as a finite float, or a one-line :class:`EqpropError` naming ``what``."""
+    """``value`` as a finite float, or a one-line :class:`EqpropError` naming ``what``.
+
+    A number that float64 cannot hold is refused, never rounded silently: 1e-400 (as text, a
+    TOML float, a Fraction, a Decimal or an mpf) would be 0, and 10**400 infinite.
+    """
     if isinstance(value, bool):
         raise EqpropError(f"{what}: got a boolean {value!r}; give a number")
     if isinstance(value, str) and not _DECIMAL.fullmatch(value):
@@ -61,11 +65,37 @@ def finite_number(value, what):
                           "in ASCII digits, such as 0.5 or 1e-3")
     try:
         x = float(value)
-    except (TypeError, ValueError, OverflowError):
+    except OverflowError:
+        x = math.inf
+    except (TypeError, ValueError):
         raise EqpropError(f"{what}: cannot read {_shown(value)} as a number") from None
+    exact = _exact(value)
+    if not math.isfinite(x) and exact is not None and exact.is_finite():
+        raise EqpropError(f"{what}: {_shown(value)} is beyond the range of float64 (about 1e308)")
     if not math.isfinite(x):
         raise EqpropError(f"{what}: got {_shown(value)}; it must be a finite number")
+    if x == 0 and exact is not None and exact != 0:
+        raise EqpropError(f"{what}: {_shown(value)} is below float64's smallest number (about "
+                          "1e-308) and would be read as 0; give 0, or a number within range")
     return x
+
+
+def _exact(value):
+    """``value`` as an exact Decimal where it has one (text, ints, Fractions, mpf), else None."""
+    try:
+        if isinstance(value, str):
+            return Decimal(value.strip())
+        if isinstance(value, Decimal):
+            return value
+        if isinstance(value, numbers.Rational):
+            return Decimal(value.numerator) / Decimal(value.denominator) if value.denominator != 1 \
+                else Decimal(value.numerator)
+        if type(value).__name__ == "mpf":
+            import mpmath
+            return Decimal(mpmath.nstr(value, 20)) if mpmath.isfinite(value) else None
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    return None
 
 
 def _shown(value):
@@ -75,6 +105,8 @@ def _shown(value):
 
 
 def _integer(value, what, lo, hi):
+    if isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,40}\s*", value, re.ASCII):
+        value = int(value)  # text, as times and required_digits take it ('10', not '1_0' or '１０')
     if isinstance(value, Decimal) and value.is_finite() and value.adjusted() > 30:
         raise EqpropError(f"{what}: {_shown(value)} is outside [{lo}, {hi}]")
     if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
@@ -87,7 +119,7 @@ def _integer(value, what, lo, hi):
         else:
             raise EqpropError(f"{what}: expected an integer, got {_shown(value)}")
     if not lo <= value <= hi:
-        raise EqpropError(f"{what}: {value} is outside [{lo}, {hi}]")
+        raise EqpropError(f"{what}: {_shown(value)} is outside [{lo}, {hi}]")
     return value
 
 
@@ -133,7 +165,7 @@ def _initial_state(value, what, n, names):
 
 
 def resolve(model, *, dps=None, times=None, required_digits=None, initial_state=None,
-            engine="auto", seed=0, time_limit=None) -> Options:
+            engine=None, seed=None, time_limit=None) -> Options:
     """Merge the call's options with the model file's ``[verify]`` table and validate them.
 
     A value given in the call wins over the file's. Raises
@@ -160,7 +192,7 @@ def resolve(model, *, dps=None, times=None, required_digits=None, initial_state=
     if req is None:
         req = dps - 5
     if not 1 <= req <= dps:
-        raise EqpropError(f"{where}: {req:g} must lie between 1 and dps = {dps}; digits are "
+        raise EqpropError(f"{where}: {req:.15g} must lie between 1 and dps = {dps}; digits are "
                           "capped at dps, and fewer than 1 would accept anything")
     names = [s.name for s in model.state]
     state, where = pick("initial_state", initial_state,
@@ -171,16 +203,16 @@ def resolve(model, *, dps=None, times=None, required_digits=None, initial_state=
             raise EqpropError(f"{where}: unknown engine {_shown(value)}; choose one of "
                               f"{', '.join(ENGINES)}")
         return value
-    engine, where = pick("engine", None if engine == "auto" else engine, known_engine)
+    # None is 'not given': an explicit "auto" or 0 wins over the file's value like any other
+    engine, where = pick("engine", engine, known_engine)
     engine = engine or "auto"
-    seed, where = pick("seed", None if seed == 0 else seed,
-                       lambda v, w: _integer(v, w, 0, 2**63 - 1))
+    seed, where = pick("seed", seed, lambda v, w: _integer(v, w, 0, 2**63 - 1))
     seed = seed or 0
 
     def seconds(value, where):
         limit = finite_number(value, f"{where} (seconds)")
         if not 0 < limit <= MAX_TIME_LIMIT:
-            raise EqpropError(f"{where} (seconds): {limit:g} is outside (0, {MAX_TIME_LIMIT:g}]; "
+            raise EqpropError(f"{where} (seconds): {limit:.15g} is outside (0, {MAX_TIME_LIMIT:g}]; "
                               f"the default is {TIME_LIMIT:g}")
         return limit
     limit, where = pick("time_limit", time_limit, seconds)

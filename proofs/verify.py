@@ -38,7 +38,7 @@ def _model(model):
     raise EqpropError(f"model: expected a Model, a TOML path or a built-in name, got {type(model).__name__}")
 
 
-def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=None, seed=0,
+def verify(model=None, *, dps=None, times=None, engine=None, initial_state=None, seed=None,
            required_digits=None, time_limit=None, throw=False, progress=None) -> Report:
     """Check Theorems 1-3 (and the lemma A.3) on ``model`` at ``dps`` digits.
 
@@ -48,7 +48,7 @@ def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=Non
         A :class:`~eqprop.Model`, a TOML file, or a built-in name; ``None``
         is the paper's example.
     dps : int
-        Decimal digits to report at, 8 to 300 (default: the model file's
+        Decimal digits to report at, 8 to 120 (default: the model file's
         ``[verify]`` value, else 50). Computation runs with ``GUARD_DPS`` = 10 more.
     times : list of float
         The time grid: absolute times (each phase starts at t = 0),
@@ -58,7 +58,8 @@ def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=Non
         The high-precision integrator for the nonlinear flows: "gbs" (built-in
         adaptive Gragg-Bulirsch-Stoer) or "heyoka" (Taylor's method through
         heyoka.py, ``pip install 'eqprop[heyoka]'``); "auto" takes heyoka when
-        installed and able to compile the model, else gbs.
+        installed and able to compile the model, else gbs. Default: the model
+        file's ``[verify] engine``, else "auto" (a value given here wins).
     initial_state : list
         Where the free phase starts (default: zeros, or the model file's).
     required_digits : float
@@ -79,6 +80,10 @@ def verify(model=None, *, dps=None, times=None, engine="auto", initial_state=Non
         Rows of checks, assumptions, time series and ``verdict``.
     """
     started = time.perf_counter()
+    if progress is not None and not callable(progress):
+        from eqprop.errors import EqpropError
+        raise EqpropError(f"progress: expected a function of one message, such as print; got "
+                          f"{type(progress).__name__}")
     say = progress or (lambda msg: None)
     model = _model(model)
     opts = resolve(model, dps=dps, times=times, required_digits=required_digits,

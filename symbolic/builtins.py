@@ -11,6 +11,7 @@ from __future__ import annotations
 import decimal
 import difflib
 import keyword
+import numbers
 import os
 import random
 import re
@@ -18,6 +19,7 @@ import stat
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import sympy as sp
 
 from eqprop.errors import EqpropError
@@ -94,7 +96,11 @@ def rho_function(rho):
                               f"({', '.join(RHO)}) nor a formula in exactly one variable, such "
                               "as 'z/(1 + z**2)'")
         var = sp.Symbol(free[0], real=True)
-        return parse_expression(text, {free[0]: var}, what="rho").xreplace({var: _z})
+        expr = parse_expression(text, {free[0]: var}, what="rho")
+        if var not in expr.free_symbols:  # 0*z + 1, z - z: SymPy simplified the variable away
+            raise EqpropError(f"rho: {shorten(text, 60)} is the constant {shorten(expr, 30)}; an "
+                              "activation is a function of one variable, such as 'tanh(z)'")
+        return expr.xreplace({var: _z})
     if isinstance(rho, sp.Expr):
         rho = check_sympy(rho, "rho")
         free = list(rho.free_symbols)
@@ -126,6 +132,7 @@ def hopfield(layers=(2, 3, 3, 2), rho="sigmoid", biases=False, seed=0, *, name=N
     decimals drawn from ``random.Random(seed)``, weights scaled by
     sqrt(6 / (fan_in + fan_out)).
     """
+    biases = _flag(biases, "hopfield: biases")
     layers = _hopfield_layers(layers, biases)
     r = rho_function(rho)
     rng = random.Random(_seed(seed))
@@ -218,10 +225,18 @@ def _quadratic_size(n):
 
 
 def _seed(seed):
-    """A seed random.Random takes (an int, a str, bytes), else one line saying so."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, str, bytes)):
-        raise EqpropError(f"seed: expected an integer, got {type(seed).__name__} {seed!r:.40}")
-    return seed
+    """An integer seed (a NumPy integer too), else one line saying so: the text '1' seeded
+    random.Random differently from 1, silently."""
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        return int(seed)
+    raise EqpropError(f"seed: expected an integer, got {type(seed).__name__} {seed!r:.40}")
+
+
+def _flag(value, what):
+    """A yes/no option: a bool (a NumPy bool too); the text 'False' was true."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise EqpropError(f"{what}: expected True or False, got {type(value).__name__} {value!r:.40}")
 
 
 def quadratic(n=3, seed=0):

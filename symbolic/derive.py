@@ -34,6 +34,8 @@ from dataclasses import dataclass
 import symengine as se
 import sympy as sp
 
+from eqprop.errors import EqpropError
+
 from .model import Model
 from .parse import NON_SMOOTH
 from .sympy_input import SYMPY_FUNCTIONS
@@ -210,6 +212,9 @@ def _piecewise(expr):
 
 def derive(model: Model) -> Derivatives:
     """Derive every quantity of the module docstring for ``model``."""
+    if not isinstance(model, Model):
+        raise EqpropError(f"derive: expected a Model (eqprop.Model, or eqprop.load_model('name')), "
+                          f"got {type(model).__name__}")
     if model.non_smooth_atoms:
         # SymEngine cannot hold the conditions of Min/Max/Abs/...; SymPy
         # differentiates their Piecewise forms branch by branch (the

@@ -158,6 +158,11 @@ def normalize_formula(text, what="expression"):
                           "them in the TOML file, after the closing quote)")
     if not text.isascii():
         for c in set(text):
+            if ord(c) > 127 and not c.isspace() and ("a" + c).isidentifier() and \
+                    any(d.isdigit() for d in unicodedata.normalize("NFKC", c)):
+                name = unicodedata.name(c, "a character")  # '２', '𝟑': NFKC reads them as 2, 3
+                raise EqpropError(f"{what}: the character {c!r} (U+{ord(c):04X}, {name}) would be "
+                                  "read as a digit; write numbers in ASCII digits")
             if ord(c) > 127 and not c.isspace() and not ("a" + c).isidentifier():
                 name = unicodedata.name(c, "a character")
                 raise EqpropError(f"{what}: the character {c!r} (U+{ord(c):04X}, {name}) may "

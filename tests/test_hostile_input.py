@@ -25,6 +25,7 @@ import pytest
 from deadline import deadline
 import sympy as sp
 
+import eqprop
 from eqprop import EqpropError, Model, describe
 from eqprop.cli import main, sanitize
 from eqprop.symbolic.builtins import hopfield, load_model, quadratic, rho_function
@@ -408,6 +409,39 @@ value("underscore-in-exponent", '"1e1_0"', "has '_' inside a number")
 energy("underscore-literal", "1_0*a**2 + b**2", "energy: '1_0' has '_' inside a number")
 api("param-underscore", lambda: Model(energy="a**2 - w*a", cost="a", state=["a"], params={"w": "2_5"}),
     "has '_' inside a number")
+
+def verify_opts(**kw):
+    """verify's options checked as verify checks them, before any work."""
+    from eqprop.proofs.options import resolve
+    return resolve(load_model("two-neurons"), **kw)
+
+
+# a fifth hostile corpus: float64 underflow outside the CLI, crashes, and the API's argument types
+api("verify-times-fraction-1e-400", lambda: verify_opts(times=[Fraction(1, 10 ** 400), 1]),
+    "below float64's smallest number")
+api("verify-times-text-1e-400", lambda: verify_opts(times=["1e-400", 1]), "would be read as 0")
+api("verify-initial-state-mpf-1e-400", lambda: verify_opts(initial_state=[mpmath.mpf("1e-400"), 0]),
+    "would be read as 0")
+api("verify-times-10-to-400", lambda: verify_opts(times=[0, 10 ** 400]), "beyond the range of float64")
+api("verify-required-digits-rounded", lambda: verify_opts(dps=10, required_digits=10.0000001),
+    "10.0000001 must lie between 1 and dps = 10")
+api("verify-dps-1e300-short", lambda: verify_opts(dps=1e300), "...")
+api("verify-progress-not-callable", lambda: eqprop.verify("two-neurons", progress="x"),
+    "progress: expected a function")
+api("derive-an-int", lambda: eqprop.derive(5), "derive: expected a Model")
+api("compile-a-model", lambda: eqprop.compile_model(eqprop.load_model("two-neurons")),
+    "derive it first")
+api("hopfield-seed-text", lambda: hopfield([2, 2], seed="1"), "seed: expected an integer")
+api("hopfield-biases-text", lambda: hopfield([2, 2], biases="False"), "expected True or False")
+energy("fullwidth-digit", "a**2/\uff12 + b**2", "would be read as a digit")
+energy("math-bold-digit", "\U0001d7d1*a**2 + b**2", "would be read as a digit")
+toml("verify-times-1e-400", model_text(extra="[verify]\ntimes = [1e-400, 1]"),
+     "would be read as 0", command="verify")
+argv("scale-asymmetry-1e-400", ["scale", "--layers", "2,3", "--asymmetry", "1e-400"],
+     "would be read as 0")
+argv("scale-rho-constant", ["scale", "--layers", "2,3", "--batch", "1", "--steps", "1", "--rho", "0*z+1"],
+     "is the constant 1")
+argv("verify-seed-4000-digits", ["verify", "two-neurons", "--seed", "9" * 4000], "seed: 999")
 
 
 def _engine_5_overridden(tmp_path):
@@ -813,3 +847,34 @@ def test_a_toml_number_literal_with_underscores_is_tomls_own_syntax(tmp_path):
     path = tmp_path / "m.toml"
     path.write_text(model_text(w="1_000.5"), encoding="utf-8")
     assert load_model(str(path)).params[sp.Symbol("w", real=True)] == sp.Rational(2001, 2)
+
+
+def test_an_explicit_option_wins_over_the_model_file(tmp_path):
+    """'--seed 0' and '--engine auto' were taken as 'not given' and lost to [verify]."""
+    from eqprop.proofs.options import resolve
+    path = tmp_path / "m.toml"
+    path.write_text(model_text(extra='[verify]\nseed = 7\nengine = "gbs"'), encoding="utf-8")
+    m = load_model(str(path))
+    assert resolve(m).seed == 7 and resolve(m).engine == "gbs"
+    assert resolve(m, seed=0).seed == 0 and resolve(m, engine="auto").engine == "auto"
+
+
+def test_integers_as_text_are_read_like_other_numbers():
+    """dps='10' was refused where required_digits='5' and times=['0', '1'] were taken."""
+    from eqprop.proofs.options import resolve
+    m = load_model("two-neurons")
+    assert resolve(m, dps="12", seed="5").dps == 12
+
+
+def test_a_deep_output_folder_is_made_without_recursion(tmp_path):
+    """figures --out 2,000 levels deep was a RecursionError (exit 3) in Path.mkdir(parents=True)."""
+    from eqprop.figures import _make_folders
+    from pathlib import Path
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(200)
+    try:
+        deep = Path(tmp_path, *["a"] * 400)
+        _make_folders(deep)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert deep.is_dir()

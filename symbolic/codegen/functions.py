@@ -252,4 +252,8 @@ del _name
 
 def compile_model(derivs: Derivatives) -> Compiled:
     """Compile ``derivs`` (from :func:`eqprop.symbolic.derive`)."""
+    if not isinstance(derivs, Derivatives):
+        hint = " (derive it first: compile_model(derive(model)))" if hasattr(derivs, "state") else ""
+        raise EqpropError(f"compile_model: expected the Derivatives of eqprop.derive, got "
+                          f"{type(derivs).__name__}{hint}")
     return Compiled(derivs)
