@@ -48,7 +48,7 @@ def kbe_points(P, samples=1):
         for attempt in range(48):
             point = [a + b / 2 ** attempt for a, b in zip(P.s0, offsets)]
             values = {**fixed, **{s: mpmath.nstr(x, 30) for s, x in zip(P.model.state, point)}}
-            if not domain_violations(P.model.expressions, values):
+            if not domain_violations(P.model.expressions, values, fixed=frozenset(P.model.data)):
                 break
         points.append(point)
     return points

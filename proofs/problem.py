@@ -184,8 +184,8 @@ def _domain_assumption(model, values, where, digits=30, *, free_phase=False):
     energy (or vector field) matters there: the free phase never evaluates the cost; it starts
     at the tool's initial state, which no hypothesis is about (a start outside the domain is
     a limit of the run, 'incomplete', not a violation by the model)."""
-    exprs = model.expressions_at_data[:-1] if free_phase else model.expressions_at_data
-    problems = domain_violations(exprs, values, digits=digits)
+    exprs = model.expressions[:-1] if free_phase else model.expressions
+    problems = domain_violations(exprs, values, digits=digits, fixed=frozenset(model.data))
     if not problems:
         return None
     if free_phase:
@@ -247,7 +247,8 @@ def prepare(model, options: Options):
                                            lambda s: compiled.d2E_ds2(s, th64, da64), s_init)
     if not np.isfinite(_res64):  # the free flow left the real domain of a function
         where = {**fixed, **dict(zip(model.state, (float(x) for x in s_relaxed)))}
-        bad = domain_violations(model.expressions_at_data[:-1], where)  # the energy/field alone
+        # the energy (or field) alone
+        bad = domain_violations(model.expressions[:-1], where, fixed=frozenset(model.data))
         if bad:
             state = ", ".join(f"{v:.6g}" for v in s_relaxed)
             return None, [Assumption(
@@ -260,7 +261,7 @@ def prepare(model, options: Options):
         # steps jumped a barrier that the exact flow never crosses; Newton would then find a
         # mirror root outside the domain
         where = {**fixed, **dict(zip(model.state, (float(x) for x in s_relaxed)))}
-        bad = domain_violations(model.expressions_at_data[:-1], where)
+        bad = domain_violations(model.expressions[:-1], where, fixed=frozenset(model.data))
         if bad:
             state = ", ".join(f"{v:.6g}" for v in s_relaxed)
             return None, [Assumption.limit(
@@ -278,7 +279,7 @@ def prepare(model, options: Options):
             raise
         except ComputationBreakdown as exc:
             start = {**fixed, **dict(zip(model.state, (float(x) for x in s_relaxed)))}
-            bad = domain_violations(model.expressions[:-1], start)
+            bad = domain_violations(model.expressions[:-1], start, fixed=frozenset(model.data))
             why = f"; where Newton started, {bad[0]}: give an initial_state inside the domain" \
                 if bad else ""
             # the free flow settled but Newton did not: a limit of this tool, not evidence that

@@ -44,8 +44,8 @@ def radius_at_s0(model, system, s0, H, C_s, eig_min, fixed):
     rate = mpmath.norm(path)
     if rate > 0:
         radius = min(radius, basin_radius(system, s0, H, eig_min, [x / rate for x in path], model) / rate)
-    edge, where = edge_distance(model.expressions_at_data, {**fixed, **dict(zip(model.state, s0))},
-                                model.state, digits=mpmath.mp.dps)  # s0's own digits
+    edge, where = edge_distance(model.expressions, {**fixed, **dict(zip(model.state, s0))},
+                                model.state, digits=mpmath.mp.dps, fixed=frozenset(model.data))  # s0's own digits
     if edge is None:
         return None, None, radius
     edge = mpmath.mpf(str(edge))

@@ -35,23 +35,41 @@ def _rules():
 
 def _power_ok(pair):
     """A power whose exponent depends on a parameter: E_theta holds base**e log(base), real only
-    for a positive base, whatever the exponent's value (data are substituted before: a**k with
-    data k = 2 is a**2)."""
+    for a positive base, whatever the exponent's value."""
     return pair[0] > 0
 
 
-def _restricted(expr):
-    """The sub-expressions whose real value needs a condition, with the condition."""
+def _data_power_ok(pair):
+    """A power whose exponent is given by the data (a fixed number): an integer exponent takes
+    any base (a non-zero one if negative: a**k with k = 2 is a**2); another needs base > 0.
+    The values are Floats of the working digits: 2.000 is not int 2 to SymPy's ==."""
+    base, exp = pair
+    if float(exp).is_integer() and abs(exp - round(float(exp))) == 0:
+        return exp >= 0 or base != 0
+    return base > 0
+
+
+def _restricted(expr, fixed=frozenset()):
+    """The sub-expressions whose real value needs a condition, with the condition.
+
+    ``fixed``: the data symbols (fixed numbers). A fractional power of a constant may be 0
+    (sqrt(z) with data z = 0 is 0: real, and no derivative is taken of it)."""
     rules = _rules()
     for node in sp.preorder_traversal(expr):
         for cls, test, need in rules:
             if isinstance(node, cls):
                 yield node, node.args[0], test, need
         if isinstance(node, sp.Pow) and not (node.exp.is_Integer and node.exp >= 0):
-            if not node.exp.is_number:  # an exponent given by a parameter or data: judged
-                yield node, (node.base, node.exp), _power_ok, "a positive base: its exponent depends on a parameter"
+            if not node.exp.is_number and node.exp.free_symbols <= fixed:
+                yield node, (node.base, node.exp), _data_power_ok, \
+                    "a positive base, or an integer exponent"
+            elif not node.exp.is_number:  # an exponent given by a parameter
+                yield node, (node.base, node.exp), _power_ok, \
+                    "a positive base: its exponent depends on a parameter"
             elif node.exp.is_Integer:
                 yield node, node.base, (lambda a: a != 0), "a non-zero base"
+            elif node.base.free_symbols <= fixed and node.exp > 0:
+                yield node, node.base, (lambda a: a >= 0), "a base >= 0"
             else:
                 yield node, node.base, (lambda a: a > 0), "a positive base"
 
@@ -69,12 +87,12 @@ def _provably_inside(node, arg):
 
 
 @functools.lru_cache(maxsize=16)
-def _nodes(expressions):
+def _nodes(expressions, fixed=frozenset()):
     """Each restricted sub-expression once, with its argument, test and need, and the free
     symbols of the argument; those SymPy proves always inside their domain are left out."""
     out, seen = [], set()
     for expr in expressions:
-        for node, arg, test, need in _restricted(expr):
+        for node, arg, test, need in _restricted(expr, fixed):
             if node in seen:
                 continue
             seen.add(node)
@@ -85,7 +103,7 @@ def _nodes(expressions):
     return tuple(out)
 
 
-def domain_violations(expressions, values, *, digits=30):
+def domain_violations(expressions, values, *, digits=30, fixed=frozenset()):
     """Functions evaluated outside their real domain at ``values``.
 
     ``expressions``: SymPy expressions; ``values``: ``{Symbol: number}``
@@ -97,7 +115,7 @@ def domain_violations(expressions, values, *, digits=30):
     subs = {k: sp.Float(str(v), digits + 5) if not isinstance(v, sp.Basic) else v
             for k, v in values.items()}
     found = []
-    for node, arg, test, need, _free in _nodes(tuple(expressions)):
+    for node, arg, test, need, _free in _nodes(tuple(expressions), frozenset(fixed)):
         try:
             if isinstance(arg, tuple):
                 val = tuple(sp.N(a.xreplace(subs), digits) for a in arg)
@@ -175,7 +193,7 @@ def _certified(node, arg, subs, moving, r, digits):
 HALVINGS = 200
 
 
-def edge_distance(expressions, values, state, *, digits=30):
+def edge_distance(expressions, values, state, *, digits=30, fixed=frozenset()):
     """How far the state may move from ``values`` before a function leaves its domain.
 
     For every function with a restricted real domain (:func:`domain_violations`'
@@ -199,7 +217,13 @@ def edge_distance(expressions, values, state, *, digits=30):
             for k, v in values.items()}
     state = list(state)
     best, where = None, None
-    for node, arg, _test, need, free in _nodes(tuple(expressions)):
+    for node, arg, _test, need, free in _nodes(tuple(expressions), frozenset(fixed)):
+        if isinstance(arg, tuple) and _test is _data_power_ok:  # an exponent fixed by the data
+            e = sp.N(arg[1].xreplace(subs), digits)
+            if e.is_real and float(e).is_integer():  # an integer power: no edge, or base != 0
+                if e >= 0:
+                    continue
+                node = sp.Pow(arg[0], sp.Integer(round(float(e))), evaluate=False)
         if isinstance(arg, tuple):  # a power with a symbolic exponent: its base decides
             arg = arg[0]
         moving = [s for s in state if s in free]

@@ -255,12 +255,6 @@ class Model:
         return ((self.energy,) if self.energy is not None else self.vector_field) + (self.cost,)
 
     @property
-    def expressions_at_data(self):
-        """:attr:`expressions` with the data's values in place (fixed numbers: ``a**k`` with
-        data ``k = 2`` is ``a**2``, whose real domain is every ``a``)."""
-        return tuple(e.xreplace(self.data) for e in self.expressions)
-
-    @property
     def non_smooth(self):
         """Names of the non-smooth functions of the state or the parameters (violating the C^2
         assumption); one of the data alone (``Abs(x)`` with data x) is a constant."""
