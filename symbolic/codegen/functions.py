@@ -18,6 +18,7 @@ from eqprop.errors import EqpropError
 
 from ..derive import Derivatives
 from . import gmpy
+from .gmpy_plan import GmpyPlan
 from .mp import MpEvaluator
 from .numpy_plan import NumpyPlan
 from .templates import Templates
@@ -86,6 +87,7 @@ class Kernel:
         self.bounds = tuple(np.cumsum(blocks)[:-1]) if blocks else ()
         self.plan = NumpyPlan(self.templates, self.bounds)
         self.mp = MpEvaluator(self.templates)
+        self.gmpy_plan = GmpyPlan(self.templates, self.bounds)
 
     @property
     def aliases(self):
@@ -101,19 +103,37 @@ class Kernel:
         return self.plan(z)
 
     def mpmath(self, z):
-        """Evaluate on a sequence of mpmath numbers at the current precision."""
-        return self.mp(z)
+        """Evaluate on a sequence of mpmath numbers at the current precision.
+
+        Through the plan on gmpy2 numbers (:mod:`.gmpy_plan`) where it builds,
+        else mpmath's own compiled templates (:class:`~.mp.MpEvaluator`).
+        """
+        if not self.gmpy_plan.supported:
+            return self.mp(z)
+        from eqprop.numeric.backends import GMPY
+        with GMPY.scope():
+            try:
+                out = self.gmpy_plan([GMPY.from_mp(x) for x in z])
+            except (ArithmeticError, ValueError, TypeError):  # mpmath says what went wrong
+                return self.mp(z)
+            return [GMPY.to_mp(v) if v else mpmath.mpf(0) for v in out]
 
     def gmpy_bind(self, n_dynamic, static):
         """gmpy2 function of the first ``n_dynamic`` inputs, the rest fixed to ``static``.
 
-        See :func:`.gmpy.gmpy_bind`; None where gmpy2 cannot compile the kernel.
+        Small kernels: one function with every subexpression of the fixed
+        inputs computed once (:func:`.gmpy.gmpy_bind`); above
+        :data:`~.mp.MP_WHOLE_LIMIT` terms, the plan on gmpy2 numbers
+        (:mod:`.gmpy_plan`). None where neither compiles.
         """
-        return gmpy.gmpy_bind(self.templates, n_dynamic, static)
+        bound = gmpy.gmpy_bind(self.templates, n_dynamic, static)
+        if bound is None and self.gmpy_plan.supported:
+            return self.gmpy_plan.bind(n_dynamic, static)
+        return bound
 
     def gmpy_supported(self, n_dynamic):
         """Whether :meth:`gmpy_bind` can compile this kernel (else the caller uses mpmath)."""
-        return gmpy.gmpy_supported(self.templates, n_dynamic)
+        return gmpy.gmpy_supported(self.templates, n_dynamic) or self.gmpy_plan.supported
 
 
 class _Function:
@@ -240,7 +260,7 @@ class Compiled:
             fn = getattr(self, name)
             if "numpy" in backends:
                 fn.kernel.plan.function(False)
-            if "mpmath" in backends:
+            if "mpmath" in backends and not fn.kernel.gmpy_plan.supported:
                 fn.kernel.mp.warm()
         return self
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from .numpy_tables import _gather_source, _numpy_evaluator, _Tables
+from .numpy_tables import _gather_source, _number, _numbers, _numpy_evaluator, _Tables, compiling
 
 
 @dataclass
@@ -113,12 +113,12 @@ def _plan_groups(groups, bounds=()):
                     arrays.append(a)
                 sub[p] = names[key]
             total += sp.Rational(r.numerator, r.denominator) * f.xreplace(sub)
-        norm = np.array([float(c) for c in e["norm"]])
+        norm = _numbers(e["norm"])
         body = e["body"]
         if not total.free_symbols:
-            norm, total = norm * float(total), sp.Integer(1)
+            norm, total = norm * _number(total), sp.Integer(1)
         if not body.free_symbols:
-            norm, body = norm * float(body), sp.Integer(1)
+            norm, body = norm * _number(body), sp.Integer(1)
         body, bcols = _canonical(body, [sp.Symbol(f"_p{j}") for j in e["cols"]], list(e["idx"].T))
         total, pcols = _canonical(total, [sp.Symbol(f"_q{j}") for j in range(len(arrays))],
                                   [a[seg] for a in arrays])  # per term
@@ -180,15 +180,16 @@ class NumpyPlan:
     are compiled on first use.
     """
 
-    def __init__(self, templates, bounds=()):
-        self.templates, self.bounds = templates, bounds
+    def __init__(self, templates, bounds=(), mode="numpy"):
+        self.templates, self.bounds, self.mode = templates, bounds, mode
         self._functions, self._sources = {}, {}
 
     @functools.cached_property
     def steps(self):
         """The evaluation plan: a list of :class:`_Step`."""
         t = self.templates
-        steps, self.tables = _plan_groups(t.groups, self.bounds)
+        with compiling(self.mode):
+            steps, self.tables = _plan_groups(t.groups, self.bounds)
         written = np.zeros(t.n_out, dtype=bool)
         for step in steps:
             step.assign = not written[step.out].any()

@@ -8,6 +8,7 @@ from the flat input and multiplies.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import types
 
@@ -20,6 +21,49 @@ def _np_modules():
     """The names lambdify gives numpy-compiled code: erf is SciPy's ufunc (not math.erf)."""
     from scipy.special import erf
     return [{"erf": erf}, "numpy"]
+
+
+#: How plans are compiled: "numpy" (float64 or complex128 arrays) or "gmpy" (numpy object
+#: arrays of gmpy2 numbers: exact rational constants, gmpy2's functions element by element;
+#: see :mod:`.gmpy_plan`). Set by :func:`compiling`.
+_MODE = ["numpy"]
+
+
+@contextlib.contextmanager
+def compiling(mode):
+    """Within the block, plans are built for ``mode`` ("numpy" or "gmpy")."""
+    _MODE.append(mode)
+    try:
+        yield
+    finally:
+        _MODE.pop()
+
+
+def _lambdify(args, expr):
+    """``sympy.lambdify`` for the current mode, with common subexpressions shared."""
+    if _MODE[-1] == "gmpy":
+        from .gmpy_plan import lambdify_objects
+        return lambdify_objects(args, expr)
+    return sp.lambdify(args, expr, modules=_np_modules(), cse=True)
+
+
+def _number(c):
+    """A constant of a plan: a float, or in "gmpy" mode an exact gmpy2 rational."""
+    if _MODE[-1] == "gmpy":
+        import gmpy2
+        c = sp.Rational(c.numerator, c.denominator) if hasattr(c, "numerator") and \
+            not isinstance(c, float) else sp.sympify(c)
+        if isinstance(c, float) or not c.is_Rational:
+            raise NotImplementedError(f"an irrational plan constant {c}")
+        return gmpy2.mpq(int(c.p), int(c.q))
+    return float(c)
+
+
+def _numbers(values):
+    """An array of plan constants (object dtype in "gmpy" mode)."""
+    if _MODE[-1] == "gmpy":
+        return np.array([_number(c) for c in values] or [], dtype=object)
+    return np.array([float(c) for c in values])
 
 
 def _index(ix):
@@ -81,7 +125,7 @@ class _Tables:
                 for req, ix in reqs:
                     req.table, req.pos = n, _index(np.searchsorted(idx, ix))
                 n += 1
-            fn = sp.lambdify([self.X], [e for e, _, _ in funcs], modules=_np_modules(), cse=True)
+            fn = _lambdify([self.X], [e for e, _, _ in funcs])
             self.tables.append((fn, _index(idx)))
             self.outputs.append([e for e, _, _ in funcs])
         return self
@@ -150,7 +194,7 @@ def _numpy_evaluator(expr, symbols, idx, tables):
     used = [j for j in range(m) if symbols[j] in body.free_symbols]  # gather only these
     if body in us and not used:  # the product is one table: gather it
         return _Evaluator(None, [], requests)
-    main = sp.lambdify([symbols[j] for j in used] + us, body, modules=_np_modules(), cse=True)
+    main = _lambdify([symbols[j] for j in used] + us, body)
     return _Evaluator(main, [_index(idx[:, j]) for j in used], requests)
 
 
