@@ -1,10 +1,12 @@
 """The high-precision path at size: `eqprop verify` on layered Hopfield networks (issue 12).
 
 For each size, the wall time of every stage of one verification (from the
-progress messages), with the dense linear algebra in Arb (python-flint, the
-default) and, where it finishes within the budget, in mpmath (the baseline,
-``numeric.linalg.use("mpmath")``, which also integrates RBP's adjoint by GBS
-instead of Taylor steps in Arb). Then the exponent of total time against n,
+progress messages), as eqprop runs by default ("flint": dense linear algebra
+in Arb through python-flint, kernels evaluated by the numpy plan on gmpy2
+numbers) and, where it finishes within the budget, as the baseline
+("mpmath": ``numeric.linalg.use("mpmath")``, which also integrates RBP's
+adjoint by GBS instead of Taylor steps in Arb, and the kernels' own mpmath
+templates, ``codegen.functions.GMPY_PLAN[0] = False``). Then the exponent of total time against n,
 fitted on the Arb runs.
 
     python bench/highprec.py                      # the default sizes
@@ -33,6 +35,8 @@ def say(msg):
     if "still running" not in msg:
         marks.append((msg, time.perf_counter()))
 t0 = time.perf_counter()
+from eqprop.symbolic.codegen import functions
+functions.GMPY_PLAN[0] = backend == "flint"
 with linalg.use(backend):
     r = verify(f"hopfield:{spec}", dps=dps, engine=engine, progress=say, time_limit=budget)
 end = time.perf_counter()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mpmath
 
+from . import linalg
 from .integrate import IntegrationError
 
 __all__ = ["taylor_flow"]
@@ -18,29 +19,37 @@ __all__ = ["taylor_flow"]
 def _dual_scale(system, start, theta, beta, h):
     """Size the dual state reaches, relative to h (1 when it is zero).
 
-    Its start ``Im(s)/h``, or the rate at which the imaginary forcing
-    (``beta_i dC/ds``, ``M theta_i``) drives it, times the time scale of the
-    linearized flow, ``1 / |H|_inf``: a rate alone is in units of 1/time, and
-    for an energy scaled by 1e20 it made the dual state 1e20 times too small
-    next to the real one, whose error heyoka controls with the same tolerance.
+    Its start ``Im(s)/h``, or where the imaginary forcing ``r = beta_i dC/ds +
+    M^T theta_i`` drives it, ``|H^-1 r|`` at the start (the linearized flow's
+    equilibrium; ``|r| / |H|_inf`` where H is singular there). A rate alone is
+    in units of 1/time: for an energy scaled by 1e20 it made the dual state
+    1e20 times too small next to the real one, whose error heyoka controls
+    with the same tolerance.
     """
     b0 = max(abs(mpmath.im(x)) / h for x in start)
     beta_i = abs(mpmath.im(beta)) / h
     theta_i = [mpmath.im(x) / h for x in theta]
     real = [mpmath.re(x) for x in start]
-    rate = mpmath.mpf(0)
+    re_theta = [mpmath.re(x) for x in theta]
+    n = len(start)
+    forcing = [mpmath.mpf(0)] * n
     if beta_i:
-        rate += beta_i * max(abs(x) for x in system.dC_ds(real, [mpmath.re(x) for x in theta]))
+        forcing = [beta_i * abs(x) for x in system.dC_ds(real, re_theta)]
     if any(theta_i):
-        M = system.d2E_dtheta_ds(real, [mpmath.re(x) for x in theta])
-        rate += max(abs(mpmath.fsum(M[k, i] * theta_i[k] for k in range(len(theta_i))))
-                    for i in range(len(start)))
+        M = system.d2E_dtheta_ds(real, re_theta)
+        forcing = [f + abs(mpmath.fsum(M[k, i] * theta_i[k] for k in range(len(theta_i))))
+                   for i, f in enumerate(forcing)]
+    rate = max(forcing + [mpmath.mpf(0)])
     if rate:
-        re_theta = [mpmath.re(x) for x in theta]
         H = system.d2Ebeta_ds2(real, re_theta, mpmath.re(beta))
-        norm = max(mpmath.fsum(abs(H[i, j]) for j in range(H.cols)) for i in range(H.rows))
-        if norm > 0 and mpmath.isfinite(norm):
-            rate /= norm
+        try:
+            reach = max(abs(x) for x in linalg.solve(H, forcing))
+        except (ZeroDivisionError, ValueError, ArithmeticError):
+            reach = None
+        if reach is None or not mpmath.isfinite(reach) or reach == 0:
+            norm = max(mpmath.fsum(abs(H[i, j]) for j in range(H.cols)) for i in range(H.rows))
+            reach = rate / norm if norm > 0 and mpmath.isfinite(norm) else rate
+        rate = reach
     scale = max(b0, rate)
     return scale if scale > 0 else mpmath.mpf(1)
 

@@ -12,6 +12,7 @@ import itertools
 import math
 import numbers
 import re
+import sys
 from decimal import Decimal
 from dataclasses import dataclass
 
@@ -74,9 +75,10 @@ def finite_number(value, what):
         raise EqpropError(f"{what}: {_shown(value)} is beyond the range of float64 (about 1e308)")
     if not math.isfinite(x):
         raise EqpropError(f"{what}: got {_shown(value)}; it must be a finite number")
-    if x == 0 and exact is not None and exact != 0:
-        raise EqpropError(f"{what}: {_shown(value)} is below float64's smallest number (about "
-                          "1e-308) and would be read as 0; give 0, or a number within range")
+    if (x == 0 and exact is not None and exact != 0) or 0 < abs(x) < sys.float_info.min:
+        raise EqpropError(f"{what}: {_shown(value)} is below float64's smallest normal number "
+                          "(about 2.2e-308): it would be read as 0, or with fewer digits; give 0, "
+                          "or a number within range")
     return x
 
 

@@ -44,9 +44,14 @@ def _data_power_ok(pair):
     any base (a non-zero one if negative: a**k with k = 2 is a**2); another needs base > 0.
     The values are Floats of the working digits: 2.000 is not int 2 to SymPy's ==."""
     base, exp = pair
-    if float(exp).is_integer() and abs(exp - round(float(exp))) == 0:
+    if _integer_valued(exp):
         return exp >= 0 or base != 0
     return base > 0
+
+
+def _integer_valued(e):
+    """Whether the real number ``e`` (a SymPy Float of the working digits) is an integer."""
+    return e.is_real and float(e).is_integer() and abs(e - round(float(e))) == 0
 
 
 def _restricted(expr, fixed=frozenset()):
@@ -220,7 +225,7 @@ def edge_distance(expressions, values, state, *, digits=30, fixed=frozenset()):
     for node, arg, _test, need, free in _nodes(tuple(expressions), frozenset(fixed)):
         if isinstance(arg, tuple) and _test is _data_power_ok:  # an exponent fixed by the data
             e = sp.N(arg[1].xreplace(subs), digits)
-            if e.is_real and float(e).is_integer():  # an integer power: no edge, or base != 0
+            if _integer_valued(e):  # an integer power: no edge, or base != 0
                 if e >= 0:
                     continue
                 node = sp.Pow(arg[0], sp.Integer(round(float(e))), evaluate=False)

@@ -306,8 +306,8 @@ SCALE_CASES = {
     "asymmetry 1e308": (["--asymmetry", "1e308"], "at most 1e+06"),
     "rho exp diverges, one line": (["--rho", "exp(z)"], "diverged"),
     # a fourth hostile corpus: a subnormal step made 200 / eps infinite (exit 3)
-    "eps subnormal 1e-310": (["--eps", "1e-310"], "a larger --eps"),
-    "eps smallest subnormal": (["--eps", "5e-324"], "floating-point operations"),
+    "eps subnormal 1e-310": (["--eps", "1e-310"], "smallest normal number"),
+    "eps smallest subnormal": (["--eps", "5e-324"], "smallest normal number"),
 }
 
 

@@ -418,7 +418,7 @@ def verify_opts(**kw):
 
 # a fifth hostile corpus: float64 underflow outside the CLI, crashes, and the API's argument types
 api("verify-times-fraction-1e-400", lambda: verify_opts(times=[Fraction(1, 10 ** 400), 1]),
-    "below float64's smallest number")
+    "below float64's smallest normal number")
 api("verify-times-text-1e-400", lambda: verify_opts(times=["1e-400", 1]), "would be read as 0")
 api("verify-initial-state-mpf-1e-400", lambda: verify_opts(initial_state=[mpmath.mpf("1e-400"), 0]),
     "would be read as 0")

@@ -68,6 +68,11 @@ QUANTITIES = {
 }
 
 
+#: Evaluate at high precision through the plan on gmpy2 numbers (:mod:`.gmpy_plan`) where it
+#: builds; False restores the mpmath templates (the baseline of bench/highprec.py).
+GMPY_PLAN = [True]
+
+
 class Kernel:
     """Evaluate ``n_out`` expressions over a flat input vector ``z``.
 
@@ -108,15 +113,17 @@ class Kernel:
         Through the plan on gmpy2 numbers (:mod:`.gmpy_plan`) where it builds,
         else mpmath's own compiled templates (:class:`~.mp.MpEvaluator`).
         """
-        if not self.gmpy_plan.supported:
+        if not (GMPY_PLAN[0] and self.gmpy_plan.supported):
             return self.mp(z)
         from eqprop.numeric.backends import GMPY
         with GMPY.scope():
             try:
                 out = self.gmpy_plan([GMPY.from_mp(x) for x in z])
-            except (ArithmeticError, ValueError, TypeError):  # mpmath says what went wrong
+                # gmpy2 gives inf and nan (1/0, log of a negative) where mpmath raises or goes
+                # complex: mpmath says what went wrong, as it did before this evaluator
+                return [GMPY.to_mp(v) if v else mpmath.mpf(0) for v in out]
+            except (ArithmeticError, ValueError, TypeError):
                 return self.mp(z)
-            return [GMPY.to_mp(v) if v else mpmath.mpf(0) for v in out]
 
     def gmpy_bind(self, n_dynamic, static):
         """gmpy2 function of the first ``n_dynamic`` inputs, the rest fixed to ``static``.
@@ -127,13 +134,14 @@ class Kernel:
         (:mod:`.gmpy_plan`). None where neither compiles.
         """
         bound = gmpy.gmpy_bind(self.templates, n_dynamic, static)
-        if bound is None and self.gmpy_plan.supported:
+        if bound is None and GMPY_PLAN[0] and self.gmpy_plan.supported:
             return self.gmpy_plan.bind(n_dynamic, static)
         return bound
 
     def gmpy_supported(self, n_dynamic):
         """Whether :meth:`gmpy_bind` can compile this kernel (else the caller uses mpmath)."""
-        return gmpy.gmpy_supported(self.templates, n_dynamic) or self.gmpy_plan.supported
+        return gmpy.gmpy_supported(self.templates, n_dynamic) or \
+            (GMPY_PLAN[0] and self.gmpy_plan.supported)
 
 
 class _Function:
