@@ -50,8 +50,25 @@ def _data_power_ok(pair):
 
 
 def _integer_valued(e):
-    """Whether the real number ``e`` (a SymPy Float of the working digits) is an integer."""
+    """Whether the real number ``e`` is an integer: exactly for a Rational (data are exact:
+    2 + 1e-38 is not 2), else to the digits of its Float."""
+    if e.is_Rational:
+        return bool(e.is_integer)
     return e.is_real and float(e).is_integer() and abs(e - round(float(e))) == 0
+
+
+def _shown_exponent(e):
+    """An exponent for a message: 6 digits, or as many as tell it from the nearest integer."""
+    if not _integer_valued(e) and e.is_real and float(e).is_integer():
+        return sp.N(e, 60)
+    return sp.N(e, 6)
+
+
+def _exponent(e, subs, digits):
+    """An exponent's value: exact where the values make it a Rational (data and parameters are
+    exact), else a Float of ``digits``."""
+    v = e.xreplace(subs)
+    return v if v.is_Rational else sp.N(v, digits)
 
 
 def _restricted(expr, fixed=frozenset()):
@@ -123,11 +140,11 @@ def domain_violations(expressions, values, *, digits=30, fixed=frozenset()):
     for node, arg, test, need, _free in _nodes(tuple(expressions), frozenset(fixed)):
         try:
             if isinstance(arg, tuple):
-                val = tuple(sp.N(a.xreplace(subs), digits) for a in arg)
+                val = (sp.N(arg[0].xreplace(subs), digits), _exponent(arg[1], subs, digits))
                 if any(v.free_symbols or not v.is_real for v in val):
                     continue
                 if not test(val):
-                    found.append(f"{node}: base {sp.N(val[0], 6)}, exponent {sp.N(val[1], 6)} "
+                    found.append(f"{node}: base {sp.N(val[0], 6)}, exponent {_shown_exponent(val[1])} "
                                  f"(power needs {need})")
                 continue
             val = sp.N(arg.xreplace(subs), digits)
@@ -224,7 +241,7 @@ def edge_distance(expressions, values, state, *, digits=30, fixed=frozenset()):
     best, where = None, None
     for node, arg, _test, need, free in _nodes(tuple(expressions), frozenset(fixed)):
         if isinstance(arg, tuple) and _test is _data_power_ok:  # an exponent fixed by the data
-            e = sp.N(arg[1].xreplace(subs), digits)
+            e = _exponent(arg[1], subs, digits)
             if _integer_valued(e):  # an integer power: no edge, or base != 0
                 if e >= 0:
                     continue
