@@ -24,7 +24,7 @@ class _Stop(Exception):
         self.state = state
 
 
-def relax(grad, hess, s_init, *, tol=1e-10, t_max=1e4, max_evaluations=20_000):
+def relax(grad, hess, s_init, *, tol=1e-10, t_max=1e4, max_evaluations=20_000, info=None):
     """Integrate ``ds/dt = -grad(s)`` from ``s_init`` until ``|grad| <= tol`` times the start's
     curvature (the largest ``|hess|`` entry; 1 if zero): the same stop for E and k E.
 
@@ -33,8 +33,14 @@ def relax(grad, hess, s_init, *, tol=1e-10, t_max=1e4, max_evaluations=20_000):
     dynamics did not settle by ``t_max`` or within ``max_evaluations``
     evaluations of ``grad`` (no fixed point, a slow or stiff one). Where the
     force stops being finite (the flow left the domain of a function), the
-    residual is NaN and ``s`` is the state at which that happened.
+    residual is NaN and ``s`` is the state at which that happened. ``info``,
+    a dict if given, gets ``"stopped"``: "settled", "time" (``t_max`` reached
+    while still moving: a slow flow), "evaluations" (the budget spent before
+    ``t_max``: a flow blowing up in finite time takes ever shorter steps) or
+    "domain".
     """
+    info = {} if info is None else info
+    info["stopped"] = "settled"
     s = np.asarray(s_init, dtype=float)
     t, chunk = 0.0, 10.0
     res = float(np.max(np.abs(grad(s)))) if s.size else 0.0
@@ -72,13 +78,18 @@ def relax(grad, hess, s_init, *, tol=1e-10, t_max=1e4, max_evaluations=20_000):
                 cautious += 1
                 continue
             if stop.state is not None:  # where the force stopped being finite
+                info["stopped"] = "domain"
                 return stop.state, float("nan"), t / rate
+            info["stopped"] = "evaluations"
             break
         s = sol.y[:, -1]
         t += chunk
         chunk *= 2
         new = float(np.max(np.abs(grad(s))))
         if not np.isfinite(new):
+            info["stopped"] = "domain"
             break
         res = new
+    if res > tol and info["stopped"] == "settled":
+        info["stopped"] = "time"
     return s, res, t / rate

@@ -243,8 +243,10 @@ def prepare(model, options: Options):
     th64 = np.array([float(v) for v in theta_vals])
     da64 = np.array([float(v) for v in data_vals])
     with np.errstate(all="ignore"):
+        relaxed = {}
         s_relaxed, _res64, t_relax = relax(lambda s: compiled.dE_ds(s, th64, da64),
-                                           lambda s: compiled.d2E_ds2(s, th64, da64), s_init)
+                                           lambda s: compiled.d2E_ds2(s, th64, da64), s_init,
+                                           info=relaxed)
     if not np.isfinite(_res64):  # the free flow left the real domain of a function
         where = {**fixed, **dict(zip(model.state, (float(x) for x in s_relaxed)))}
         # the energy (or field) alone
@@ -283,12 +285,13 @@ def prepare(model, options: Options):
             bad = domain_violations(model.expressions[:-1], start, fixed=frozenset(model.data))
             why = f"; where Newton started, {bad[0]}: give an initial_state inside the domain" \
                 if bad else ""
-            # only a free flow that ran away (to infinity, or past 1e6 times the start's size)
-            # is evidence that no minimum is reached; one still moving when the float64 phase's
-            # budget ran out (a slow direction, log(cosh(a))/1e4) leaves Newton too far away:
-            # a limit of this tool, 'incomplete', never a violated hypothesis
+            # only a free flow that ran away (to infinity, past 1e6 times the start's size, or
+            # blowing up in finite time: the float64 phase spent its evaluations before its
+            # time) is evidence that no minimum is reached; one still moving when its time ran
+            # out (a slow direction, log(cosh(a))/1e4) leaves Newton too far away: a limit of
+            # this tool, 'incomplete', never a violated hypothesis
             size0 = max([1.0] + [abs(float(x)) for x in s_init])
-            ran_away = escaped or (
+            ran_away = escaped or relaxed.get("stopped") == "evaluations" or (
                 s_relaxed.size and float(np.max(np.abs(s_relaxed))) > 1e6 * size0)
             if not ran_away and not why:
                 why = ("; the float64 free phase stopped before it settled: give an "
