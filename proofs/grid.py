@@ -68,5 +68,9 @@ def _float64(A):
 
 
 def largest_rate(H):
-    """max |eigenvalue| of H, in float64: it sets the integration budget, an estimate."""
-    return mpmath.mpf(float(np.max(np.abs(np.linalg.eigvals(_float64(H))))))
+    """max |eigenvalue| of H, in float64 on H scaled by its largest entry (an energy x 1e-1000
+    has a rate float64 cannot hold): it sets the integration budget, an estimate."""
+    top = max([abs(x) for x in H] + [mpmath.mpf(0)])
+    if top == 0 or not mpmath.isfinite(top):
+        return top
+    return top * mpmath.mpf(float(np.max(np.abs(np.linalg.eigvals(_float64(H / top))))))

@@ -61,6 +61,10 @@ def finite_number(value, what):
     """
     if isinstance(value, bool):
         raise EqpropError(f"{what}: got a boolean {value!r}; give a number")
+    if isinstance(value, complex) or (isinstance(value, numbers.Complex) and
+                                      not isinstance(value, numbers.Real)) or \
+            type(value).__name__.startswith("complex"):
+        raise EqpropError(f"{what}: {_shown(value)} is complex; give a real number")
     if isinstance(value, str) and not _DECIMAL.fullmatch(value):
         raise EqpropError(f"{what}: cannot read {_shown(value)} as a number; write a decimal number "
                           "in ASCII digits, such as 0.5 or 1e-3")
@@ -82,26 +86,44 @@ def finite_number(value, what):
     return x
 
 
+_HUGE_EXPONENT = re.compile(r"\s*[+-]?([0-9.]*)[eE]([+-]?[0-9]+)\s*", re.ASCII)
+
+
 def _exact(value):
-    """``value`` as an exact Decimal where it has one (text, ints, Fractions, mpf), else None."""
+    """``value`` as an exact Decimal where it has one (text, ints, Fractions, mpf; other number
+    types through their text), else None. An exponent beyond Decimal's range (1e-99999999999)
+    becomes 1e-999999 or 1e+999999: far out of float64's range either way."""
     try:
         if isinstance(value, str):
+            m = _HUGE_EXPONENT.fullmatch(value)
+            if m and abs(int(m.group(2))) > 999_999:
+                if not any(c in "123456789" for c in m.group(1)):
+                    return Decimal(0)
+                return Decimal("1e-999999") if int(m.group(2)) < 0 else Decimal("1e999999")
             return Decimal(value.strip())
         if isinstance(value, Decimal):
             return value
         if isinstance(value, numbers.Rational):
-            return Decimal(value.numerator) / Decimal(value.denominator) if value.denominator != 1 \
-                else Decimal(value.numerator)
+            num, den = int(value.numerator), int(value.denominator)  # gmpy2's mpz too
+            return Decimal(num) / Decimal(den) if den != 1 else Decimal(num)
         if type(value).__name__ == "mpf":
             import mpmath
             return Decimal(mpmath.nstr(value, 20)) if mpmath.isfinite(value) else None
+        text = str(value).strip()  # numpy's longdouble, SymPy's Float, gmpy2's mpfr and mpq
+        if "/" in text:
+            from fractions import Fraction
+            f = Fraction(text)
+            return Decimal(f.numerator) / Decimal(f.denominator)
+        return Decimal(text)
     except (ArithmeticError, ValueError, TypeError):
         return None
-    return None
 
 
 def _shown(value):
-    """A value for a message: a TOML float (a Decimal) as its text, anything else as its repr."""
+    """A value for a message: a TOML float (a Decimal) as its text, anything else as its repr
+    (an integer of thousands of digits by its size: repr would refuse past 4,300)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1000:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits"
     text = str(value) if isinstance(value, Decimal) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

@@ -360,7 +360,7 @@ def prepare(model, options: Options):
         if not res_ok:
             return None, assumptions, notes
         lam_max = largest_rate(H)
-        horizon = INTEGRATION_BUDGET / float(lam_max) if lam_max else MAX_TIME
+        horizon = min(float(INTEGRATION_BUDGET / lam_max), MAX_TIME) if lam_max else MAX_TIME
         if pd and lam_max / eig_min > MAX_CONDITION:
             assumptions.append(Assumption.limit(
                 "well conditioned", False, mpmath.nstr(lam_max / eig_min, 3),
@@ -395,7 +395,8 @@ def prepare(model, options: Options):
                 f"the grid ends at t = {times[-1]:.3g}, where the flows have not moved from their "
                 f"start by 10^-{options.required_digits / 2:g} (lambda_max = "
                 f"{mpmath.nstr(lam_max, 3)}): its rows could not tell a wrong H from the right "
-                f"one; give times up to at least {10 ** (-options.required_digits / 2) / float(lam_max):.3g}"
+                f"one; give times up to at least "
+                f"{mpmath.nstr(mpmath.mpf(10) ** (-options.required_digits / 2) / lam_max, 3)}"
                 " (or leave the default grid)"))
             return None, assumptions, notes
         # T1.limit's adjoint reaches t_inf by doubling steps, beyond the grid's budget

@@ -441,7 +441,26 @@ argv("scale-asymmetry-1e-400", ["scale", "--layers", "2,3", "--asymmetry", "1e-4
      "would be read as 0")
 argv("scale-rho-constant", ["scale", "--layers", "2,3", "--batch", "1", "--steps", "1", "--rho", "0*z+1"],
      "is the constant 1")
-argv("verify-seed-4000-digits", ["verify", "two-neurons", "--seed", "9" * 4000], "seed: 999")
+argv("verify-seed-4000-digits", ["verify", "two-neurons", "--seed", "9" * 4000], "seed: an integer of about 4,001 digits")
+
+# a sixth corpus: exponents beyond Decimal's range, huge integers in messages, other number types
+api("verify-times-exponent-beyond-decimal", lambda: verify_opts(times=[0, "1e-999999999999999999999"]),
+    "below float64's smallest normal number")
+api("verify-initial-state-exponent-beyond-decimal",
+    lambda: verify_opts(initial_state=["1e-999999999999999999999", 0]), "would be read as 0")
+api("verify-times-5000-digit-int", lambda: verify_opts(times=[0, 10 ** 5000]),
+    "an integer of about 5,001 digits")
+api("verify-dps-5000-digit-int", lambda: verify_opts(dps=10 ** 5000), "outside [8, 120]")
+api("verify-times-longdouble-1e-400", lambda: verify_opts(times=[__import__("numpy").longdouble("1e-400"), 1]),
+    "would be read as 0")
+api("verify-times-mpq-1e-400", lambda: verify_opts(times=[__import__("gmpy2").mpq(1, 10 ** 400), 1]),
+    "would be read as 0")
+api("verify-times-complex128", lambda: verify_opts(times=[__import__("numpy").complex128(1 + 2j)]),
+    "is complex; give a real number")
+argv("verify-times-exponent-beyond-decimal",
+     ["verify", "two-neurons", "--quiet", "--times=0,1e-999999999999999999999"], "would be read as 0")
+argv("verify-time-limit-subnormal", ["verify", "two-neurons", "--quiet", "--time-limit=4.9e-324"],
+     "smallest normal number")
 
 
 def _engine_5_overridden(tmp_path):
@@ -878,3 +897,12 @@ def test_a_deep_output_folder_is_made_without_recursion(tmp_path):
     finally:
         sys.setrecursionlimit(limit)
     assert deep.is_dir()
+
+
+def test_an_energy_below_float64s_range_is_not_an_internal_error(tmp_path, capsys):
+    """E x 1e-1000: H's largest rate was 0 in float64, and a message divided by it (exit 3)."""
+    path = tmp_path / "m.toml"
+    path.write_text(model_text(energy="1e-1000*(a**2 + b**2)/2 - 1e-1000*w*a*b"), encoding="utf-8")
+    with deadline(120):
+        code = main(["verify", str(path), "--dps", "10", "--times", "0,1", "--quiet"])
+    assert code == 1, capsys.readouterr().err
