@@ -360,7 +360,7 @@ def prepare(model, options: Options):
         if not res_ok:
             return None, assumptions, notes
         lam_max = largest_rate(H)
-        horizon = min(float(INTEGRATION_BUDGET / lam_max), MAX_TIME) if lam_max else MAX_TIME
+        horizon = float(INTEGRATION_BUDGET / lam_max) if lam_max else MAX_TIME
         if pd and lam_max / eig_min > MAX_CONDITION:
             assumptions.append(Assumption.limit(
                 "well conditioned", False, mpmath.nstr(lam_max / eig_min, 3),

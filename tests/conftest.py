@@ -29,3 +29,12 @@ def problem():
     P, assumptions, _ = prepare(model, resolve(model, dps=20, times=[0, 1, 4], engine="gbs"))
     assert P is not None and all(a.holds for a in assumptions)
     return P
+
+
+@pytest.fixture(params=["gbs", "heyoka"])
+def engine(request):
+    """Both high-precision integrators: gbs (built in, what `pip install .` gives) and heyoka
+    (skipped where it is not installed)."""
+    if request.param == "heyoka":
+        pytest.importorskip("heyoka")
+    return request.param

@@ -24,24 +24,15 @@ import gmpy2
 import numpy as np
 import sympy as sp
 
-from .gmpy import _G, _GMPY_NAMES, GmpyPrinter
+from .gmpy import _G, _GMPY_NAMES, GmpyPrinter, _GmpyFunctions
 from .numpy_plan import NumpyPlan
 
 __all__ = ["GmpyPlan", "lambdify_objects"]
 
 
-class _VectorFunctions:
-    """The namespace ``_g`` of object-array code: gmpy2's functions element by element."""
-
-    mpf = staticmethod(gmpy2.mpfr)
-
-    @property
-    def pi(self):
-        return gmpy2.const_pi()
-
-    @property
-    def e(self):
-        return gmpy2.exp(1)
+class _VectorFunctions(_GmpyFunctions):
+    """The namespace ``_g`` of object-array code: gmpy2's functions element by element (the
+    constructor ``mpf`` and the constants as in gmpy2-compiled code)."""
 
 
 for _name in _GMPY_NAMES - {"mpf", "pi", "e"}:

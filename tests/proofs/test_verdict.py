@@ -20,13 +20,6 @@ TWO = dict(energy="(a**2 + b**2)/2 - w*tanh(a)*tanh(b) - x*tanh(b)", cost="(a - 
            state=["a", "b"], params={"w": "0.3"}, data={"x": "0.5", "y": "0.2"})
 
 
-@pytest.fixture(params=ENGINES)
-def engine(request):
-    if request.param == "heyoka":
-        pytest.importorskip("heyoka")
-    return request.param
-
-
 def _failures(r):
     return [(c.id, c.t, round(c.digits, 1)) for c in r.checks if not c.passed]
 

@@ -19,13 +19,6 @@ TWO_E = "(a**2 + b**2)/2 - w*tanh(a)*tanh(b) - x*tanh(b)"
 TWO = dict(state=["a", "b"], cost="(a - y)**2/2", params={"w": "0.3"}, data={"x": "0.5", "y": "0.2"})
 
 
-@pytest.fixture(params=["gbs", "heyoka"])
-def engine(request):
-    if request.param == "heyoka":
-        pytest.importorskip("heyoka")
-    return request.param
-
-
 def _failures(r):
     return [(c.id, c.t, round(c.digits, 1)) for c in r.checks if not c.passed]
 
