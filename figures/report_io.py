@@ -208,6 +208,9 @@ def check_report(report, source="report"):
                     pass
             if x is None:
                 fail(where, f"should be a number, not {_short(v)}")
+        if isinstance(v, str) and x == 0 and any(c in "123456789" for c in v.split("/")[0].lower()
+                                                 .split("e")[0]):
+            fail(where, f"is {_short(v)}, below float64's smallest number: it would be read as 0")
         if not math.isfinite(x):
             fail(where, f"is not finite ({_short(v)}); a report holds finite numbers")
         if abs(x) > MAX_MAGNITUDE:

@@ -166,7 +166,12 @@ def _read_npz(path):
             shown = ", ".join(repr(k[:40]) for k in sorted(keys)[:10]) or "no arrays"
             raise EqpropError(f"mnist: {_name(path)} needs arrays x and y (or x_train and "
                               f"y_train); it has {shown}")
-        members = set(f.zip.namelist())
+        names = f.zip.namelist()
+        members = set(names)
+        twice = sorted({m for m in names if names.count(m) > 1})
+        if twice:  # zipfile reads the last of them: which one the user meant is unknown
+            raise EqpropError(f"mnist: {_name(path)} holds {twice[0]!r} more than once; write it "
+                              "again with numpy.savez(path, x=images, y=labels)")
         out = []
         for key in (kx, ky):
             member_name = key + ".npy" if key + ".npy" in members else key

@@ -439,6 +439,9 @@ REPORT_CASES = {
     "a key given twice inside": (with_().replace('"s_bar": [', '"s_bar": [], "s_bar": [', 1),
                                  "the key 's_bar' is given twice"),
     "underscore in a number": (with_(hessian_min_eigenvalue="1_0"), "should be a number in ASCII digits"),
+    "text below float64": (with_(hessian_min_eigenvalue="1e-400"), "below float64's smallest number"),
+    "fraction below float64": (with_(hessian_min_eigenvalue="1/" + "1" + "0" * 400),
+                               "below float64's smallest number"),
     "Arabic-Indic digit": (with_(times=["0", "\u0661", "2"]), "'times'[1] should be a number in ASCII"),
     "negative bias error": (with_(bias__one_sided=["-0.1", "0.01"]),
                             "'bias'.'one_sided' has a negative error (-0.1)"),
@@ -535,10 +538,11 @@ def test_the_crafted_base_report_draws_everything(tmp_path, capsys):
 
 
 def test_assumption_violated_report_draws_nothing_and_says_why(tmp_path, capsys):
-    """The tool's own report of a run stopped by a violated assumption (no fixed point)."""
+    """The tool's own report of a run stopped by a violated assumption (E not real at the
+    model's values: sqrt(x) with x = -1)."""
     from eqprop import Model, verify
-    m = Model(energy="b**2/2 - a**4/4 + w*a", cost="(a - y)**2/2", state=["a", "b"],
-              params={"w": "0.5"}, data={"y": "1"})
+    m = Model(energy="a**2/2 + b**2/2 + sqrt(x)*b - w*a*b", cost="(a - y)**2/2",
+              state=["a", "b"], params={"w": "0.5"}, data={"x": "-1", "y": "1"})
     report = verify(m, dps=15)
     assert report.verdict.short == "assumption violated" and not report.series
     drawn, notes = draw(tmp_path, capsys, report.to_json())
@@ -614,3 +618,22 @@ def test_a_fifo_is_refused_not_opened(tmp_path, capsys):
                    "not a regular file")
     assert_refused(capsys, ["figures", "--from", str(fifo), "--out", str(tmp_path / "f")],
                    "not a regular file")
+
+
+def test_an_npz_holding_a_member_twice_is_refused(tmp_path):
+    """Two x.npy members: zipfile read the last of them silently."""
+    import io
+    import warnings
+    import zipfile
+    path = tmp_path / "dup.npz"
+    with warnings.catch_warnings(), zipfile.ZipFile(path, "w") as z:
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name
+        for name, arr in (("x.npy", np.zeros((3, 784))), ("x.npy", np.ones((3, 784))),
+                          ("y.npy", np.array([1, 2, 3]))):
+            b = io.BytesIO()
+            np.save(b, arr)
+            z.writestr(name, b.getvalue())
+    from eqprop.errors import EqpropError
+    from eqprop.numeric.data import load
+    with pytest.raises(EqpropError, match="holds 'x.npy' more than once"):
+        load(f"mnist:{path}", n_in=784, n_out=10, batch=2)

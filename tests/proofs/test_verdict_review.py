@@ -189,3 +189,41 @@ def test_a_free_phase_that_has_not_settled_is_incomplete_not_a_violation():
     r = verify(m, dps=20, engine="gbs", initial_state=[9, 1])
     assert r.verdict in (Verdict.INCOMPLETE, Verdict.VERIFIED)
     assert verify(m, dps=20, engine="gbs", initial_state=[1.5, 1]).verdict is Verdict.VERIFIED
+
+
+# -- round 3 -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("energy,data,start", [
+    ("w*a**2/2 + e*sin(k*a)", {"e": "1e-6", "k": "1e4", "y": "0.3"}, [1]),          # ripples
+    ("c*sqrt(1 + (a - L)**2) + w*log(1 + a**2)/2", {"c": "150", "L": "1e7", "y": "0.3"}, [0]),
+])
+def test_a_free_phase_that_did_not_settle_is_never_a_violation(energy, data, start):
+    """Ripples e sin(k a) took LSODA's evaluations without moving; a minimum 1e7 away was still
+    being approached at 1.5e6. Both were 'no fixed point': assumption violated. Each has a
+    strict minimum; from there on the tool cannot decide: incomplete."""
+    m = Model(state=["a"], energy=energy, cost="(a - y)**2/2", params={"w": "1"}, data=data)
+    r = verify(m, dps=15, engine="gbs", initial_state=start)
+    assert r.verdict is Verdict.INCOMPLETE, [a.message for a in r.assumptions if not a.holds]
+
+
+def test_a_gradient_field_with_cancellation_far_away_is_still_a_gradient_field():
+    """cosh(a)^2 - sinh(a)^2 = 1 evaluated 40 from the origin loses 35 digits: the rounding
+    read as an asymmetry of 4.5e-21 at dps 30 ('assumption violated')."""
+    m = Model(state=["a", "b"], vector_field=[
+        "-(w*b*(cosh(a)**2 - sinh(a)**2)*(cosh(b)**2 - sinh(b)**2) + a - m)",
+        "-(w*(a - m) + b - x)"], cost="(a - y)**2/2 + (b - y)**2/2", params={"w": "0.5"},
+        data={"m": "10", "x": "0.5", "y": "0.3"})
+    r = verify(m, dps=30, engine="gbs", initial_state=[10, 0])
+    assert r.verdict is Verdict.VERIFIED, [a.message for a in r.assumptions if not a.holds]
+
+
+def test_an_asymmetry_inside_a_small_domain_is_found():
+    """sqrt(R2 - a^2 - b^2) with R2 = 0.25: the far states (1 and 4 away) fall outside the
+    domain and were skipped, and a curl 6e21 a^60 passed as a gradient field."""
+    m = Model(state=["a", "b"], vector_field=[
+        "-a + w*b + x + 3*e*a*sqrt(R2 - a**2 - b**2)",
+        "-b + w*a + 3*e*b*sqrt(R2 - a**2 - b**2) + c*a**61"],
+        cost="(a - y)**2/2 + (b - y)**2/2", params={"w": "0.3"},
+        data={"x": "0.01", "e": "0.1", "R2": "0.25", "c": "1e20", "y": "0.3"})
+    r = verify(m, dps=30, engine="gbs")
+    assert r.verdict is Verdict.ASSUMPTION_VIOLATED
