@@ -29,6 +29,8 @@ For a vector-field model (no energy) the EP readout is the linearization
 
 from __future__ import annotations
 
+import dataclasses
+
 import mpmath
 
 from eqprop.numeric.highprec import ComputationBreakdown
@@ -70,9 +72,17 @@ def check(P, *, ep=q.ep_gradient, ift=q.ift_gradient, implicit=q.implicit_gradie
             ep_limit, ep_err, _ = ep_side
             limit = (f"Richardson error estimate {mpmath.nstr(ep_err, 2)}" if ep_err else
                      P.limit_precision)
-            rows.append(P.compare("T2", "4.4", None, ep_limit, exact, scale=scale, terms=terms,
-                                  limit=limit,
-                                  sides=R["T2"]))
+            row = P.compare("T2", "4.4", None, ep_limit, exact, scale=scale, terms=terms,
+                            limit=limit, sides=R["T2"])
+            if not row.passed and ep_err and 3 * ep_err >= row.max_abs_error:
+                # the extrapolation did not converge as far as the disagreement (rounding of a
+                # force that cancels, cosh^2 - sinh^2 at 10, amplified by 1/beta): the row cannot
+                # tell a wrong identity from its own error; a wrong EP side converges to a
+                # wrong value, its estimate far below the disagreement, and still fails
+                row = dataclasses.replace(row, testable=False, limit=(
+                    f"undecided: the EP route's own Richardson error estimate "
+                    f"{mpmath.nstr(ep_err, 2)} is as large as the disagreement; raise --dps"))
+            rows.append(row)
             extra["ep_limit"] = ep_limit
         dirs = q.ift_directions(P)
         fd = attempt(("IFT.cs",), ift)
