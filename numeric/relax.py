@@ -50,7 +50,9 @@ def relax(grad, hess, s_init, *, tol=1e-10, t_max=1e4, max_evaluations=20_000, i
     # the same flow, k times slower, and the same minimum (tol and t_max are for rate 1)
     with np.errstate(all="ignore"):
         rate = float(np.max(np.abs(hess(s)))) if s.size else 1.0
-    rate = rate if np.isfinite(rate) and rate > 0 else 1.0
+    # a start where the curvature vanishes to float64's limits (a quartic at 1e-160: 3e-320)
+    # says nothing of the flow's units, and -g / rate would overflow: unit rate there
+    rate = rate if np.isfinite(rate) and 1e-200 < rate < 1e200 else 1.0
     tol = tol * rate
     count = [0]
 

@@ -240,3 +240,12 @@ def test_t2_is_undecided_when_its_own_extrapolation_error_explains_the_disagreem
         data={"m": "10", "x": "0.5", "y": "0.3"})
     r = verify(m, dps=15, engine="gbs", initial_state=[10, 0])
     assert r.verdict in (Verdict.VERIFIED, Verdict.INCOMPLETE), _failures(r)
+
+
+def test_a_start_where_the_curvature_underflows_is_not_a_runaway():
+    """E = w a + a^4/4 from a = 1e-160: the float64 phase measured time in units of the
+    start's curvature, 3e-320, and -g / rate overflowed: 'no fixed point' (violated)."""
+    m = Model(state=["a"], energy="w*a + a**4/4", cost="(a - y)**2/2", params={"w": "1"},
+              data={"y": "0.3"})
+    r = verify(m, dps=15, engine="gbs", initial_state=["1e-160"])
+    assert r.verdict is Verdict.VERIFIED, [a.message for a in r.assumptions if not a.holds]
