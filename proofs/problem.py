@@ -30,6 +30,7 @@ from eqprop.symbolic.domain import domain_violations
 from . import noise
 from .radius import radius_at_s0
 from .grid import default_times, largest_rate, sbar_decay, t_infinity
+from .hypotheses import definiteness, symmetric_nearby
 from .options import MAX_TIME, Options
 from .report import Assumption, Check
 
@@ -332,7 +333,7 @@ def prepare(model, options: Options):
                                              "H, M, C_s or C_theta is complex or infinite at s0"))
             return None, assumptions, notes
         _check_magnitudes({"H": list(H), "M": list(M), "C_s": C_s, "C_theta": C_theta, "s0": s0})
-        eig_min, pd = _definiteness(model, H, wdps, dps, assumptions)
+        eig_min, pd = definiteness(model, H, wdps, dps, assumptions)
         # the force is a sum of terms of sizes T (.noise: |dg/dz| |z| over every input z), and
         # Newton converges relative to its start (terms |H| |s_start| on its way): the residual
         # is measured against the larger (a fixed point of E and of 1e-12 E alike; s0 = 0 by
@@ -446,99 +447,8 @@ def prepare(model, options: Options):
             seed=options.seed, t_infinity=t_inf, beta_step=beta_step,
             beta_radius=min(radius, mpmath.mpf(1)), edge_distance=edge, spreads=spreads)
         if not model.has_energy:
-            _symmetric_nearby(problem, assumptions)
+            symmetric_nearby(problem, assumptions)
     return problem, assumptions, notes
-
-
-def _symmetric_nearby(P, assumptions):
-    """A vector field symmetric at s0 alone is no gradient field (F = (-a + w b^2, -2 b) has
-    dF1/db - dF2/da = 2 w b): every row is first-order at s0 and passed. The Jacobian is also
-    measured at the KBE row's random states (inside s0's basin and the domain) and at random
-    states 1/4, 1/2, 1 and 4 times max(1, |s0|) away (an asymmetry (a - x)**40 is 1e-12
-    within 0.5 of s0); a state outside the domain, or where the field is not finite and real,
-    is passed over; an asymmetry that shrinks with 30 more digits is rounding. The 'symmetric
-    Jacobian' assumption takes the largest asymmetry."""
-    from eqprop.symbolic.domain import domain_violations
-    from .kbe_sides import kbe_points
-    reach = max([mpmath.mpf(1)] + [abs(x) for x in P.s0])
-    far = [[x + r * reach * d for x, d in zip(P.s0, P.random_direction(len(P.s0), f"far:{r}"))]
-           for r in (mpmath.mpf(1) / 4, mpmath.mpf(1) / 2, 1, 4)]
-    fixed = {**P.model.params, **P.model.data}
-
-    def asymmetry(point):
-        try:
-            J = P.system.d2Ebeta_ds2(point)
-        except (ArithmeticError, ValueError):
-            return None
-        if not all(mpmath.isfinite(x) and mpmath.im(x) == 0 for x in J):
-            return None
-        return mpmath.mnorm(J - J.T, 1) / (mpmath.mnorm(J, 1) or 1)
-    worst = None
-    for k, point in enumerate(kbe_points(P, samples=2) + far):
-        if k >= 2 and domain_violations(P.model.expressions[:-1], {
-                **fixed, **dict(zip(P.model.state, point))}, fixed=frozenset(P.model.data)):
-            continue
-        asym = asymmetry(point)
-        if asym is not None and asym >= mpmath.mpf(10) ** (-(P.dps - 5)):
-            # rounding or a real asymmetry? 30 digits more: rounding shrinks by 10^-30 (the
-            # field's own cancellations, cosh^2 - sinh^2 far from 0), an asymmetry stays
-            with mpmath.extradps(30):
-                finer = asymmetry(point)
-            asym = finer if finer is not None and finer < asym / 2 else asym
-        if asym is not None:
-            worst = asym if worst is None else max(worst, asym)
-    k = next(i for i, a in enumerate(assumptions) if a.id == "symmetric Jacobian")
-    if worst is None or worst < mpmath.mpf(10) ** (-(P.dps - 5)) or not assumptions[k].holds:
-        return
-    assumptions[k] = Assumption(
-        "symmetric Jacobian", False, mpmath.nstr(worst, 4),
-        "|J - J^T| / |J| (1-norms) at random states around s0, symmetric at s0 itself: the "
-        "vector field is not a gradient field, which the theorems assume", fatal=False)
-
-
-def _eigenvalues(H):
-    """Eigenvalues of a square mpmath matrix (mpmath.eig ignores left/right=False when n = 1)."""
-    if H.rows == 1:
-        return [H[0, 0]]
-    return mpmath.eig(H, left=False, right=False)
-
-
-def _definiteness(model, H, wdps, dps, assumptions):
-    """Smallest eigenvalue of H (energy) or of the real parts (vector field); appends assumptions."""
-    if model.has_energy:
-        eig_min = linalg.eigvalsh((H + H.T) / 2)[0]
-        # relative to H's own size: scaling E by a positive constant changes no hypothesis;
-        # within 10^-(w/2) |H| of zero the sign is not resolved at this precision (a stiff H,
-        # or a degenerate minimum): undecided, a limit of this tool, not a violation
-        # (a positive eigenvalue below it is left to the condition number check that follows)
-        resolved = mpmath.mpf(10) ** (-(wdps // 2)) * mpmath.mnorm(H, 1)
-        pd = eig_min > 0
-        if abs(eig_min) <= resolved and eig_min <= 0:
-            assumptions.append(Assumption.limit(
-                "positive definite", False, mpmath.nstr(eig_min, 4),
-                f"smallest eigenvalue of H(s0) is within {mpmath.nstr(resolved, 3)} of zero "
-                "(10^-(w/2) of |H|): degenerate, or too ill-conditioned to tell at this "
-                "precision; raise --dps, or rescale the energy's terms"))
-            return eig_min, False
-        assumptions.append(Assumption(
-            "positive definite", bool(pd), mpmath.nstr(eig_min, 4),
-            "smallest eigenvalue of H(s0): s0 is a strict local minimum of E" if pd else
-            "smallest eigenvalue of H(s0) is negative: s0 is a saddle, not a minimum of E; "
-            "start the free phase elsewhere (initial_state, --initial-state) or change the "
-            "parameters"))
-        return eig_min, bool(pd)
-    eig_min = min(mpmath.re(e) for e in _eigenvalues(H))
-    pd = eig_min > 0
-    assumptions.append(Assumption(
-        "stable fixed point", bool(pd), mpmath.nstr(eig_min, 4),
-        "smallest real part of the eigenvalues of -dF/ds(s0): s0 attracts" if pd else
-        "an eigenvalue of -dF/ds(s0) has non-positive real part: s0 does not attract"))
-    asym = mpmath.mnorm(H - H.T, 1) / (mpmath.mnorm(H, 1) or 1)  # relative: time's units
-    assumptions.append(Assumption(
-        "symmetric Jacobian", asym < mpmath.mpf(10) ** (-(dps - 5)), mpmath.nstr(asym, 4),
-        "|J - J^T| / |J| at s0 (1-norms): a vector field is a gradient field only when its "
-        "Jacobian is symmetric; Theorem 3 needs it", fatal=False))
-    return eig_min, bool(pd)
 
 
 def _pick_engine(engine, compiled, wdps, model):
