@@ -31,6 +31,7 @@ import sys
 import time
 
 from .errors import EqpropError
+from .symbolic.numbers import nonzero_text
 
 MODEL_HELP = ("a TOML model file, a built-in name (paper, two-neurons), "
               "'hopfield:2,3,3,2[:rho]' or 'quadratic:N'; default: paper")
@@ -137,7 +138,7 @@ def _ascii_float(text):
         raise argparse.ArgumentTypeError(f"invalid float value: {text[:40]!r} (a decimal number "
                                          "in ASCII, such as 0.5 or 1e-3)")
     value = float(text)
-    if (value == 0 and any(c in "123456789" for c in text.lower().split("e")[0])) or \
+    if (value == 0 and nonzero_text(text)) or \
             0 < abs(value) < sys.float_info.min:
         raise argparse.ArgumentTypeError(f"{text[:40]!r} is below float64's smallest normal "
                                          "number (about 2.2e-308): it would be read as 0, or "
@@ -309,7 +310,7 @@ def _times(text, option="--times", example="0,0.5,1"):
     values = [float(t) for t in entries]
     for k, (t, v) in enumerate(zip(entries, values)):  # 1e-400 would be read as 0, silently
         if v == 0 and t.lower().lstrip("+-") not in ("nan", "inf", "infinity") \
-                and any(c in "123456789" for c in t.lower().split("e")[0]):
+                and nonzero_text(t):
             raise EqpropError(f"{option}: entry {k + 1} {t[:30]!r} is below the smallest float64 "
                               "number (about 5e-324) and would be read as 0; write 0, or rescale "
                               "the model")

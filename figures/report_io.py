@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 from eqprop.errors import EqpropError
+from eqprop.symbolic.numbers import nonzero_text
 
 __all__ = ["check_report", "load_report", "as_dict", "param_names", "CheckedReport", "REPORT_FIGURES"]
 
@@ -156,7 +157,7 @@ def _float(source):
     """A JSON float; one that float64 reads as 0 (1e-400: a time of the grid) is refused."""
     def read(text):
         x = float(text)
-        if x == 0 and any(c in "123456789" for c in text.lower().split("e")[0]):
+        if x == 0 and nonzero_text(text):
             raise EqpropError(f"{source}: the number {text[:40]} is below float64's smallest "
                               "number and would be read as 0; a report's numbers are far larger")
         return x
@@ -208,8 +209,7 @@ def check_report(report, source="report"):
                     pass
             if x is None:
                 fail(where, f"should be a number, not {_short(v)}")
-        if isinstance(v, str) and x == 0 and any(c in "123456789" for c in v.split("/")[0].lower()
-                                                 .split("e")[0]):
+        if isinstance(v, str) and x == 0 and nonzero_text(v):
             fail(where, f"is {_short(v)}, below float64's smallest number: it would be read as 0")
         if not math.isfinite(x):
             fail(where, f"is not finite ({_short(v)}); a report holds finite numbers")

@@ -135,6 +135,14 @@ def _check_rational(num, what, shown):
     return num
 
 
+def nonzero_text(text):
+    """Whether decimal ``text`` ('1e-400', '0.00', '1/10**400' style 'p/q') names a number other
+    than 0, read from its digits: float() turns 1e-400 into 0 silently, and a caller that gets
+    0.0 from non-zero text refuses it."""
+    head = str(text).split("/")[0].lower().split("e")[0]
+    return any(c in "123456789" for c in head)
+
+
 # -- exact numbers -----------------------------------------------------------
 
 _DEC = r"(?:[0-9]+)"
