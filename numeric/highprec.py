@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+import gmpy2
 import mpmath
 
 from . import linalg
@@ -139,10 +140,18 @@ class System:
 
     # values at the current precision (recomputed: precision may have changed)
     def theta(self):
-        return [to_mp(v) for v in self.theta_exact]
+        return list(self._values("theta", self.theta_exact))
 
     def data(self):
-        return [to_mp(v) for v in self.data_exact]
+        return list(self._values("data", self.data_exact))
+
+    def _values(self, name, exact):
+        """The exact values at the current precision, converted once per precision."""
+        key = (name, mpmath.mp.prec)
+        kept = self.__dict__.setdefault("_converted", {})
+        if key not in kept:
+            kept[key] = tuple(to_mp(v) for v in exact)
+        return kept[key]
 
     def _theta(self, theta):
         return self.theta() if theta is None else theta
@@ -172,6 +181,55 @@ class System:
         if self.perturbation and self.perturbation.A:
             H = H + mpmath.matrix(self.perturbation.A)
         return H
+
+    def newton_step(self, s, theta=None, beta=0):
+        """``(g, H_beta(s)^-1 g)`` with ``g = dE^beta/ds(s)``, computed on gmpy2 numbers by the
+        compiled kernels' plans, the Hessian's values straight into Arb
+        (:func:`.linalg.solve_flat`): no mpmath matrix, and theta, the data and beta converted
+        once per point, not once per call. None where that path does not apply (mpmath linear
+        algebra, no gmpy2 plan, a perturbed system, values that are not finite): Newton then
+        takes :meth:`dEbeta_ds`, :meth:`d2Ebeta_ds2` and :func:`.linalg.solve`. Raises
+        ``ZeroDivisionError`` for a singular Hessian."""
+        if linalg.backend() != "flint" or self.perturbation:
+            return None
+        fns = self._newton_kernels(theta, beta)
+        if fns is None:
+            return None
+        with GMPY.scope():
+            z = [GMPY.from_mp(mpmath.mpmathify(x)) for x in s]
+            try:
+                g, H = fns[0](z), fns[1](z)
+                if fns[2] is not None:
+                    b = GMPY.from_mp(mpmath.mpmathify(beta))
+                    H = [x + b * y if y else x for x, y in zip(H, fns[2](z))]
+            except (ArithmeticError, ValueError, TypeError):
+                return None
+            if not (all(map(gmpy2.is_finite, g)) and all(map(gmpy2.is_finite, H))):
+                return None
+            g = [GMPY.to_mp(x) for x in g]
+        return g, linalg.solve_flat(H, g)
+
+    def _newton_kernels(self, theta, beta):
+        """The plans of dE^beta/ds, H and d2C/ds2 bound to (theta, data, beta), kept for the
+        last few points (Newton runs many steps at each)."""
+        key = (mpmath.mp.prec, None if theta is None else tuple(theta), beta)
+        kept = self.__dict__.setdefault("_newton_plans", {})
+        if key in kept:
+            return kept[key]
+        theta = self._theta(theta)
+        kernels = [self.c.dEbeta_ds.kernel, self.c.d2E_ds2.kernel] + \
+            ([self.c.d2C_ds2.kernel] if beta != 0 else [])
+        if not all(k.gmpy_plan.supported for k in kernels):
+            fns = None
+        else:
+            with GMPY.scope():
+                static = [GMPY.from_mp(mpmath.mpmathify(x)) for x in list(theta) + self.data()]
+                fns = [kernels[0].gmpy_plan.bind(self.n, static + [GMPY.from_mp(mpmath.mpmathify(beta))])] + \
+                    [k.gmpy_plan.bind(self.n, static) for k in kernels[1:]] + [None] * (beta == 0)
+        if len(kept) >= 8:
+            kept.pop(next(iter(kept)))
+        kept[key] = fns
+        return fns
 
     def d2E_dtheta_ds(self, s, theta=None):
         """M = d2E/(dtheta ds), p x n."""
@@ -214,11 +272,15 @@ class System:
         return [a + beta * b for a, b in zip(self.dE_dtheta(s, theta), self.dC_dtheta(s, theta))]
 
     # -- flows ----------------------------------------------------------------
-    def flow(self, s_start, times, *, tol, theta=None, beta=0) -> Flow:
+    def flow(self, s_start, times, *, tol, theta=None, beta=0, rest=None) -> Flow:
         """States of ``ds/dt = -dE^beta/ds`` started at ``s_start`` at t = 0, at ``times``.
 
         ``beta`` and ``theta`` may be complex (complex-step nudging). The
         times are absolute (the flow starts at 0 whatever ``times[0]`` is).
+        ``rest``: the fixed-point test's threshold on |force|. Given, a
+        complex-step flow whose start is at rest is solved by its propagator
+        (:mod:`.propagator`: linear to the working precision, n + 2 force
+        evaluations) where the arithmetic confirms it; other flows integrate.
         """
         theta = self._theta(theta)
         grid = [mpmath.mpf(t) for t in times]
@@ -227,6 +289,15 @@ class System:
             grid = [mpmath.mpf(0)] + grid
         states = None
         check_time("trajectories")
+        if rest is not None:
+            from .propagator import rest_flow
+            real = [mpmath.re(mpmath.mpmathify(x)) for x in theta]
+            solved = rest_flow(self._mp_force(theta, beta), self._mp_force(real, mpmath.re(beta)),
+                               list(s_start), grid, rest=rest,
+                               cache=self._jacobians.setdefault((tuple(real), mpmath.re(beta)), {}))
+            if solved is not None:
+                states, stats = solved
+                return Flow(states[1:] if start0 else states, stats)
         if self.engine == "heyoka":
             from .taylor import taylor_flow
             try:
@@ -265,6 +336,22 @@ class System:
                     for g, row, c in zip(force(s), A, shift)]
         return rhs
 
+    def _mp_force(self, theta, beta):
+        """The right-hand side :meth:`_rhs` on mpmath numbers (lists in, lists out)."""
+        rhs, B = self._rhs(theta, beta), self.backend
+
+        def force(s):
+            with B.scope():
+                return [B.to_mp(v) for v in rhs([B.from_mp(mpmath.mpmathify(x)) for x in s])]
+        return force
+
+    @property
+    def _jacobians(self):
+        """Jacobians of the force kept by :func:`.propagator.rest_flow`, per real point."""
+        if not hasattr(self, "_jacobian_cache"):
+            self._jacobian_cache = {}
+        return self._jacobian_cache
+
     @property
     def backend(self):
         """gmpy2 when the compiled right-hand side supports it, else mpmath."""
@@ -300,19 +387,27 @@ def newton(system, s_start, *, beta=0, theta=None, tol=None, im_unit=0, maxiter=
     for k in range(1, maxiter + 1):
         check_time("Newton iterations")
         try:
-            g = system.dEbeta_ds(s, theta, beta)
-            H = system.d2Ebeta_ds2(s, theta, beta)
-        except (ZeroDivisionError, ValueError) as exc:  # acos'(-1): a pole of a derivative
-            raise ComputationBreakdown("Newton: the force or its Jacobian cannot be evaluated at "
-                                       f"s = ({', '.join(mpmath.nstr(x, 6) for x in s)}): "
-                                       f"{str(exc) or type(exc).__name__}") from None
-        if not all(mpmath.isfinite(x) for x in list(g) + list(H)):
-            raise ComputationBreakdown("Newton: the force or its Jacobian is not finite at "
-                                       f"s = ({', '.join(mpmath.nstr(x, 6) for x in s)})")
-        try:
-            step = linalg.solve(H, g)
+            fast = system.newton_step(s, theta, beta) if hasattr(system, "newton_step") else None
         except ZeroDivisionError:
             raise ComputationBreakdown("Newton: the Hessian is singular at the current point") from None
+        if fast is not None:
+            step = fast[1]
+        else:
+            try:
+                g = system.dEbeta_ds(s, theta, beta)
+                H = system.d2Ebeta_ds2(s, theta, beta)
+            except (ZeroDivisionError, ValueError) as exc:  # acos'(-1): a pole of a derivative
+                raise ComputationBreakdown("Newton: the force or its Jacobian cannot be evaluated "
+                                           f"at s = ({', '.join(mpmath.nstr(x, 6) for x in s)}): "
+                                           f"{str(exc) or type(exc).__name__}") from None
+            if not all(mpmath.isfinite(x) for x in list(g) + list(H)):
+                raise ComputationBreakdown("Newton: the force or its Jacobian is not finite at "
+                                           f"s = ({', '.join(mpmath.nstr(x, 6) for x in s)})")
+            try:
+                step = linalg.solve(H, g)
+            except ZeroDivisionError:
+                raise ComputationBreakdown("Newton: the Hessian is singular at the current "
+                                           "point") from None
         s = [a - b for a, b in zip(s, step)]
         size = max(abs(x) for x in step)
         if not mpmath.isfinite(size):

@@ -21,7 +21,7 @@ import contextlib
 
 import mpmath
 
-__all__ = ["BACKENDS", "backend", "use", "solve", "expm", "eigvalsh", "GUARD_BITS"]
+__all__ = ["BACKENDS", "backend", "use", "solve", "solve_flat", "expm", "eigvalsh", "GUARD_BITS"]
 
 #: Extra bits Arb works with, above mpmath's current precision.
 GUARD_BITS = 20
@@ -124,6 +124,48 @@ def solve(A, b):
         if not _tight(X, cplx):
             raise ZeroDivisionError("the matrix is singular to the working precision")
         return _from_arb(X, cplx)
+
+
+def solve_flat(values, b):
+    """A^-1 b for A given row by row as ``n * n`` gmpy2 numbers (a compiled kernel's output).
+
+    The entries go into Arb exactly, with no mpmath matrix in between (at
+    n = 100 building one costs more than the solve); ``b`` and the result are
+    mpmath. Arb backend only: :func:`solve` for the rest. Raises
+    ``ZeroDivisionError`` as :func:`solve` does.
+    """
+    n = len(b)
+    cplx = any(_is_mpc(x) for x in values) or any(isinstance(x, mpmath.mpc) for x in b)
+    with _precision():
+        entries = [_arb_of(x, cplx) for x in values]
+        A = (flint.acb_mat if cplx else flint.arb_mat)(n, n, entries)
+        X = A.solve(_to_arb(mpmath.matrix(list(b)), cplx))
+        if not _tight(X, cplx):
+            raise ZeroDivisionError("the matrix is singular to the working precision")
+        out = _from_arb(X, cplx)
+    return [out[i] for i in range(n)]
+
+
+def _is_mpc(x):
+    return type(x).__name__ == "mpc"
+
+
+def _arb_of(x, cplx):
+    """A gmpy2 number (mpfr, mpc, mpq, mpz) or int as an exact arb (acb where ``cplx``)."""
+    if _is_mpc(x):
+        return flint.acb(_arb_of(x.real, False), _arb_of(x.imag, False))
+    name = type(x).__name__
+    if name == "mpfr":
+        if not x:
+            value = flint.arb(0)
+        else:
+            man, exp = x.as_mantissa_exp()
+            value = flint.arb(int(man)) * flint.arb(2) ** int(exp)
+    elif name == "mpq":
+        value = flint.arb(flint.fmpq(int(x.numerator), int(x.denominator)))
+    else:
+        value = flint.arb(int(x))
+    return flint.acb(value) if cplx else value
 
 
 def expm(A):

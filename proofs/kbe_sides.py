@@ -85,7 +85,9 @@ def kbe_chain_rule(P, s):
     dps, tol = _kbe_precision(P, s)
     with mpmath.workdps(dps):
         size = mpmath.fsum(abs(a * b) for a, b in zip(P.system.dC_ds(s), P.system.dEbeta_ds(s)))
-        for x in P.system.flow(s, P.times, tol=tol).states:
+        states = [[mpmath.re(x) for x in y] for y in _shared_flow(P, s, tol)] if P.holomorphic \
+            else P.system.flow(s, P.times, tol=tol).states
+        for x in states:
             c, g = P.system.dC_ds(x), P.system.dEbeta_ds(x)
             values.append(-mpmath.fdot(c, g))
             size = max(size, mpmath.fsum(abs(a * b) for a, b in zip(c, g)))
@@ -100,6 +102,27 @@ def kbe_directional(P, s):
         g = P.system.dEbeta_ds(s)
 
         def along(e):
+            if P.holomorphic and e == mpmath.mpc(0, P.h):
+                return [P.system.C(x) for x in _shared_flow(P, s, tol)]
             start = [a + e * b for a, b in zip(s, g)]
             return [P.system.C(x) for x in P.system.flow(start, P.times, tol=tol).states]
         return [-d for d in P.derivative(along)]
+
+
+def _shared_flow(P, s, tol):
+    """The free flow from ``s + i h dE/ds(s)``, integrated once for both sides of a KBE row.
+
+    Its imaginary part carries the directional side's complex step; its real
+    part is the flow from s itself (the step's effect on it is O(h^2), far
+    below the working precision, and the integrator controls the real part's
+    error on its own scale), which the chain-rule side reads. One trajectory
+    instead of two; each side still evaluates its own functions on it. Kept
+    on the problem's system: a mutated problem has its own system, and so
+    its own trajectory.
+    """
+    key = (tuple(s), tuple(P.times), tol, mpmath.mp.prec, P.h)
+    kept = P.system.__dict__.setdefault("_kbe_flows", {})
+    if key not in kept:
+        start = [a + mpmath.mpc(0, P.h) * b for a, b in zip(s, P.system.dEbeta_ds(s))]
+        kept[key] = P.system.flow(start, P.times, tol=tol).states
+    return kept[key]

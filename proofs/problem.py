@@ -70,6 +70,7 @@ class Problem:
     dJ_dtheta: list = field(default_factory=list)    # implicit gradient (2.3), for the report
     edge_distance: object = None  # how far s may move from s0 inside every function's domain
     spreads: dict = field(default_factory=dict)  # s0's rounding in H, M, C_s, C_theta, in eps
+    rest: object = None  # |force| at which s0 counts as at rest (the fixed-point test's bound); holomorphic only
 
     def size(self, name):
         """Entry-wise size of ingredient ``name`` (H, M, C_s, C_theta) as computed: its value,
@@ -445,7 +446,8 @@ def prepare(model, options: Options):
             eig_min=eig_min, times=list(times), h=mpmath.mpf(10) ** (-2 * wdps),
             tol=mpmath.mpf(10) ** (-(dps + GUARD_DPS // 2)), holomorphic=model.holomorphic,
             seed=options.seed, t_infinity=t_inf, beta_step=beta_step,
-            beta_radius=min(radius, mpmath.mpf(1)), edge_distance=edge, spreads=spreads)
+            beta_radius=min(radius, mpmath.mpf(1)), edge_distance=edge, spreads=spreads,
+            rest=mpmath.mpf(10) ** (-(dps + 2)) * force_scale if model.holomorphic else None)
         if not model.has_energy:
             symmetric_nearby(problem, assumptions)
     return problem, assumptions, notes

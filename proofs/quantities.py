@@ -54,9 +54,11 @@ ROUTES = {
              "expm(-t H) C_s (closed form, no integration)"),
     "T1.Theta": ("Thetabar_t from RBP's adjoint ODE (3.6, 3.8), integrated",
                  "C_theta - M H^-1 (I - expm(-t H)) C_s (closed form)"),
-    "T1.S.def": ("d/de L(s0 + e v, t) on the nonlinear free flow (definition 3.3), complex step",
+    "T1.S.def": ("d/de L(s0 + e v, t) on the free flow from s0 (definition 3.3), complex step; "
+                 "the flow solved by its propagator, J from n complex steps of the force",
                  "v . Sbar_t, Sbar from the integrated adjoint"),
-    "T1.Theta.def": ("d/de L(s0, t) with theta + e u on the nonlinear free flow, complex step",
+    "T1.Theta.def": ("d/de L(s0, t) with theta + e u on the free flow from s0, complex step "
+                     "(the same propagator)",
                      "u . Thetabar_t, Thetabar from the integrated adjoint"),
     "T1.limit": ("Thetabar_t from the integrated adjoint at t where expm(-t H) < 10^-dps",
                  "implicit function theorem: C_theta - M H^-1 C_s (one linear solve)"),
@@ -70,7 +72,8 @@ ROUTES = {
                  "its error against the implicit gradient must fall like beta"),
     "T2.bias2": ("symmetric estimator (g(beta) - g(-beta)) / (2 beta) at the same betas",
                  "its error against the implicit gradient must fall like beta^2"),
-    "T3.S": ("Stilde_t = Im dE^beta/ds(S^beta_t) / h on the nonlinear nudged flow, beta = i h",
+    "T3.S": ("Stilde_t = Im dE^beta/ds(S^beta_t) / h on the nudged flow from s0, beta = i h "
+             "(the same propagator)",
              "Sbar_t from RBP's integrated adjoint"),
     "T3.Theta": ("Thetatilde_t = Im E^beta_theta(S^beta_t) / h on the same nudged flow",
                  "Thetabar_t from RBP's integrated adjoint"),
@@ -228,10 +231,15 @@ def rbp_closed_form(P) -> RBPSeries:
 
 
 def projected_cost_ds(P, v):
-    """d/de L(s0 + e v, t) at every t (definition 3.3 along v): the nonlinear free flow."""
+    """d/de L(s0 + e v, t) at every t (definition 3.3 along v), on the free flow from s0.
+
+    The complex-step flow starts at rest: it is solved by its propagator
+    (:mod:`eqprop.numeric.propagator`) where the arithmetic confirms that it
+    applies, else integrated; the same for the two functions below.
+    """
     def along(e):
         start = [a + e * b for a, b in zip(P.s0, v)]
-        return [P.system.C(s) for s in P.system.flow(start, P.times, tol=P.tol).states]
+        return [P.system.C(s) for s in P.system.flow(start, P.times, tol=P.tol, rest=P.rest).states]
     return P.derivative(along)
 
 
@@ -241,7 +249,8 @@ def projected_cost_dtheta(P, u):
 
     def along(e):
         th = [a + e * b for a, b in zip(theta, u)]
-        return [P.system.C(s, th) for s in P.system.flow(P.s0, P.times, tol=P.tol, theta=th).states]
+        return [P.system.C(s, th) for s in P.system.flow(P.s0, P.times, tol=P.tol, theta=th,
+                                                                 rest=P.rest).states]
     return P.derivative(along)
 
 
@@ -359,7 +368,7 @@ def ep_temporal_derivatives(P) -> EPSeries:
 
     def phase(beta):
         out = []
-        for s in P.system.flow(P.s0, P.times, tol=P.tol, beta=beta).states:
+        for s in P.system.flow(P.s0, P.times, tol=P.tol, beta=beta, rest=P.rest).states:
             out += P.system.dEbeta_ds(s, beta=beta)
             out += ep_readout(P, s, beta)
             out += [a - b for a, b in zip(s, P.s0)]

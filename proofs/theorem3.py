@@ -6,8 +6,10 @@
     Stilde_t     = -lim (1/beta) dS^beta/dt (s0, t)  = d/dbeta [dE^beta/ds (S^beta(s0, t))]
     Thetatilde_t =  lim (1/beta) (E^beta_theta(S^beta(s0, t)) - E_theta(s0))
 
-Both EP sides come from ONE nonlinear nudged trajectory started at s0 with
-complex beta = i h (:func:`~eqprop.proofs.quantities.ep_temporal_derivatives`);
+Both EP sides come from ONE nudged trajectory started at s0 with complex
+beta = i h (:func:`~eqprop.proofs.quantities.ep_temporal_derivatives`; linear
+to the working precision, it is solved by its propagator where that applies,
+:mod:`eqprop.numeric.propagator`);
 the RBP sides from the integrated adjoint
 (:func:`~eqprop.proofs.quantities.rbp_adjoint`).
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import gmpy2
 import mpmath
 import numpy as np
 import symengine as se
@@ -125,6 +126,24 @@ class Kernel:
             except (ArithmeticError, ValueError, TypeError):
                 return self.mp(z)
 
+    def gmpy(self, z):
+        """The outputs as gmpy2 numbers (the plan on gmpy2 numbers), or None.
+
+        None where the plan does not build, or the evaluation raises or gives
+        inf/nan: the caller then takes :meth:`mpmath`, which says what went
+        wrong. For callers that hand the values on without mpmath numbers in
+        between (dense matrices into Arb). Precision: mpmath's current one.
+        """
+        if not (GMPY_PLAN[0] and self.gmpy_plan.supported):
+            return None
+        from eqprop.numeric.backends import GMPY
+        with GMPY.scope():
+            try:
+                out = self.gmpy_plan([GMPY.from_mp(x) for x in z])
+            except (ArithmeticError, ValueError, TypeError):
+                return None
+        return out if all(map(gmpy2.is_finite, out)) else None
+
     def gmpy_bind(self, n_dynamic, static):
         """gmpy2 function of the first ``n_dynamic`` inputs, the rest fixed to ``static``.
 
@@ -183,6 +202,11 @@ class _Function:
                     m[k // self.shape[1], k % self.shape[1]] = val
             return m
         return out[0] if self.shape == () else out
+
+    def gmpy(self, *args):
+        """The outputs flat, as gmpy2 numbers, or None (see :meth:`Kernel.gmpy`)."""
+        self._check(args)
+        return self.kernel.gmpy([x for a in args for x in a])
 
     def bind(self, *static):
         """gmpy2 function of s alone, the other arguments fixed (see Kernel.gmpy_bind)."""

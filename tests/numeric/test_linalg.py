@@ -83,3 +83,36 @@ def test_the_adjoint_integrated_in_arb_agrees_with_gbs_and_the_closed_form():
                     cs, ct = adjoint_closed_form(H, M, C_s, C_theta, t)
                 assert max(abs(a - b) for a, b in zip(sb, cs)) < mpmath.mpf(10) ** -52, (name, t)
                 assert max(abs(a - b) for a, b in zip(tb, ct)) < mpmath.mpf(10) ** -52, (name, t)
+
+
+@pytest.mark.parametrize("n", [1, 3, 12])
+def test_solve_flat_from_gmpy_values_agrees_with_mpmath_at_50_digits(n):
+    """The Newton path's solve (a kernel's gmpy2 values straight into Arb) against mpmath's
+    lu_solve, real and complex-step matrices, exact mpq/int entries among them."""
+    import gmpy2
+
+    from eqprop.numeric.backends import GMPY
+    rng = random.Random(f"{SEED}:flat:{n}")
+    print("seed", SEED)
+    with mpmath.workdps(50):
+        A = _spd(n, rng)
+        b = [mpmath.mpf(rng.randint(-1000, 1000)) / 1000 for _ in range(n)]
+        z = mpmath.mpc(0, mpmath.mpf("1e-40"))
+        for M in (A, A + z * mpmath.eye(n)):
+            with GMPY.scope():
+                flat = [GMPY.from_mp(M[i, j]) for i in range(n) for j in range(n)]
+            got = linalg.solve_flat(flat, b)
+            with linalg.use("mpmath"):
+                want = linalg.solve(M, b)
+            tol = mpmath.mpf(10) ** -45
+            assert max(abs(x - y) for x, y in zip(got, want)) <= tol * mpmath.norm(want)
+            if M is not A:
+                assert max(abs(mpmath.im(x - y)) for x, y in zip(got, want)) <= \
+                    tol * max(abs(mpmath.im(y)) for y in want)
+    with mpmath.workdps(50):  # exact entries of a plan (mpq constants, integers) go in exactly
+        got = linalg.solve_flat([gmpy2.mpq(3, 7), 1, gmpy2.mpz(1), gmpy2.mpq(2, 3)], [1, 0])
+        det = mpmath.mpf(3) / 7 * mpmath.mpf(2) / 3 - 1
+        want = [mpmath.mpf(2) / 3 / det, -1 / det]
+        assert max(abs(x - y) for x, y in zip(got, want)) <= mpmath.mpf(10) ** -48 * abs(want[0])
+    with mpmath.workdps(30), pytest.raises(ZeroDivisionError):
+        linalg.solve_flat([gmpy2.mpfr(1), gmpy2.mpfr(2), gmpy2.mpfr(2), gmpy2.mpfr(4)], [1, 1])

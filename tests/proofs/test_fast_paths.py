@@ -1,0 +1,126 @@
+"""The fast routes of the high-precision path give what the slow ones give, and only where they apply.
+
+- complex-step flows from s0 solved by their propagator (numeric/propagator.py) against the
+  same flows integrated (gbs, or heyoka where installed), for every side that uses them;
+- the start not at rest (s0 moved, the force shifted), a non-holomorphic model: integrated;
+- Newton's step from the kernels' gmpy2 values into Arb against the mpmath matrix route;
+- KBE's two sides from one shared trajectory against the chain rule on its own real flow.
+
+The seeds are the problems' own (printed).
+"""
+
+import dataclasses
+import functools
+
+import mpmath
+import pytest
+
+from eqprop import Model
+from eqprop.numeric.differences import digits_of_agreement
+from eqprop.numeric.highprec import newton
+from eqprop.proofs import quantities as q
+from eqprop.proofs.mutations import mutate
+from eqprop.proofs.options import resolve
+from eqprop.proofs.problem import prepare
+from eqprop.proofs.verify import _model
+
+TWO = dict(energy="(a**2 + b**2)/2 - w*tanh(a)*tanh(b) - x*tanh(b) + u*a*b/4",
+           cost="(a - y)**2/2 + u*b**2/8", state=["a", "b"], params={"w": "0.3", "u": "-0.2"},
+           data={"x": "0.5", "y": "0.2"})
+#: a vector-field model (a gradient field written out, no energy): the flows' force is the field
+FIELD = dict(vector_field=["-a + w*(1 - tanh(a)**2)*tanh(b)",
+                           "-b + w*tanh(a)*(1 - tanh(b)**2) + x*(1 - tanh(b)**2)"],
+             cost="(a - y)**2/2", state=["a", "b"], params={"w": "0.3"}, data={"x": "0.5", "y": "0.2"})
+
+
+@functools.lru_cache(maxsize=None)
+def _problem(name, engine, dps=30):
+    if engine == "heyoka":
+        pytest.importorskip("heyoka")
+    model = {"two": lambda: Model(**TWO), "field": lambda: Model(**FIELD),
+             "paper": lambda: _model("paper")}[name]()
+    P, assumptions, _ = prepare(model, resolve(model, dps=dps, engine=engine))
+    assert P is not None and all(a.holds for a in assumptions), assumptions
+    print("seed", P.seed)
+    return P
+
+
+def _sides(P):
+    """Every side that runs a complex-step flow from s0, flattened."""
+    v, u = P.random_direction(P.n, "fast:v"), P.random_direction(P.p, "fast:u")
+    ep = q.ep_temporal_derivatives(P)
+    return (q.projected_cost_ds(P, v) + q.projected_cost_dtheta(P, u)
+            + [x for row in ep.s_tilde + ep.theta_tilde + ep.u for x in row])
+
+
+@pytest.mark.parametrize("engine", ["gbs", "heyoka"])
+@pytest.mark.parametrize("name", ["two", "field", "paper"])
+def test_the_propagator_gives_what_integration_gives(name, engine):
+    P = _problem(name, engine)
+    with mpmath.workdps(P.working_dps):
+        beta = mpmath.mpc(0, P.h)
+        fast = P.system.flow(P.s0, P.times, tol=P.tol, beta=beta, rest=P.rest)
+        assert fast.stats.get("propagator"), fast.stats
+        got = _sides(P)
+        # the reference integrated with 10 more digits and a tolerance 10^10 tighter than the
+        # checks' (10^-(dps + 5) per step): what limits the agreement is the fast route's own
+        # working precision, dps + 10 digits, less what entries small against their terms lose
+        # (measured 33.7-35.7 digits, each entry against itself; the flows integrated at the
+        # checks' own tolerance agree with the reference to 29-31)
+        with mpmath.workdps(P.working_dps + 10):
+            want = _sides(dataclasses.replace(P, rest=None, tol=P.tol * mpmath.mpf(10) ** -10))
+        digits, err, top = digits_of_agreement(got, want, cap=P.working_dps)
+        print(name, engine, "digits", digits, "largest difference", mpmath.nstr(err, 3))
+        assert digits >= P.dps + 3, (digits, err, top)
+
+
+@pytest.mark.parametrize("ingredient", ["s0", "rhs"])
+def test_a_start_not_at_rest_is_integrated(ingredient):
+    P = mutate(_problem("two", "gbs"), ingredient, "1e-10")
+    with mpmath.workdps(P.working_dps):
+        flow = P.system.flow(P.s0, P.times, tol=P.tol, beta=mpmath.mpc(0, P.h), rest=P.rest)
+    assert not flow.stats.get("propagator") and flow.stats["steps"] > len(P.times), flow.stats
+
+
+def test_a_non_holomorphic_model_has_no_propagator():
+    m = Model(energy="(a**2 + b**2)/2 - w*Abs(a - 1)*b - x*b", cost="(b - y)**2/2",
+              state=["a", "b"], params={"w": "0.3"}, data={"x": "0.5", "y": "0.2"})
+    P, _, _ = prepare(m, resolve(m, dps=20))
+    assert P is not None and P.rest is None and not P.holomorphic
+
+
+@pytest.mark.parametrize("beta", ["0", "1e-3", "complex"])
+def test_newton_from_gmpy_values_agrees_with_the_mpmath_route(beta):
+    P = _problem("paper", "gbs")
+    with mpmath.workdps(P.working_dps):
+        b = mpmath.mpc(0, P.h) if beta == "complex" else mpmath.mpf(beta)
+        start = [x + mpmath.mpf("0.01") for x in P.s0]
+        fast = P.system.newton_step(start, None, b)
+        assert fast is not None
+        g = P.system.dEbeta_ds(start, None, b)
+        step = mpmath.lu_solve(P.system.d2Ebeta_ds2(start, None, b), g)
+        # dE^beta/ds from its own kernel, against dE/ds + beta dC/ds: equal to rounding
+        assert max(abs(x - y) for x, y in zip(fast[0], g)) <= \
+            mpmath.mpf(10) ** -(P.working_dps - 3) * mpmath.norm(g)
+        assert max(abs(x - y) for x, y in zip(fast[1], step)) <= \
+            mpmath.mpf(10) ** -(P.working_dps - 3) * mpmath.norm(step)
+        if beta == "complex":
+            assert max(abs(mpmath.im(x - y)) for x, y in zip(fast[1], step)) <= \
+                mpmath.mpf(10) ** -(P.working_dps - 3) * max(abs(mpmath.im(y)) for y in step)
+        # a perturbed system takes the mpmath route, and Newton still converges
+        Q = mutate(P, "H", "1e-10")
+        assert Q.system.newton_step(start, None, b) is None
+        s, res, _ = newton(Q.system, P.s0, beta=b)
+        assert res <= mpmath.mpf(10) ** -(P.working_dps - 5)
+
+
+@pytest.mark.parametrize("engine", ["gbs", "heyoka"])
+def test_kbe_chain_rule_from_the_shared_trajectory_matches_its_own_real_flow(engine):
+    P = _problem("two", engine)
+    with mpmath.workdps(P.working_dps):
+        s = q.kbe_points(P)[0]
+        shared, sizes = q.kbe_chain_rule(P, s)
+        own, _ = q.kbe_chain_rule(dataclasses.replace(P, holomorphic=False), s)
+        digits, err, _ = digits_of_agreement(shared, own, cap=P.working_dps, scale=sizes)
+        print(engine, "digits", digits)
+        assert digits >= P.dps
