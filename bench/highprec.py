@@ -5,12 +5,18 @@ progress messages), as eqprop runs by default ("flint": dense linear algebra
 in Arb through python-flint, kernels evaluated by the numpy plan on gmpy2
 numbers) and, where it finishes within the budget, as the baseline
 ("mpmath": ``numeric.linalg.use("mpmath")``, which also integrates RBP's
-adjoint by GBS instead of Taylor steps in Arb, and the kernels' own mpmath
-templates, ``codegen.functions.GMPY_PLAN[0] = False``). Then the exponent of total time against n,
+adjoint by GBS instead of Taylor steps in Arb and every complex-step flow
+(no propagator, no Arb Newton steps), the kernels' own mpmath templates,
+``codegen.functions.GMPY_PLAN[0] = False``, and KBE's trajectory in turn,
+``proofs.kbe_sides.PARALLEL[0] = False``). Then the exponent of total time against n,
 fitted on the Arb runs.
 
     python bench/highprec.py                      # the default sizes
     python bench/highprec.py --sizes 2,3,3,2 --engine heyoka --baseline-budget 0
+    python bench/highprec.py --sizes paper --dps 50   # the paper's example network
+
+KBE's stage runs last, its trajectory integrated beside the other stages in
+a forked process: its time is what is left to wait for when they are done.
 
 Each run is a separate process, so no compilation is shared between runs.
 """
@@ -36,9 +42,11 @@ def say(msg):
         marks.append((msg, time.perf_counter()))
 t0 = time.perf_counter()
 from eqprop.symbolic.codegen import functions
-functions.GMPY_PLAN[0] = backend == "flint"
+from eqprop.proofs import kbe_sides
+functions.GMPY_PLAN[0] = kbe_sides.PARALLEL[0] = backend == "flint"
 with linalg.use(backend):
-    r = verify(f"hopfield:{spec}", dps=dps, engine=engine, progress=say, time_limit=budget)
+    r = verify(spec if spec == "paper" else f"hopfield:{spec}", dps=dps, engine=engine,
+               progress=say, time_limit=budget)
 end = time.perf_counter()
 stages = [(m, (marks[k + 1][1] if k + 1 < len(marks) else end) - t) for k, (m, t) in enumerate(marks)]
 print(json.dumps({"n": len(r.state), "p": len(r.params), "total": end - t0, "verdict": r.verdict.short,
@@ -55,6 +63,10 @@ def run(spec, dps, engine, backend, budget):
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def name(spec):
+    return spec if spec == "paper" else f"hopfield:{spec}"
 
 
 def label(stage):
@@ -79,13 +91,13 @@ def main():
             res = run(spec, args.dps, args.engine, backend, budget)
             row[backend] = res
             if "error" in res:
-                print(f"hopfield:{spec:<12} {backend:<6} error: {res['error']}")
+                print(f"{name(spec):<21} {backend:<6} error: {res['error']}")
                 continue
             stages = "  ".join(f"{label(m)} {s:.1f}" for m, s in res["stages"])
-            print(f"hopfield:{spec:<12} n={res['n']:<4} p={res['p']:<5} {backend:<6} "
+            print(f"{name(spec):<21} n={res['n']:<4} p={res['p']:<5} {backend:<6} "
                   f"{res['total']:7.1f} s  {res['verdict']:<13} {res['digits']:.1f} digits  [{stages}]",
                   flush=True)
-            if backend == "flint" and res["verdict"] == "verified":
+            if backend == "flint" and res["verdict"] == "verified" and spec != "paper":
                 fits.append((res["n"], res["total"]))
         if "flint" in row and "mpmath" in row and "total" in row["flint"] and "total" in row["mpmath"]:
             print(f"{'':21} mpmath / Arb: {row['mpmath']['total'] / row['flint']['total']:.1f}x",

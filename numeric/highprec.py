@@ -279,7 +279,7 @@ class System:
         times are absolute (the flow starts at 0 whatever ``times[0]`` is).
         ``rest``: the fixed-point test's threshold on |force|. Given, a
         complex-step flow whose start is at rest is solved by its propagator
-        (:mod:`.propagator`: linear to the working precision, n + 2 force
+        (:mod:`.propagator`: linear to the working precision, n + 3 force
         evaluations) where the arithmetic confirms it; other flows integrate.
         """
         theta = self._theta(theta)

@@ -21,16 +21,28 @@ one matrix exponential of ``[[J, F0, b], [0, 0, 0], [0, 0, 0]]`` per time
 step of the grid, in Arb balls (python-flint) where each result carries a
 rigorous bound on the exponential's own error.
 
+The neglected terms: the second and third derivatives of F along y, O(h^2)
+relative to what is kept; and the cross term ``F''[d, y]``, of relative size
+``|d| |F''| / |J|``, which is why the start must be at rest to the working
+precision (|F0| within ``rest``, 10^-(w - 5) of the force's terms in the
+proofs), not merely to the fixed-point test's 10^-(dps + 2): a residual in
+between is integrated.
+
 ``J`` is built from the force alone, column by column, by n complex steps
 (``J e_j = Im F(s0 + i h e_j) / h``): the Hessian kernel RBP uses does not
-enter, so the two sides of the rows stay independent. Nothing is assumed
-that the arithmetic does not confirm: the start must be at rest (the
-residual no larger than the fixed-point test allows), the balls must hold
-the working precision, and the force evaluated at the end state must match
-``J y + b`` to the rounding of its terms. Where any of these fails,
-:func:`rest_flow` returns None and the caller integrates the flow as before.
-Cost: n + 2 evaluations of the force and a few Arb exponentials, instead of
-thousands of evaluations by Gragg-Bulirsch-Stoer.
+enter, so the two sides of the rows stay independent. The premises are
+checked, not assumed: the start at rest; every ball of the result within
+2^-(prec + 4) of the largest entry of its vector (the rows measure errors
+against the size of the terms, so this is the accuracy they need); and the
+force evaluated at the end state equal to the linear model, its imaginary
+part ``J y + b`` and its real part ``F0 + J d`` to 2^30 units of rounding
+of the imaginary terms (the real part also to ``rest``): a perturbation
+that is not infinitesimal shows as half the second derivative along y in
+the real part. Where any of these
+fails, :func:`rest_flow` returns None and the caller integrates the flow as
+before. Cost: n + 3 evaluations of the force (n + 2 once J is kept) and a
+few Arb exponentials, instead of thousands of evaluations by
+Gragg-Bulirsch-Stoer.
 """
 
 from __future__ import annotations
@@ -70,7 +82,6 @@ def rest_flow(force, force_real, start, grid, *, rest, cache=None):
     """
     if linalg.backend() != "flint" or rest is None:
         return None
-    n = len(start)
     s_re = [_re(x) for x in start]
     y0 = [_im(x) for x in start]
     at_start = force(s_re)
@@ -78,8 +89,6 @@ def rest_flow(force, force_real, start, grid, *, rest, cache=None):
     b = [_im(x) for x in at_start]
     if not all(mpmath.isfinite(x) for x in f0 + b) or max(abs(x) for x in f0) > rest:
         return None
-    if not any(y0) and not any(b):  # nothing imaginary: the state stays at rest (up to F0)
-        b = [mpmath.mpf(0)] * n
     key = (tuple(s_re), mpmath.mp.prec)
     J = cache.get(key) if cache is not None else None
     evaluations = 1
@@ -96,7 +105,7 @@ def rest_flow(force, force_real, start, grid, *, rest, cache=None):
             break
     else:
         return None
-    if not _affine_at(force, states[-1], J, b, s_re):
+    if not _affine_at(force, states[-1], J, f0, b, s_re, rest):
         return None
     return states, {"evaluations": evaluations + 1, "steps": len(grid) - 1, "propagator": True}
 
@@ -104,8 +113,7 @@ def rest_flow(force, force_real, start, grid, *, rest, cache=None):
 def _jacobian(force_real, s_re, y0, b):
     """J, column by column: ``Im force_real(s0 + i h e_j) / h``, h the flow's own imaginary scale."""
     n = len(s_re)
-    scale = max([abs(x) for x in y0] + [mpmath.mpf(0)])
-    h = scale or mpmath.mpf(2) ** (-2 * mpmath.mp.prec) * max([abs(x) for x in s_re] + [1])
+    h = max([abs(x) for x in y0] + [mpmath.mpf(0)]) or mpmath.mpf(2) ** (-2 * mpmath.mp.prec)
     base = [_im(x) for x in force_real(s_re)]  # zero for a real point; kept for exactness
     J = mpmath.matrix(n, n)
     for j in range(n):
@@ -164,7 +172,9 @@ def _propagate(J, f0, b, s_re, y0, grid, extra):
 
 
 def _power(A, dt, powers):
-    """expm(dt A) (midpoints), from a kept exponential at dt / 2 by squaring where there is one."""
+    """expm(dt A) as balls, from a kept exponential at dt / 2 by squaring where there is one
+    (keyed by dt to dps + 5 digits: a collision moves the result by 10^-(dps+5) |dt A|, and
+    the balls' test catches more)."""
     key = mpmath.nstr(dt, mpmath.mp.dps + 5)
     if key in powers:
         return powers[key]
@@ -194,16 +204,27 @@ def _state(s_re, re, im, n):
     return [mpmath.mpc(s_re[i] + linalg._mid(re[i, 0]), linalg._mid(im[i, 0])) for i in range(n)]
 
 
-def _affine_at(force, state, J, b, s_re):
-    """The force at the end state is ``J y + b`` in its imaginary part, to its terms' rounding."""
+def _affine_at(force, state, J, f0, b, s_re, rest):
+    """The force at the end state is the linear model: ``J y + b`` in its imaginary part, and
+    ``F0 + J d`` in its real part, each to 2^30 units of rounding of the imaginary terms (or
+    to ``rest`` for the real part): a perturbation that is not infinitesimal moves the real
+    part by half the second derivative along y."""
     n = len(state)
     y = [_im(x) for x in state]
-    got = [_im(x) for x in force(state)]
+    d = [_re(x) - s for x, s in zip(state, s_re)]
+    got = force(state)
     slack = mpmath.mpf(2) ** -(mpmath.mp.prec - 30)
     for i in range(n):
+        if not (mpmath.isfinite(_re(got[i])) and mpmath.isfinite(_im(got[i]))):
+            return False
         terms = [J[i, j] * y[j] for j in range(n)]
         want = mpmath.fsum(terms) + b[i]
         size = mpmath.fsum(abs(x) for x in terms) + abs(b[i])
-        if not mpmath.isfinite(got[i]) or abs(got[i] - want) > slack * size:
+        if abs(_im(got[i]) - want) > slack * size:
+            return False
+        # the real part's departure, F''[y, y] / 2, must be below rounding of the imaginary
+        # terms (|y| |F''| / |J| < 2^-(prec-30): y infinitesimal) or of the force at rest
+        drift = f0[i] + mpmath.fsum(J[i, j] * d[j] for j in range(n))
+        if abs(_re(got[i]) - drift) > max(rest, slack * size):
             return False
     return True

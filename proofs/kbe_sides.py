@@ -117,8 +117,10 @@ def _shared_flow(P, s, tol):
     below the working precision, and the integrator controls the real part's
     error on its own scale), which the chain-rule side reads. One trajectory
     instead of two; each side still evaluates its own functions on it. Kept
-    on the problem's system: a mutated problem has its own system, and so
-    its own trajectory.
+    on the problem's system, keyed by the start, the grid, the tolerance, the
+    precision and h: a problem with another force (a mutated H, C_s or
+    right-hand side) has another system, one with another grid or s0 another
+    key; one with another divisor (the ``h`` mutation) rightly shares it.
     """
     key = (tuple(s), tuple(P.times), tol, mpmath.mp.prec, P.h)
     kept = P.system.__dict__.setdefault("_kbe_flows", {})
@@ -126,3 +128,84 @@ def _shared_flow(P, s, tol):
         start = [a + mpmath.mpc(0, P.h) * b for a, b in zip(s, P.system.dEbeta_ds(s))]
         kept[key] = P.system.flow(start, P.times, tol=tol).states
     return kept[key]
+
+
+# -- KBE's trajectories beside the other checks ---------------------------------------
+#: Integrate KBE's trajectories in a forked process while the other checks run (engine gbs,
+#: a machine with more than one core, a platform that forks); False: in turn, in this process.
+PARALLEL = [True]
+
+
+class Prefetch:
+    """KBE's shared trajectories (:func:`_shared_flow`), integrated in a child process.
+
+    KBE's trajectory is the one nonlinear flow left to integrate (the flows
+    from s0 are solved by their propagator); at n = 100 it is most of a
+    verification. :func:`start` forks a child that integrates it, exactly as
+    :func:`_shared_flow` would, while this process runs the other checks;
+    :meth:`collect` waits for it and keeps its states on the system, where
+    :func:`_shared_flow` finds them. The same function on the same problem:
+    the same numbers as in turn. Whatever goes wrong in the child (its time
+    budget, a breakdown, a crash) leaves nothing kept, and the KBE check
+    then integrates in this process, where the same error is met and
+    reported. Not with heyoka (its threads and fork do not mix).
+    """
+
+    def __init__(self, P, process, conn):
+        self.P, self.process, self.conn = P, process, conn
+
+    @classmethod
+    def start(cls, P, samples=1):
+        """A running prefetch, or None where it does not apply (see :data:`PARALLEL`)."""
+        import multiprocessing
+        import os
+        if not (PARALLEL[0] and P.holomorphic and P.system.engine == "gbs"
+                and (os.cpu_count() or 1) > 1
+                and "fork" in multiprocessing.get_all_start_methods()):
+            return None
+        ctx = multiprocessing.get_context("fork")
+        here, there = ctx.Pipe(duplex=False)
+        process = ctx.Process(target=_integrate_in_child, args=(P, samples, there), daemon=True)
+        process.start()
+        there.close()
+        return cls(P, process, here)
+
+    def collect(self):
+        """Wait for the child (counting against the time budget) and keep what it computed."""
+        from eqprop.numeric.integrate import check_time
+        try:
+            while not self.conn.poll(0.2):
+                check_time("waiting for KBE's trajectory")
+                if not self.process.is_alive() and not self.conn.poll(0):
+                    return
+            status, flows = self.conn.recv()
+        except (EOFError, OSError):
+            return
+        finally:
+            self.close()
+        if status == "ok":
+            self.P.system.__dict__.setdefault("_kbe_flows", {}).update(flows)
+
+    def close(self):
+        """Stop the child if it still runs (a stopped verification) and release the pipe."""
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.conn.close()
+
+
+def _integrate_in_child(P, samples, conn):
+    from eqprop.numeric import integrate
+    for budget in integrate._BUDGETS:  # the parent reports progress, not the child
+        budget.heartbeat = None
+    try:
+        with mpmath.workdps(P.working_dps):
+            for s in kbe_points(P, samples):
+                dps, tol = _kbe_precision(P, s)
+                with mpmath.workdps(dps):
+                    _shared_flow(P, s, tol)
+        conn.send(("ok", P.system.__dict__.get("_kbe_flows", {})))
+    except BaseException as exc:  # noqa: BLE001 - the parent computes again and reports it
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()

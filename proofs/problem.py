@@ -70,12 +70,23 @@ class Problem:
     dJ_dtheta: list = field(default_factory=list)    # implicit gradient (2.3), for the report
     edge_distance: object = None  # how far s may move from s0 inside every function's domain
     spreads: dict = field(default_factory=dict)  # s0's rounding in H, M, C_s, C_theta, in eps
-    rest: object = None  # |force| at which s0 counts as at rest (the fixed-point test's bound); holomorphic only
+    rest: object = None  # |force| at which s0 counts as at rest: 10^-(w-5) of its terms; holomorphic only
+    memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def size(self, name):
         """Entry-wise size of ingredient ``name`` (H, M, C_s, C_theta) as computed: its value,
         or the rounding that s0's own rounding puts into it if larger (:mod:`.noise`)."""
-        return noise.size(getattr(self, name), self.spreads.get(name), self.rounding)
+        return self.kept(("size", name),
+                         lambda: noise.size(getattr(self, name), self.spreads.get(name), self.rounding))
+
+    def kept(self, key, compute):
+        """``compute()``, once per problem and working precision (its result must not be
+        modified). A problem made by ``dataclasses.replace`` (a mutation, another grid)
+        starts with nothing kept: nothing computed for one problem serves another."""
+        key = (key, mpmath.mp.prec)
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
     @property
     def rounding(self):
@@ -447,7 +458,7 @@ def prepare(model, options: Options):
             tol=mpmath.mpf(10) ** (-(dps + GUARD_DPS // 2)), holomorphic=model.holomorphic,
             seed=options.seed, t_infinity=t_inf, beta_step=beta_step,
             beta_radius=min(radius, mpmath.mpf(1)), edge_distance=edge, spreads=spreads,
-            rest=mpmath.mpf(10) ** (-(dps + 2)) * force_scale if model.holomorphic else None)
+            rest=mpmath.mpf(10) ** (-(wdps - 5)) * force_scale if model.holomorphic else None)
         if not model.has_energy:
             symmetric_nearby(problem, assumptions)
     return problem, assumptions, notes

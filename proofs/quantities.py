@@ -32,8 +32,9 @@ from dataclasses import dataclass
 import mpmath
 
 from eqprop.numeric import linalg
+from eqprop.numeric.adjoint import adjoint_closed_forms
 from eqprop.numeric.integrate import BudgetExhausted
-from eqprop.numeric.highprec import (ComputationBreakdown, adjoint_closed_form, adjoint_flow,
+from eqprop.numeric.highprec import (ComputationBreakdown, adjoint_flow,
                                      newton, richardson_derivative, richardson_levels)
 
 from . import noise
@@ -128,6 +129,9 @@ def term_sizes(A, u, c, flow=0):
     integrator controls the error of the whole state vector, so a component
     that is zero in exact arithmetic carries an error of the vector's size.
     """
+    fast = linalg.abs_terms(A, u, c, flow)
+    if fast is not None:
+        return fast
     out = []
     for i in range(len(c)):
         row = [abs(A[i, j]) for j in range(len(u))]
@@ -208,8 +212,13 @@ def ift_gradient(P, directions=None):
 def rbp_adjoint(P) -> RBPSeries:
     """Sbar_t, Thetabar_t by integrating RBP's adjoint ODEs (3.5-3.8) from (C_s, C_theta).
 
-    Also RBP's side of 5.4 and 5.5 (Theorem 3) and of 3.3 (the definition rows).
+    Also RBP's side of 5.4 and 5.5 (Theorem 3) and of 3.3 (the definition rows):
+    integrated once per problem (:meth:`Problem.kept`).
     """
+    return P.kept("rbp_adjoint", lambda: _rbp_adjoint(P))
+
+
+def _rbp_adjoint(P):
     grid = [mpmath.mpf(t) for t in P.times]
     t_inf, jump = P.t_infinity, None
     if t_inf is not None and t_inf > grid[-1]:
@@ -225,9 +234,13 @@ def rbp_adjoint(P) -> RBPSeries:
 
 
 def rbp_closed_form(P) -> RBPSeries:
-    """Sbar_t = expm(-t H) C_s, Thetabar_t = C_theta - M H^-1 (I - expm(-t H)) C_s."""
-    rows = [adjoint_closed_form(P.H, P.M, P.C_s, P.C_theta, mpmath.mpf(t)) for t in P.times]
-    return RBPSeries(times=list(P.times), s_bar=[a for a, _ in rows], theta_bar=[b for _, b in rows])
+    """Sbar_t = expm(-t H) C_s, Thetabar_t = C_theta - M H^-1 (I - expm(-t H)) C_s (once per
+    problem: Theorem 1 compares it, Theorem 3 takes u(t) from it)."""
+    def compute():
+        rows = adjoint_closed_forms(P.H, P.M, P.C_s, P.C_theta, [mpmath.mpf(t) for t in P.times])
+        return RBPSeries(times=list(P.times), s_bar=[a for a, _ in rows],
+                         theta_bar=[b for _, b in rows])
+    return P.kept("rbp_closed_form", compute)
 
 
 def projected_cost_ds(P, v):

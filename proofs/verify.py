@@ -19,6 +19,7 @@ from eqprop.numeric.highprec import ComputationBreakdown
 from eqprop.numeric.integrate import BudgetExhausted, time_budget
 
 from . import kbe, quantities, theorem1, theorem2, theorem3
+from .kbe_sides import Prefetch
 from .options import ENGINES, resolve
 from .problem import prepare
 from .report import REQUIRED_ROWS, Report, TheoremResult, Verdict, VerificationFailed
@@ -149,24 +150,13 @@ def _run(model, opts, say, started):
             except ComputationBreakdown as exc:
                 notes.append(f"incomplete: {name} could not be computed: {exc}")
                 return TheoremResult(checks=[])
-        implicit = run("IFT", "2.3", quantities.implicit_gradient)
-        P.dJ_dtheta = implicit if isinstance(implicit, list) else []
-        say("RBP's adjoint ODE integrated (3.5-3.8, used by Theorems 1 and 3)")
-        rbp = run("T1", "3.5-3.8", quantities.rbp_adjoint)
-        say("Kolmogorov backward equation (A.3)")
-        checks += run("KBE", "A.3", kbe.check).checks
-        t1 = t3 = TheoremResult(checks=[])
-        if isinstance(rbp, quantities.RBPSeries):
-            say("Theorem 1: RBP adjoint, closed form, definition 3.3")
-            t1 = run("T1", "3.5-3.8", theorem1.check, adjoint=lambda _: rbp)
-            checks += t1.checks
-        say("Theorem 2: EP gradient from real betas, finite-beta bias")
-        t2 = run("T2", "4.4", theorem2.check)
-        checks += t2.checks
-        if isinstance(rbp, quantities.RBPSeries):
-            say("Theorem 3: nudged phase with complex beta")
-            t3 = run("T3", "5.4-5.5", theorem3.check, rbp=lambda _: rbp)
-            checks += t3.checks
+        # KBE's trajectory, the one nonlinear flow to integrate, beside the other checks
+        prefetch = Prefetch.start(P)
+        try:
+            checks, t1, t2, t3 = _stages(P, run, say, prefetch)
+        finally:
+            if prefetch is not None:
+                prefetch.close()
         dJ = {"implicit": P.dJ_dtheta or None, "rbp_limit": t1.extra.get("rbp_limit"),
               "ep_limit": t2.extra.get("ep_limit"), "finite_difference": t2.extra.get("finite_difference")}
     if t1.extra.get("t_infinity") is not None:
@@ -181,6 +171,36 @@ def _run(model, opts, say, started):
                     verdict=verdict, notes=notes, seconds=time.perf_counter() - started,
                     engine=P.system.engine, bias=t2.extra.get("bias", {}))
     return report
+
+
+def _stages(P, run, say, prefetch):
+    """The checks in turn; KBE's last, so that its trajectory integrates beside the others
+    (its rows still come first in the report). Returns ``(checks, t1, t2, t3)``."""
+    checks = []
+    implicit = run("IFT", "2.3", quantities.implicit_gradient)
+    P.dJ_dtheta = implicit if isinstance(implicit, list) else []
+    say("RBP's adjoint ODE integrated (3.5-3.8, used by Theorems 1 and 3)")
+    rbp = run("T1", "3.5-3.8", quantities.rbp_adjoint)
+    t1 = t3 = TheoremResult(checks=[])
+    if isinstance(rbp, quantities.RBPSeries):
+        say("Theorem 1: RBP adjoint, closed form, definition 3.3")
+        t1 = run("T1", "3.5-3.8", theorem1.check, adjoint=lambda _: rbp)
+        checks += t1.checks
+    say("Theorem 2: EP gradient from real betas, finite-beta bias")
+    t2 = run("T2", "4.4", theorem2.check)
+    checks += t2.checks
+    if isinstance(rbp, quantities.RBPSeries):
+        say("Theorem 3: nudged phase with complex beta")
+        t3 = run("T3", "5.4-5.5", theorem3.check, rbp=lambda _: rbp)
+        checks += t3.checks
+    say("Kolmogorov backward equation (A.3)" +
+        (", its trajectory integrated beside the checks above" if prefetch else ""))
+
+    def kbe_check(P):
+        if prefetch is not None:
+            prefetch.collect()
+        return kbe.check(P)
+    return run("KBE", "A.3", kbe_check).checks + checks, t1, t2, t3
 
 
 def _verdict(assumptions, checks, times, notes):

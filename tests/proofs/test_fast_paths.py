@@ -124,3 +124,100 @@ def test_kbe_chain_rule_from_the_shared_trajectory_matches_its_own_real_flow(eng
         digits, err, _ = digits_of_agreement(shared, own, cap=P.working_dps, scale=sizes)
         print(engine, "digits", digits)
         assert digits >= P.dps
+
+
+def test_a_perturbation_that_is_not_infinitesimal_is_integrated():
+    """Found by review: a start s0 + i y with y = O(1) passed every premise but the real part's
+    (F''[y, y] / 2 moves it): the propagator returned a linear answer to a nonlinear flow."""
+    m = Model(energy="(a**2 + b**2)/2 - c*a**2*b - x*a", cost="(a - y)**2/2", state=["a", "b"],
+              params={"c": "0.3"}, data={"x": "0", "y": "0.2"})
+    P, _, _ = prepare(m, resolve(m, dps=20, times=[0, 0.5, 1, 2]))
+    with mpmath.workdps(P.working_dps):
+        start = [mpmath.mpc(0, "0.5"), mpmath.mpc(0, "0.25")]
+        flow = P.system.flow(start, P.times, tol=P.tol, rest=P.rest)
+        assert not flow.stats.get("propagator"), flow.stats
+        # the same direction at the complex step's size: linear, solved by the propagator
+        tiny = [x * P.h for x in start]
+        assert P.system.flow(tiny, P.times, tol=P.tol, rest=P.rest).stats.get("propagator")
+
+
+def test_a_residual_above_the_working_precision_is_integrated():
+    """Found by review: a start at rest only to the fixed-point test (10^-(dps+2)) lost 8
+    digits to the cross term F''[d, y]; the propagator needs rest to 10^-(w-5)."""
+    P = _problem("two", "gbs")
+    with mpmath.workdps(P.working_dps):
+        g = P.system.dEbeta_ds(P.s0)
+        H = P.system.d2Ebeta_ds2(P.s0)
+        # s0 moved along H^-1 so that the force is 10^-(dps+4) of its terms: accepted by the
+        # fixed-point test, far from rest at the working precision
+        shift = mpmath.lu_solve(H, mpmath.matrix([mpmath.mpf(10) ** -(P.dps + 4)] * P.n))
+        start = [a + b for a, b in zip(P.s0, shift)]
+        flow = P.system.flow(start, P.times, tol=P.tol, beta=mpmath.mpc(0, P.h), rest=P.rest)
+        assert not flow.stats.get("propagator"), flow.stats
+        assert max(abs(x) for x in g) <= P.rest
+
+
+def test_solve_flat_refuses_what_it_cannot_convert_exactly():
+    """Found by review: an mpmath number (or a float) was truncated to an integer."""
+    import gmpy2
+
+    from eqprop.numeric import linalg
+    with mpmath.workdps(30):
+        for bad in (mpmath.mpf("2.5"), 0.75, True):
+            with pytest.raises(TypeError, match="gmpy2"):
+                linalg.solve_flat([bad, gmpy2.mpfr(0), gmpy2.mpfr(0), gmpy2.mpfr(1)], [1, 1])
+
+
+def _kbe_rows(report):
+    return [(c.t, c.lhs, c.rhs, c.max_abs_error, c.digits) for c in report.checks if c.id == "KBE"]
+
+
+def test_kbe_beside_the_other_checks_gives_the_same_rows():
+    """The forked prefetch of KBE's trajectory against the same verification in turn."""
+    from eqprop.proofs import kbe_sides
+    from eqprop.proofs.verify import verify
+    model = Model(**TWO)
+    parallel = verify(model, dps=20, engine="gbs")
+    kbe_sides.PARALLEL[0] = False
+    try:
+        serial = verify(model, dps=20, engine="gbs")
+    finally:
+        kbe_sides.PARALLEL[0] = True
+    assert parallel.verdict == serial.verdict and parallel.verdict.short == "verified"
+    assert _kbe_rows(parallel) == _kbe_rows(serial) and len(_kbe_rows(serial)) >= 3
+    assert [c.id for c in parallel.checks] == [c.id for c in serial.checks]
+
+
+def test_a_prefetch_that_fails_leaves_the_check_to_this_process(monkeypatch):
+    """A child that dies (here: its integration raises) keeps nothing; KBE integrates here."""
+    from eqprop.proofs import kbe_sides
+    P = _problem("two", "gbs")
+    calls = []
+    real = kbe_sides._shared_flow
+
+    def broken(P, s, tol):
+        if not calls:  # the first call is the child's (its memory is a copy of this one)
+            calls.append(1)
+            raise RuntimeError("child broken on purpose")
+        return real(P, s, tol)
+    monkeypatch.setattr(kbe_sides, "_shared_flow", broken)
+    Q = dataclasses.replace(P, system=P.system.perturbed(None))
+    prefetch = kbe_sides.Prefetch.start(Q)
+    assert prefetch is not None
+    prefetch.collect()
+    assert not Q.system.__dict__.get("_kbe_flows")
+    calls.append(1)  # this process: integrates
+    with mpmath.workdps(Q.working_dps):
+        rows = q.kbe_chain_rule(Q, q.kbe_points(Q)[0])[0]
+    assert len(rows) == len(Q.times)
+
+
+def test_a_stopped_run_stops_the_child():
+    """The time limit runs out in the child and in this process alike: incomplete, no hang."""
+    import time
+
+    from eqprop.proofs.verify import verify
+    started = time.monotonic()
+    r = verify("hopfield:4,6,6,4", dps=40, engine="gbs", time_limit=3)
+    assert r.verdict.short == "incomplete", r.verdict
+    assert time.monotonic() - started < 60
