@@ -200,11 +200,13 @@ def abs_terms(A, u, c, flow=0):
     (the last few are kept, by identity). None where the backend is mpmath
     or A holds complex numbers (the caller then sums in mpmath).
     """
-    if backend() != "flint" or (A.rows and _complex(A)):
+    if backend() != "flint":
         return None
     with _precision():
         kept = next((k for k in _ABS if k[0] is A), None)
         if kept is None:
+            if A.rows and _complex(A):
+                return None
             absA = flint.arb_mat(A.rows, A.cols)
             for i in range(A.rows):
                 for j in range(A.cols):

@@ -66,8 +66,8 @@ ROUTES = {
     "IFT.cs": ("u . dJ/dtheta = Im C(s0(theta + i h u)) / h, s0 re-solved by Newton per "
                "direction u (every coordinate for p <= 8; else 3 random and 3 coordinate u)",
                "u . (C_theta - M H^-1 C_s), implicit function theorem"),
-    "T2": ("EP: E^beta_theta(s^beta) at real +-beta, each s^beta solved by Newton from s0, "
-           "Richardson-extrapolated to beta -> 0",
+    "T2": ("EP: E^beta_theta(s^beta) at real +-beta, each s^beta solved by Newton (from the "
+           "line through s0 and the previous beta's solution), Richardson-extrapolated to beta -> 0",
            "implicit function theorem: C_theta - M H^-1 C_s"),
     "T2.bias1": ("one-sided estimator (g(beta) - g(0)) / beta at four betas over three decades",
                  "its error against the implicit gradient must fall like beta"),
@@ -276,9 +276,40 @@ def ep_readout(P, s, beta):
     return [lin[k] + beta * P.C_theta[k] for k in range(P.p)]
 
 
-def nudged_fixed_point(P, beta):
-    """s^beta: Newton on dE^beta/ds = 0, started at s0."""
+def nudged_fixed_point(P, beta, near=None):
+    """s^beta: Newton on dE^beta/ds = 0, started at s0.
+
+    ``near = (beta', s^beta')``, a solution at another beta of the same sign:
+    Newton starts on the line from s0 through it, at ``s0 + (s^beta' - s0)
+    beta / beta'``, which is O(beta^2) from s^beta where s0 is O(beta) (two
+    Newton steps fewer on the Richardson ladder); from s0 again if that start
+    fails. The fixed point is the same: a start decides how fast Newton gets
+    there, not where.
+    """
+    if near is not None:
+        b0, s_b0 = near
+        start = [a + (x - a) * (beta / b0) for a, x in zip(P.s0, s_b0)]
+        try:
+            return newton(P.system, start, beta=beta, im_unit=P.h)[0]
+        except BudgetExhausted:
+            raise
+        except ComputationBreakdown:
+            pass
     return newton(P.system, P.s0, beta=beta, im_unit=P.h)[0]
+
+
+class _NudgedPath:
+    """beta -> s^beta for a sequence of real betas, each Newton started from the last solution
+    of the same sign (:func:`nudged_fixed_point`'s ``near``)."""
+
+    def __init__(self, P):
+        self.P, self.last = P, {}
+
+    def __call__(self, beta):
+        side = beta > 0
+        s = nudged_fixed_point(self.P, beta, self.last.get(side))
+        self.last[side] = (beta, s)
+        return s
 
 
 def ep_gradient(P):
@@ -320,7 +351,8 @@ def ep_gradient(P):
         for _ in range(6):
             levels = richardson_levels(mpmath.mp.dps, step / P.beta_radius)
             try:
-                value = richardson_derivative(lambda b: ep_readout(P, nudged_fixed_point(P, b), b),
+                ladder = _NudgedPath(P)
+                value = richardson_derivative(lambda b, ladder=ladder: ep_readout(P, ladder(b), b),
                                               step=step, levels=levels)
             except BudgetExhausted:
                 raise
@@ -345,11 +377,11 @@ def finite_beta_estimates(P):
     base = ep_readout(P, P.s0, 0)
     for shrink in range(6):
         betas = [b / 16 ** shrink for b in P.betas]
-        one, sym = [], []
+        one, sym, ladder = [], [], _NudgedPath(P)
         try:
             for b in betas:
-                plus = ep_readout(P, nudged_fixed_point(P, b), b)
-                minus = ep_readout(P, nudged_fixed_point(P, -b), -b)
+                plus = ep_readout(P, ladder(b), b)
+                minus = ep_readout(P, ladder(-b), -b)
                 one.append([(x - y) / b for x, y in zip(plus, base)])
                 sym.append([(x - y) / (2 * b) for x, y in zip(plus, minus)])
         except BudgetExhausted:
