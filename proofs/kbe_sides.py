@@ -153,6 +153,8 @@ class Prefetch:
 
     def __init__(self, P, process, conn):
         self.P, self.process, self.conn = P, process, conn
+        #: what the child said: "ok", its error, or None (nothing heard yet, or it died)
+        self.outcome = None
 
     @classmethod
     def start(cls, P, samples=1):
@@ -183,6 +185,7 @@ class Prefetch:
             return
         finally:
             self.close()
+        self.outcome = status if status == "ok" else flows
         if status == "ok":
             self.P.system.__dict__.setdefault("_kbe_flows", {}).update(flows)
 
@@ -195,8 +198,8 @@ class Prefetch:
 
 
 def _integrate_in_child(P, samples, conn):
-    from eqprop.numeric import integrate
-    for budget in integrate._BUDGETS:  # the parent reports progress, not the child
+    from eqprop.numeric.integrate import _BUDGETS
+    for budget in _BUDGETS:  # the parent reports progress, not the child
         budget.heartbeat = None
     try:
         with mpmath.workdps(P.working_dps):

@@ -37,6 +37,8 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 
+from eqprop.numeric import linalg
+
 __all__ = ["state_rounding", "state_spreads", "evaluation_rounding", "size", "through_inverse",
            "NAMES", "COARSER"]
 
@@ -116,11 +118,13 @@ def size(value, spread, rounding):
     """Entry-wise ``max(|value|, rounding * spread)`` for an mpmath matrix or a list
     (``rounding`` = 10^(dps - w), see the module doc); ``|value|`` if ``spread`` is None."""
     if isinstance(value, mpmath.matrix):
-        out = value.apply(abs)
+        out = mpmath.matrix(value.rows, value.cols)
+        for (i, j), x in linalg.nonzeros(value):  # the non-zeros, then where the spread is
+            out[i, j] = abs(x)
         if spread is not None:
-            for i in range(value.rows):
-                for j in range(value.cols):
-                    out[i, j] = max(out[i, j], rounding * mpmath.mpf(float(spread[i, j])))
+            for i, j in zip(*np.nonzero(np.asarray(spread))):
+                i, j = int(i), int(j)
+                out[i, j] = max(out[i, j], rounding * mpmath.mpf(float(spread[i, j])))
         return out
     if spread is None:
         return [abs(v) for v in value]

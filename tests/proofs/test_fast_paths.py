@@ -172,12 +172,20 @@ def _kbe_rows(report):
     return [(c.t, c.lhs, c.rhs, c.max_abs_error, c.digits) for c in report.checks if c.id == "KBE"]
 
 
-def test_kbe_beside_the_other_checks_gives_the_same_rows():
+def test_kbe_beside_the_other_checks_gives_the_same_rows(monkeypatch):
     """The forked prefetch of KBE's trajectory against the same verification in turn."""
     from eqprop.proofs import kbe_sides
     from eqprop.proofs.verify import verify
     model = Model(**TWO)
+    outcomes = []
+    collect = kbe_sides.Prefetch.collect
+
+    def spy(self):
+        collect(self)
+        outcomes.append(self.outcome)
+    monkeypatch.setattr(kbe_sides.Prefetch, "collect", spy)
     parallel = verify(model, dps=20, engine="gbs")
+    assert outcomes == ["ok"]  # the child integrated, and this process took its states
     kbe_sides.PARALLEL[0] = False
     try:
         serial = verify(model, dps=20, engine="gbs")
@@ -205,6 +213,7 @@ def test_a_prefetch_that_fails_leaves_the_check_to_this_process(monkeypatch):
     prefetch = kbe_sides.Prefetch.start(Q)
     assert prefetch is not None
     prefetch.collect()
+    assert "child broken on purpose" in prefetch.outcome
     assert not Q.system.__dict__.get("_kbe_flows")
     calls.append(1)  # this process: integrates
     with mpmath.workdps(Q.working_dps):
@@ -218,6 +227,21 @@ def test_a_stopped_run_stops_the_child():
 
     from eqprop.proofs.verify import verify
     started = time.monotonic()
-    r = verify("hopfield:4,6,6,4", dps=40, engine="gbs", time_limit=3)
+    r = verify("hopfield:6,10,10,6", dps=40, engine="gbs", time_limit=1)
     assert r.verdict.short == "incomplete", r.verdict
     assert time.monotonic() - started < 60
+
+
+def test_the_child_keeps_the_time_budget_and_is_stopped_on_close():
+    from eqprop.numeric.integrate import time_budget
+    from eqprop.proofs import kbe_sides
+    model = _model("hopfield:4,6,6,4")
+    P, _, _ = prepare(model, resolve(model, dps=40, engine="gbs"))
+    with time_budget(0.3):
+        prefetch = kbe_sides.Prefetch.start(P)
+        prefetch.collect()
+    assert prefetch.outcome is not None and "time limit" in prefetch.outcome, prefetch.outcome
+    assert not P.system.__dict__.get("_kbe_flows")
+    prefetch = kbe_sides.Prefetch.start(P)
+    prefetch.close()  # a stopped verification: the child goes at once
+    assert not prefetch.process.is_alive()
