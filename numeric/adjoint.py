@@ -106,11 +106,8 @@ def adjoint_flow(H, M, C_s, C_theta, times, *, tol, backend=GMPY, jump_to=None) 
     states = states[1:] if start0 else states
     if jump_to is not None:
         states.append(_doubling_jump(H, states[-1], mpmath.mpf(jump_to) - grid[-1], tol))
-    out = []
-    for y in states:
-        q = mpmath.matrix(y[n:])
-        mq = M * q if M.rows else []
-        out.append((y[:n], [c - mq[k] for k, c in enumerate(C_theta)]))
+    mqs = linalg.matvecs(M, [y[n:] for y in states]) if M.rows else [[] for _ in states]
+    out = [(y[:n], [c - mq[k] for k, c in enumerate(C_theta)]) for y, mq in zip(states, mqs)]
     return Flow(out, stats)
 
 
