@@ -106,11 +106,16 @@ def evaluation_rounding(values, recompute, working_dps):
     out = {}
     for name, value in values.items():
         a, b = coarse[name], value
-        flat_a = list(a) if isinstance(a, mpmath.matrix) else a
-        flat_b = list(b) if isinstance(b, mpmath.matrix) else b
-        diff = np.array([float(abs(x - y)) * scale for x, y in zip(flat_a, flat_b)])
-        diff = np.where(np.isfinite(diff), diff, 0.0)
-        out[name] = diff.reshape((b.rows, b.cols)) if isinstance(b, mpmath.matrix) else diff
+        if isinstance(b, mpmath.matrix):  # where either is non-zero (M: 2 of p entries a row)
+            diff = np.zeros((b.rows, b.cols))
+            both = dict(linalg.nonzeros(a))
+            for key, y in linalg.nonzeros(b):
+                both[key] = both.get(key, 0) - y
+            for (i, j), d in both.items():
+                diff[i, j] = float(abs(d)) * scale
+        else:
+            diff = np.array([float(abs(x - y)) * scale for x, y in zip(a, b)])
+        out[name] = np.where(np.isfinite(diff), diff, 0.0)
     return out
 
 

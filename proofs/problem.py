@@ -178,6 +178,11 @@ def _check_magnitudes(named):
                 "step control) run in float64; rescale the energy's terms or values")
 
 
+def _entries(A):
+    """The non-zero entries of an mpmath matrix (:func:`~eqprop.numeric.linalg.nonzeros`)."""
+    return [v for _, v in linalg.nonzeros(A)]
+
+
 def _real_finite(values):
     """The values as real mpf, or None if any is complex (non-zero imaginary part) or not finite."""
     out = []
@@ -340,11 +345,12 @@ def prepare(model, options: Options):
         M = system.d2E_dtheta_ds(s0)
         C_s = system.dC_ds(s0)
         C_theta = system.dC_dtheta(s0)
-        if _real_finite(list(H) + list(M) + list(C_s) + list(C_theta)) is None:
+        if _real_finite(_entries(H) + _entries(M) + list(C_s) + list(C_theta)) is None:
             assumptions.insert(0, Assumption("real domain", False, "no",
                                              "H, M, C_s or C_theta is complex or infinite at s0"))
             return None, assumptions, notes
-        _check_magnitudes({"H": list(H), "M": list(M), "C_s": C_s, "C_theta": C_theta, "s0": s0})
+        _check_magnitudes({"H": _entries(H), "M": _entries(M), "C_s": C_s, "C_theta": C_theta,
+                           "s0": s0})
         eig_min, pd = definiteness(model, H, wdps, dps, assumptions)
         # the force is a sum of terms of sizes T (.noise: |dg/dz| |z| over every input z), and
         # Newton converges relative to its start (terms |H| |s_start| on its way): the residual

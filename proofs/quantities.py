@@ -114,7 +114,8 @@ def solve(A, b):
 def implicit_gradient(P):
     """dJ/dtheta = C_theta - M H^-T C_s (implicit function theorem, paper 2.3)."""
     z = solve(P.H.T, P.C_s)
-    return list(mpmath.matrix(P.C_theta) - P.M * z)
+    mz = linalg.matvecs(P.M, [list(z)])[0]
+    return [c - x for c, x in zip(P.C_theta, mz)]
 
 
 def term_sizes(A, u, c, flow=0):
@@ -272,7 +273,7 @@ def ep_readout(P, s, beta):
     """E^beta_theta(s) (energy), or its linearization M (s - s0) + beta C_theta (vector field)."""
     if P.model.has_energy:
         return P.system.dEbeta_dtheta(s, beta)
-    lin = P.M * mpmath.matrix([a - b for a, b in zip(s, P.s0)])
+    lin = linalg.matvecs(P.M, [[a - b for a, b in zip(s, P.s0)]])[0]
     return [lin[k] + beta * P.C_theta[k] for k in range(P.p)]
 
 

@@ -122,7 +122,8 @@ class Kernel:
                 out = self.gmpy_plan([GMPY.from_mp(x) for x in z])
                 # gmpy2 gives inf and nan (1/0, log of a negative) where mpmath raises or goes
                 # complex: mpmath says what went wrong, as it did before this evaluator
-                return [GMPY.to_mp(v) if v else mpmath.mpf(0) for v in out]
+                zero = mpmath.mpf(0)
+                return [GMPY.to_mp(v) if v else zero for v in out]
             except (ArithmeticError, ValueError, TypeError):
                 return self.mp(z)
 
@@ -196,10 +197,10 @@ class _Function:
         flat = [x for a in args for x in a]
         out = self.kernel.mpmath(flat)
         if len(self.shape) == 2:
-            m = mpmath.matrix(*self.shape)
+            m, cols = mpmath.matrix(*self.shape), self.shape[1]
             for k, val in enumerate(out):
-                if val != 0:
-                    m[k // self.shape[1], k % self.shape[1]] = val
+                if val:
+                    m[k // cols, k % cols] = val
             return m
         return out[0] if self.shape == () else out
 
