@@ -176,8 +176,8 @@ class Prefetch:
         """Wait for the child (counting against the time budget) and keep what it computed."""
         from eqprop.numeric.integrate import check_time
         try:
-            while not self.conn.poll(0.2):
-                check_time("waiting for KBE's trajectory")
+            while not self.conn.poll(1.0):  # returns as soon as the child answers
+                check_time("s waiting for KBE's trajectory")
                 if not self.process.is_alive() and not self.conn.poll(0):
                     return
             status, flows = self.conn.recv()
