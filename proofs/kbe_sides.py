@@ -99,22 +99,41 @@ def kbe_directional(P, s):
     """-dE/ds(s) . dL/ds(s, t): the derivative at the START along -dE/ds(s), by complex step."""
     dps, tol = _kbe_precision(P, s)
     with mpmath.workdps(dps):
-        g = P.system.dEbeta_ds(s)
+        v, c = _direction(P, s)
 
         def along(e):
             if P.holomorphic and e == mpmath.mpc(0, P.h):
                 return [P.system.C(x) for x in _shared_flow(P, s, tol)]
-            start = [a + e * b for a, b in zip(s, g)]
+            start = [a + e * b for a, b in zip(s, v)]
             return [P.system.C(x) for x in P.system.flow(start, P.times, tol=tol).states]
-        return [-d for d in P.derivative(along)]
+        return [-d / c for d in P.derivative(along)]
+
+
+def _direction(P, s):
+    """``(v, c)``: the step direction ``v = c dE/ds(s)``, scaled to the size of the state.
+
+    The complex step then moves the start by h times the state's own size
+    (its largest entry, or s0's, or 1), whatever the units of E: unscaled,
+    an energy x 6e68 made ``h dE/ds`` 10^-12 of the state, and the step's
+    square (10^-24) entered the real part both sides read. The derivative
+    along ``dE/ds`` is the one along ``v`` divided by ``c``.
+    """
+    g = P.system.dEbeta_ds(s)
+    top = max(abs(x) for x in g) if g else 0
+    if not top:
+        return g, mpmath.mpf(1)
+    size = max([abs(x) for x in s] + [abs(x) for x in P.s0]) or mpmath.mpf(1)
+    c = size / top
+    return [x * c for x in g], c
 
 
 def _shared_flow(P, s, tol):
-    """The free flow from ``s + i h dE/ds(s)``, integrated once for both sides of a KBE row.
+    """The free flow from ``s + i h v``, integrated once for both sides of a KBE row.
 
-    Its imaginary part carries the directional side's complex step; its real
-    part is the flow from s itself (the step's effect on it is O(h^2), far
-    below the working precision, and the integrator controls the real part's
+    ``v`` is dE/ds(s) scaled to the state's size (:func:`_direction`). Its
+    imaginary part carries the directional side's complex step; its real
+    part is the flow from s itself (the step's effect on it is O((h |v|)^2)
+    relative, far below the working precision, and the integrator controls the real part's
     error on its own scale), which the chain-rule side reads. One trajectory
     instead of two; each side still evaluates its own functions on it. Kept
     on the problem's system, keyed by the start, the grid, the tolerance, the
@@ -125,7 +144,7 @@ def _shared_flow(P, s, tol):
     key = (tuple(s), tuple(P.times), tol, mpmath.mp.prec, P.h)
     kept = P.system.__dict__.setdefault("_kbe_flows", {})
     if key not in kept:
-        start = [a + mpmath.mpc(0, P.h) * b for a, b in zip(s, P.system.dEbeta_ds(s))]
+        start = [a + mpmath.mpc(0, P.h) * b for a, b in zip(s, _direction(P, s)[0])]
         kept[key] = P.system.flow(start, P.times, tol=tol).states
     return kept[key]
 

@@ -369,6 +369,10 @@ def prepare(model, options: Options):
         force_scale = max(start_terms, mpmath.mpf(float(np.max(terms)))) \
             if terms is not None and terms.size and np.all(np.isfinite(terms)) else mpmath.mpf(1)
         res_ok = residual <= mpmath.mpf(10) ** (-(dps + 2)) * force_scale
+        # the propagator's rest (numeric/propagator.py): the force's terms at s0 alone, not the
+        # relaxed start's (an unstable field's float64 phase wandered to 1e250)
+        rest_scale = mpmath.mpf(float(np.max(terms))) \
+            if terms is not None and terms.size and np.all(np.isfinite(terms)) else force_scale
         name = "dE/ds" if model.has_energy else "F"
         assumptions.insert(0, Assumption(
             "fixed point", bool(res_ok), mpmath.nstr(residual, 3),
@@ -464,7 +468,7 @@ def prepare(model, options: Options):
             tol=mpmath.mpf(10) ** (-(dps + GUARD_DPS // 2)), holomorphic=model.holomorphic,
             seed=options.seed, t_infinity=t_inf, beta_step=beta_step,
             beta_radius=min(radius, mpmath.mpf(1)), edge_distance=edge, spreads=spreads,
-            rest=mpmath.mpf(10) ** (-(wdps - 5)) * force_scale if model.holomorphic else None)
+            rest=mpmath.mpf(10) ** (-(wdps - 5)) * rest_scale if model.holomorphic else None)
         if not model.has_energy:
             symmetric_nearby(problem, assumptions)
     return problem, assumptions, notes

@@ -249,3 +249,19 @@ def test_a_start_where_the_curvature_underflows_is_not_a_runaway():
               data={"y": "0.3"})
     r = verify(m, dps=15, engine="gbs", initial_state=["1e-160"])
     assert r.verdict is Verdict.VERIFIED, [a.message for a in r.assumptions if not a.holds]
+
+
+@pytest.mark.parametrize("energy", [
+    "6e68*(a**2/2 + b**2/2 + a**4/4 + b**4/4 - x*a - w*a*b)",
+    "1e70*((a**2 + b**2)/2 - w*tanh(a)*tanh(b) - x*tanh(b))"])
+def test_kbe_at_an_energy_in_large_units(energy, engine):
+    """Found by the fifth review (issue 12): KBE's complex step along dE/ds(s) was not scaled,
+    so with E x 6e68 the step moved the state by 1e-12 and its square (1e-24) entered the
+    real part both KBE sides read: 'not verified' at dps 30 (24.7 digits). The step is now
+    scaled to the state's size."""
+    m = Model(energy=energy, cost="y*a + b", state=["a", "b"], params={"w": "0.3"},
+              data={"x": "0.5", "y": "0.2"})
+    r = verify(m, dps=30, engine=engine)
+    rows = [c for c in r.checks if c.id == "KBE"]
+    assert rows and min(c.digits for c in rows) >= 29, [(c.t, c.digits) for c in rows]
+    assert r.verdict is Verdict.VERIFIED, r.verdict
