@@ -32,7 +32,7 @@ import mpmath
 from .backends import MPMATH
 
 __all__ = ["BudgetExhausted", "ComputationBreakdown", "Flow", "GBSIntegrator", "IntegrationError",
-           "check_time", "integrate", "time_budget"]
+           "check_time", "integrate", "note_position", "position", "time_budget"]
 
 
 class ComputationBreakdown(ArithmeticError):
@@ -72,6 +72,8 @@ class _Budget:
     last: float = 0.0
     counts: dict = field(default_factory=lambda: {"integration steps": 0, "Newton iterations": 0,
                                                   "trajectories": 0})
+    where: str = ""  # what runs now, in words (:func:`note_position`)
+    at: tuple = None  # and for a trajectory, (t, t_end)
 
 
 _BUDGETS = []  # the active budgets, innermost last
@@ -114,6 +116,21 @@ def check_time(kind="integration steps"):
     if b.heartbeat is not None and now - b.last >= HEARTBEAT_SECONDS:
         b.last = now
         b.heartbeat(now - b.started, dict(b.counts))
+
+
+def note_position(text, at=None):
+    """Say where the work stands (``"a trajectory at t = 3.2 of 14.3"``, ``at = (3.2, 14.3)``),
+    for the heartbeat."""
+    if _BUDGETS:
+        _BUDGETS[-1].where, _BUDGETS[-1].at = text, at
+
+
+def position(numbers=False):
+    """The last :func:`note_position` of the innermost budget: its words ("" if none), or
+    with ``numbers`` its ``at`` (None if none)."""
+    if not _BUDGETS:
+        return None if numbers else ""
+    return _BUDGETS[-1].at if numbers else _BUDGETS[-1].where
 
 
 @dataclass
@@ -308,6 +325,8 @@ class GBSIntegrator:
                     t = t + step
                     if target - t < step * B.number(1e-12):
                         t = target  # absorb rounding in the landing
+                    at = (float(t), float(t_eval[-1]))
+                    note_position(f"a trajectory at t = {at[0]:.3g} of {at[1]:.3g}", at)
                     y = y_new
                     h_next = self._next_step(step, errors)
                     if rejected:  # the step that just failed was too long: do not grow at once

@@ -180,6 +180,7 @@ class Prefetch:
         """A running prefetch, or None where it does not apply (see :data:`PARALLEL`)."""
         import multiprocessing
         import os
+        import time
         if not (PARALLEL[0] and P.holomorphic and P.system.engine == "gbs"
                 and (os.cpu_count() or 1) > 1
                 and "fork" in multiprocessing.get_all_start_methods()):
@@ -189,17 +190,33 @@ class Prefetch:
         process = ctx.Process(target=_integrate_in_child, args=(P, samples, there), daemon=True)
         process.start()
         there.close()
-        return cls(P, process, here)
+        prefetch = cls(P, process, here)
+        prefetch.started = time.monotonic()
+        return prefetch
 
     def collect(self):
-        """Wait for the child (counting against the time budget) and keep what it computed."""
-        from eqprop.numeric.integrate import check_time
+        """Wait for the child (counting against the time budget) and keep what it computed.
+
+        While it runs, the child sends where its trajectory stands every
+        :data:`~eqprop.numeric.integrate.HEARTBEAT_SECONDS`; the heartbeat here
+        shows it, with the time left at the child's pace so far.
+        """
+        import time
+
+        from eqprop.numeric.integrate import check_time, note_position
         try:
-            while not self.conn.poll(1.0):  # returns as soon as the child answers
-                check_time("s waiting for KBE's trajectory")
-                if not self.process.is_alive() and not self.conn.poll(0):
+            counted = time.monotonic()
+            while True:
+                if self.conn.poll(1.0):  # returns as soon as the child says something
+                    status, flows = self.conn.recv()
+                    if status != "beat":
+                        break
+                    note_position(_eta(flows, time.monotonic() - self.started))
+                elif not self.process.is_alive() and not self.conn.poll(0):
                     return
-            status, flows = self.conn.recv()
+                if time.monotonic() - counted >= 1:  # a second waited: count it (the budget,
+                    counted += 1                     # the heartbeat that shows the position)
+                    check_time("s waiting for KBE's trajectory")
         except (EOFError, OSError):
             return
         finally:
@@ -216,10 +233,22 @@ class Prefetch:
         self.conn.close()
 
 
+def _eta(where, elapsed):
+    """The child's position ``(t, t_end)`` in words, with the time left at its pace so far."""
+    t, end = where
+    if not t or not end:
+        return "KBE's trajectory (second process) starting"
+    left = elapsed * (end - t) / t
+    return f"KBE's trajectory (second process) at t = {t:.3g} of {end:.3g}, about {left:.0f} s left"
+
+
 def _integrate_in_child(P, samples, conn):
-    from eqprop.numeric.integrate import _BUDGETS
-    for budget in _BUDGETS:  # the parent reports progress, not the child
-        budget.heartbeat = None
+    from eqprop.numeric.integrate import _BUDGETS, position
+
+    def beat(elapsed, counts):  # the parent prints progress: tell it where the trajectory is
+        conn.send(("beat", position(numbers=True) or (0.0, 0.0)))
+    for budget in _BUDGETS:
+        budget.heartbeat = beat
     try:
         with mpmath.workdps(P.working_dps):
             for s in kbe_points(P, samples):

@@ -16,7 +16,7 @@ import mpmath
 
 from eqprop.errors import EqpropError
 from eqprop.numeric.highprec import ComputationBreakdown
-from eqprop.numeric.integrate import BudgetExhausted, time_budget
+from eqprop.numeric.integrate import BudgetExhausted, position, time_budget
 
 from . import kbe, quantities, theorem1, theorem2, theorem3
 from .kbe_sides import Prefetch
@@ -97,8 +97,9 @@ def verify(model=None, *, dps=None, times=None, engine=None, initial_state=None,
 
     def heartbeat(elapsed, counts):
         done = ", ".join(f"{v:,} {k}" for k, v in counts.items() if v)
+        where = position()
         say(f"{stage[0]}: still running, {elapsed:.0f} s of {opts.time_limit:g} s; "
-            f"so far {done or 'setting up'}")
+            f"so far {done or 'setting up'}" + (f"; now {where}" if where else ""))
     with time_budget(opts.time_limit, heartbeat=heartbeat if progress else None):
         return _finish(_run(model, opts, announce, started), throw)
 

@@ -260,3 +260,25 @@ def test_auto_takes_gbs_for_a_large_force_even_with_heyoka():
     assert problem._pick_engine("auto", compiled, 40, model) == "gbs"
     small = _model("paper")
     assert problem._pick_engine("auto", compile_model(derive(small)), 40, small) == "heyoka"
+
+
+def test_the_wait_for_kbe_reports_where_the_trajectory_stands(monkeypatch):
+    """The child's position reaches the parent's heartbeat: 't = .. of .., about .. s left'.
+    GBS steps slowed (only KBE's trajectory, in the child, integrates by GBS here), so that
+    the parent waits."""
+    import importlib
+    import time
+    integ = importlib.import_module("eqprop.numeric.integrate")
+    from eqprop.proofs.verify import verify
+    monkeypatch.setattr(integ, "HEARTBEAT_SECONDS", 0.2)
+    step = integ.GBSIntegrator.step
+
+    def slow(self, y, H):
+        time.sleep(0.1)
+        return step(self, y, H)
+    monkeypatch.setattr(integ.GBSIntegrator, "step", slow)
+    lines = []
+    r = verify("hopfield:4,6,6,4", dps=40, engine="gbs", progress=lines.append)
+    assert r.verdict.short == "verified"
+    waits = [x for x in lines if "KBE's trajectory (second process) at t =" in x]
+    assert waits and "s left" in waits[-1], lines[-5:]
