@@ -31,6 +31,7 @@ from .adjoint import adjoint_closed_form, adjoint_flow
 from .backends import GMPY, MPMATH
 from .differences import derivative, digits_of_agreement, richardson_derivative, richardson_levels
 from .integrate import ComputationBreakdown, Flow, IntegrationError, check_time, integrate
+from .newton import newton
 
 __all__ = ["GUARD_DPS", "System", "Perturbation", "Flow", "ComputationBreakdown", "to_mp",
            "newton", "derivative", "richardson_derivative", "richardson_levels", "adjoint_closed_form",
@@ -358,88 +359,3 @@ class System:
         if not hasattr(self, "_backend"):
             self._backend = GMPY if self.c.dEbeta_ds.kernel.gmpy_supported(self.n) else MPMATH
         return self._backend
-
-
-def newton(system, s_start, *, beta=0, theta=None, tol=None, im_unit=0, maxiter=60):
-    """Solve dE^beta/ds (s) = 0 by Newton's method from ``s_start``.
-
-    Complex ``beta`` (or ``theta``) gives a complex-step fixed point; its
-    imaginary part converges relative to its own size, or absolutely below
-    ``im_unit`` (the size of the imaginary perturbation, h) times ``tol``
-    times the real part's size: an imaginary part that is zero in exact
-    arithmetic is h times the rounding of the real part, noise that never
-    converges relatively, and the derivative it carries (Im s / h) is then
-    known to ``tol`` of the state's size, as the real part is. Returns
-    ``(s, residual, iterations)``; raises :class:`ComputationBreakdown` if
-    Newton does not converge (singular Hessian, or a start outside the basin).
-    """
-    tol = mpmath.mpf(10) ** (-(mpmath.mp.dps - 3)) if tol is None else tol
-    # past quadratic convergence, a step that no longer shrinks (by less than 1.5x: a double
-    # root's linear convergence halves it, and is not accepted) is rounding amplified by the
-    # conditioning of the Jacobian: converged, if it is below half the working digits of the
-    # solution, the real and the imaginary parts each against their own size
-    stagnant = mpmath.mpf(10) ** -(mpmath.mp.dps // 2)
-    s = list(s_start)
-    ref = _parts(s)[0] if s else 0  # the start's size: relative, never absolute, convergence
-    im_floor = im_unit * tol * ref
-    size = mpmath.inf
-    prev = (mpmath.inf, mpmath.inf)
-    for k in range(1, maxiter + 1):
-        check_time("Newton iterations")
-        try:
-            fast = system.newton_step(s, theta, beta) if hasattr(system, "newton_step") else None
-        except ZeroDivisionError:
-            raise ComputationBreakdown("Newton: the Hessian is singular at the current point") from None
-        if fast is not None:
-            step = fast[1]
-        else:
-            try:
-                g = system.dEbeta_ds(s, theta, beta)
-                H = system.d2Ebeta_ds2(s, theta, beta)
-            except (ZeroDivisionError, ValueError) as exc:  # acos'(-1): a pole of a derivative
-                raise ComputationBreakdown("Newton: the force or its Jacobian cannot be evaluated "
-                                           f"at s = ({', '.join(mpmath.nstr(x, 6) for x in s)}): "
-                                           f"{str(exc) or type(exc).__name__}") from None
-            if not all(mpmath.isfinite(x) for x in list(g) + list(H)):
-                raise ComputationBreakdown("Newton: the force or its Jacobian is not finite at "
-                                           f"s = ({', '.join(mpmath.nstr(x, 6) for x in s)})")
-            try:
-                step = linalg.solve(H, g)
-            except ZeroDivisionError:
-                raise ComputationBreakdown("Newton: the Hessian is singular at the current "
-                                           "point") from None
-        s = [a - b for a, b in zip(s, step)]
-        size = max(abs(x) for x in step)
-        if not mpmath.isfinite(size):
-            break
-        parts = _parts(step)
-        if _converged(step, s, tol, im_floor, ref) or (k > 3 and all(
-                p <= max(tol * r, floor) or (p > q / 1.5 and p <= stagnant * r)
-                for p, q, r, floor in zip(parts, prev, _parts(s), (0, im_floor)))):
-            res = max(abs(x) for x in system.dEbeta_ds(s, theta, beta))
-            return s, res, k
-        prev = parts
-    raise ComputationBreakdown(f"Newton did not converge in {maxiter} iterations "
-                               f"(last step {mpmath.nstr(size, 3)})")
-
-
-def _parts(v):
-    """(largest |real part|, largest |imaginary part|) of a vector."""
-    return (max(abs(mpmath.re(x)) for x in v), max(abs(mpmath.im(x)) for x in v))
-
-
-def _converged(step, s, tol, im_floor=0, ref=0):
-    """Step small against the solution, real and imaginary parts apart.
-
-    The real part against the larger of the solution's and the start's
-    size (``ref``), never an absolute 1: a fixed point of size 1e-26 must
-    converge to its own digits. A complex-step solution carries a derivative
-    in an imaginary part many orders of magnitude below the real part; it
-    must converge relative to its own size.
-    """
-    re_size = max(max(abs(mpmath.re(x)) for x in s), ref)
-    re_ok = max(abs(mpmath.re(x)) for x in step) <= tol * re_size
-    im_scale = max(abs(mpmath.im(x)) for x in s)
-    im_step = max(abs(mpmath.im(x)) for x in step)
-    im_ok = im_step <= im_floor or (im_step <= tol * im_scale if im_scale else True)
-    return re_ok and im_ok

@@ -31,6 +31,7 @@ from . import noise
 from .radius import radius_at_s0
 from .grid import default_times, largest_rate, sbar_decay, t_infinity
 from .hypotheses import definiteness, symmetric_nearby
+from .engine import pick_engine
 from .options import MAX_TIME, Options
 from .report import Assumption, Check
 
@@ -241,7 +242,7 @@ def prepare(model, options: Options):
                               "free phase can hold; rescale the model's values")
     wdps = dps + GUARD_DPS
     system = System(compiled, theta_vals, data_vals, has_energy=model.has_energy,
-                    engine=_pick_engine(options.engine, compiled, wdps, model))
+                    engine=pick_engine(options.engine, compiled, wdps, model))
     n = system.n
     s_init = np.array(options.initial_state or [0.0] * n, dtype=float)
     smooth = not model.non_smooth
@@ -472,34 +473,3 @@ def prepare(model, options: Options):
         if not model.has_energy:
             symmetric_nearby(problem, assumptions)
     return problem, assumptions, notes
-
-
-#: Above this many terms in the force, ``engine="auto"`` takes gbs even where heyoka is
-#: installed: heyoka compiles the force for each precision (1.9 s at 412 terms, 2.9 s at 950,
-#: 20 s at 5,320: hopfield:20,40,40,10), while the flows from s0 need no integrator
-#: (numeric/propagator.py) and gbs integrates KBE's trajectory beside the other checks.
-HEYOKA_AUTO_TERMS = 2000
-
-
-def _pick_engine(engine, compiled, wdps, model):
-    """'auto' -> heyoka when installed and able to compile the model (smooth models whose
-    force has at most :data:`HEYOKA_AUTO_TERMS` terms), else gbs."""
-    from eqprop.errors import EqpropError
-    if engine == "gbs":
-        return "gbs"
-    from eqprop.symbolic.heyoka_gen import available
-    if not available():
-        if engine == "heyoka":
-            raise EqpropError("engine 'heyoka' needs heyoka.py: pip install 'eqprop[heyoka]'")
-        return "gbs"
-    if engine == "auto" and (model.non_smooth_atoms or
-                             compiled.dEbeta_ds.kernel.templates.n_terms > HEYOKA_AUTO_TERMS):
-        return "gbs"
-    try:
-        with mpmath.workdps(wdps):
-            compiled.taylor(mpmath.mp.prec, mpmath.mpf(10) ** -(wdps - GUARD_DPS // 2))
-    except Exception as exc:  # noqa: BLE001 - heyoka cannot compile this model
-        if engine == "heyoka":
-            raise EqpropError(f"engine 'heyoka' cannot compile this model ({exc}); use engine='gbs'") from None
-        return "gbs"
-    return "heyoka"
