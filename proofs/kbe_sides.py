@@ -167,7 +167,11 @@ class Prefetch:
     the same numbers as in turn. Whatever goes wrong in the child (its time
     budget, a breakdown, a crash) leaves nothing kept, and the KBE check
     then integrates in this process, where the same error is met and
-    reported. Not with heyoka (its threads and fork do not mix).
+    reported. Not with heyoka (its threads and fork do not mix), nor in a
+    daemonic process (a ``multiprocessing.Pool`` worker may have no
+    children). The child dies with this process, however it ends (a
+    stopped verification kills it; on Linux the kernel does if this process
+    is killed).
     """
 
     def __init__(self, P, process, conn):
@@ -183,12 +187,19 @@ class Prefetch:
         import time
         if not (PARALLEL[0] and P.holomorphic and P.system.engine == "gbs"
                 and (os.cpu_count() or 1) > 1
-                and "fork" in multiprocessing.get_all_start_methods()):
+                and "fork" in multiprocessing.get_all_start_methods()
+                and not multiprocessing.current_process().daemon):  # a Pool's worker: no child
             return None
         ctx = multiprocessing.get_context("fork")
         here, there = ctx.Pipe(duplex=False)
-        process = ctx.Process(target=_integrate_in_child, args=(P, samples, there), daemon=True)
-        process.start()
+        process = ctx.Process(target=_integrate_in_child, args=(P, samples, there, here,
+                                                                os.getpid()), daemon=True)
+        try:
+            process.start()
+        except (AssertionError, OSError):  # no child to be had: in turn, in this process
+            here.close()
+            there.close()
+            return None
         there.close()
         prefetch = cls(P, process, here)
         prefetch.started = time.monotonic()
@@ -242,8 +253,25 @@ def _eta(where, elapsed):
     return f"KBE's trajectory (second process) at t = {t:.3g} of {end:.3g}, about {left:.0f} s left"
 
 
-def _integrate_in_child(P, samples, conn):
+def _die_with(parent):
+    """Ask the kernel to kill this process when ``parent`` dies (Linux; elsewhere nothing):
+    a parent killed by SIGTERM or SIGKILL runs no clean-up, and its child must not outlive it."""
+    import ctypes
+    import os
+    import signal
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # it died before the request: go now
+        os._exit(0)
+
+
+def _integrate_in_child(P, samples, conn, parent_end, parent):
     from eqprop.numeric.integrate import _BUDGETS, position
+    _die_with(parent)
+    parent_end.close()  # the parent's end: a write must fail if the parent is gone
 
     def beat(elapsed, counts):  # the parent prints progress: tell it where the trajectory is
         conn.send(("beat", position(numbers=True) or (0.0, 0.0)))

@@ -282,3 +282,60 @@ def test_the_wait_for_kbe_reports_where_the_trajectory_stands(monkeypatch):
     assert r.verdict.short == "verified"
     waits = [x for x in lines if "KBE's trajectory (second process) at t =" in x]
     assert waits and "s left" in waits[-1], lines[-5:]
+
+
+def _pool_run(_):
+    from eqprop.proofs.verify import verify
+    return verify("hopfield:3,4,3", dps=30, engine="gbs").verdict.short
+
+
+def test_verify_in_a_pool_worker_runs_kbe_in_turn():
+    """Found by review: a multiprocessing.Pool worker is daemonic and may have no children;
+    the prefetch raised there. It now steps aside and KBE integrates in the worker."""
+    import multiprocessing
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.map(_pool_run, [0]) == ["verified"]
+
+
+CHILD_SCRIPT = """
+import sys, time, mpmath
+from eqprop.proofs.verify import _model
+from eqprop.proofs.options import resolve
+from eqprop.proofs.problem import prepare
+from eqprop.proofs import kbe_sides
+m = _model("hopfield:6,10,10,6")
+P, _, _ = prepare(m, resolve(m, dps=80, engine="gbs", times=[0] + [k / 4 for k in range(1, 41)]))
+prefetch = kbe_sides.Prefetch.start(P)
+print(prefetch.process.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_child_dies_with_a_killed_parent(tmp_path):
+    """Found by review: SIGTERM or SIGKILL to the CLI left KBE's child running (blocked on a full
+    pipe, forever). The kernel now kills it with its parent (Linux)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    parent = subprocess.Popen([sys.executable, "-c", CHILD_SCRIPT], cwd=tmp_path,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(parent.stdout.readline())
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=30)
+        for _ in range(100):
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(child, signal.SIGKILL)
+            pytest.fail("KBE's child outlived its killed parent")
+    finally:
+        if parent.poll() is None:
+            parent.kill()
