@@ -11,7 +11,7 @@ from __future__ import annotations
 import mpmath
 
 from . import linalg
-from .integrate import IntegrationError
+from .integrate import MAX_STEPS, BudgetExhausted, IntegrationError, check_time
 
 __all__ = ["taylor_flow"]
 
@@ -104,7 +104,20 @@ def taylor_flow(system, s_start, grid, *, tol, theta, beta):
     ta.state[:] = [R(mpmath.re(x)) for x in start] + [R(mpmath.im(x) / h) for x in start]
     ta.pars[:] = pars
     ta.time = R(grid[0])
-    result = ta.propagate_grid(np.array([R(t) for t in grid]))
+    # a step callback keeps heyoka inside the run's time budget (a flow at a state of size
+    # 1e-35 took steps without end, past any --time-limit), and a step budget as gbs has
+    stopped = []
+
+    def budget(_ta):
+        try:
+            check_time()
+        except BudgetExhausted as exc:
+            stopped.append(exc)
+            return False
+        return True
+    result = ta.propagate_grid(np.array([R(t) for t in grid]), max_steps=MAX_STEPS, callback=budget)
+    if stopped:
+        raise stopped[0]
     out = result[-1]
     if result[0] != hy.taylor_outcome.time_limit or len(out) != len(grid):
         raise IntegrationError(f"heyoka stopped with outcome {result[0]} after {len(out)} of "

@@ -205,7 +205,7 @@ def ift_gradient(P, directions=None):
             th = [a + e * b for a, b in zip(theta, u)]
             s, _, _ = newton(P.system, P.s0, theta=th, im_unit=P.h)
             return [P.system.C(s, th)]
-        out.append(P.derivative(J)[0])
+        out.append(P.derivative(J, P.response(_mt(P, u)))[0])
     return out
 
 
@@ -244,6 +244,14 @@ def rbp_closed_form(P) -> RBPSeries:
     return P.kept("rbp_closed_form", compute)
 
 
+def _mt(P, u):
+    """M^T u (the force a step u on theta puts on the state), from M's non-zeros."""
+    out = [mpmath.mpf(0)] * P.n
+    for (k, j), x in linalg.nonzeros(P.M):
+        out[j] += x * u[k]
+    return out
+
+
 def projected_cost_ds(P, v):
     """d/de L(s0 + e v, t) at every t (definition 3.3 along v), on the free flow from s0.
 
@@ -254,7 +262,7 @@ def projected_cost_ds(P, v):
     def along(e):
         start = [a + e * b for a, b in zip(P.s0, v)]
         return [P.system.C(s) for s in P.system.flow(start, P.times, tol=P.tol, rest=P.rest).states]
-    return P.derivative(along)
+    return P.derivative(along, max(abs(x) for x in v))
 
 
 def projected_cost_dtheta(P, u):
@@ -265,7 +273,7 @@ def projected_cost_dtheta(P, u):
         th = [a + e * b for a, b in zip(theta, u)]
         return [P.system.C(s, th) for s in P.system.flow(P.s0, P.times, tol=P.tol, theta=th,
                                                                  rest=P.rest).states]
-    return P.derivative(along)
+    return P.derivative(along, P.response(_mt(P, u)))
 
 
 # -- 4.4: EP ---------------------------------------------------------------------
@@ -419,7 +427,7 @@ def ep_temporal_derivatives(P) -> EPSeries:
             out += ep_readout(P, s, beta)
             out += [a - b for a, b in zip(s, P.s0)]
         return out
-    flat = P.derivative(phase)
+    flat = P.derivative(phase, P.response(P.C_s))
     w = n + p + n
     rows = [flat[k * w:(k + 1) * w] for k in range(len(P.times))]
     return EPSeries(s_tilde=[r[:n] for r in rows], theta_tilde=[r[n:n + p] for r in rows],
