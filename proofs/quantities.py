@@ -321,6 +321,10 @@ class _NudgedPath:
         return s
 
 
+#: Most digits EP's route may carry (its readouts can dwarf the gradient it differences out).
+EP_MAX_DIGITS = 2000
+
+
 def ep_gradient(P):
     """d/dbeta E^beta_theta(s^beta) at beta = 0 (paper 4.4) from real betas only.
 
@@ -353,7 +357,13 @@ def ep_gradient(P):
     top = max([abs(x) for x in P.s0] + [mpmath.mpf(0)])
     moved = max(0, int(mpmath.ceil(mpmath.log10(top / path)))) if path and top else 0
     need = P.dps + 3 + inverse_beta + moved + max(0, int(mpmath.ceil(mpmath.log10(ratio))))
-    with mpmath.workdps(min(max(P.working_dps, need), 3 * P.working_dps)):
+    if need > EP_MAX_DIGITS:  # the readouts dwarf the gradient: no answer, not a wrong one
+        raise ComputationBreakdown(
+            f"EP's readouts E_theta are about 10^{int(mpmath.log10(ratio))} times dJ/dtheta: "
+            f"the route needs {need} digits, more than {EP_MAX_DIGITS}; rescale E or C")
+    # (it was capped at 3 x the working digits, and then returned noise: E x 1e250 was 'not
+    # verified'; the time limit bounds what carrying them costs)
+    with mpmath.workdps(max(P.working_dps, need)):
         # the radius of beta -> s^beta is only estimated (a domain edge or a nearby barrier
         # can make it smaller): shrink the step until two steps agree, or Newton succeeds
         step, last = P.beta_step, None

@@ -282,3 +282,17 @@ def test_states_of_size_1e_minus_35_and_70(scale, engine):
     r = verify(m, dps=30, engine=engine, time_limit=120)
     assert r.verdict is Verdict.VERIFIED, (r.verdict, r.notes,
                                            [(c.id, c.t, c.digits) for c in r.checks if not c.passed])
+
+
+@pytest.mark.parametrize("k,c", [("1e250", "1"), ("1", "1e-280")])
+def test_t2_when_the_readouts_dwarf_the_gradient(k, c):
+    """Found by the fifth review (older than issue 12): with E x 1e250 (or C x 1e-280) EP's
+    readouts E_theta are 10^250 times dJ/dtheta; the route needs ~330 digits and was capped at
+    3 x the working digits, so it returned noise: T2 at 0 digits, 'not verified'. It now carries
+    the digits it needs (up to EP_MAX_DIGITS; beyond, the row is missing: incomplete)."""
+    m = Model(energy=f"{k}*((a**2 + b**2)/2 - w*tanh(a)*tanh(b) - x*tanh(b))",
+              cost=f"{c}*(a - y)**2/2", state=["a", "b"], params={"w": "0.3"},
+              data={"x": "0.5", "y": "0.2"})
+    r = verify(m, dps=30, engine="gbs")
+    assert r.verdict is Verdict.VERIFIED, (r.verdict, r.notes)
+    assert [x.digits for x in r.checks if x.id == "T2"] == [30.0]
