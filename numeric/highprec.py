@@ -278,8 +278,9 @@ class System:
 
         ``beta`` and ``theta`` may be complex (complex-step nudging). The
         times are absolute (the flow starts at 0 whatever ``times[0]`` is).
-        ``rest``: the fixed-point test's threshold on |force|. Given, a
-        complex-step flow whose start is at rest is solved by its propagator
+        ``rest``: the |force| below which the start counts as a fixed point
+        (``Problem.rest``). Given, a complex-step flow whose start is at rest
+        is solved by its propagator
         (:mod:`.propagator`: linear to the working precision, n + 3 force
         evaluations) where the arithmetic confirms it; other flows integrate.
         """
