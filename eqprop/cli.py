@@ -199,7 +199,8 @@ def _parser():
                         "Sbar_t has decayed by 1e-6)")
     v.add_argument("--engine", default=None, choices=ENGINES,
                    help="integrator of the nonlinear flows: gbs (built in), heyoka (Taylor, needs "
-                        "eqprop[heyoka]), auto (heyoka when installed; default)")
+                        "eqprop[heyoka]), auto (heyoka when installed and the force has at most "
+                        "2,000 terms; default)")
     v.add_argument("--required-digits", type=_ascii_float, default=None,
                    help="digits each identity must reach (default: dps - 5)")
     v.add_argument("--seed", type=_ascii_int, default=None,

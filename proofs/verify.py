@@ -59,7 +59,8 @@ def verify(model=None, *, dps=None, times=None, engine=None, initial_state=None,
         The high-precision integrator for the nonlinear flows: "gbs" (built-in
         adaptive Gragg-Bulirsch-Stoer) or "heyoka" (Taylor's method through
         heyoka.py, ``pip install 'eqprop[heyoka]'``); "auto" takes heyoka when
-        installed and able to compile the model, else gbs. Default: the model
+        installed and able to compile the model, if its force has at most
+        2,000 terms (:data:`~eqprop.proofs.engine.HEYOKA_AUTO_TERMS`), else gbs. Default: the model
         file's ``[verify] engine``, else "auto" (a value given here wins).
     initial_state : list
         Where the free phase starts (default: zeros, or the model file's).
