@@ -222,14 +222,11 @@ def test_a_prefetch_that_fails_leaves_the_check_to_this_process(monkeypatch):
 
 
 def test_a_stopped_run_stops_the_child():
-    """The time limit runs out in the child and in this process alike: incomplete, no hang."""
-    import time
-
+    """The time limit runs out in the child and in this process alike: incomplete (a hang
+    would be this test never returning; no wall-clock assertion, the machine may be loaded)."""
     from eqprop.proofs.verify import verify
-    started = time.monotonic()
     r = verify("hopfield:6,10,10,6", dps=40, engine="gbs", time_limit=1)
     assert r.verdict.short == "incomplete", r.verdict
-    assert time.monotonic() - started < 60
 
 
 def test_the_child_keeps_the_time_budget_and_is_stopped_on_close():
