@@ -281,7 +281,7 @@ class System:
         ``rest``: the |force| below which the start counts as a fixed point
         (``Problem.rest``). Given, a complex-step flow whose start is at rest
         is solved by its propagator
-        (:mod:`.propagator`: linear to the working precision, n + 3 force
+        (:mod:`.propagator`: linear to the working precision, n + 2 force
         evaluations) where the arithmetic confirms it; other flows integrate.
         """
         theta = self._theta(theta)

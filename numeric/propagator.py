@@ -40,7 +40,7 @@ of the imaginary terms (the real part also to ``rest``): a perturbation
 that is not infinitesimal shows as half the second derivative along y in
 the real part. Where any of these
 fails, :func:`rest_flow` returns None and the caller integrates the flow as
-before. Cost: n + 3 evaluations of the force (n + 2 once J is kept) and a
+before. Cost: n + 2 evaluations of the force (2 once J is kept) and a
 few Arb exponentials, instead of thousands of evaluations by
 Gragg-Bulirsch-Stoer.
 """
@@ -57,13 +57,7 @@ __all__ = ["rest_flow", "EXTRA_BITS"]
 #: Bits above the working precision for the exponentials (tried in turn: the balls must hold).
 EXTRA_BITS = (32, 96, 224)
 
-
-def _re(x):
-    return mpmath.re(x)
-
-
-def _im(x):
-    return mpmath.im(x)
+_re, _im = mpmath.re, mpmath.im
 
 
 def rest_flow(force, force_real, start, grid, *, rest, cache=None):
@@ -74,7 +68,7 @@ def rest_flow(force, force_real, start, grid, *, rest, cache=None):
     take and return lists of mpmath numbers. ``start``: the state at
     ``grid[0]`` (mpmath numbers, the real part at rest). ``rest``: the
     largest |Re force(Re start)| at which the start counts as a fixed point
-    (the fixed-point test's own threshold). ``cache``: a dict in which the
+    (``Problem.rest``: 10^-(w - 5) of the force's terms at s0). ``cache``: a dict in which the
     Jacobian at the same real point is kept between calls (the definition
     rows and Theorem 3 share it). Returns ``(states, stats)`` with states as
     mpmath numbers, or None where the flow is not such a flow (see the
@@ -114,18 +108,17 @@ def _jacobian(force_real, s_re, y0, b):
     """J, column by column: ``Im force_real(s0 + i h e_j) / h``, h the flow's own imaginary scale."""
     n = len(s_re)
     h = max([abs(x) for x in y0] + [mpmath.mpf(0)]) or mpmath.mpf(2) ** (-2 * mpmath.mp.prec)
-    base = [_im(x) for x in force_real(s_re)]  # zero for a real point; kept for exactness
     J = mpmath.matrix(n, n)
-    for j in range(n):
+    for j in range(n):  # force_real is real at the real point s0: no base value to subtract
         check_time("integration steps")
         probe = [mpmath.mpc(x, h if k == j else 0) for k, x in enumerate(s_re)]
         col = force_real(probe)
         for i in range(n):
-            v = (_im(col[i]) - base[i]) / h
+            v = _im(col[i]) / h
             if not mpmath.isfinite(v):
-                return None, j + 2
+                return None, j + 1
             J[i, j] = v
-    return J, n + 1
+    return J, n
 
 
 def _propagate(J, f0, b, s_re, y0, grid, extra):
