@@ -2,7 +2,7 @@
 
     eqprop verify [MODEL] [--dps N] [--times T1,T2,...] [--json FILE] [--quiet]
     eqprop derive [MODEL] [--full] [--latex]
-    eqprop scale [--layers 10,512,512,784] [--batch 128] [--data random|digits|mnist:PATH]
+    eqprop scale [MODEL] [--shape n=10000] [--layers 10,512,512,784] [--batch 128] [--data ...]
     eqprop figures [--out DIR] [--format png,pdf,svg] [--model MODEL] [--from report.json]
     eqprop models
 
@@ -232,45 +232,68 @@ def _parser():
                    help="a standalone LaTeX document (article class, amsmath only) instead of "
                         "text; the summary, or everything with --full")
 
-    sc = sub.add_parser("scale", help="Theorem 3 on a realistic-size layered network (float64)",
+    sc = sub.add_parser("scale", help="Theorem 3 at realistic size, for an array model or a layered "
+                                      "network (float64)",
                         parents=[common],
                         formatter_class=argparse.RawDescriptionHelpFormatter,
-                        description="Check Theorem 3 in discrete time on a layered Hopfield network\n"
-                                    "of realistic size: EP's temporal derivatives with complex-step\n"
-                                    "nudging (beta = i h) against RBP's error derivatives, per layer,\n"
-                                    "in Ernoult et al.'s normalized measure, beside a real beta; then\n"
-                                    "dJ/dtheta by the implicit function theorem, the EP limit and the\n"
-                                    "RBP limit.",
-                        epilog="example:\n  eqprop scale --layers 10,512,512,784 --batch 128\n"
+                        description="Check Theorem 3 in discrete time at realistic size: EP's temporal\n"
+                                    "derivatives with complex-step nudging (beta = i h) against RBP's\n"
+                                    "error derivatives, per state block and parameter, in Ernoult et\n"
+                                    "al.'s normalized measure, beside a real beta; then dJ/dtheta by the\n"
+                                    "implicit function theorem, the EP limit and the RBP limit. MODEL is\n"
+                                    "an array model file (its [scale] table sets the sizes, --shape\n"
+                                    "overrides them); without it, the layered Hopfield network of\n"
+                                    "--layers. Every derivative is generated from the model's array\n"
+                                    "formulas; no n x n matrix is formed.",
+                        epilog="examples:\n"
+                               "  eqprop scale examples/modern_hopfield.toml           # its [scale] sizes\n"
+                               "  eqprop scale examples/xy_oscillators.toml --shape L=50 --batch 8\n"
+                               "  eqprop scale --layers 10,512,512,784 --batch 128\n"
                                "  eqprop scale --layers 10,64,64 --data digits --continuous\n\n"
                                "limits: a run estimated to need more than 8 GiB of memory or 1e13\n"
                                "floating-point operations is refused before it starts (exit 2).")
-    sc.add_argument("--layers", default="10,512,512,784",
-                    help="layer sizes, output first and input last (default 10,512,512,784)")
-    sc.add_argument("--batch", type=_ascii_int, default=128, help="examples per batch (default 128)")
+    sc.add_argument("model", nargs="?", default=None,
+                    help="an array model file (TOML with a [state] table of arrays); default: the "
+                         "layered network of --layers")
+    sc.add_argument("--shape", default=None, metavar="NAME=SIZE,...",
+                    help="sizes of the model's [dims], e.g. n=10000,k=50 (default: its [scale] dims)")
+    sc.add_argument("--layers", default=None,
+                    help="layer sizes of the layered Hopfield network, output first and input last "
+                         "(default 10,512,512,784; not with MODEL)")
+    sc.add_argument("--batch", type=_ascii_int, default=None,
+                    help="examples per batch (default: the model's [scale] batch, else 128)")
     sc.add_argument("--data", default="random",
-                    help="random (default), digits (scikit-learn's 8x8 digits: input 64, output 10; "
-                         "needs eqprop[data]) or mnist:PATH (a local IDX images file or .npz)")
-    sc.add_argument("--rho", default="sigmoid",
-                    help="activation: sigmoid (default), tanh, smoothhard, softplus (unbounded: "
-                         "the free phase may run away), a function such as atan, or a smooth "
-                         "formula in z, finite on the real line with rho'(0) != 0")
-    sc.add_argument("--cost", default="squared", choices=["squared", "cross_entropy"],
-                    help="squared (default) or cross_entropy on a softmax of the output")
-    sc.add_argument("--steps", type=_ascii_int, default=100,
-                    help="Euler steps of the nudged phase and of RBP (default 100)")
-    sc.add_argument("--eps", type=_ascii_float, default=0.5,
+                    help="random (default: the model's initializers), digits (scikit-learn's 8x8 "
+                         "digits: needs eqprop[data]) or mnist:PATH (a local IDX images file or "
+                         ".npz), into the data arrays marked dataset = \"images\" and \"labels\"")
+    sc.add_argument("--rho", default=None,
+                    help="the layered network's activation: sigmoid (default), tanh, smoothhard, "
+                         "softplus (unbounded: the free phase may run away), a function such as atan, "
+                         "or a smooth formula in z, finite on the real line with rho'(0) != 0")
+    sc.add_argument("--cost", default=None, choices=["squared", "cross_entropy"],
+                    help="the layered network's cost: squared (default) or cross_entropy on a "
+                         "softmax of the output")
+    sc.add_argument("--steps", type=_ascii_int, default=None,
+                    help="Euler steps of the nudged phase and of RBP (default: [scale], else 100)")
+    sc.add_argument("--eps", type=_ascii_float, default=None,
                     help="Euler step size, any positive value; whether it is stable (eps lambda_max "
-                         "< 2) is checked per example (default 0.5)")
-    sc.add_argument("--beta", type=_ascii_float, default=0.01, help="the real beta shown beside (default 0.01)")
+                         "< 2) is checked per example (default: [scale], else 0.5)")
+    sc.add_argument("--beta", type=_ascii_float, default=None,
+                    help="the real beta shown beside (default: [scale], else 0.01)")
     sc.add_argument("--continuous", action="store_true",
                     help="also check continuous time with SciPy's DOP853")
-    sc.add_argument("--asymmetry", type=_ascii_float, default=0.0,
-                    help="noise added to the backward weights: a non-gradient negative control "
-                         "(default 0)")
-    sc.add_argument("--seed", type=_ascii_int, default=0, help="seed of the weights and data (default 0)")
-    sc.add_argument("--init", default="zeros", choices=["zeros", "random"],
+    sc.add_argument("--asymmetry", type=_ascii_float, default=None,
+                    help="the layered network's negative control: noise added to the backward "
+                         "weights, a non-gradient vector field (default 0)")
+    sc.add_argument("--seed", type=_ascii_int, default=None,
+                    help="seed of the initializers and data (default: the model's seed, else 0)")
+    sc.add_argument("--init", default=None, choices=["zeros", "random"],
                     help="the free phase's initial state: zeros (default) or a seeded random one")
+    sc.add_argument("--backend", default="numpy", choices=["numpy", "torch"],
+                    help="the array library the generated code runs on: numpy (default) or torch "
+                         "(pip install 'eqprop[torch]'; with --device cuda on a GPU)")
+    sc.add_argument("--device", default=None,
+                    help="the torch backend's device: cpu (default) or cuda")
     sc.add_argument("--json", metavar="FILE", default=None,
                     help="also write the report as JSON ('-' for standard output)")
 
@@ -492,24 +515,62 @@ def _probe_writable(folder, option, shown):
                           "another place") from None
 
 
-def _scale(args):
-    from .proofs.scale import scale
-    entries = args.layers.split(",")  # int() would take '1_0' and fullwidth digits too
+def _layers_option(text):
+    """``--layers`` as integers (ASCII digits only: int() would take '1_0' and fullwidth digits)."""
+    entries = text.split(",")
     if not all(_SIZE.fullmatch(n) for n in entries):
-        shown = args.layers if len(args.layers) <= 60 else args.layers[:57] + "..."
+        shown = text if len(text) <= 60 else text[:57] + "..."
         raise EqpropError(f"--layers: expected comma-separated integers like 10,512,512,784 "
                           f"(ASCII digits only), got {shown!r}")
     if max(len(n.strip()) for n in entries) > 100:  # int() refuses past 4,300 digits anyway
         raise EqpropError(f"--layers: a size of {max(len(n.strip()) for n in entries):,} digits, "
                           "far beyond the memory limit; use sizes such as 10,512,512,784")
-    layers = [int(n) for n in entries]  # a size below 1 is refused by scale(), saying so
+    return [int(n) for n in entries]  # a size below 1 is refused by scale(), saying so
+
+
+_DIM = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]{0,99})\s*=\s*([0-9]{1,12})\s*", re.ASCII)
+
+
+def _shape_option(text):
+    """``--shape n=10000,k=50`` as a dict of sizes."""
+    dims = {}
+    for item in text.split(","):
+        m = _DIM.fullmatch(item)
+        if m is None:
+            shown = text if len(text) <= 60 else text[:57] + "..."
+            raise EqpropError(f"--shape: expected NAME=SIZE pairs such as n=10000,k=50 (ASCII), "
+                              f"got {shown!r}")
+        if m.group(1) in dims:
+            raise EqpropError(f"--shape: {m.group(1)} is given twice")
+        dims[m.group(1)] = int(m.group(2))
+    return dims
+
+
+def _scale(args):
+    from .proofs.scale import scale
+    layered = {"rho": args.rho, "cost": args.cost, "asymmetry": args.asymmetry}
+    if args.model is not None:
+        given = [f"--{k}" for k, v in layered.items() if v is not None] + \
+            (["--layers"] if args.layers is not None else [])
+        if given:
+            raise EqpropError(f"{given[0]}: applies to the layered network only, not with a model "
+                              "file (the model writes its own energy and cost)")
+        model = args.model
+    else:
+        if args.shape is not None:
+            raise EqpropError("--shape: sets the sizes of a model file's [dims]; the layered "
+                              "network takes --layers")
+        model = _layers_option(args.layers or "10,512,512,784")
+    dims = _shape_option(args.shape) if args.shape is not None else None
     _check_output(args.json, "--json")
-    _not_an_input(args.json, _data_files(args.data), "--json")
+    inputs = _data_files(args.data) + ([("model file", args.model)] if args.model else [])
+    _not_an_input(args.json, inputs, "--json")
+    options = {k: v for k, v in layered.items() if v is not None}
     bar = _Progress()
     try:
-        report = scale(layers, batch=args.batch, data=args.data, rho=args.rho, cost=args.cost,
-                       steps=args.steps, eps=args.eps, beta=args.beta, continuous=args.continuous,
-                       asymmetry=args.asymmetry, seed=args.seed, init=args.init, progress=bar)
+        report = scale(model, batch=args.batch, data=args.data, steps=args.steps, eps=args.eps,
+                       beta=args.beta, continuous=args.continuous, seed=args.seed, init=args.init,
+                       dims=dims, backend=args.backend, device=args.device, progress=bar, **options)
     except BaseException:
         bar.stop()  # the error message then starts on its own line
         raise

@@ -1,26 +1,34 @@
-"""Theorem 3 at realistic size: discrete-time EP against RBP, layer by layer (issue 5).
+"""Theorem 3 at realistic size: discrete-time EP against RBP, for any array model.
 
 With Euler steps of size eps, the nudged phase ``s_{k+1} = s_k - eps
 dE^beta/ds(s_k)`` started at s0 and the discrete adjoint ``Sbar_{k+1} =
-(I - eps H) Sbar_k``, ``Thetabar_{k+1} = Thetabar_k - eps M Sbar_k`` satisfy
+(I - eps H^T) Sbar_k``, ``Thetabar_{k+1} = Thetabar_k - eps M Sbar_k``
+(``Thetabar_0 = C_theta``) satisfy
 
     Stilde_k = -(s_{k+1} - s_k) / (eps beta) = Sbar_k + O(beta)
-    Thetatilde_k = (E_theta(s_k) - E_theta(s0)) / beta = Thetabar_k + O(beta)
+    Thetatilde_k = (E^beta_theta(s_k) - E_theta(s0)) / beta = Thetabar_k + O(beta)
 
 (Ernoult et al. 2019's 'gradient-descending updates'). With complex-step
 nudging, beta = i h, both EP sides are imaginary parts divided by h: no
 O(beta) bias and no subtraction of two runs, so the identity holds to
-float64 rounding. A real beta (0.01 by default) is run beside it so that the
-difference is visible.
+float64 rounding. For ``h`` tiny the complex state ``a + i h u`` is carried
+as the pair ``(a, u)``, a dual number: its force is ``dE/ds(a) + i h (H(a) u
++ C_s(a))`` to float64 rounding, computed in one generated pass
+(:meth:`~eqprop.numeric.array_network.ArrayNetwork.dual`); where ``h |u|``
+outgrows :data:`DUAL_THRESHOLD` the run continues in complex128. A real beta
+(0.01 by default) and the symmetric +-beta average are run beside it, so
+that the difference shows.
 
-The measure, per layer, is Ernoult et al.'s normalized error
-``sqrt(sum_k |ep_k - rbp_k|^2 / max(sum_k |ep_k|^2, sum_k |rbp_k|^2))``.
+A vector field (no energy) reads EP's parameter side off its linearization,
+``M (s - s0) + beta C_theta``, as the high-precision path does.
 
-The per-step relative error is also reported. It has a floor that is physics,
-not a bug: the EP side is ``H u_k + C_s``, a small difference of large terms
-once Sbar_k has decayed far below the accumulated deviation u_k. A float64
-step therefore keeps only about ``16 - log10(|u_k| / |Sbar_k|)`` digits; the
-column ``digits lost`` gives that estimate.
+The measure, per state block and per parameter, is Ernoult et al.'s
+normalized error ``sqrt(sum_k |ep_k - rbp_k|^2 / max(sum_k |ep_k|^2, sum_k
+|rbp_k|^2))``. The per-step relative error is also reported; it has a floor
+that is physics, not a bug: EP reads ``Stilde_k = H u_k + C_s``, a small
+difference of large terms once Sbar_k has decayed far below the accumulated
+deviation u_k, so a float64 step keeps about ``16 - log10(|u_k| / |Sbar_k|)``
+digits (the column ``digits lost``).
 """
 
 from __future__ import annotations
@@ -31,183 +39,192 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from eqprop.errors import EqpropError
-from eqprop.numeric.data import load
-from eqprop.numeric.layered import Workspace
-from eqprop.numeric.layered_solve import free_phase, solve
+from eqprop.numeric.batch_solve import free_phase, solve
+from eqprop.symbolic.arrays import derive_arrays, generate
 
-# the pieces of the check, each in its own module; imported here by name as before
 from .scale_agreement import EPS64, _Agreement, _rel, normalized_error
-from .scale_arguments import MAX_FLOPS, MAX_MEMORY, RBP_LIMIT_TIME, _check_arguments, estimate
+from .scale_arguments import (MAX_FLOPS, MAX_MEMORY, RBP_LIMIT_TIME, check_layers, check_options,
+                              estimate)
 from .scale_hypotheses import check_hypotheses, rbp_limit_steps
-from .scale_network import check_activation, network, network_from_model
+from .scale_network import build, check_activation, check_smooth, network, resolve
 from .scale_report import ScaleReport
 
-__all__ = ["network", "network_from_model", "check_theorem3", "implicit_gradient", "rbp_limit",
-           "scale", "ScaleReport", "normalized_error", "estimate"]
+__all__ = ["check_theorem3", "implicit_gradient", "rbp_limit", "scale", "network", "ScaleReport",
+           "normalized_error", "estimate", "DUAL_THRESHOLD"]
+
+#: beyond this |h u| the dual form of a complex step drops terms float64 would see: complex128
+DUAL_THRESHOLD = 1e-10
 
 
-def implicit_gradient(net, s0, x, y, *, tol=1e-14):
-    """dJ/dtheta = -M H^-1 C_s (C independent of theta): CG on H, then the mixed product."""
-    lin = net.linearize(s0, x)
-    z = solve(lin, net.dC_ds(s0, y), transpose=True, tol=tol)
-    dW, db = lin.mv(z)
-    return [-g for g in dW], [-g for g in db]
+def _plus(a, b):
+    return [x + y for x, y in zip(a, b)]
 
 
-def _ep_steps(net, s0, x, y, beta, steps, eps, factored=False):
-    """One nudged run from s0; yields, per step k, the EP sides and the deviation:
+def implicit_gradient(net, s0, *, tol=1e-14):
+    """dJ/dtheta = C_theta - M H^-T C_s (paper 2.3): CG on H, then the mixed product."""
+    lin = net.linearize(s0)
+    z = solve(lin, net.dC_ds(s0), transpose=True, tol=tol)
+    return [c - m for c, m in zip(net.dC_dtheta(s0), lin.mv(z))]
 
-    ``(Stilde_k, (Thetatilde_{k+1} per W_l, per b_l), u_{k+1})`` with
-    ``Stilde_k = -(s_{k+1} - s_k) / (eps beta)``, read as imaginary parts over
-    h when beta = i h.
-    """
-    complex_step = np.iscomplexobj(beta)
-    if complex_step:
-        yield from _complex_step_run(net, s0, x, y, abs(beta), steps, eps, factored=factored)
-        return
-    th0 = net.dE_dtheta(s0, x)
+
+class _Readout:
+    """EP's parameter side at a state: E^beta_theta (energy), or M (s - s0) + beta C_theta."""
+
+    def __init__(self, net, s0, lin0):
+        self.net, self.s0, self.lin0 = net, s0, lin0
+        self.c_theta = net.dC_dtheta(s0)
+        self.has_c = any(np.any(c) for c in self.c_theta)
+        self.at_s0 = net.dE_dtheta(s0) if net.has_energy else None
+
+    def real(self, s, beta, e_theta=None):
+        """Thetatilde = (E^beta_theta(s) - E_theta(s0)) / beta at a real state and beta."""
+        net = self.net
+        if net.has_energy:
+            e_theta = net.dE_dtheta(s) if e_theta is None else e_theta
+            out = [(a - b) / beta for a, b in zip(e_theta, self.at_s0)]
+        else:
+            out = self.lin0.mv((s - self.s0) / beta)
+        return _plus(out, net.dC_dtheta(s) if self.has_c and net.has_energy else self.c_theta) \
+            if self.has_c else out
+
+    def tangent(self, u, readout):
+        """Thetatilde of the complex-step run: its tangent readout, plus C_theta."""
+        out = readout if readout is not None else self.lin0.mv(u, factored=not self.has_c)
+        return _plus(out, self.c_theta) if self.has_c else out
+
+
+def _real_run(net, s0, beta, steps, eps, readout):
+    """One nudged run with real beta; yields ``(Stilde_k, Thetatilde_{k+1}, u_{k+1})``."""
     s = s0.copy()
-    r = net.rates(s, x)
+    if net.has_energy:
+        g, cs, e_theta = net.step(s)
+    else:
+        g, cs, e_theta = net.dE_ds(s), net.dC_ds(s), None
     for _ in range(steps):
-        step = -eps * (net.dE_ds(s, x, r) + beta * net.dC_ds(s, y))
+        step = -eps * (g + beta * cs)
         s_tilde = -step / (eps * beta)
         s = s + step
-        r = net.rates(s, x)  # shared by E_theta now and the gradient at the next step
-        dW, db = net.dE_dtheta(s, x, r=r)
-        theta = ([(a - b) / beta for a, b in zip(dW, th0[0])], [(a - b) / beta for a, b in zip(db, th0[1])])
-        yield s_tilde, theta, (s - s0) / beta
+        if net.has_energy:
+            g, cs, e_theta = net.step(s)
+        else:
+            g, cs = net.dE_ds(s), net.dC_ds(s)
+        yield s_tilde, readout.real(s, beta, e_theta), (s - s0) / beta
 
 
-def _complex_step_run(net, s0, x, y, h, steps, eps, split=True, factored=False):
-    """The nudged run with beta = i h: Im(...) / h of the complex trajectory.
+def _complex_step_run(net, s0, h, steps, eps, readout, dual=True):
+    """The nudged run with beta = i h; yields ``(Stilde_k, Thetatilde_{k+1}, u_{k+1})``.
 
-    While the imaginary parts stay within the dual-number range (always, for
-    h = 1e-20), the state is held in the split form of
-    :meth:`~eqprop.numeric.layered_fast.SplitForm.split_grad` (real and
-    imaginary parts stacked, the same complex arithmetic without complex
-    temporaries); otherwise, or with ``split=False``, as a complex128 array.
-    Im E_theta(s0) = 0, so Thetatilde is Im E_theta(s_k) / h. ``factored``:
-    the input layer's Thetatilde as a :class:`~eqprop.numeric.layered.Factored`
-    (split form only).
+    As a dual number ``(a, u)`` while ``h |u| <= DUAL_THRESHOLD`` (always,
+    for h = 1e-20), else (or with ``dual=False``) in complex128.
     """
-    B = s0.shape[0]
-    out = net.slices[0]
-    S = np.concatenate([s0, np.zeros_like(s0)])
+    factored = not readout.has_c
+    a, u = s0.copy(), np.zeros_like(s0)
     k = 0
-    if split and net.split_ready(S):
-        ws = Workspace()  # the yielded arrays are its buffers: valid until the next step
-        R, D = net.split_rates(S, x, ws)
+    if dual:
+        g, t, cs, ro = net.dual(a, u, factored=factored)
         while k < steps:
-            G = net.split_grad(S, x, R, D, ws)
-            c = net.dC_do(S[:B, out] + 1j * S[B:, out], y)
-            G[:B, out] -= h * c.imag  # dE/ds + i h dC/ds
-            G[B:, out] += h * c.real
-            s_tilde = np.divide(G[B:], h, out=ws.buffer("s_tilde", (B, S.shape[1])))
-            G *= eps
-            S -= G
+            s_tilde = t + cs  # Im(dE/ds + i h dC/ds)/h at a + i h u
+            a = a - eps * g
+            u = u - eps * s_tilde
             k += 1
-            if not net.split_ready(S):
+            if h * float(np.max(np.abs(u), initial=0.0)) > DUAL_THRESHOLD:
                 break
-            R, D = net.split_rates(S, x, ws)
-            yield (s_tilde, net.split_dE_dtheta_imag(R, 1 / h, ws, factored),
-                   np.divide(S[B:], h, out=ws.buffer("u", (B, S.shape[1]))))
+            g, t, cs, ro = net.dual(a, u, factored=factored)
+            yield s_tilde, readout.tangent(u, ro), u
         else:
             return
-        # the imaginary part outgrew the dual form: finish this step and the rest in complex128
-        s = S[:B] + 1j * S[B:]
-        dW, db = net.dE_dtheta(s, x, part="imag")
-        yield s_tilde, ([a / h for a in dW], [a / h for a in db]), s.imag / h
+        s = a + 1j * h * u
+        yield s_tilde, _complex_readout(net, s, h, readout), u
     else:
         s = s0.astype(complex)
-    r = net.rates(s, x)
     while k < steps:
-        step = -eps * (net.dE_ds(s, x, r) + 1j * h * net.dC_ds(s, y))
+        step = -eps * (net.dE_ds(s) + 1j * h * net.dC_ds(s))
         s_tilde = -step.imag / (h * eps)
         s = s + step
         k += 1
-        r = net.rates(s, x)
-        dW, db = net.dE_dtheta(s, x, part="imag", r=r)
-        yield s_tilde, ([a / h for a in dW], [a / h for a in db]), s.imag / h
+        yield s_tilde, _complex_readout(net, s, h, readout), s.imag / h
 
 
-def _rbp_steps(net, s0, x, y, steps, eps, factored=False):
-    """RBP's discrete adjoint; yields ``(Sbar_k, (Thetabar_{k+1} per W_l, per b_l))``.
+def _complex_readout(net, s, h, readout):
+    """Im E^{ih}_theta(s) / h at a complex state (or the linearization for a vector field)."""
+    if net.has_energy:
+        out = [x.imag / h for x in net.dE_dtheta(s)]
+        return _plus(out, [c.real for c in net.dC_dtheta(s)]) if readout.has_c else out
+    return readout.tangent(s.imag / h, None)
 
-    ``Thetabar_{k+1} = Thetabar_k - eps M Sbar_k`` with ``Thetabar_0 = 0`` is,
-    M being linear, ``-eps M (Sbar_0 + ... + Sbar_k)``: one product per step
-    and no weight-sized accumulation. The yielded arrays are buffers,
-    overwritten at the next step: use them before. ``factored``: the input
-    layer's Thetabar as a :class:`~eqprop.numeric.layered.Factored`.
+
+def _rbp_steps(net, s0, steps, eps, lin0, c_theta, factored=True):
+    """RBP's discrete adjoint; yields ``(Sbar_k, Thetabar_{k+1})``.
+
+    ``Thetabar_{k+1} = C_theta - eps M (Sbar_0 + ... + Sbar_k)``: one product
+    with M per step, no weight-sized accumulation.
     """
-    lin = net.linearize(s0, x)  # H and M are fixed at s0: precompute once
-    sb = net.dC_ds(s0, y)
+    sb = net.dC_ds(s0)
     partial = np.zeros_like(sb)
-    ws = Workspace()
+    has_c = any(np.any(c) for c in c_theta)
     for _ in range(steps):
         partial += sb
-        yield sb, lin.mv(-eps * partial, ws, factored)
-        sb = sb - eps * lin.hv(sb, transpose=True, ws=ws)
+        tb = lin0.mv(-eps * partial, factored=factored and not has_c)
+        yield sb, (_plus(tb, c_theta) if has_c else tb)
+        sb = sb - eps * lin0.hv(sb, transpose=True)
 
 
-def rbp_limit(net, s0, x, y, *, eps, steps, tail=False):
+def rbp_limit(net, s0, *, eps, steps, tail=False):
     """Thetabar after ``steps`` RBP steps (the RBP estimate of dJ/dtheta).
 
-    ``Thetabar_K = -eps M (Sbar_0 + ... + Sbar_{K-1})``: K products with H^T
-    and one with M at the end. ``tail=True`` also returns the part still to
-    come, ``M H^-T Sbar_K``: ``Thetabar_K`` minus it is the implicit-function
-    gradient exactly, for every K (the sum of the geometric series).
+    ``Thetabar_K = C_theta - eps M (Sbar_0 + ... + Sbar_{K-1})``. ``tail=True``
+    also returns the part still to come, ``M H^-T Sbar_K``: ``Thetabar_K``
+    minus it is the implicit-function gradient exactly, for every K (the sum
+    of the geometric series).
     """
-    lin = net.linearize(s0, x)
-    ws = Workspace()
-    sb = net.dC_ds(s0, y)
+    lin = net.linearize(s0)
+    sb = net.dC_ds(s0)
     total = np.zeros_like(sb)
     for _ in range(steps):
         total += sb
-        sb = sb - eps * lin.hv(sb, transpose=True, ws=ws)
-    dW, db = lin.mv(-eps * total)
+        sb = sb - eps * lin.hv(sb, transpose=True)
+    theta = _plus(lin.mv(-eps * total), net.dC_dtheta(s0))
     if not tail:
-        return list(dW), list(db)
-    rest = lin.mv(solve(lin, sb, transpose=True))
-    return (list(dW), list(db)), (list(rest[0]), list(rest[1]))
+        return theta
+    return theta, lin.mv(solve(lin, sb, transpose=True))
 
 
-def check_theorem3(net, s0, x, y, *, eps=0.5, steps=100, h=1e-20, beta=0.01, real=True):
-    """Per-layer rows comparing EP's discrete temporal derivatives with RBP's (see module doc).
+def check_theorem3(net, s0, *, eps=0.5, steps=100, h=1e-20, beta=0.01, real=True):
+    """Rows comparing EP's discrete temporal derivatives with RBP's, per state block and parameter.
 
     Every run advances in lockstep and only running sums are kept, so
-    memory stays at a few copies of the state and the weights whatever the
-    number of steps. ``real=False`` skips the real-beta columns.
+    memory stays at a few copies of the state and the parameters whatever
+    the number of steps. ``real=False`` skips the real-beta columns.
     """
-    quantities = [f"s{l}" for l in range(net.L)] + [f"W{l}{l + 1}" for l in range(net.L)]
-    has_b = any(np.any(b) for b in net.b)
-    if has_b:
-        quantities += [f"b{l}" for l in range(net.L)]
+    blocks, params = net.block_names, net.param_names
+    quantities = blocks + params
     estimators = ("complex_step", "real_beta", "symmetric_beta") if real else ("complex_step",)
     stats = {(q, e): _Agreement() for q in quantities for e in estimators}
-    runs = [_ep_steps(net, s0, x, y, 1j * h, steps, eps, factored=True)]
+    lin0 = net.linearize(s0)
+    readout = _Readout(net, s0, lin0)
+    runs = [_complex_step_run(net, s0, h, steps, eps, readout)]
     if real:
-        runs += [_ep_steps(net, s0, x, y, beta, steps, eps), _ep_steps(net, s0, x, y, -beta, steps, eps)]
+        runs += [_real_run(net, s0, beta, steps, eps, readout),
+                 _real_run(net, s0, -beta, steps, eps, readout)]
 
     def pieces(s_side, theta_side):
-        out = {f"s{l}": s_side[..., sl] for l, sl in enumerate(net.slices)}
-        out.update({f"W{l}{l + 1}": theta_side[0][l] for l in range(net.L)})
-        if has_b:
-            out.update({f"b{l}": theta_side[1][l] for l in range(net.L)})
+        out = {b: s_side[..., sl] for b, sl in zip(blocks, net.slices)}
+        out.update(zip(params, theta_side))
         return out
-    for (sb, tb), *eps_runs in zip(_rbp_steps(net, s0, x, y, steps, eps, factored=True), *runs):
+    for (sb, tb), *ep_runs in zip(_rbp_steps(net, s0, steps, eps, lin0, readout.c_theta), *runs):
         rbp = pieces(sb, tb)
-        ep = {"complex_step": pieces(*eps_runs[0][:2])}
-        u = eps_runs[0][2]
+        ep = {"complex_step": pieces(*ep_runs[0][:2])}
+        u = ep_runs[0][2]
         if real:
-            plus, minus = eps_runs[1], eps_runs[2]
+            plus, minus = ep_runs[1], ep_runs[2]
             ep["real_beta"] = pieces(*plus[:2])
             ep["symmetric_beta"] = pieces((plus[0] + minus[0]) / 2,
-                                          ([(a + b) / 2 for a, b in zip(plus[1][0], minus[1][0])],
-                                           [(a + b) / 2 for a, b in zip(plus[1][1], minus[1][1])]))
+                                          [(a + b) / 2 for a, b in zip(plus[1], minus[1])])
         for e, parts in ep.items():
-            for q in quantities:
-                uq = u[..., net.slices[int(q[1:])]] if (q.startswith("s") and e == "complex_step") else None
-                stats[(q, e)].add(parts[q], rbp[q], uq)
+            for b, sl in zip(blocks, net.slices):
+                stats[(b, e)].add(parts[b], rbp[b], u[..., sl] if e == "complex_step" else None)
+            for p in params:
+                stats[(p, e)].add(parts[p], rbp[p])
     rows = []
     for q in quantities:
         st = stats[(q, "complex_step")]
@@ -231,8 +248,8 @@ def _series(values):
     return [None if np.isnan(v) else float(v) for v in values]
 
 
-def continuous_check(net, s0, x, y, *, T=5.0, points=21, h=1e-8, rtol=1e-12):
-    """Theorem 3 in continuous time with DOP853: per-layer normalized error on a time grid.
+def continuous_check(net, s0, *, T=5.0, points=21, h=1e-8, rtol=1e-12):
+    """Theorem 3 in continuous time with DOP853: per-block normalized error on a time grid.
 
     The EP run is the complex-step nudged flow (beta = i h) written in the
     deviation from s0 with its imaginary part divided by h, so that the
@@ -240,23 +257,23 @@ def continuous_check(net, s0, x, y, *, T=5.0, points=21, h=1e-8, rtol=1e-12):
     """
     B, n = s0.shape
     ts = np.linspace(0, T, points)
-
-    lin = net.linearize(s0, x)
+    lin = net.linearize(s0)
 
     def rbp_rhs(_t, v):
         return -lin.hv(v.reshape(B, n), transpose=True).ravel()
 
     def ep_rhs(_t, w):
-        # the state is s = s0 + Re(w) + i h Im(w): the complex-step trajectory with its
-        # imaginary part rescaled by 1/h, so the solver's error norm sees it at order one
+        # s = s0 + Re(w) + i h Im(w): the complex-step trajectory with its imaginary part
+        # rescaled by 1/h, so the solver's error norm sees it at order one
         w = w.reshape(B, n)
         s = s0 + w.real + 1j * h * w.imag
-        f = -(net.dE_ds(s, x) + 1j * h * net.dC_ds(s, y))
+        f = -(net.dE_ds(s) + 1j * h * net.dC_ds(s))
         return (f.real + 1j * f.imag / h).ravel()
     opts = dict(method="DOP853", t_eval=ts, rtol=rtol)
-    c = float(np.max(np.abs(net.dC_ds(s0, y)))) or 1.0
+    cs0 = net.dC_ds(s0)
+    c = float(np.max(np.abs(cs0))) or 1.0
     atol = rtol * c * 1e-6  # six orders below the solutions' scale (|C_s|)
-    rbp = solve_ivp(rbp_rhs, (0, T), net.dC_ds(s0, y).ravel(), atol=atol, **opts)
+    rbp = solve_ivp(rbp_rhs, (0, T), cs0.ravel(), atol=atol, **opts)
     ep = solve_ivp(ep_rhs, (0, T), np.zeros(B * n, dtype=complex), atol=atol, **opts)
     if not (rbp.success and ep.success):
         raise EqpropError(f"continuous check: DOP853 failed ({rbp.message}; {ep.message})")
@@ -265,10 +282,10 @@ def continuous_check(net, s0, x, y, *, T=5.0, points=21, h=1e-8, rtol=1e-12):
     for k in range(points):
         w = ep.y[:, k].reshape(B, n)
         s = s0 + w.real + 1j * h * w.imag
-        s_tilde.append((net.dE_ds(s, x) + 1j * h * net.dC_ds(s, y)).imag / h)
-    return [{"quantity": f"s{l}",
-             "complex_step": normalized_error([a[..., sl] for a in s_tilde], [b[..., sl] for b in s_bar])}
-            for l, sl in enumerate(net.slices)]
+        s_tilde.append((net.dE_ds(s) + 1j * h * net.dC_ds(s)).imag / h)
+    return [{"quantity": b,
+             "complex_step": normalized_error([a[..., sl] for a in s_tilde], [x[..., sl] for x in s_bar])}
+            for b, sl in zip(net.block_names, net.slices)]
 
 
 def _initial_state(init, batch, n, seed):
@@ -278,7 +295,7 @@ def _initial_state(init, batch, n, seed):
     return np.random.default_rng([seed, 1]).standard_normal((batch, n))
 
 
-def _diverged(free, net, rho):
+def _diverged(free, model):
     """The one-line refusal when the free phase ran away for some examples."""
     bad = [i for i, st in enumerate(free.status) if st == "diverged"]
     size = float(np.max(np.abs(np.nan_to_num(free.s[bad], nan=np.inf))))
@@ -286,95 +303,150 @@ def _diverged(free, net, rho):
              "the energy or its gradient became infinite or NaN")
     return EqpropError(
         f"scale: the free phase diverged for {len(bad)} of {len(free.status)} examples (example "
-        f"{bad[0]}: {where}): the energy with rho = "
-        f"{net.rho.name} and these weights has no minimum within reach; use a bounded activation "
-        "(sigmoid, tanh, erf), smaller --layers, another --seed or --init random")
+        f"{bad[0]}: {where}): {model.name} with these parameters has no minimum within reach; "
+        "use a bounded activation (sigmoid, tanh, erf), smaller sizes, another --seed or "
+        "--init random")
 
 
-def scale(layers=(10, 512, 512, 784), *, batch=128, data="random", rho="sigmoid", eps=0.5,
-          steps=100, h=1e-20, beta=0.01, seed=0, cost="squared", continuous=False,
-          asymmetry=0.0, init="zeros", plain_layers=(), progress=None, max_memory=MAX_MEMORY,
-          max_flops=MAX_FLOPS):
+#: what ``scale`` takes only for the layered family built from ``layers``
+_LAYERED = {"rho": "sigmoid", "cost": "squared", "asymmetry": 0.0, "plain_layers": (),
+            "biases": False}
+
+
+def scale(model=(10, 512, 512, 784), *, batch=None, data="random", rho="sigmoid", eps=None,
+          steps=None, h=1e-20, beta=None, seed=None, cost="squared", continuous=False,
+          asymmetry=0.0, init=None, plain_layers=(), biases=False, dims=None, backend="numpy",
+          device=None, progress=None, max_memory=MAX_MEMORY, max_flops=MAX_FLOPS):
     """Run the realistic-size check end to end; returns a :class:`ScaleReport`.
 
-    Free phase (:func:`~eqprop.numeric.layered_solve.free_phase`): relaxation
-    with steps of at most ``eps``, each lowering every example's energy,
-    then Newton-CG with a line search, to ``max|dE/ds| <= 1e-15`` or
-    float64's floor; an example whose state runs away is refused
-    (EqpropError). Then the hypotheses, per example
+    ``model`` is an :class:`~eqprop.symbolic.arrays.ArrayModel`, a model file
+    declaring one, or the layer sizes ``[n_out, ..., n_in]`` of the layered
+    Hopfield network (then ``rho``, ``cost``, ``biases``, ``asymmetry`` and
+    ``plain_layers`` choose its variant). ``dims`` sets an array model's sizes
+    (default: its ``[scale] dims``); ``batch``, ``eps``, ``steps``, ``beta``,
+    ``init`` default to its ``[scale]`` table, else 128, 0.5, 100, 0.01,
+    ``"zeros"``. ``backend`` is ``"numpy"`` or ``"torch"`` (``device`` "cpu"
+    or "cuda").
+
+    Free phase (:func:`~eqprop.numeric.batch_solve.free_phase`): relaxation
+    with steps of at most ``eps``, each lowering every example's energy, then
+    Newton-CG, to ``max|dE/ds| <= 1e-15`` or float64's floor; an example whose
+    state runs away is refused (EqpropError). Then the hypotheses, per example
     (:mod:`~eqprop.proofs.scale_hypotheses`), :func:`check_theorem3` and the
     gradient comparison (implicit function theorem, EP limit by complex-step
     nudged fixed point, RBP limit run until its tail is below 1e-14).
-
-    ``init``: the free phase's start, ``"zeros"`` or ``"random"``.
-    ``plain_layers``: free layers whose update lacks rho' (a non-gradient
-    control, see :class:`~eqprop.numeric.layered.LayeredNetwork`).
 
     Every argument is checked before anything is allocated, and a run whose
     :func:`estimate` exceeds ``max_memory`` bytes (default 8 GiB) or
     ``max_flops`` (default 1e13) is refused with the estimate in the message.
     """
     say = progress or (lambda msg: None)
-    layers, batch, steps, seed, eps, beta, h = _check_arguments(
-        layers, batch, eps, steps, h, beta, seed, cost, continuous, asymmetry, data, max_memory,
-        max_flops)
+    is_layers = not isinstance(model, (str, bytes)) and hasattr(model, "__iter__") \
+        and not hasattr(model, "specs")
+    given = dict(rho=rho, cost=cost, asymmetry=asymmetry, plain_layers=plain_layers, biases=biases)
+    if not is_layers:
+        odd = [k for k, v in given.items() if v != _LAYERED[k] and not (k == "plain_layers" and not v)]
+        if odd:
+            raise EqpropError(f"scale: {odd[0]} applies to the layered network (--layers) only; "
+                              "an array model writes its own energy and cost")
+    elif dims:
+        raise EqpropError("scale: dims applies to an array model; give the layer sizes instead")
+    t0 = time.perf_counter()
+    check_options(1, 0.5, 1, h, 0.01, seed or 0, cost, asymmetry, data)
+    if is_layers:
+        model = check_layers(model)
+        check_activation(rho)
+    options = dict(rho=rho, cost=cost, seed=seed or 0, asymmetry=asymmetry,
+                   plain_layers=plain_layers, biases=biases)
+    say("model: derivation and code generation")
+    m = resolve(model, dims=dims, layered_options=options)
+    defaults = {"batch": 128, "eps": 0.5, "steps": 100, "beta": 0.01, "init": "zeros"}
+    chosen = {k: (v if v is not None else m.scale.get(k, defaults[k]))
+              for k, v in (("batch", batch), ("eps", eps), ("steps", steps), ("beta", beta),
+                           ("init", init))}
+    if data == "random" and m.scale.get("data"):
+        data = m.scale["data"]
+    batch, steps, seed_used, eps, beta, h = check_options(
+        chosen["batch"], chosen["eps"], chosen["steps"], h, chosen["beta"],
+        m.seed if seed is None else seed, "squared", 0.0, data)
+    init = chosen["init"]
     if init not in ("zeros", "random"):
         raise EqpropError(f"init: {str(init)[:40]!r}; choose zeros or random")
+    if backend not in ("numpy", "torch"):
+        raise EqpropError(f"backend: {str(backend)[:40]!r}; choose numpy or torch")
+    check_smooth(m)
+    program = generate(derive_arrays(m))
+    mem, flops = estimate(program, batch, steps, eps, continuous)
+    _check_budget(m, batch, steps, eps, mem, flops, max_memory, max_flops)
     seconds = {}
-    t0 = time.perf_counter()
     try:
-        with np.errstate(all="ignore"):  # a value out of range is found and refused, not warned
-            net = network(layers, rho=rho, seed=seed, cost=cost, asymmetry=asymmetry,
-                          plain_layers=plain_layers)
-            check_activation(net, rho)
-    except OverflowError:  # a number of rho beyond float64 ('1e999*z'), met when it is evaluated
-        raise EqpropError(f"rho: {str(rho)[:60]!r} overflows float64 (its numbers or values pass "
-                          "1e308); the layered network computes in float64: use an activation "
-                          "whose values stay within range, such as sigmoid or tanh") from None
-    x, y = load(data, n_in=net.sizes[-1], n_out=net.sizes[0], batch=batch, seed=seed)
-    x, y = net.check_data(x, y)
+        built = build(m, batch=batch, data=data, seed=seed_used, backend=backend, device=device,
+                      program=program)
+    except ImportError as exc:
+        raise EqpropError(f"backend: {exc}") from None
+    net = built.net
+    seconds["model"] = time.perf_counter() - t0
     with np.errstate(all="ignore"):  # overflow is detected and reported, not warned about
         say("free phase: relaxation and Newton-CG")
-        free = free_phase(net, x, _initial_state(init, batch, net.n_free, seed), eps=eps)
+        t1 = time.perf_counter()
+        free = free_phase(net, _initial_state(init, batch, net.n_free, seed_used), eps=eps)
         if "diverged" in free.status:
-            raise _diverged(free, net, rho)
+            raise _diverged(free, m)
         s0 = free.s
         residual = float(np.max(free.residual))
-        seconds["free phase"] = time.perf_counter() - t0
+        seconds["free phase"] = time.perf_counter() - t1
         say("hypotheses: fixed point, strict minimum (Lanczos), stable step, gradient field")
         t1 = time.perf_counter()
-        hyp = check_hypotheses(net, s0, x, free, eps=eps, seed=seed)
+        hyp = check_hypotheses(net, s0, free, eps=eps, seed=seed_used)
         seconds["hypotheses"] = time.perf_counter() - t1
         say(f"nudged phase ({steps} complex-step and real-beta steps) and RBP ({steps} steps)")
         t1 = time.perf_counter()
-        rows = check_theorem3(net, s0, x, y, eps=eps, steps=steps, h=h, beta=beta)
+        rows = check_theorem3(net, s0, eps=eps, steps=steps, h=h, beta=beta)
         seconds["theorem 3"] = time.perf_counter() - t1
         say("gradients: implicit function theorem, EP limit, RBP limit")
         t2 = time.perf_counter()
-        gradient, notes = _gradients(net, s0, x, y, hyp, eps=eps, h=h, beta=beta)
+        gradient, notes = _gradients(net, s0, hyp, eps=eps, h=h, beta=beta)
         seconds["gradients"] = time.perf_counter() - t2
         cont = []
         if continuous:
             say("continuous time: DOP853 for RBP and the complex-step nudged flow")
             t3 = time.perf_counter()
-            cont = continuous_check(net, s0, x, y)
+            cont = continuous_check(net, s0)
             seconds["continuous"] = time.perf_counter() - t3
     seconds["total"] = time.perf_counter() - t0
-    return ScaleReport(layers=list(net.sizes), batch=batch, data=data, eps=eps, steps=steps, h=h,
-                       beta=beta, residual=residual, rows=rows, gradient=gradient, continuous=cont,
-                       seconds=seconds, notes=notes, hypotheses=hyp, init=init)
+    return ScaleReport(layers=list(m.layers) if m.layers else None, batch=batch, data=data,
+                       eps=eps, steps=steps, h=h, beta=beta, residual=residual, rows=rows,
+                       gradient=gradient, continuous=cont, seconds=seconds, notes=notes,
+                       hypotheses=hyp, init=init, model=m.name, dims=dict(m.dims),
+                       n_state=m.n_state, n_params=m.n_params, backend=backend)
 
 
-def _gradients(net, s0, x, y, hyp, *, eps, h, beta):
+def _check_budget(m, batch, steps, eps, mem, flops, max_memory, max_flops):
+    from .scale_arguments import _bytes, _sci
+    shape = f"{m.name} at {', '.join(f'{k} = {v}' for k, v in m.dims.items()) or 'its sizes'}, " \
+            f"batch {batch}, {steps} steps"
+    if mem > max_memory:
+        raise EqpropError(f"scale: {shape} would need about {_bytes(mem)} of memory, more than the "
+                          f"{_bytes(max_memory)} limit; use smaller sizes (--layers or --shape), a "
+                          "smaller batch (--batch) or fewer steps (--steps)")
+    if flops > max_flops:
+        step = (f", a larger --eps (the RBP limit takes {RBP_LIMIT_TIME:g} / eps steps)"
+                if RBP_LIMIT_TIME / eps > steps else "")
+        raise EqpropError(f"scale: {shape} would take about {_sci(flops)} floating-point operations, "
+                          f"more than the {_sci(max_flops)} limit (hours of work); use fewer steps "
+                          f"(--steps), smaller sizes (--layers or --shape){step} or a smaller batch "
+                          "(--batch)")
+
+
+def _gradients(net, s0, hyp, *, eps, h, beta):
     """dJ/dtheta three ways against the implicit-function gradient; returns ``(gradient, notes)``."""
-    implicit = implicit_gradient(net, s0, x, y)
-    s_beta, _, _ = net.newton(s0.astype(complex), x, y, beta=1j * h, tol=1e-300, maxiter=4)
-    dW, db = net.dE_dtheta(s_beta, x)
-    ep_limit = ([a.imag / h for a in dW], [a.imag / h for a in db])
-    s_r, res_r, _ = net.newton(s0.copy(), x, y, beta=beta, tol=1e-12)
-    th0, thb = net.dE_dtheta(s0, x), net.dE_dtheta(s_r, x)
-    real_limit = ([(a - b) / beta for a, b in zip(thb[0], th0[0])],
-                  [(a - b) / beta for a, b in zip(thb[1], th0[1])])
+    implicit = implicit_gradient(net, s0)
+    lin0 = net.linearize(s0)
+    readout = _Readout(net, s0, lin0)
+    s_beta, _, _ = net.newton(s0.astype(complex), beta=1j * h, tol=1e-300, maxiter=4)
+    ep_limit = _complex_readout(net, s_beta, h, readout)
+    s_r, res_r, _ = net.newton(s0.copy(), beta=beta, tol=1e-12)
+    real_limit = readout.real(s_r, beta)
     cap = int(np.ceil(RBP_LIMIT_TIME / eps))
     k_inf, rate, cut = rbp_limit_steps(hyp, eps, cap)
     notes, tail = [], 0.0
@@ -386,15 +458,14 @@ def _gradients(net, s0, x, y, hyp, *, eps, h, beta):
     if cut:
         # RBP contracts, but too slowly to decay within the budget: compare Thetabar_K with
         # the implicit gradient plus the tail M H^-T Sbar_K still to come (exact for any K)
-        theta_inf, rest = rbp_limit(net, s0, x, y, eps=eps, steps=k_inf, tail=True)
+        theta_inf, rest = rbp_limit(net, s0, eps=eps, steps=k_inf, tail=True)
         tail = _rel(rest, implicit, size_only=True)
-        theta_inf = ([a - b for a, b in zip(theta_inf[0], rest[0])],
-                     [a - b for a, b in zip(theta_inf[1], rest[1])])
+        theta_inf = [a - b for a, b in zip(theta_inf, rest)]
         notes.append(f"RBP limit cut at t = {RBP_LIMIT_TIME:g} ({cap} steps, rho = {rate:.6f}): "
                      f"the tail still to come, M H^-T Sbar_K, {tail:.1e} of the gradient, is "
                      "subtracted (a larger --eps decays sooner)")
     else:
-        theta_inf = rbp_limit(net, s0, x, y, eps=eps, steps=k_inf)
+        theta_inf = rbp_limit(net, s0, eps=eps, steps=k_inf)
     gradient = {"ep_vs_implicit": _rel(ep_limit, implicit), "rbp_vs_implicit": _rel(theta_inf, implicit),
                 "real_beta_vs_implicit": real,
                 "rbp_limit_steps": k_inf, "rbp_rate": rate, "rbp_tail": tail}

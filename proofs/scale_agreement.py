@@ -2,9 +2,9 @@
 
 :func:`normalized_error` is Ernoult et al.'s measure over a whole series;
 :class:`_Agreement` accumulates it step by step (with the per-step relative
-error and the digits a step loses), comparing the input layer's
-weight-sized derivatives through their factors when both sides are
-:class:`~eqprop.numeric.layered.Factored`; :func:`_rel` is the relative
+error and the digits a step loses), comparing a parameter's
+derivatives through their factors when both sides are
+:class:`~eqprop.numeric.namespaces.Factored`; :func:`_rel` is the relative
 difference of two gradients.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eqprop.numeric.layered import Factored
+from eqprop.numeric.namespaces import Factored
 
 __all__ = ["normalized_error", "EPS64"]
 
@@ -26,7 +26,9 @@ def normalized_error(ep, rbp):
 
 
 def _flat(theta):
-    return np.concatenate([np.ravel(a) for a in theta[0] + theta[1]])
+    """One vector of every parameter's entries (a list of arrays, one per parameter)."""
+    arrays = [a.dense() if isinstance(a, Factored) else a for a in theta]
+    return np.concatenate([np.ravel(a) for a in arrays]) if arrays else np.zeros(0)
 
 
 def _rel(a, b, size_only=False):

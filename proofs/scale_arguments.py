@@ -1,9 +1,10 @@
 """What :func:`eqprop.proofs.scale.scale` checks before it allocates anything.
 
-:func:`_check_arguments` validates every argument (whole numbers, finite
-reals, known names) and refuses a run whose :func:`estimate` of peak memory
-or arithmetic exceeds the limits (:data:`MAX_MEMORY`, :data:`MAX_FLOPS`),
-with the estimate in the message.
+:func:`check_layers` and :func:`check_options` validate every argument
+(whole numbers, finite reals, known names); :func:`estimate` gives a run's
+peak memory and arithmetic from the generated code's own counts, and
+:func:`~eqprop.proofs.scale.scale` refuses a run beyond the limits
+(:data:`MAX_MEMORY`, :data:`MAX_FLOPS`), with the estimate in the message.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from eqprop.errors import EqpropError
 
 from .options import finite_number
 
-__all__ = ["estimate", "MAX_MEMORY", "MAX_FLOPS", "RBP_LIMIT_TIME"]
+__all__ = ["estimate", "check_layers", "check_options", "MAX_MEMORY", "MAX_FLOPS", "RBP_LIMIT_TIME"]
 
 
 #: what :func:`~eqprop.proofs.scale.scale` refuses to start: estimated peak memory (bytes) and
@@ -53,43 +54,63 @@ def _bytes(n):
         v /= 1024
 
 
-def estimate(sizes, batch, steps, eps=0.5, continuous=False, asymmetry=0.0):
+def estimate(program, batch, steps, eps=0.5, continuous=False):
     """``(bytes, flops)``: the peak memory and arithmetic of a :func:`~eqprop.proofs.scale.scale` run.
 
-    A deliberately generous model, in Python integers (no overflow), measured
-    against tracemalloc on small runs: about 16 weight-sized float64 arrays
-    (the weights, their transposes' products, Thetatilde and Thetabar of three
-    estimators, the buffers of the differences), 40 float64 copies of the batch
-    of states (complex128 and split complex buffers count twice), two
-    batch-by-batch Gram matrices, and 100 bytes per step, quantity and
-    estimator of per-step errors. Work: one product of the batch with all the
-    weights is ``P = 2 batch W`` flop; a step of the four runs (complex step,
-    +beta, -beta, RBP) costs about 15 P and the Gram-weighted comparisons of the
-    input layer 18 batch^2 n_in_hidden; the gradients add the RBP limit
-    (at most RBP_LIMIT_TIME / eps steps of one product with H, P at most)
-    and Newton-CG (taken as 1000 P: about 110 products with H were
-    measured, complex ones at twice the cost), the free phase and the
-    hypotheses another 1000 P (relaxation, Newton-CG, Lanczos);
-    ``continuous`` DOP853 at rtol 1e-12 about 15000 P (measured: 13000 P).
+    ``program`` is the model's generated :class:`~eqprop.symbolic.arrays.Program`.
+    A deliberately generous model, in Python integers (no overflow): about
+    16 copies of the parameters and constants, 40 of the batch's state, two
+    batch-by-batch Gram matrices, every intermediate of the largest generated
+    function alive at once (twice, for complex arithmetic), and 100 bytes per
+    step, quantity and estimator of per-step errors. Work: the generated
+    functions' own counts (:meth:`~eqprop.symbolic.arrays.Program.flops`) --
+    per step the complex-step pass, RBP's H^T v and M v and the two real-beta
+    passes; then the RBP limit (``RBP_LIMIT_TIME / eps`` products with H^T),
+    the free phase, the hypotheses and Newton-CG (taken as 2000 products H v)
+    and, with ``continuous``, 15000 more -- and Python's own work per
+    operation and step.
     """
-    sizes = [int(n) for n in sizes]
-    W = sum(a * b for a, b in zip(sizes, sizes[1:]))
-    N = sum(sizes)
-    L = len(sizes) - 1
+    d = program.derived
     B = int(batch)
-    mem = 8 * (16 + (1 if asymmetry else 0)) * W + 8 * 40 * B * N + 2 * 8 * B * B \
-        + 100 * int(steps) * 3 * L * 4
+    P = sum(math.prod(shape) for _, shape in d.fixed)
+    N = d.n
+    quantities = len(d.blocks) + len(d.params)
+    peak = max(_live(program, e, B) for e in program.entries)
+    mem = 8 * (16 * P + 40 * B * N + 2 * B * B) + 16 * peak + 100 * int(steps) * 3 * quantities
     if continuous:
         mem += 16 * 80 * B * N
-    P = 2 * B * W
-    per_step = 15 * P + 18 * B * B * sizes[-2]
-    flops = int(steps) * per_step + (_rbp_steps(eps) + 1) * P + 2000 * P \
-        + 2 * B * B * sizes[-1]
+    f = program.flops
+    per_step = f("dual", B) + f("hvT", B) + f("mv", B) + 2 * f("step" if "step" in program.entries
+                                                             else "grad", B)
+    # the comparisons: differences of every parameter-sized value of the three estimators, and
+    # the Gram route (B x B x rows) for a derivative kept as its factors
+    rows = max([shape[0] for _, shape in d.params if shape] + [1])
+    per_step += 10 * P + 2 * B * B * rows
+    hv = f("hv", B)
+    flops = int(steps) * per_step + (_rbp_steps(eps) + 1) * f("hvT", B) + 2000 * hv + f("mv", B)
     if continuous:
-        flops += 15000 * P
-    # Python's own work per layer and step (a few microseconds per array operation)
-    flops += (int(steps) + 100) * L * 4 * 10**6
+        flops += 15000 * hv
+    nodes = sum(len(roots) for roots in program.entries.values())
+    flops += (int(steps) + 100) * nodes * 10**4  # Python's own work, about 10 us an operation
     return mem, flops
+
+
+def _live(program, entry, batch):
+    """Elements of every intermediate one generated function makes, as if all were alive at once.
+
+    Inputs, views (transposes, reshapes, broadcasts) and the per-example outer products that a
+    sum over the batch turns into one matrix product (never formed) do not count.
+    """
+    from eqprop.symbolic.arrays.ir import walk
+    order = walk(program.entries[entry])
+    users = {}
+    for n in order:
+        for a in n.args:
+            users.setdefault(id(a), []).append(n.op)
+    skip = ("var", "num", "zeros", "transpose", "reshape", "broadcast")
+    return sum(n.size * (batch if n.batched else 1) for n in order
+               if n.op not in skip and not (n.op == "outer" and n.batched
+                                            and set(users.get(id(n), ())) <= {"batchsum"}))
 
 
 def _rbp_steps(eps):
@@ -104,27 +125,21 @@ def _rbp_steps(eps):
 MAX_ASYMMETRY = 1e6
 
 
-def _check_arguments(layers, batch, eps, steps, h, beta, seed, cost, continuous, asymmetry, data,
-                     max_memory, max_flops):
-    """Every argument of :func:`~eqprop.proofs.scale.scale`, before anything is allocated.
-
-    Returns ``(sizes, batch, steps, seed, eps, beta, h)`` as Python ints and floats.
-    """
-    def whole(name, value):
-        if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
-            return int(value)
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise EqpropError(f"{name}: expected a whole number, got {_short(value)}")
+def _whole(name, value):
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
         return int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise EqpropError(f"{name}: expected a whole number, got {_short(value)}")
+    return int(value)
 
-    def real(name, value):
-        return finite_number(value, name)
 
+def check_layers(layers):
+    """Layer sizes ``[n_out, ..., n_in]`` as Python ints, or one line saying what is wrong."""
     if isinstance(layers, (str, bytes)):
         raise EqpropError(f"layers: expected a list of integers such as [10, 512, 512, 784], "
                           f"got {_short(layers)}")
     try:
-        sizes = [whole("layers", n) for n in layers]
+        sizes = [_whole("layers", n) for n in layers]
     except TypeError:
         raise EqpropError(f"layers: expected a list of integers such as [10, 512, 512, 784], "
                           f"got {_short(layers)}") from None
@@ -133,15 +148,32 @@ def _check_arguments(layers, batch, eps, steps, h, beta, seed, cost, continuous,
             + (f",... ({len(sizes)} sizes)" if len(sizes) > 20 else "")
         raise EqpropError(f"layers: need at least two positive sizes, output first and input last "
                           f"(such as 10,512,512,784), got {shown}")
-    batch = whole("batch", batch)
+    if max(sizes) > 10**8 or len(sizes) > 1000:
+        raise EqpropError(f"layers: {len(sizes)} sizes up to {_sci(max(sizes))}; each size is at "
+                          "most 100,000,000 and there are at most 1,000 layers (the memory limit "
+                          "refuses far less)")
+    return sizes
+
+
+def check_options(batch, eps, steps, h, beta, seed, cost, asymmetry, data):
+    """Every option of :func:`~eqprop.proofs.scale.scale` but the model, before anything is built.
+
+    Returns ``(batch, steps, seed, eps, beta, h)`` as Python ints and floats.
+    """
+    def real(name, value):
+        return finite_number(value, name)
+
+    batch = _whole("batch", batch)
     if batch < 1:
         raise EqpropError(f"batch: must be at least 1, got {batch}")
-    steps = whole("steps", steps)
+    steps = _whole("steps", steps)
     if steps < 1:
         raise EqpropError(f"steps: must be at least 1, got {steps}")
-    seed = whole("seed", seed)
+    seed = _whole("seed", seed)
     if seed < 0:
         raise EqpropError(f"seed: must be a non-negative integer, got {seed}")
+    if seed >= 2**63:
+        raise EqpropError(f"seed: at most 2**63 - 1, got {_short(seed)}")
     eps = real("eps", eps)
     if not eps > 0:  # any positive step: whether it is stable is a hypothesis, checked per example
         raise EqpropError(f"eps: the Euler step must be positive, got {eps}")
@@ -158,20 +190,4 @@ def _check_arguments(layers, batch, eps, steps, h, beta, seed, cost, continuous,
         raise EqpropError(f"cost: {_short(cost)}; choose 'squared' or 'cross_entropy'")
     if not isinstance(data, str):
         raise EqpropError(f"data: expected random, digits or mnist:PATH, got {_short(data)}")
-    mem, flops = estimate(sizes, batch, steps, eps, continuous, asymmetry)
-    def count(n):
-        return str(n) if n < 10**12 else _sci(n)
-    shape = (f"layers {','.join(map(count, sizes)) if len(sizes) <= 20 else f'of {len(sizes)} sizes'}, "
-             f"batch {count(batch)}, {count(steps)} steps")
-    if mem > max_memory:
-        raise EqpropError(f"scale: {shape} would need about {_bytes(mem)} of memory, more than the "
-                          f"{_bytes(max_memory)} limit; use smaller layers (--layers), a smaller "
-                          "batch (--batch) or fewer steps (--steps)")
-    if flops > max_flops:
-        # a tiny eps makes the RBP limit long (it runs to t = RBP_LIMIT_TIME in steps of eps)
-        step = (f", a larger --eps (the RBP limit takes {RBP_LIMIT_TIME:g} / eps steps)"
-                if RBP_LIMIT_TIME / eps > steps else "")
-        raise EqpropError(f"scale: {shape} would take about {_sci(flops)} floating-point operations, "
-                          f"more than the {_sci(max_flops)} limit (hours of work); use fewer steps "
-                          f"(--steps), smaller layers (--layers){step} or a smaller batch (--batch)")
-    return sizes, batch, steps, seed, eps, beta, h
+    return batch, steps, seed, eps, beta, h

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eqprop.numeric.layered_solve import extreme_eigenvalues
+from eqprop.numeric.batch_solve import extreme_eigenvalues
 
 __all__ = ["FIXED_POINT_TOL", "SYMMETRY_TOL", "check_hypotheses", "hypothesis_lines", "rbp_limit_steps"]
 
@@ -48,14 +48,14 @@ def _asymmetry(lin, seed):
     return np.linalg.norm(a - b, axis=-1) / np.where(size > 0, size, 1.0)
 
 
-def check_hypotheses(net, s0, x, free, *, eps, seed=0):
-    """The per-example hypotheses at s0 (``free``: the :class:`~eqprop.numeric.layered_solve.FreePhase`).
+def check_hypotheses(net, s0, free, *, eps, seed=0):
+    """The per-example hypotheses at s0 (``free``: the :class:`~eqprop.numeric.batch_solve.FreePhase`).
 
     Returns a JSON-ready dict: ``checks`` (one entry per hypothesis: id,
     holds, value, what, the violating examples) and ``per_example`` (the
     measured values).
     """
-    lin = net.linearize(s0, x)
+    lin = net.linearize(s0)
     spec = extreme_eigenvalues(lin, eps=eps, seed=seed)
     asym = _asymmetry(lin, seed)
     residual = np.asarray(free.residual, dtype=float)

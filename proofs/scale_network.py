@@ -1,120 +1,176 @@
-"""The layered networks that :func:`eqprop.proofs.scale.scale` checks: built or read from a model.
+"""The networks that :func:`eqprop.proofs.scale.scale` checks: any array model, at any size.
 
-:func:`network` draws Glorot-uniform weights for given layer sizes (with an
-optional asymmetric negative control); :func:`network_from_model` takes the
-weights and data of a built-in ``hopfield(...)`` model, so that the float64
-path can be checked against the symbolic one. ``rho`` and ``u`` are compiled
-from SymPy by :mod:`eqprop.symbolic.codegen` into dual-number-ready
-:class:`~eqprop.numeric.layered.Unary` functions.
+:func:`build` derives the model's array expressions, generates and compiles
+their code for the chosen backend, draws the parameters and a batch of data
+(or reads the data set), and returns an
+:class:`~eqprop.numeric.array_network.ArrayNetwork`. :func:`resolve` turns
+what ``scale`` was given (layer sizes, an array model, a model file) into an
+array model at the sizes to check; :func:`check_activation` refuses an
+activation the layered free phase cannot work with.
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
-import sympy as sp
 
 from eqprop.errors import EqpropError
-from eqprop.numeric.layered import LayeredNetwork, Unary
-from eqprop.symbolic.builtins import rho_function
-from eqprop.symbolic.codegen import compile_unary, compile_unary_joint
+from eqprop.numeric.array_network import ArrayNetwork
+from eqprop.numeric.data import load
+from eqprop.numeric.namespaces import namespace
+from eqprop.symbolic.arrays import ArrayModel, derive_arrays, generate, layered
+from eqprop.symbolic.builtins import load_model, rho_function
+from eqprop.symbolic.codegen import compile_unary
 from eqprop.symbolic.parse import NON_SMOOTH
 
-__all__ = ["network", "network_from_model", "check_activation"]
+__all__ = ["build", "network", "resolve", "check_activation", "check_smooth", "Built"]
 
 #: the activation is checked on [-GRID_END, GRID_END] at spacing GRID_STEP
 GRID_END, GRID_STEP = 20.0, 1e-3
 
 
-def _unary(expr, name):
-    f, df, ddf, dddf, _ = compile_unary(expr, name)
-    return Unary(f, df, ddf, name=str(expr), dddf=dddf, joint=compile_unary_joint(expr, name))
+def resolve(model, *, dims=None, layered_options=None):
+    """The :class:`ArrayModel` to check: ``model`` is layer sizes, an array model or a file.
 
-
-def network(layers, *, rho="sigmoid", u=None, biases=False, seed=0, cost="squared",
-            asymmetry=0.0, plain_layers=()):
-    """A :class:`LayeredNetwork` with Glorot-uniform weights drawn from ``seed``.
-
-    ``layers = [n_out, ..., n_in]``. ``rho`` and ``u`` are names or SymPy
-    expressions/strings in one variable (u defaults to z^2/2). A nonzero
-    ``asymmetry`` adds that much independent noise to the backward weights:
-    the non-gradient negative control; so do ``plain_layers``, free layers
-    whose update lacks the factor rho'(s_l) (``(0,)``: the output layer).
+    ``layered_options`` (rho, biases, cost, seed, asymmetry, plain_layers) build
+    the layered family from sizes; ``dims`` overrides sizes of an array model.
     """
-    try:
-        sizes = [int(n) for n in layers]
-    except (TypeError, ValueError):
-        raise EqpropError(f"layers: expected integers such as 10,512,512,784, got {layers!r}") from None
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise EqpropError(f"layers: need at least two positive sizes, output first and input "
-                          f"last, got {sizes}")
-    rng = np.random.default_rng(seed)
-    W = [rng.uniform(-1, 1, (sizes[l], sizes[l + 1])) * np.sqrt(6 / (sizes[l] + sizes[l + 1]))
-         for l in range(len(sizes) - 1)]
-    b = [rng.uniform(-0.5, 0.5, sizes[l]) if biases else np.zeros(sizes[l])
-         for l in range(len(sizes) - 1)]
-    W_back = None
-    if asymmetry:
-        W_back = [w + asymmetry * rng.standard_normal(w.shape) * np.sqrt(2 / sum(w.shape))
-                  for w in W[:-1]]
-    z = sp.Symbol("z", real=True)
-    u_expr = z**2 / 2 if u is None else rho_function(u)
-    return LayeredNetwork(sizes=tuple(sizes), W=W, b=b, rho=_unary(rho_function(rho), "rho"),
-                          u=_unary(u_expr, "u"), cost=cost, W_back=W_back,
-                          plain_layers=tuple(plain_layers))
+    if isinstance(model, (str, os.PathLike)):
+        loaded = load_model(model)
+        if not isinstance(loaded, ArrayModel):
+            raise EqpropError(f"scale: {str(model)[:80]!r} is a per-neuron model; eqprop scale "
+                              "checks array models (a [state] table of arrays, see the README's "
+                              "'Realistic size') and layered networks (--layers)")
+        model = loaded
+    if isinstance(model, ArrayModel):
+        if dims:
+            model = model.with_dims(**dims)
+        elif model.scale.get("dims"):
+            model = model.with_dims(**model.scale["dims"])
+        return model
+    return layered(model, **(layered_options or {}))
 
 
-def network_from_model(model):
-    """The :class:`LayeredNetwork` of a built-in ``hopfield(...)`` model, same weights and data.
+class Built:
+    """A network with its model, program and the numbers it was built from."""
 
-    Returns ``(net, x, y)`` with a batch of one example.
+    def __init__(self, model, derived, program, net, numbers):
+        self.model, self.derived, self.program, self.net = model, derived, program, net
+        self.numbers = numbers
+
+
+def _dataset(model, numbers, data, batch, seed):
+    """Fill the data arrays that come from a data set (``--data digits`` or ``mnist:PATH``)."""
+    columns = {s.dataset: n for n, s in model.specs.items() if s.dataset}
+    if data == "random":
+        missing = [n for n, s in model.specs.items() if s.role == "data" and numbers[n] is None]
+        if missing:
+            raise EqpropError(f"data '{missing[0]}' comes only from a data set; give --data "
+                              "digits or mnist:PATH, or an init in the model file")
+        return
+    if "images" not in columns:
+        raise EqpropError(f"--data {data}: the model has no data array with dataset = \"images\" "
+                          "to put the images in")
+    images = model.specs[columns["images"]]
+    labels = model.specs.get(columns.get("labels", ""), None)
+    n_out = labels.size if labels is not None else 10
+    x, y = load(data, n_in=images.size, n_out=n_out, batch=batch, seed=seed)
+    numbers[images.name] = x.reshape((batch,) + images.shape)
+    if labels is not None:
+        numbers[labels.name] = y.reshape((batch,) + labels.shape)
+
+
+def build(model, *, batch, data="random", seed=None, backend="numpy", device=None, program=None,
+          values=None):
+    """The :class:`Built` network of an array model for one batch (see the module docstring).
+
+    ``program``: the model's generated code, when the caller has it already;
+    ``values``: arrays by name that replace the model's own numbers (data with
+    the batch axis in front).
     """
-    if model.layers is None:
-        raise EqpropError("network_from_model: the model has no layer structure; use a "
-                          "hopfield(...) model")
-    sizes = model.layers
-    vals = {s.name: float(v) for s, v in {**model.params, **model.data}.items()}
-    W = [np.array([[vals[f"W{l}{l + 1}_{i}_{j}"] for j in range(sizes[l + 1])]
-                   for i in range(sizes[l])]) for l in range(len(sizes) - 1)]
-    b = [np.array([vals.get(f"b{l}_{i}", 0.0) for i in range(sizes[l])]) for l in range(len(sizes) - 1)]
-    x = np.array([[vals[f"x_{j}"] for j in range(sizes[-1])]])
-    y = np.array([[vals[f"y_{i}"] for i in range(sizes[0])]])
-    z = sp.Symbol("z", real=True)
-    # rho is recovered from the energy's coupling term of W01_0_0
-    w = next(p for p in model.params if p.name == "W01_0_0")
-    term = next(t for t in sp.Add.make_args(model.energy) if t.has(w))
-    s00 = next(s for s in model.state if s.name == "s0_0")
-    rho_expr = sp.Mul(*[f for f in sp.Mul.make_args(term) if f.free_symbols == {s00}]).xreplace({s00: z})
-    net = LayeredNetwork(sizes=sizes, W=W, b=b, rho=_unary(rho_expr, "rho"),
-                         u=_unary(z**2 / 2, "u"))
-    return net, x, y
+    if program is None:
+        check_smooth(model)
+        program = generate(derive_arrays(model))
+    derived = program.derived
+    xp = namespace(backend, device)
+    numbers = model.numbers(batch=batch, seed=seed)
+    _dataset(model, numbers, data, batch, model.seed if seed is None else seed)
+    for n, v in (values or {}).items():
+        if n not in model.specs:
+            raise EqpropError(f"values: '{n}' is not a parameter, constant or data array of the model")
+        spec = model.specs[n]
+        want = ((batch,) if spec.role == "data" else ()) + spec.shape
+        v = np.asarray(v, dtype=float)
+        if v.shape != want:
+            raise EqpropError(f"values: '{n}' has shape {v.shape}, expected {want}")
+        numbers[n] = v
+    for n, s in model.specs.items():
+        if s.role == "data" and not np.all(np.isfinite(numbers[n])):
+            raise EqpropError(f"data '{n}': contains NaN or infinite values; clean the data first")
+    net = ArrayNetwork(program.compile(xp), blocks=derived.blocks, params=derived.params,
+                       fixed=[numbers[n] for n, _ in derived.fixed],
+                       data=[numbers[n] for n, _ in derived.data], has_energy=model.has_energy,
+                       xp=xp, name=model.name, batch=batch,
+                       fixed_names=[n for n, _ in derived.fixed])
+    return Built(model, derived, program, net, numbers)
 
 
-def check_activation(net, rho):
+def network(model=(10, 512, 512, 784), *, batch=1, values=None, seed=0, dims=None,
+            backend="numpy", device=None, **layered_options):
+    """An :class:`~eqprop.numeric.array_network.ArrayNetwork` with its data bound, for tests and
+    notebooks: ``network([4, 6, 5], batch=3, values={"x": x, "y": y}, rho="tanh")``.
+
+    ``model`` as for :func:`resolve`; ``values`` replaces arrays by name.
+    """
+    m = resolve(model, dims=dims, layered_options=dict(seed=seed, **layered_options))
+    return build(m, batch=batch, seed=seed, backend=backend, device=device, values=values).net
+
+
+def check_smooth(model):
+    """Refuse (one line) an array model with a non-smooth function: the complex step and the
+    theorems need twice differentiable functions (a per-neuron model file gets them flagged)."""
+    from eqprop.symbolic.arrays import ir
+    roots = [model.energy, model.cost] if model.has_energy else \
+        list(model.vector_field.values()) + [model.cost]
+    for n in ir.walk(roots):
+        if n.op == "fn" and n.attrs[2].atoms(*NON_SMOOTH):
+            raise EqpropError(f"{n.attrs[0]} is not smooth ({', '.join(sorted({type(a).__name__ for a in n.attrs[2].atoms(*NON_SMOOTH)}))}): "
+                              "the theorems need a twice differentiable energy, and the complex "
+                              "step a smooth one; eqprop verify flags it on a small model")
+
+
+def check_activation(rho):
     """Refuse (EqpropError, one line) an activation the layered free phase cannot work with.
 
     The states of a layered network range over all reals, and with
     ``u = z^2/2`` each unit's fixed point solves ``s = rho'(s) field``. So
-    ``rho`` (as given to :func:`network`) must be smooth (no Abs, Min, Max,
-    ...: the complex step needs a holomorphic function), rho, rho' and rho''
-    real and finite (checked on a grid of [-20, 20] at spacing 1e-3; beyond
-    it the free phase reports a state that runs out of range), without a
-    pole, jump or kink
-    between grid points (each step of rho must match the trapezoid rule on
-    rho', and each step of rho' the rule on rho''),
-    and ``rho'(0)`` must not vanish: where it does (an even function such as
-    cos), ``s = 0`` is a fixed point of every unit, through which no signal
-    passes.
+    ``rho`` must be smooth (no Abs, Min, Max, ...: the complex step needs a
+    holomorphic function), rho, rho' and rho'' real and finite (checked on a
+    grid of [-20, 20] at spacing 1e-3; beyond it the free phase reports a
+    state that runs out of range), without a pole, jump or kink between grid
+    points (each step of rho must match the trapezoid rule on rho', and each
+    step of rho' the rule on rho''), and ``rho'(0)`` must not vanish: where it
+    does (an even function such as cos), ``s = 0`` is a fixed point of every
+    unit, through which no signal passes.
     """
-    found = sorted({type(a).__name__ for a in rho_function(rho).atoms(*NON_SMOOTH)})
-    rho, name = net.rho, net.rho.name
+    expr = rho_function(rho)
+    name = str(expr)
+    found = sorted({type(a).__name__ for a in expr.atoms(*NON_SMOOTH)})
     if found:
         raise EqpropError(f"rho: {name} is not smooth ({', '.join(found)}): the theorems need a "
                           "twice differentiable energy, and the complex step a smooth rho; use "
                           "sigmoid, tanh, smoothhard or another smooth formula")
-    z = np.arange(-GRID_END, GRID_END + GRID_STEP / 2, GRID_STEP)
-    with np.errstate(all="ignore"):
-        f, df, ddf = (np.asarray(g(z)) for g in (rho.f, rho.df, rho.ddf))
-        d0 = float(np.asarray(rho.df(np.zeros(1)))[0])
+    try:
+        with np.errstate(all="ignore"):
+            f_, df_, ddf_, _, _ = compile_unary(expr, "rho")
+            z = np.arange(-GRID_END, GRID_END + GRID_STEP / 2, GRID_STEP)
+            f, df, ddf = (np.asarray(g(z)) for g in (f_, df_, ddf_))
+            d0 = float(np.asarray(df_(np.zeros(1)))[0])
+    except OverflowError:  # a number of rho beyond float64 ('1e999*z'), met when it is evaluated
+        raise EqpropError(f"rho: {name[:60]!r} overflows float64 (its numbers or values pass "
+                          "1e308); the network computes in float64: use an activation "
+                          "whose values stay within range, such as sigmoid or tanh") from None
     for what, v in (("rho", f), ("rho'", df), ("rho''", ddf)):
         bad = ~np.isfinite(v) if not np.iscomplexobj(v) else ~(np.isfinite(v) & (v.imag == 0))
         if v.shape != z.shape or bad.any():

@@ -72,7 +72,12 @@ def advice(failed, hyp):
 
 @dataclass(frozen=True)
 class ScaleReport:
-    """Per-layer agreement of EP and RBP at realistic size; ``table()`` to read it."""
+    """Per-block agreement of EP and RBP at realistic size; ``table()`` to read it.
+
+    ``layers`` is the layer sizes of a layered network (None for another
+    array model); ``model``, ``dims``, ``n_state`` and ``n_params`` say what
+    was checked, ``backend`` on which arrays.
+    """
 
     layers: list
     batch: int
@@ -89,6 +94,11 @@ class ScaleReport:
     notes: list = field(default_factory=list)
     hypotheses: dict = field(default_factory=dict)
     init: str = "zeros"
+    model: str = ""
+    dims: dict = field(default_factory=dict)
+    n_state: int = 0
+    n_params: int = 0
+    backend: str = "numpy"
 
     @property
     def worst_complex(self):
@@ -123,7 +133,9 @@ class ScaleReport:
         return not self.failures
 
     def to_dict(self):
-        return {"layers": self.layers, "batch": self.batch, "data": self.data, "eps": self.eps,
+        return {"layers": self.layers, "model": self.model, "dims": self.dims,
+                "n_state": self.n_state, "n_params": self.n_params, "backend": self.backend,
+                "batch": self.batch, "data": self.data, "eps": self.eps,
                 "steps": self.steps, "h": self.h, "beta": self.beta, "init": self.init,
                 "free_phase_residual": self.residual, "rows": self.rows,
                 "gradient": self.gradient, "continuous": self.continuous,
@@ -134,21 +146,26 @@ class ScaleReport:
         return json.dumps(_json_safe(self.to_dict()), sort_keys=True, indent=1, allow_nan=False)
 
     def table(self):
-        lines = [f"eqprop scale: layers {'-'.join(map(str, self.layers))}, batch {self.batch}, "
-                 f"data {self.data}",
+        what = (f"layers {'-'.join(map(str, self.layers))}" if self.layers else
+                f"{self.model} ({', '.join(f'{k} = {v}' for k, v in self.dims.items())})")
+        lines = [f"eqprop scale: {what}, batch {self.batch}, data {self.data}",
+                 f"  {self.n_state:,} state units, {self.n_params:,} parameters; float64 on "
+                 f"{self.backend}",
                  f"  free phase from {self.init}: max|dE/ds(s0)| = {self.residual:.1e}; then "
                  f"{self.steps} Euler steps of eps = {self.eps:g}; complex step h = {self.h:g}, "
                  f"real beta = {self.beta:g}", ""]
         if self.hypotheses:
             lines += hypothesis_lines(self.hypotheses, advice) + [""]
-        lines += ["  Theorem 3 in discrete time, Ernoult et al.'s normalized error per layer:",
-                  f"  {'quantity':<10} {'complex-step':>13} {'real beta':>11} {'symmetric':>11}   "
+        w = max([10] + [len(r["quantity"]) for r in self.rows + self.continuous])
+        lines += ["  Theorem 3 in discrete time, Ernoult et al.'s normalized error per state block and "
+                  "parameter:",
+                  f"  {'quantity':<{w}} {'complex-step':>13} {'real beta':>11} {'symmetric':>11}   "
                   f"{'per-step rel. error (min / median / max)':<42} digits lost (max)"]
 
         def num(v, width):
             return f"{v:>{width}.2e}" if v is not None else f"{'-':>{width}}"
         for r in self.rows:
-            lines.append(f"  {r['quantity']:<10} {num(r['complex_step'], 13)} {num(r['real_beta'], 11)} "
+            lines.append(f"  {r['quantity']:<{w}} {num(r['complex_step'], 13)} {num(r['real_beta'], 11)} "
                          f"{num(r['symmetric_beta'], 11)}   {r['step_min']:>9.1e} / {r['step_median']:>8.1e}"
                          f" / {r['step_max']:>8.1e}{'':12} {r['digits_lost']:>5.1f}")
         lines += ["  The per-step error has a floor that is physics, not a bug: EP reads Stilde_k as",
@@ -156,11 +173,11 @@ class ScaleReport:
                   "  deviation u_k, so a float64 step keeps about 16 - (digits lost) digits; past 16",
                   "  nothing is left of that step. The normalized measure weighs steps by their size."]
         if self.continuous:
-            lines += ["", "  continuous time (DOP853), normalized error per layer:"]
+            lines += ["", "  continuous time (DOP853), normalized error per state block:"]
             for r in self.continuous:
-                lines.append(f"  {r['quantity']:<10} {r['complex_step']:>13.2e}")
+                lines.append(f"  {r['quantity']:<{w}} {r['complex_step']:>13.2e}")
         g = self.gradient
-        lines += ["", "  dJ/dtheta (all layers): relative difference to the implicit-function gradient",
+        lines += ["", "  dJ/dtheta (all parameters): relative difference to the implicit-function gradient",
                   f"    EP limit (complex-step nudged fixed point) {g['ep_vs_implicit']:.2e}",
                   f"    RBP limit ({g['rbp_limit_steps']} steps, rho = {_rate(g.get('rbp_rate', math.nan))})"
                   .ljust(47) + f"{g['rbp_vs_implicit']:.2e}",

@@ -28,14 +28,17 @@ __all__ = ["verify", "ENGINES"]
 
 
 def _model(model):
+    from eqprop.symbolic.arrays import ArrayModel
     from eqprop.symbolic.builtins import load_model
     from eqprop.symbolic.model import Model
+    if isinstance(model, ArrayModel):  # written out entry by entry at its (small) sizes
+        return model.to_model()
     if isinstance(model, Model):
         return model
     if model is None:
         return load_model("paper")
     if isinstance(model, str):
-        return load_model(model)
+        return _model(load_model(model))
     raise EqpropError(f"model: expected a Model, a TOML path or a built-in name, got {type(model).__name__}")
 
 
@@ -45,9 +48,10 @@ def verify(model=None, *, dps=None, times=None, engine=None, initial_state=None,
 
     Parameters
     ----------
-    model : Model, str or None
-        A :class:`~eqprop.Model`, a TOML file, or a built-in name; ``None``
-        is the paper's example.
+    model : Model, ArrayModel, str or None
+        A :class:`~eqprop.Model`, an :class:`~eqprop.ArrayModel` (written out
+        entry by entry at its declared sizes), a TOML file, or a built-in
+        name; ``None`` is the paper's example.
     dps : int
         Decimal digits to report at, 8 to 120 (default: the model file's
         ``[verify]`` value, else 50). Computation runs with ``GUARD_DPS`` = 10 more.

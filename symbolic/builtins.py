@@ -296,7 +296,7 @@ def load_model(source):
     The file's fields are those of :class:`Model`; see ``examples/*.toml``.
     A UTF-8 byte order mark at the start of the file is accepted.
     """
-    if isinstance(source, Model):
+    if isinstance(source, Model) or type(source).__name__ == "ArrayModel":
         return source
     if not isinstance(source, (str, os.PathLike)):
         raise EqpropError(f"model: expected a Model, a TOML path or a built-in name, got "
@@ -329,6 +329,11 @@ def load_model(source):
                           "decimal strings within 1e-1000 .. 1e+1000") from None
     except RecursionError:
         raise EqpropError(f"{label}: the TOML nests arrays or tables too deeply") from None
+    if isinstance(doc.get("state"), dict):  # an array model: [state] is a table of shapes
+        from .arrays.model import ArrayModel
+        base = Path(spec).parent if not (spec in builtin_names() or key in
+                                         [b.replace("-", "_") for b in builtin_names()]) else None
+        return ArrayModel.from_dict(doc, label=label, base=base)
     return model_from_dict(doc, label=label)
 
 

@@ -118,10 +118,17 @@ def describe(model, *, latex=False, full=False, document=False):
     >>> print(eqprop.describe(eqprop.load_model("two-neurons")).splitlines()[0])
     eqprop derive: two neurons
     """
+    from .arrays.model import ArrayModel
     from .model import Model
+    if isinstance(model, ArrayModel):
+        from .arrays.describe import array_blocks
+        name = escape_controls(model.name)
+        blocks = array_blocks(model)
+        return _latex(blocks, name, "", True, document) if latex else _text(blocks, name, "", True)
     if not isinstance(model, Model):
-        raise EqpropError(f"describe: expected an eqprop.Model, got {type(model).__name__}; "
-                          "build one with eqprop.Model(...) or eqprop.load_model(name)")
+        raise EqpropError(f"describe: expected an eqprop.Model or ArrayModel, got "
+                          f"{type(model).__name__}; build one with eqprop.Model(...) or "
+                          "eqprop.load_model(name)")
     check_terms(model_terms(model))
     d = derive(model)
     blocks = _full_blocks(model, d) if full else summary_blocks(model, d)

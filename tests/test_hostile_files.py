@@ -359,10 +359,14 @@ def test_estimate_is_python_integers():
     """Sizes whose products overflow int64 are estimated exactly (and refused), not wrapped."""
     from eqprop.errors import EqpropError
     from eqprop.proofs.scale import estimate, scale
-    mem, flops = estimate([2**40, 2**40], 2**30, 10)
-    assert mem > 2**80 and flops > 2**110
+    from eqprop.symbolic.arrays import derive_arrays, generate, layered
+    program = generate(derive_arrays(layered([10**8, 10**8, 10**8])))
+    mem, flops = estimate(program, 2**30, 10)
+    assert mem > 2**66 and flops > 2**80  # beyond int64, exact
     with pytest.raises(EqpropError, match="limit"):
         scale([2**40, 2**40], batch=2**30)
+    with pytest.raises(EqpropError, match="memory"):
+        scale([10**8, 10**8, 10**8], batch=2**30)
 
 
 # -- saved reports ----------------------------------------------------------------------

@@ -26,13 +26,13 @@ Stages, each testable on its own:
 
 The argument order of every compiled function is fixed in
 :data:`ARGUMENTS`, and written into each function's docstring.
-:mod:`.unary` compiles the functions of one variable of the layered float64
-path.
+:mod:`.unary` compiles a function of one variable and its derivatives (the
+activation check of ``eqprop scale --rho``).
 """
 
 from .functions import ARGUMENTS, QUANTITIES, Compiled, Kernel, Quantity, compile_model
 from .gmpy import GmpyPrinter
-from .unary import compile_unary, compile_unary_joint
+from .unary import compile_unary
 
 __all__ = ["ARGUMENTS", "QUANTITIES", "Quantity", "Kernel", "Compiled", "compile_model",
-           "compile_unary", "compile_unary_joint", "GmpyPrinter"]
+           "compile_unary", "GmpyPrinter"]

@@ -1,8 +1,10 @@
-"""numpy functions of one variable and their derivatives (the layered float64 path).
+"""numpy functions of one variable and their derivatives.
 
-:mod:`eqprop.numeric.layered` (through :mod:`eqprop.proofs.scale`) evaluates
-the activation rho and the neuron potential on whole layers, at real and
-complex arguments; these are compiled here from their SymPy expressions.
+:func:`eqprop.proofs.scale_network.check_activation` evaluates a layered
+network's activation rho and its derivatives on a grid of the real line
+before any work; these are compiled here from their SymPy expressions. (At
+scale, the elementwise functions of an array model are printed into its
+generated module: :mod:`eqprop.symbolic.arrays.codegen`.)
 """
 
 from __future__ import annotations
@@ -43,19 +45,3 @@ def compile_unary(expr, name=""):
         else:
             out.append(fn)
     return out[0], out[1], out[2], out[3], z
-
-
-def compile_unary_joint(expr, name=""):
-    """``z -> (f(z), f'(z), f''(z))`` in one numpy function, common subexpressions shared.
-
-    For the sigmoid, one exp serves all three. Constant derivatives are
-    broadcast to the shape of ``z``.
-    """
-    z = _one_variable(expr, name)
-    exprs = _derivatives(expr, z, 2, name)
-    fn = sp.lambdify([z], exprs, modules=_np_modules(), cse=True)
-
-    def joint(a):
-        return tuple(v if np.shape(v) == np.shape(a) else np.broadcast_to(v, np.shape(a))
-                     for v in fn(a))
-    return joint

@@ -6,7 +6,7 @@ BPTT: delta_K = dC/ds(s_K), delta_t = J_t^T delta_{t+1}, and the parameter
 gradient through the last k steps is sum_t (dPhi_t/dtheta)^T delta_{t+1}.
 The Jacobians J_t and dPhi_t/dtheta are complex-step derivatives of this
 file's own force function, written here from the energy with rho and rho'
-from SymPy: nothing of numeric/layered.py (no H v, no M v), no autograd.
+from SymPy: nothing of the generated code (no H v, no M v), no autograd.
 
 Ernoult et al.'s "gradient-descending updates" property says RBP's Sbar_k
 and Thetabar_k, and EP's Stilde_k and Thetatilde_k (complex step), equal
@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from eqprop.numeric.batch_solve import free_phase
 from eqprop.numeric.data import load
-from eqprop.numeric.layered_solve import free_phase
-from eqprop.proofs.scale import _ep_steps, _rbp_steps, network, normalized_error
+from eqprop.proofs.scale import (_complex_step_run, _rbp_steps, _Readout, network,
+                                 normalized_error)
 from eqprop.proofs.scale_agreement import EPS64
 from eqprop.symbolic.builtins import rho_function
 
@@ -38,10 +39,10 @@ def _rho(name):
 class Plain:
     """The layered network's force, written from the energy for one example (complex-safe)."""
 
-    def __init__(self, net, rho):
-        self.sizes = net.sizes
-        self.W = [w.copy() for w in net.W]
-        self.b = [v.copy() for v in net.b]
+    def __init__(self, net, rho, n_in):
+        self.sizes = [shape[0] for _, shape, _ in net.blocks] + [n_in]
+        self.W = [net.arrays[f"W{l}{l + 1}"].copy() for l in range(len(self.sizes) - 1)]
+        self.b = [np.zeros(n) for n in self.sizes[:-1]]
         self.rho, self.drho = _rho(rho)
         self.cut = np.cumsum(self.sizes[:-1])[:-1]
 
@@ -109,23 +110,26 @@ def _dense(w):
     return w.dense() if hasattr(w, "dense") else w
 
 
-def _sides(net, s0, x, y):
+def _sides(net, s0):
     """Per step: RBP's (Sbar_k, Thetabar_{k+1}) and EP's complex-step (Stilde_k, Thetatilde_{k+1}, u)."""
-    rbp = [(a.copy(), [_dense(w).copy() for w in th[0]]) for a, th in _rbp_steps(net, s0, x, y, K, EPS)]
-    ep = [(a.copy(), [_dense(w).copy() for w in th[0]], u.copy())
-          for a, th, u in _ep_steps(net, s0, x, y, 1e-20j, K, EPS)]
+    lin0 = net.linearize(s0)
+    readout = _Readout(net, s0, lin0)
+    rbp = [(a.copy(), [_dense(w).copy() for w in th])
+           for a, th in _rbp_steps(net, s0, K, EPS, lin0, readout.c_theta)]
+    ep = [(a.copy(), [_dense(w).copy() for w in th], u.copy())
+          for a, th, u in _complex_step_run(net, s0, 1e-20, K, EPS, readout)]
     return rbp, ep
 
 
 @pytest.mark.parametrize("rho", ["sigmoid", "tanh", "z/sqrt(1 + z**2)"])
 def test_rbp_and_ep_equal_an_independent_bptt_per_step(rho):
-    net = network([3, 5, 4], rho=rho, seed=7)
     x, y = load("random", n_in=4, n_out=3, batch=2, seed=7)
-    free = free_phase(net, x)
+    net = network([3, 5, 4], rho=rho, seed=7, batch=2, values={"x": x, "y": y})
+    free = free_phase(net)
     assert np.max(free.residual) <= 1e-15
     s0 = free.s
-    deltas, grads = bptt(Plain(net, rho), s0, x, y)
-    rbp, ep = _sides(net, s0, x, y)
+    deltas, grads = bptt(Plain(net, rho, 4), s0, x, y)
+    rbp, ep = _sides(net, s0)
     for k in range(K):
         assert _rel(rbp[k][0], deltas[k]) <= 1e-13, (k, "Sbar")
         for l, g in enumerate(grads[k]):
@@ -143,10 +147,10 @@ def test_rbp_and_ep_equal_an_independent_bptt_per_step(rho):
 def test_a_residual_of_1e_12_caps_the_agreement():
     """The control of item 5: at the old Newton tolerance (residual 1e-12) the trajectory
     drifts from s0, and the agreement with BPTT stops near 1e-12."""
-    net = network([3, 5, 4], rho="tanh", seed=7)
     x, y = load("random", n_in=4, n_out=3, batch=2, seed=7)
-    s0 = free_phase(net, x).s + 1e-12 * np.random.default_rng(1).standard_normal((2, net.n_free))
-    assert 1e-13 < np.max(np.abs(net.dE_ds(s0, x))) <= 1e-11
-    deltas, _ = bptt(Plain(net, "tanh"), s0, x, y)
-    rbp, _ = _sides(net, s0, x, y)
+    net = network([3, 5, 4], rho="tanh", seed=7, batch=2, values={"x": x, "y": y})
+    s0 = free_phase(net).s + 1e-12 * np.random.default_rng(1).standard_normal((2, net.n_free))
+    assert 1e-13 < np.max(np.abs(net.dE_ds(s0))) <= 1e-11
+    deltas, _ = bptt(Plain(net, "tanh", 4), s0, x, y)
+    rbp, _ = _sides(net, s0)
     assert normalized_error([r[0] for r in rbp], deltas) > 1e-14

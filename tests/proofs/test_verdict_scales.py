@@ -91,7 +91,13 @@ def test_a_huge_decoupled_unit_next_to_vanishing_derivatives():
     """dF/dtheta = 0 at s0 for every theta, and an unrelated unit at 1e40: each coordinate
     is differenced at its own size (sin(b +- 1e34) was garbage, and IFT.cs failed at 0.3
     digits), KBE carries the digits; dJ/dtheta is rounding: nothing to compare. Away from
-    s0 the field is no gradient field (2 k b + w cos b against w cos(a - x))."""
+    s0 the field is no gradient field (2 k b + w cos b against w cos(a - x)).
+
+    The adjoint's integration next to the unit at 1e40 sits on the edge of its step budget:
+    whether it stops there (and the rows after it with it) depends on the order in which
+    rounding errors add up, which Python's hash seed changes from run to run (seen with
+    PYTHONHASHSEED=1). The verdict does not; so: every row computed passes, and a dJ/dtheta
+    row computed is marked as having nothing to compare."""
     m = Model(state=["a", "b", "c"],
               vector_field=["-a + w*sin(b) + k*b**2 + x", "-b + w*sin(a - x)", "-c + z"],
               cost="(a - y)**2/2", params={"w": "0.5", "k": "3"},
@@ -100,7 +106,9 @@ def test_a_huge_decoupled_unit_next_to_vanishing_derivatives():
     assert r.verdict is Verdict.ASSUMPTION_VIOLATED, _rows(r)
     assert [a.id for a in r.assumptions if not a.holds] == ["symmetric Jacobian"]
     assert all(c.passed for c in r.checks), _rows(r)
-    assert any(not c.testable for c in r.checks), _rows(r)  # dJ/dtheta: nothing to compare
+    gradient_rows = [c for c in r.checks if c.id in ("IFT.cs", "T1.limit", "T2")]
+    assert all(not c.testable for c in gradient_rows), _rows(r)  # dJ/dtheta: nothing to compare
+    assert gradient_rows or any("stopped" in n for n in r.notes), r.notes
 
 
 @pytest.mark.parametrize("times", [[0, 1e-200], [0, 1e-17, 1e-16]])

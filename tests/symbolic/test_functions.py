@@ -25,9 +25,8 @@ from test_derive_non_smooth import alarm as deadline  # fails a block instead of
 
 from eqprop import EqpropError, Model, derive, hopfield
 from eqprop.numeric.backends import GMPY
-from eqprop.numeric.layered import Unary
 from eqprop.symbolic.builtins import RHO, rho_function
-from eqprop.symbolic.codegen import QUANTITIES, compile_model, compile_unary, compile_unary_joint
+from eqprop.symbolic.codegen import QUANTITIES, compile_model
 from eqprop.symbolic.parse import FUNCTIONS
 
 DPS = 30                  # mpmath and gmpy2 working precision
@@ -291,27 +290,36 @@ def test_unknown_derivative_is_refused_in_one_line():
         Kernel([(0, sp.Derivative(f(a), a))], [a], 1, name="g")
 
 
-# -- activations for the layered (scale) path -----------------------------------
+# -- activations at scale: the elementwise functions printed into generated code ---------
 
 ACTIVATIONS = sorted(RHO) + ["atan", "erf", "asinh", "z/(1 + z**2)"]
 
 
 @pytest.mark.parametrize("rho", ACTIVATIONS)
-def test_layered_activation_at_complex_arguments(rho):
-    """compile_unary(_joint) of each activation: real, dual-number and complex inputs."""
+def test_generated_activation_at_complex_arguments(rho):
+    """Each activation and its first two derivatives as printed into an array model's generated
+    module: real and complex inputs (the complex-step fallback), against SymPy at 40 digits."""
+    from eqprop.numeric.namespaces import NUMPY
+    from eqprop.symbolic.arrays import ir
+    from eqprop.symbolic.arrays.codegen import scalar_functions
     print(f"seed {SEED}")
     expr = rho_function(rho)
     z = next(iter(expr.free_symbols))
-    f, df, ddf, dddf, _ = compile_unary(expr, rho)
-    unary = Unary(f, df, ddf, dddf=dddf, joint=compile_unary_joint(expr, rho))
+    a_var = ir.var("a", "state", (5,))
+    nodes = [ir.fn("rho", expr, a_var, k) for k in range(3)]
+    if rho == "hardsigmoid":  # not smooth: refused before any code is printed
+        with pytest.raises(EqpropError, match="not smooth"):
+            scalar_functions(nodes)
+        return
+    namespace = {"xp": NUMPY}
+    exec(scalar_functions(nodes), namespace)  # noqa: S102 - printed from SymPy, as at scale
     rng = np.random.default_rng(SEED)
     a = rng.uniform(0.05, 0.95, 5)  # inside (0, 1), away from hardsigmoid's kinks
-    for k, (fn, e) in enumerate([(unary.f, expr), (unary.df, sp.diff(expr, z)),
-                                 (unary.ddf, sp.diff(expr, z, 2))]):
-        assert np.allclose(unary.values(a)[k], fn(a), rtol=1e-14, atol=0)
-        if rho == "hardsigmoid":  # not holomorphic: no complex step
-            continue
-        for rel in (1e-25, 1e-3):  # below and above layered.DUAL_THRESHOLD
+    for k in range(3):
+        fn, e = namespace[f"_f_rho_{k}"], sp.diff(expr, z, k)
+        ref = [float(sp.N(e.xreplace({z: sp.Rational(x)}), 40)) for x in a]
+        np.testing.assert_allclose(fn(a), ref, rtol=1e-13, atol=1e-300)
+        for rel in (1e-25, 1e-3):
             zc = a + 1j * rel * a
             got = fn(zc)
             ref = [complex(sp.N(e.xreplace({z: sp.Rational(x.real) + sp.I * sp.Rational(x.imag)}), 40))

@@ -1,4 +1,7 @@
-"""The free phase of a layered network, globalized, and the extreme eigenvalues of H at its end.
+"""The free phase of a batched network, globalized, and the extreme eigenvalues of H at its end.
+
+``net`` is an :class:`~eqprop.numeric.array_network.ArrayNetwork` (any array
+model, data bound); every example of the batch is one row of the state.
 
 :func:`free_phase` finds s0 for every example of a batch, whatever the
 Euler step: first the relaxation ``s <- s - eps_i dE/ds`` the network would
@@ -32,8 +35,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from .layered_fast import Workspace
 
 __all__ = ["FreePhase", "free_phase", "Spectrum", "extreme_eigenvalues", "solve"]
 
@@ -80,13 +81,13 @@ class FreePhase:
 class _Merit:
     """The merit function of the free phase and its gradient, per example."""
 
-    def __init__(self, net, x):
-        self.net, self.x, self.energy = net, x, net.gradient_field
+    def __init__(self, net):
+        self.net, self.energy = net, net.gradient_field
 
     def __call__(self, s):
         if self.energy:
-            return self.net.energy_and_grad(s, self.x)
-        g = self.net.dE_ds(s, self.x)
+            return self.net.energy_and_grad(s)
+        g = self.net.dE_ds(s)
         return 0.5 * _dot(g, g), g
 
 
@@ -163,7 +164,7 @@ def _newton_direction(net, lin, g, eta, live, maxcg, radius):
     return d, pred, 2 * k + 1
 
 
-def free_phase(net, x, s=None, *, eps=0.5, tol=1e-15, accept=1e-12, max_relax=300, max_newton=200,
+def free_phase(net, s=None, *, eps=0.5, tol=1e-15, accept=1e-12, max_relax=300, max_newton=200,
                max_cg=None):
     """s0 of every example (see the module docstring); returns a :class:`FreePhase`.
 
@@ -172,9 +173,9 @@ def free_phase(net, x, s=None, *, eps=0.5, tol=1e-15, accept=1e-12, max_relax=30
     stops an example whose residual is below ``accept`` once two iterations
     no longer halve it (float64's floor).
     """
-    B, n = x.shape[0], net.n_free
+    B, n = net.batch, net.n_free
     s = np.zeros((B, n)) if s is None else np.array(s, dtype=float)
-    merit = _Merit(net, x)
+    merit = _Merit(net)
     s, m, g, relax_steps, ran_out = _relax(merit, s, eps, max_relax)
     res = _maxabs(g)
     status = np.array(["budget"] * B, dtype=object)
@@ -194,7 +195,7 @@ def free_phase(net, x, s=None, *, eps=0.5, tol=1e-15, accept=1e-12, max_relax=30
             it -= 1
             break
         live = ~done
-        lin = net.linearize(s, x)
+        lin = net.linearize(s)
         eta = np.clip(np.minimum(0.5, np.sqrt(res)), np.maximum(1e-14, 0.1 * tol / np.maximum(res, 1e-300)), 0.5)
         d, pred, k = _newton_direction(net, lin, g, eta, live, maxcg, radius)
         products += k
@@ -261,10 +262,8 @@ def extreme_eigenvalues(lin, *, eps, seed=0, rtol=1e-2, min_iter=8, max_iter=80,
     """
     net = lin.net
     B, n = lin.shape
-    ws = Workspace()
     if net.gradient_field:
-        def op(v):
-            return lin.hv(v, ws=ws).copy()
+        op = lin.hv
     else:
         def op(v):
             return 0.5 * (lin.hv(v) + lin.hv(v, transpose=True))
@@ -302,7 +301,7 @@ def extreme_eigenvalues(lin, *, eps, seed=0, rtol=1e-2, min_iter=8, max_iter=80,
 
 def solve(lin, b, *, transpose=False, tol=1e-14, maxiter=None):
     """Solve ``H z = b`` (``H^T z = b``) per example: CG for a gradient field, CG on the normal equations otherwise."""
-    from .layered import cg_solve
+    from .array_network import cg_solve
     if lin.net.gradient_field:
         return cg_solve(lambda v: lin.hv(v, transpose=transpose), b, tol=tol, maxiter=maxiter)
     # A z = b with A = H^T (or H): A^T A z = A^T b

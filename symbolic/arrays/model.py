@@ -1,0 +1,491 @@
+"""Array models: the energy written once over arrays, checked small at 50 digits and large in float64.
+
+An :class:`ArrayModel` declares sizes (``dims``), state blocks, parameters,
+constants and data as arrays of those sizes, and writes the energy (or the
+vector field) and the cost in array notation (:mod:`.parse`). The same
+model serves both scales:
+
+- :meth:`ArrayModel.to_model` writes it out entry by entry at its declared
+  (small) sizes as an ordinary :class:`~eqprop.symbolic.model.Model`, which
+  ``eqprop verify`` checks at high precision;
+- :meth:`ArrayModel.with_dims` gives the same model at other sizes, which
+  ``eqprop scale`` checks in float64 through code generated from the
+  array expression (:mod:`.program`), never entry by entry.
+
+In a model file (TOML) an array model is recognised by its ``[state]``
+table::
+
+    name = "modern Hopfield network"
+    energy = "sum(s**2)/2 - x @ s - logsumexp(b * (X @ s)) / b"
+    cost = "sum((s - y)**2)/2"
+
+    [dims]
+    n = 6          # pixels
+    k = 4          # stored patterns
+
+    [state]
+    s = "n"
+
+    [params]
+    X = { shape = "k, n", init = "normal(0, 0.5)" }
+
+    [constants]
+    b = "2"
+
+    [data]
+    x = { shape = "n", init = "uniform(0, 1)" }
+    y = { shape = "n", init = "uniform(0, 1)" }
+
+    [scale]
+    dims = { n = 784, k = 1000 }
+    batch = 64
+
+Parameters are differentiated (theta), constants are not; both are shared
+by the examples of a batch. Data are per example. Each array's numbers come
+from ``values``, ``init`` or ``file`` (:mod:`.values`); a scalar may be
+given as its value alone (``b = "2"``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sympy as sp
+
+from eqprop.errors import EqpropError
+
+from ..confusables import check_name
+from ..model import MAX_DATA, MAX_PARAMS, MAX_STATE, VERIFY_KEYS, Model, _model_name, _name_of
+from ..numbers import exact_number, shorten
+from ..parse import FUNCTIONS
+from . import ir
+from .expand import expand, scalar_names
+from .parse import ARRAY_FUNCTIONS, parse_array
+from .values import (draw, exact_array, exact_from_float, generator, parse_init, read_npy)
+
+__all__ = ["ArrayModel", "Spec", "MAX_DIM", "SCALE_KEYS"]
+
+#: the largest size of one dimension
+MAX_DIM = 10**8
+#: keys of a model's ``[scale]`` table (defaults for ``eqprop scale``)
+SCALE_KEYS = ("dims", "batch", "eps", "steps", "beta", "data", "init")
+_ROLES = ("params", "constants", "data")
+_ROLE_OF = {"params": "param", "constants": "constant", "data": "data"}
+_SPEC_KEYS = {"shape", "values", "init", "file", "dataset"}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One declared array: its shape and where its numbers come from (exactly one of
+    ``values``, ``init``, ``file``; a data array may name a ``dataset`` column too)."""
+
+    name: str
+    role: str
+    shape: tuple
+    values: object = None
+    array: object = None
+    init: tuple = None
+    file: str = None
+    dataset: str = None
+
+    @property
+    def size(self):
+        return math.prod(self.shape)
+
+
+def _shape(text, dims, what):
+    """A declared shape ("n, m", ["n", 3], 4, "()") as a tuple of sizes."""
+    if isinstance(text, bool):
+        raise EqpropError(f"{what}: a shape is text such as \"n, m\", got a boolean")
+    if isinstance(text, int):
+        items = [text]
+    elif isinstance(text, str):
+        body = text.strip()
+        if body.startswith("(") and body.endswith(")"):
+            body = body[1:-1]
+        items = [t.strip() for t in body.split(",") if t.strip()] if len(body) <= 1000 else None
+        if items is None:
+            raise EqpropError(f"{what}: the shape text is too long")
+    elif isinstance(text, (list, tuple)):
+        items = list(text)
+    else:
+        raise EqpropError(f"{what}: a shape is text such as \"n, m\" or a list, got "
+                          f"{type(text).__name__}")
+    if len(items) > 4:
+        raise EqpropError(f"{what}: shape {shorten(text, 40)} has {len(items)} axes; at most 4")
+    out = []
+    for item in items:
+        if isinstance(item, str) and item in dims:
+            out.append(dims[item])
+        elif isinstance(item, str) and item.isascii() and item.isdigit() and len(item) <= 9:
+            out.append(int(item))
+        elif isinstance(item, int) and not isinstance(item, bool):
+            out.append(item)
+        else:
+            raise EqpropError(f"{what}: {shorten(item, 30)!r} in shape {shorten(text, 40)} is "
+                              f"neither a positive integer nor a dimension of [dims] "
+                              f"({', '.join(dims) or 'none declared'})")
+        if not 1 <= out[-1] <= MAX_DIM:
+            raise EqpropError(f"{what}: size {out[-1]} in shape {shorten(text, 40)}; sizes are "
+                              f"between 1 and {MAX_DIM:,}")
+    return tuple(out)
+
+
+def _nested_shape(v):
+    shape = []
+    while isinstance(v, (list, tuple)):
+        shape.append(len(v))
+        if not v:
+            break
+        v = v[0]
+    return tuple(shape)
+
+
+def _spec(name, role, entry, dims, what, base):
+    """A :class:`Spec` from a model file's entry or the Python API's value."""
+    if isinstance(entry, np.ndarray):
+        if entry.dtype.kind not in "biuf":
+            raise EqpropError(f"{what}: a numpy array of {entry.dtype}; give numbers")
+        a = np.array(entry, dtype=np.float64)
+        if not np.all(np.isfinite(a)):
+            raise EqpropError(f"{what}: holds NaN or infinite values")
+        return Spec(name, role, a.shape, array=a)
+    if not isinstance(entry, Mapping):
+        if isinstance(entry, (list, tuple)):
+            shape = _nested_shape(entry)
+            return Spec(name, role, shape, values=exact_array(entry, shape, what))
+        return Spec(name, role, (), values=np.array(exact_number(entry, what=what), dtype=object))
+    unknown = sorted(set(entry) - _SPEC_KEYS)
+    if unknown:
+        raise EqpropError(f"{what}: unknown key {shorten(unknown[0], 30)!r}; an array is "
+                          "declared with shape and one of values, init, file (data may add "
+                          "dataset = \"images\" or \"labels\")")
+    sources = [k for k in ("values", "init", "file") if k in entry]
+    dataset = entry.get("dataset")
+    if dataset is not None:
+        if role != "data":
+            raise EqpropError(f"{what}: only data may come from a data set")
+        if dataset not in ("images", "labels"):
+            raise EqpropError(f"{what}: dataset = {shorten(dataset, 30)!r}; choose \"images\" (the "
+                              "input pixels) or \"labels\" (one-hot targets)")
+    if len(sources) != 1 and not (dataset and not sources):
+        raise EqpropError(f"{what}: give exactly one of values, init or file, got "
+                          f"{', '.join(sources) or 'none'}")
+    if "shape" in entry:
+        shape = _shape(entry["shape"], dims, what)
+    elif "values" in entry:
+        shape = _nested_shape(entry["values"])
+    else:
+        raise EqpropError(f"{what}: give its shape, e.g. shape = \"n, m\"")
+    if "values" in entry:
+        v = entry["values"]
+        values = exact_array(v, shape, what) if shape else \
+            np.array(exact_number(v, what=what), dtype=object)
+        return Spec(name, role, shape, values=values, dataset=dataset)
+    if "init" in entry:
+        return Spec(name, role, shape, init=parse_init(entry["init"], what), dataset=dataset)
+    if "file" in entry:
+        f = entry["file"]
+        if not isinstance(f, (str, os.PathLike)):
+            raise EqpropError(f"{what}: file must be a path to an .npy file")
+        path = Path(f) if base is None or Path(f).is_absolute() else Path(base) / f
+        return Spec(name, role, shape, file=str(path), dataset=dataset)
+    return Spec(name, role, shape, dataset=dataset)
+
+
+class ArrayModel:
+    """An energy (or vector field) and a cost over arrays; see the module docstring.
+
+    Parameters mirror the model file: ``energy`` / ``vector_field`` (a
+    mapping state block -> formula for ds/dt) and ``cost`` are array
+    formulas; ``state`` maps each block to its shape; ``params``,
+    ``constants`` and ``data`` map names to a value, a nested list, a numpy
+    array or a table ``{shape, values | init | file[, dataset]}``; ``dims``
+    names the sizes; ``functions`` names elementwise functions of ``z``
+    (``rho = "sigmoid(z)"``); ``seed`` seeds every ``init``. ``base`` is the
+    folder that ``file`` paths are relative to.
+    """
+
+    def __init__(self, energy=None, cost=None, *, state, params=None, constants=None, data=None,
+                 dims=None, functions=None, vector_field=None, name="array model", seed=0,
+                 verify=None, scale=None, base=None, layers=None):
+        self.inputs = dict(energy=energy, cost=cost, state=state, params=params,
+                           constants=constants, data=data, dims=dims, functions=functions,
+                           vector_field=vector_field, name=name, seed=seed, verify=verify,
+                           scale=scale, base=base, layers=layers)
+        self.name = _model_name(name)
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+            raise EqpropError(f"seed: a whole number of at least 0, got {shorten(seed, 30)}")
+        self.seed, self.layers = seed, (tuple(layers) if layers is not None else None)
+        self.dims = self._dims(dims)
+        self.functions = self._functions(functions)
+        self.state = self._state(state)
+        self.specs = {}
+        for table, role in (("params", params), ("constants", constants), ("data", data)):
+            if role is None:
+                continue
+            if not isinstance(role, Mapping):
+                raise EqpropError(f"{table}: expected a table of name = value entries")
+            for key, entry in role.items():
+                n = self._new_name(key, table)
+                self.specs[n] = _spec(n, _ROLE_OF[table], entry, self.dims, f"{table} '{n}'", base)
+        self.verify = dict(verify or {})
+        bad = sorted(set(self.verify) - set(VERIFY_KEYS))
+        if bad:
+            raise EqpropError(f"[verify]: unknown key {shorten(bad[0], 30)!r}; allowed: "
+                              f"{', '.join(VERIFY_KEYS)}")
+        self.scale = self._scale(scale)
+        self.variables = {b: ir.var(b, "state", shape) for b, shape in self.state.items()}
+        self.variables.update({n: ir.var(n, s.role, s.shape) for n, s in self.specs.items()})
+        names = {**self.dims, **self.variables}
+        self.formulas = {}
+        if (energy is None) == (vector_field is None):
+            raise EqpropError("give exactly one of energy (a formula) or vector_field (a table of "
+                              "ds/dt per state block), not " + ("both" if energy else "neither"))
+        self.energy, self.vector_field = None, None
+        if energy is not None:
+            self.energy = self._formula(energy, names, "energy", ())
+            if not self._depends_on_state(self.energy):
+                raise EqpropError(f"energy: does not depend on the state ({', '.join(self.state)})")
+        else:
+            if not isinstance(vector_field, Mapping) or set(vector_field) != set(self.state):
+                raise EqpropError("vector_field: give one formula per state block "
+                                  f"({', '.join(self.state)}), as a table block = \"ds/dt\"")
+            self.vector_field = {b: self._formula(vector_field[b], names, f"vector_field '{b}'",
+                                                  self.state[b]) for b in self.state}
+        if cost is None:
+            raise EqpropError("cost: missing; give a formula such as \"sum((s - y)**2)/2\"")
+        self.cost = self._formula(cost, names, "cost", ())
+
+    # -- reading ------------------------------------------------------------------------------
+    def _new_name(self, key, table):
+        n = _name_of(key, table)
+        if n in FUNCTIONS or n in ARRAY_FUNCTIONS or n in getattr(self, "functions", {}):
+            raise EqpropError(f"{table}: '{n}' is the name of a function; rename it")
+        if n in self.dims or n in getattr(self, "state", {}) or n in getattr(self, "specs", {}):
+            raise EqpropError(f"variable '{n}' is declared twice; each name has one role")
+        return n
+
+    def _dims(self, dims):
+        out = {}
+        if dims is None:
+            return out
+        if not isinstance(dims, Mapping):
+            raise EqpropError("dims: expected a table of name = size entries, e.g. n = 784")
+        for key, value in dims.items():
+            n = _name_of(key, "dims")
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+                    or not 1 <= value <= MAX_DIM:
+                raise EqpropError(f"dims '{n}': a size is a whole number from 1 to {MAX_DIM:,}, "
+                                  f"got {shorten(value, 30)}")
+            out[n] = int(value)
+        return out
+
+    def _functions(self, functions):
+        from ..builtins import rho_function
+        out = {}
+        for key, text in (functions or {}).items():
+            n = _name_of(key, "functions")
+            if n in FUNCTIONS or n in ARRAY_FUNCTIONS or n in self.dims:
+                raise EqpropError(f"functions: '{n}' is already a function or a dimension; rename it")
+            try:
+                out[n] = rho_function(text)
+            except EqpropError as exc:
+                msg = str(exc)
+                raise EqpropError(f"functions '{n}': {msg[5:] if msg.startswith('rho: ') else msg}") \
+                    from None
+        return out
+
+    def _state(self, state):
+        if not isinstance(state, Mapping) or not state:
+            raise EqpropError("state: expected a table of block = shape entries, e.g. s = \"n\"")
+        out = {}
+        for key, shape in state.items():
+            n = _name_of(key, "state")
+            check_name(n, "state")
+            if n in out or n in self.dims or n in self.functions:
+                raise EqpropError(f"state: '{n}' is declared twice or names a dimension or function")
+            if n in FUNCTIONS or n in ARRAY_FUNCTIONS:
+                raise EqpropError(f"state: '{n}' is the name of a function; rename it")
+            out[n] = _shape(shape, self.dims, f"state '{n}'")
+        return out
+
+    def _scale(self, scale):
+        scale = dict(scale or {})
+        bad = sorted(set(scale) - set(SCALE_KEYS))
+        if bad:
+            raise EqpropError(f"[scale]: unknown key {shorten(bad[0], 30)!r}; allowed: "
+                              f"{', '.join(SCALE_KEYS)}")
+        if "dims" in scale:
+            dims = scale["dims"]
+            if not isinstance(dims, Mapping):
+                raise EqpropError("[scale] dims: expected a table such as { n = 784 }")
+            unknown = sorted(set(dims) - set(self.dims))
+            if unknown:
+                raise EqpropError(f"[scale] dims: '{shorten(unknown[0], 30)}' is not a dimension "
+                                  f"of [dims] ({', '.join(self.dims)})")
+            self._dims(dims)
+        return scale
+
+    def _formula(self, text, names, what, shape):
+        if isinstance(text, ir.Node):
+            node = text
+        else:
+            if not isinstance(text, str):
+                raise EqpropError(f"{what}: expected a formula (text), got {type(text).__name__}")
+            node = parse_array(text, names, self.functions, what=what)
+            self.formulas[what] = " ".join(text.split())
+        if node.shape != tuple(shape):
+            want = "a scalar" if not shape else f"shape {tuple(shape)}"
+            hint = "; sum it, e.g. sum(...)" if not shape else ""
+            raise EqpropError(f"{what}: has shape {node.shape}, but must be {want}{hint}")
+        if node.level >= 3:
+            raise EqpropError(f"{what}: uses a tangent variable")
+        return node
+
+    def _depends_on_state(self, node):
+        return any(n.op == "var" and n.attrs[1] == "state" for n in ir.walk([node]))
+
+    # -- derived facts ----------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, doc, *, label="model", base=None):
+        """An :class:`ArrayModel` from a parsed model file (``[state]`` a table)."""
+        known = {"name", "energy", "vector_field", "cost", "seed", "dims", "functions", "state",
+                 "params", "constants", "data", "verify", "scale", "layers"}
+        unknown = sorted(set(doc) - known)
+        if unknown:
+            import difflib
+            near = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            raise EqpropError(f"{label}: unknown field {shorten(unknown[0], 40)!r}{hint}; an array "
+                              f"model has {', '.join(sorted(known))}")
+        name = doc.get("name", Path(str(label)).stem or "array model")
+        return cls(energy=doc.get("energy"), cost=doc.get("cost"), state=doc["state"],
+                   params=doc.get("params"), constants=doc.get("constants"), data=doc.get("data"),
+                   dims=doc.get("dims"), functions=doc.get("functions"),
+                   vector_field=doc.get("vector_field"), name=name, seed=doc.get("seed", 0),
+                   verify=doc.get("verify"), scale=doc.get("scale"), base=base,
+                   layers=doc.get("layers"))
+
+    @property
+    def has_energy(self):
+        return self.energy is not None
+
+    @property
+    def n_state(self):
+        return sum(math.prod(s) for s in self.state.values())
+
+    @property
+    def params(self):
+        return {n: s for n, s in self.specs.items() if s.role == "param"}
+
+    @property
+    def n_params(self):
+        return sum(s.size for s in self.params.values())
+
+    def with_dims(self, **dims):
+        """The same model with some dimensions replaced (``with_dims(n=10000)``)."""
+        unknown = sorted(set(dims) - set(self.dims))
+        if unknown:
+            raise EqpropError(f"--shape: '{shorten(unknown[0], 30)}' is not a dimension of the model "
+                              f"({', '.join(self.dims) or 'it declares none'})")
+        inputs = dict(self.inputs)
+        inputs["dims"] = {**self.dims, **dims}
+        if inputs.get("layers") is not None and dims:
+            inputs["layers"] = None
+        try:
+            return ArrayModel(**inputs)
+        except EqpropError as exc:
+            raise EqpropError(f"at {', '.join(f'{k} = {v}' for k, v in dims.items())}: {exc}") from None
+
+    def __repr__(self):
+        return (f"ArrayModel(name={self.name!r}, {'energy' if self.has_energy else 'vector field'}, "
+                f"dims={self.dims}, n_state={self.n_state}, n_params={self.n_params})")
+
+    # -- numbers ---------------------------------------------------------------------------------
+    def numbers(self, batch=1, seed=None):
+        """float64 arrays by name: parameters and constants as declared, data with a batch axis."""
+        seed = self.seed if seed is None else seed
+        out = {}
+        for n, s in self.specs.items():
+            batched = s.role == "data"
+            if s.values is not None or s.array is not None:
+                a = s.array if s.array is not None else \
+                    np.array(s.values.astype(float), dtype=float).reshape(s.shape)
+                out[n] = np.broadcast_to(a, (batch,) + s.shape).copy() if batched else a
+            elif s.init is not None:
+                rng = generator(seed, n, 1 if batched else 0)
+                out[n] = draw(s.init, s.shape, rng, batch if batched else None)
+            elif s.file is not None:
+                a = read_npy(s.file, s.shape, f"{_ROLE_OF_LABEL[s.role]} '{n}'")
+                out[n] = np.broadcast_to(a, (batch,) + s.shape).copy() if batched else a
+            else:
+                out[n] = None  # a data set's column only
+        return out
+
+    def exact_numbers(self):
+        """Exact values (object arrays of SymPy Rationals) for one example, by name."""
+        out = {}
+        for n, s in self.specs.items():
+            if s.values is not None:
+                out[n] = s.values
+                continue
+            if s.array is not None:
+                out[n] = exact_from_float(s.array)
+                continue
+            if s.init is None and s.file is None:
+                raise EqpropError(f"data '{n}': comes only from a data set (dataset = "
+                                  f"\"{s.dataset}\"); give an init too for eqprop verify")
+            a = self.numbers(batch=1)[n]
+            out[n] = exact_from_float(a[0] if s.role == "data" else a)
+        return out
+
+    def to_model(self):
+        """The model written out entry by entry at its sizes: a per-neuron :class:`Model`."""
+        n_par = sum(s.size for s in self.specs.values() if s.role == "param")
+        n_data = sum(s.size for s in self.specs.values() if s.role != "param")
+        for count, limit, what in ((self.n_state, MAX_STATE, "state entries"),
+                                   (n_par, MAX_PARAMS, "parameter entries"),
+                                   (n_data, MAX_DATA, "constant and data entries")):
+            if count > limit:
+                raise EqpropError(f"{self.name}: {count:,} {what} at dims "
+                                  f"{', '.join(f'{k} = {v}' for k, v in self.dims.items())}; "
+                                  f"eqprop verify writes an array model out entry by entry, at "
+                                  f"most {limit:,}: give smaller [dims] (or --shape) for verify, "
+                                  "and check the full size with eqprop scale")
+        values = self.exact_numbers()
+        symbols, seen = {}, {}
+        for n in list(self.state) + list(self.specs):
+            shape = self.state.get(n, self.specs[n].shape if n in self.specs else ())
+            names = scalar_names(n, shape)
+            for s in names:
+                if s in seen:
+                    raise EqpropError(f"arrays '{seen[s]}' and '{n}' both have an entry named "
+                                      f"'{s}' when written out; rename one")
+                seen[s] = n
+            syms = [sp.Symbol(s, real=True) for s in names]
+            arr = np.empty(len(syms), dtype=object)
+            arr[:] = syms
+            symbols[n] = arr.reshape(shape)
+        state = [x for b in self.state for x in symbols[b].ravel()]
+        params, data = {}, {}
+        for n, s in self.specs.items():
+            target = params if s.role == "param" else data
+            for sym, v in zip(symbols[n].ravel(), np.asarray(values[n], dtype=object).ravel()):
+                target[sym] = v
+        cost = expand(self.cost, symbols)[()]
+        if self.energy is not None:
+            return Model(energy=expand(self.energy, symbols)[()], cost=cost, state=state,
+                         params=params, data=data, name=self.name, verify=self.verify,
+                         layers=self.layers)
+        field = [e for b in self.state for e in expand(self.vector_field[b], symbols).ravel()]
+        return Model(vector_field=field, cost=cost, state=state, params=params, data=data,
+                     name=self.name, verify=self.verify, layers=self.layers)
+
+
+_ROLE_OF_LABEL = {"param": "params", "constant": "constants", "data": "data"}
