@@ -13,8 +13,8 @@ states and the couplings accumulated on the way.
 2. **hand-written numpy**: the gradient, H v, M v and the dual step written
    out by hand with ``np.roll`` (below), the target's baseline;
 3. **PyTorch autograd**: the energy written in torch; the gradient,
-   ``H v`` (double backward), ``M v`` and the dual step (``torch.func.jvp``
-   of the gradient) by autograd, 2 threads.
+   ``H v`` and ``M v`` by double backward, the dual step as one backward
+   pass of ``u . g`` into the state and the couplings, 2 threads.
 
 Each is run REPEATS times, alternating, and the best time counts (this
 machine drifts by ~20% over minutes). Targets: generated within 1.25x of
@@ -164,18 +164,11 @@ class TorchXY:
         return _TorchLin(self, s)
 
     def dual(self, a, u, factored=False):
-        torch = self.torch
-        from torch.func import grad, jvp
-
-        def g_of(s, Jx, Jy):
-            return grad(lambda z: self.energy(z, Jx, Jy).sum())(s)
-
-        def readout(s):
-            return grad(lambda J: self.energy(s, J[0], J[1]).sum())((self.Jx, self.Jy))
-        A, U = torch.from_numpy(a), torch.from_numpy(u)
-        g, t = jvp(lambda s: g_of(s, self.Jx, self.Jy), (A,), (U,))
-        _, ro = jvp(readout, (A,), (U,))
-        return g.numpy(), t.numpy(), self.dC_ds(a), [r.numpy() for r in ro]
+        """g(a), then H(a) u and E_theta'(a)[u] = d/dJ (u . g) by double backward."""
+        lin = _TorchLin(self, a)
+        U = self.torch.from_numpy(u)
+        t, *ro = self.torch.autograd.grad((lin.g * U).sum(), [lin.s] + lin.J)
+        return lin.g.detach().numpy(), t.numpy(), self.dC_ds(a), [r.numpy() for r in ro]
 
 
 class _TorchLin:

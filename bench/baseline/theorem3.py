@@ -41,9 +41,17 @@ class Bound:
         return self.net.dE_ds(s, self.x)
 
     def linearize(self, s):
-        lin = self.net.linearize(s, self.x)
-        lin.net = self
-        return lin
+        return _BoundLinearization(self, self.net.linearize(s, self.x))
+
+
+class _BoundLinearization:
+    """The hand-written linearization, reporting the bound network as its ``net``."""
+
+    def __init__(self, bound, lin):
+        self.net, self.lin, self.shape = bound, lin, lin.shape
+
+    def hv(self, v, *, transpose=False, ws=None):
+        return self.lin.hv(v, transpose=transpose, ws=ws)
 
 
 def _complex_step_run(net, s0, x, y, h, steps, eps):
