@@ -342,8 +342,11 @@ def matmul(a, b):
     inner_a = a.shape[-1]
     inner_b = b.shape[0]
     if inner_a != inner_b:
+        what = (f"{inner_a} entries against {inner_b}" if a.ndim == 1 and b.ndim == 1 else
+                f"{inner_a} {'entries' if a.ndim == 1 else 'columns'} against {inner_b} "
+                f"{'entries' if b.ndim == 1 else 'rows'}")
         raise ShapeError(f"@: shapes {_shape_text(a.shape)} and {_shape_text(b.shape)} do not "
-                         f"fit ({inner_a} columns against {inner_b} rows)")
+                         f"fit ({what})")
     shape = a.shape[:-1] + b.shape[1:]
     if is_zero(a) or is_zero(b):
         return zeros(shape)

@@ -127,7 +127,7 @@ def _shape(text, dims, what):
         elif isinstance(item, int) and not isinstance(item, bool):
             out.append(item)
         else:
-            raise EqpropError(f"{what}: {shorten(item, 30)!r} in shape {shorten(text, 40)} is "
+            raise EqpropError(f"{what}: {shorten(item, 30)} in shape {shorten(text, 40)} is "
                               f"neither a positive integer nor a dimension of [dims] "
                               f"({', '.join(dims) or 'none declared'})")
         if not 1 <= out[-1] <= MAX_DIM:
@@ -162,7 +162,7 @@ def _spec(name, role, entry, dims, what, base):
         return Spec(name, role, (), values=np.array(exact_number(entry, what=what), dtype=object))
     unknown = sorted(set(entry) - _SPEC_KEYS)
     if unknown:
-        raise EqpropError(f"{what}: unknown key {shorten(unknown[0], 30)!r}; an array is "
+        raise EqpropError(f"{what}: unknown key {shorten(unknown[0], 30)}; an array is "
                           "declared with shape and one of values, init, file (data may add "
                           "dataset = \"images\" or \"labels\")")
     sources = [k for k in ("values", "init", "file") if k in entry]
@@ -171,7 +171,7 @@ def _spec(name, role, entry, dims, what, base):
         if role != "data":
             raise EqpropError(f"{what}: only data may come from a data set")
         if dataset not in ("images", "labels"):
-            raise EqpropError(f"{what}: dataset = {shorten(dataset, 30)!r}; choose \"images\" (the "
+            raise EqpropError(f"{what}: dataset = {shorten(dataset, 30)}; choose \"images\" (the "
                               "input pixels) or \"labels\" (one-hot targets)")
     if len(sources) != 1 and not (dataset and not sources):
         raise EqpropError(f"{what}: give exactly one of values, init or file, got "
@@ -237,7 +237,7 @@ class ArrayModel:
         self.verify = dict(verify or {})
         bad = sorted(set(self.verify) - set(VERIFY_KEYS))
         if bad:
-            raise EqpropError(f"[verify]: unknown key {shorten(bad[0], 30)!r}; allowed: "
+            raise EqpropError(f"[verify]: unknown key {shorten(bad[0], 30)}; allowed: "
                               f"{', '.join(VERIFY_KEYS)}")
         self.scale = self._scale(scale)
         self.variables = {b: ir.var(b, "state", shape) for b, shape in self.state.items()}
@@ -319,7 +319,7 @@ class ArrayModel:
         scale = dict(scale or {})
         bad = sorted(set(scale) - set(SCALE_KEYS))
         if bad:
-            raise EqpropError(f"[scale]: unknown key {shorten(bad[0], 30)!r}; allowed: "
+            raise EqpropError(f"[scale]: unknown key {shorten(bad[0], 30)}; allowed: "
                               f"{', '.join(SCALE_KEYS)}")
         if "dims" in scale:
             dims = scale["dims"]
@@ -327,7 +327,7 @@ class ArrayModel:
                 raise EqpropError("[scale] dims: expected a table such as { n = 784 }")
             unknown = sorted(set(dims) - set(self.dims))
             if unknown:
-                raise EqpropError(f"[scale] dims: '{shorten(unknown[0], 30)}' is not a dimension "
+                raise EqpropError(f"[scale] dims: {shorten(unknown[0], 30)} is not a dimension "
                                   f"of [dims] ({', '.join(self.dims)})")
             self._dims(dims)
         return scale
@@ -362,7 +362,7 @@ class ArrayModel:
             import difflib
             near = difflib.get_close_matches(unknown[0], sorted(known), n=1)
             hint = f" (did you mean '{near[0]}'?)" if near else ""
-            raise EqpropError(f"{label}: unknown field {shorten(unknown[0], 40)!r}{hint}; an array "
+            raise EqpropError(f"{label}: unknown field {shorten(unknown[0], 40)}{hint}; an array "
                               f"model has {', '.join(sorted(known))}")
         name = doc.get("name", Path(str(label)).stem or "array model")
         return cls(energy=doc.get("energy"), cost=doc.get("cost"), state=doc["state"],
@@ -392,7 +392,7 @@ class ArrayModel:
         """The same model with some dimensions replaced (``with_dims(n=10000)``)."""
         unknown = sorted(set(dims) - set(self.dims))
         if unknown:
-            raise EqpropError(f"--shape: '{shorten(unknown[0], 30)}' is not a dimension of the model "
+            raise EqpropError(f"--shape: {shorten(unknown[0], 30)} is not a dimension of the model "
                               f"({', '.join(self.dims) or 'it declares none'})")
         inputs = dict(self.inputs)
         inputs["dims"] = {**self.dims, **dims}

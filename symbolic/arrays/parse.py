@@ -67,8 +67,9 @@ class _ArrayWalker:
         self.arith = _Arith(what)
 
     def fail(self, msg, node=None):
-        where = f" in {shorten(self.segment(node), 80)!r}" if node is not None else ""
-        raise EqpropError(f"{self.what}:{where} {msg}")
+        seg = self.segment(node) if node is not None else ""
+        where = f" in {(seg if len(seg) <= 80 else seg[:77] + '...')!r}" if seg else ""
+        raise EqpropError(f"{self.what}:{where}{':' if where else ''} {msg}")
 
     def segment(self, node):
         return self.source[node.col_offset:node.end_col_offset].decode("utf-8")
@@ -174,6 +175,9 @@ class _ArrayWalker:
 
     # -- calls ------------------------------------------------------------------------------
     def call(self, node):
+        if isinstance(node.func, ast.Attribute):
+            self.fail(f"method calls like .{node.func.attr}() are not allowed (the only attribute "
+                      f"is .T); write functions, e.g. {node.func.attr}(s)", node)
         if not isinstance(node.func, ast.Name):
             self.fail("only plain function calls like tanh(s) are allowed", node)
         name = node.func.id

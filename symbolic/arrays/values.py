@@ -59,13 +59,13 @@ def parse_init(text, what):
     m = _CALL.fullmatch(text) if len(text) <= 200 and text.isascii() else None
     known = ", ".join(f"{k}({', '.join(a)})" if a else k for k, (a, _) in INITIALIZERS.items())
     if m is None or m.group(1) not in INITIALIZERS:
-        raise EqpropError(f"{what}: unknown initializer {shorten(text, 40)!r}; use one of {known}")
+        raise EqpropError(f"{what}: unknown initializer {shorten(text, 40)}; use one of {known}")
     name, inside = m.group(1), m.group(2)
     wanted = INITIALIZERS[name][0]
     args = [] if inside is None or not inside.strip() else [a.strip() for a in inside.split(",")]
     if len(args) != len(wanted):
         raise EqpropError(f"{what}: {name} takes {len(wanted)} argument(s) "
-                          f"({', '.join(wanted) or 'none'}), got {len(args)}: {shorten(text, 40)!r}")
+                          f"({', '.join(wanted) or 'none'}), got {len(args)}: {shorten(text, 40)}")
     values = []
     for a, label in zip(args, wanted):
         v = float(exact_number(a, what=f"{what}: {name}'s {label}"))
