@@ -30,8 +30,9 @@ def _shape(shape):
     return "scalar" if not shape else " x ".join(map(str, shape))
 
 
-def _eq(lhs, lhs_tex, node):
-    t = text(node)
+def _eq(lhs, lhs_tex, node, written=None):
+    """An equation block; ``written``: the formula's text as the model gives it (shown as is)."""
+    t = written or text(node)
     if len(t) > MAX_CHARS:
         return ("math", f"{lhs} = (an expression of {len(t):,} characters, not printed)",
                 f"{lhs_tex} &= \\text{{(not printed: {len(t):,} characters)}}")
@@ -59,14 +60,15 @@ def array_blocks(model):
         for name, expr in model.functions.items():
             blocks.append(("math", f"{name}(z) = {sp.sstr(expr)}",
                            f"{_tex_name(name)}(z) &= {sp.latex(expr)}"))
+    written = model.formulas
     if model.has_energy:
         blocks.append(("head", "energy and cost, as written"))
-        blocks.append(_eq("E", "E", model.energy))
+        blocks.append(_eq("E", "E", model.energy, written.get("energy")))
     else:
         blocks.append(("head", "vector field and cost, as written: ds/dt = F(s)"))
         for b, f in model.vector_field.items():
-            blocks.append(_eq(f"F_{b}", f"F_{{{_tex_name(b)}}}", f))
-    blocks.append(_eq("C", "C", model.cost))
+            blocks.append(_eq(f"F_{b}", f"F_{{{_tex_name(b)}}}", f, written.get(f"vector_field '{b}'")))
+    blocks.append(_eq("C", "C", model.cost, written.get("cost")))
     blocks.append(("head", "free dynamics (paper 2.1): ds/dt = -dE/ds, per state block" if model.has_energy
                    else "the negative force g = -F, per state block"))
     for b, g in d.g.items():
@@ -96,8 +98,12 @@ def array_blocks(model):
             blocks.append(_eq(f"dE/d{p}", f"\\frac{{\\partial E}}{{\\partial {_tex_name(p)}}}", e))
     blocks.append(("head", "RBP's initial values (paper 3.5-3.6): Sbar_0 = dC/ds(s0), "
                            "Thetabar_0 = dC/dtheta(s0)"))
+    zero = [b for b, c in d.C_s.items() if c.op == "zeros"]
     for b, c in d.C_s.items():
-        blocks.append(_eq(f"dC/d{b}", f"\\frac{{\\partial C}}{{\\partial {_tex_name(b)}}}", c))
+        if c.op != "zeros":
+            blocks.append(_eq(f"dC/d{b}", f"\\frac{{\\partial C}}{{\\partial {_tex_name(b)}}}", c))
+    if zero:
+        blocks.append(("note", f"dC/ds = 0 on {', '.join(zero)}: the cost reads the other blocks only"))
     nonzero = {p: c for p, c in d.C_theta.items() if c.op != "zeros"}
     for p, c in nonzero.items():
         blocks.append(_eq(f"dC/d{p}", f"\\frac{{\\partial C}}{{\\partial {_tex_name(p)}}}", c))
