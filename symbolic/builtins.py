@@ -206,7 +206,7 @@ def _hopfield_layers(layers, biases):
         if count > limit:
             raise EqpropError(f"hopfield: layers {shorten(sizes, 40)} give {count:,} {kind}; at "
                               f"most {limit:,} are allowed on the symbolic path (eqprop scale "
-                              "checks larger layered networks in float64)")
+                              "checks larger networks in float64: --layers, or a model written as arrays)")
     return sizes
 
 

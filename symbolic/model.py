@@ -66,7 +66,7 @@ def _names_and_values(mapping, what, limit):
         raise EqpropError(f"{what}: expected a mapping name -> value, got {type(mapping).__name__}")
     if len(mapping) > limit:
         raise EqpropError(f"{what}: {len(mapping):,} entries; at most {limit:,} are allowed on the "
-                          "symbolic path (eqprop scale checks larger layered networks)")
+                          "symbolic path (eqprop scale checks larger models written as arrays)")
     names, values = [], []
     for key, value in mapping.items():
         name = _name_of(key, what)
@@ -146,8 +146,8 @@ class Model:
         state = list(itertools.islice(iter(state), MAX_STATE + 1))
         if len(state) > MAX_STATE:
             raise EqpropError(f"state: more than {MAX_STATE:,} variables; at most {MAX_STATE:,} are "
-                              "allowed on the symbolic path (eqprop scale checks larger layered "
-                              "networks)")
+                              "allowed on the symbolic path (eqprop scale checks larger models written as "
+                              "arrays)")
         state_names = [_name_of(s, "state") for s in state]
         if not state_names:
             raise EqpropError("state: empty; list the free variables s, e.g. state=['a', 'b']")
