@@ -212,6 +212,9 @@ def _parser():
     v.add_argument("--time-limit", type=_ascii_float, default=None, metavar="SECONDS",
                    help="wall-time budget of the whole run (default: the file's [verify] "
                         "time_limit, else 600); a check it stops makes the verdict 'incomplete'")
+    v.add_argument("--shape", default=None, metavar="NAME=SIZE,...",
+                   help="an array model's sizes, e.g. n=5,k=3 (default: its [dims]); the model is "
+                        "written out entry by entry at them")
     v.add_argument("--json", metavar="FILE", default=None,
                    help="also write the full report as JSON ('-' for standard output)")
     v.add_argument("--quiet", action="store_true", help="print only the verdict line")
@@ -228,6 +231,8 @@ def _parser():
                    help="print everything instead of the summary: every unit's free and nudged "
                         "dynamics and every structural non-zero of H and M, one per line "
                         "('H[s0_0, s1_0] = ...'; as text, in SymPy's one-line syntax)")
+    d.add_argument("--shape", default=None, metavar="NAME=SIZE,...",
+                   help="an array model's sizes, e.g. n=5,k=3 (default: its [dims])")
     d.add_argument("--latex", action="store_true",
                    help="a standalone LaTeX document (article class, amsmath only) instead of "
                         "text; the summary, or everything with --full")
@@ -486,7 +491,8 @@ def _verify(args):
         # later, stops what that budget cannot reach (building, deriving and compiling a large
         # model; a file's [verify] time_limit applies from the checks on)
         with _time_limit(limit + min(10.0, limit / 2)):
-            model = load_model("paper" if args.model is None else args.model)
+            model = _with_shape(load_model("paper" if args.model is None else args.model),
+                                args.shape)
             report = verify(model, dps=args.dps, times=_times(args.times), engine=args.engine,
                             seed=args.seed, required_digits=args.required_digits,
                             time_limit=args.time_limit, progress=progress,
@@ -544,6 +550,17 @@ def _shape_option(text):
             raise EqpropError(f"--shape: {m.group(1)} is given twice")
         dims[m.group(1)] = int(m.group(2))
     return dims
+
+
+def _with_shape(model, shape):
+    """``model`` at the sizes of ``--shape`` (an array model's [dims]); refused for another."""
+    if shape is None:
+        return model
+    dims = _shape_option(shape)
+    if not hasattr(model, "with_dims"):
+        raise EqpropError("--shape: sets the sizes of an array model's [dims]; this model is "
+                          "written per neuron")
+    return model.with_dims(**dims)
 
 
 def _scale(args):
@@ -725,7 +742,8 @@ def _derive(args):
         check_terms(terms)
     try:
         with _time_limit(DERIVE_TIME_LIMIT):
-            text = describe(load_model(spec), latex=args.latex, full=args.full, document=True)
+            text = describe(_with_shape(load_model(spec), args.shape), latex=args.latex,
+                            full=args.full, document=True)
     except _OutOfTime:
         raise EqpropError(f"derive: stopped after {DERIVE_TIME_LIMIT} s, the time budget of eqprop "
                           "derive; the model is too large to print: check it with 'eqprop verify' "

@@ -44,11 +44,8 @@ def resolve(model, *, dims=None, layered_options=None):
                               "'Realistic size') and layered networks (--layers)")
         model = loaded
     if isinstance(model, ArrayModel):
-        if dims:
-            model = model.with_dims(**dims)
-        elif model.scale.get("dims"):
-            model = model.with_dims(**model.scale["dims"])
-        return model
+        sizes = {**model.scale.get("dims", {}), **(dims or {})}  # --shape on top of [scale] dims
+        return model.with_dims(**sizes) if sizes else model
     return layered(model, **(layered_options or {}))
 
 
@@ -75,10 +72,26 @@ def _dataset(model, numbers, data, batch, seed):
     images = model.specs[columns["images"]]
     labels = model.specs.get(columns.get("labels", ""), None)
     n_out = labels.size if labels is not None else 10
-    x, y = load(data, n_in=images.size, n_out=n_out, batch=batch, seed=seed)
+    try:
+        x, y = load(data, n_in=images.size, n_out=n_out, batch=batch, seed=seed)
+    except EqpropError as exc:
+        if model.layers is not None:
+            raise
+        raise EqpropError(_arrays_wording(str(exc), images, labels)) from None
     numbers[images.name] = x.reshape((batch,) + images.shape)
     if labels is not None:
         numbers[labels.name] = y.reshape((batch,) + labels.shape)
+
+
+def _arrays_wording(msg, images, labels):
+    """A data loader's message in terms of the model's arrays rather than layers."""
+    import re
+    msg = re.sub(r"the input layer has (\d+) units; set the last layer size to (\d+)",
+                 rf"the images array '{images.name}' has \1 entries; declare it with \2", msg)
+    if labels is not None:
+        msg = re.sub(r"the output layer has (\d+) units; set the first layer size to (\d+)",
+                     rf"the labels array '{labels.name}' has \1 entries; declare it with \2", msg)
+    return msg
 
 
 def build(model, *, batch, data="random", seed=None, backend="numpy", device=None, program=None,

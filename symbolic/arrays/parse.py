@@ -48,6 +48,8 @@ ARRAY_FUNCTIONS = {
     "roll": "roll(a, shift, axis=k)", "reshape": "reshape(a, (d1, d2, ...))",
     "outer": "outer(a, b)", "transpose": "transpose(a)",
 }
+#: Operators whose chains (a + b - c ...) are read as one level, as in a scalar formula.
+_FAMILIES = {ast.Add: "add", ast.Sub: "add", ast.Mult: "mul", ast.Div: "mul"}
 #: Functions of the scalar whitelist that take two arguments: not elementwise array functions.
 _TWO_ARGUMENTS = {"Min", "min", "Max", "max"}
 
@@ -115,7 +117,26 @@ class _ArrayWalker:
         if op not in (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult):
             hint = " (use ** for powers)" if op is ast.BitXor else ""
             self.fail(f"operator {op.__name__} is not allowed{hint}; use + - * / ** @", node)
-        a, b = self.visit(node.left), self.visit(node.right)
+        family = _FAMILIES.get(op)
+        if family is None:  # ** and @: one operation
+            return self.combine(op, self.visit(node.left), self.visit(node.right), node)
+        chain = []  # a + b - c + ... (or a * b / c ...): walked without recursing
+        while isinstance(node, ast.BinOp) and _FAMILIES.get(type(node.op)) == family:
+            chain.append(node)
+            node = node.left
+        acc = self.visit(node)
+        for link in reversed(chain):
+            acc = self.combine(type(link.op), acc, self.visit(link.right), link)
+        return acc
+
+    def combine(self, op, a, b, node):
+        """``a op b``, shapes checked, numbers folded exactly."""
+        try:
+            return self._combine(op, a, b, node)
+        except ShapeError as exc:
+            self.fail(str(exc), node)
+
+    def _combine(self, op, a, b, node):
         if op is ast.MatMult:
             return ir.matmul(a, b)
         if a.op == "num" and b.op == "num":  # exact numbers, sized before they are built
@@ -279,7 +300,8 @@ class _ArrayWalker:
 
 
 def _check_tree(tree, what):
-    """Node count, depth and call depth, iteratively, before anything is built."""
+    """Node count, depth and call depth, iteratively, before anything is built (a chain of
+    + - or of * / counts as one level, as in a scalar formula)."""
     count = 0
     stack = [(tree, 1, 0)]
     while stack:
@@ -295,6 +317,13 @@ def _check_tree(tree, what):
             if calls > MAX_CALL_DEPTH:
                 raise EqpropError(f"{what}: function calls are nested more than {MAX_CALL_DEPTH} "
                                   "deep, as in tanh(tanh(...))")
+        if isinstance(node, ast.BinOp):
+            family = _FAMILIES.get(type(node.op))
+            left = node.left
+            same = family and isinstance(left, ast.BinOp) and _FAMILIES.get(type(left.op)) == family
+            stack.append((left, depth if same else depth + 1, calls))
+            stack.append((node.right, depth + 1, calls))
+            continue
         stack.extend((c, depth + 1, calls) for c in ast.iter_child_nodes(node)
                      if isinstance(c, (ast.expr, ast.keyword)))
 

@@ -273,7 +273,7 @@ ALLOWED = {
     "text", "textbackslash", "ensuremath", "frac", "left", "right", "sum", "substack", "lim",
     "to", "infty", "partial", "bar", "tilde", "quad", "dots", "leq", "geq", "vee", "wedge",
     "sqrt", "log", "exp", "sin", "cos", "tan", "sinh", "cosh", "tanh", "operatorname", "min",
-    "max", "lfloor", "rfloor", "lceil", "rceil", "cdot", "times", "mathrm",
+    "max", "lfloor", "rfloor", "lceil", "rceil", "cdot", "times", "mathrm", "odot",
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
     "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
     "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi",
