@@ -20,8 +20,8 @@ Sbar_t, Thetabar_t (RBP)        ``s_bar``, ``theta_bar``
 Stilde_t, Thetatilde_t (EP)     ``s_tilde``, ``theta_tilde``
 ==============================  ===============================================
 
-Subpackages, data flowing one way: ``eqprop.symbolic`` (models, derivation,
-code generation) -> ``eqprop.numeric`` (integration, fixed points) ->
+Subpackages, data flowing one way: ``eqprop.symbolic`` (models -- per neuron, or
+written over arrays: :class:`ArrayModel` --, derivation, code generation) -> ``eqprop.numeric`` (integration, fixed points) ->
 ``eqprop.proofs`` (the theorems) -> ``eqprop.figures``.
 """
 
@@ -37,11 +37,12 @@ if _os.path.isdir(_os.path.join(_root, "symbolic")) and not _os.path.isdir(
 from .errors import EqpropError  # noqa: E402
 from .symbolic import (Model, builtin_names, derive, describe, hopfield, load_model,  # noqa: E402
                        quadratic)
+from .symbolic.arrays import ArrayModel  # noqa: E402
 from .symbolic.codegen import compile_model  # noqa: E402
 from .proofs import Report, Verdict, VerificationFailed, verify  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["EqpropError", "Model", "hopfield", "quadratic", "load_model", "builtin_names",
+__all__ = ["EqpropError", "Model", "ArrayModel", "hopfield", "quadratic", "load_model", "builtin_names",
            "derive", "describe", "compile_model", "verify", "Report", "Verdict", "VerificationFailed",
            "__version__"]
