@@ -44,6 +44,15 @@ class ComputationBreakdown(ArithmeticError):
     """
 
 
+class SingularJacobian(ComputationBreakdown):
+    """Newton met a singular Jacobian (for an energy, its Hessian) at ``point``: a degenerate
+    minimum (a flat direction, a quartic bottom), or a start where the curvature vanishes."""
+
+    def __init__(self, message, point=()):
+        super().__init__(message)
+        self.point = list(point)
+
+
 class IntegrationError(ComputationBreakdown):
     """The integrator could not reach the requested tolerance."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import mpmath
 
 from . import linalg
-from .integrate import ComputationBreakdown, check_time
+from .integrate import ComputationBreakdown, SingularJacobian, check_time
 
 __all__ = ["newton"]
 
@@ -27,7 +27,8 @@ def newton(system, s_start, *, beta=0, theta=None, tol=None, im_unit=0, maxiter=
     converges relatively, and the derivative it carries (Im s / h) is then
     known to ``tol`` of the state's size, as the real part is. Returns
     ``(s, residual, iterations)``; raises :class:`ComputationBreakdown` if
-    Newton does not converge (singular Hessian, or a start outside the basin).
+    Newton does not converge (a start outside the basin), :class:`SingularJacobian`
+    (one) for a singular Hessian, with the point where it was met.
     """
     tol = mpmath.mpf(10) ** (-(mpmath.mp.dps - 3)) if tol is None else tol
     # past quadratic convergence, a step that no longer shrinks (by less than 1.5x: a double
@@ -45,7 +46,7 @@ def newton(system, s_start, *, beta=0, theta=None, tol=None, im_unit=0, maxiter=
         try:
             fast = system.newton_step(s, theta, beta) if hasattr(system, "newton_step") else None
         except ZeroDivisionError:
-            raise ComputationBreakdown("Newton: the Hessian is singular at the current point") from None
+            raise SingularJacobian("Newton: the Hessian is singular at the current point", s) from None
         if fast is not None:
             step = fast[1]
         else:
@@ -62,8 +63,8 @@ def newton(system, s_start, *, beta=0, theta=None, tol=None, im_unit=0, maxiter=
             try:
                 step = linalg.solve(H, g)
             except ZeroDivisionError:
-                raise ComputationBreakdown("Newton: the Hessian is singular at the current "
-                                           "point") from None
+                raise SingularJacobian("Newton: the Hessian is singular at the current point",
+                                       s) from None
         s = [a - b for a, b in zip(s, step)]
         size = max(abs(x) for x in step)
         if not mpmath.isfinite(size):

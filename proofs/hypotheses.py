@@ -4,6 +4,12 @@
 own size, undecided within rounding) or whether s0 attracts (a vector field), and measures the
 Jacobian's symmetry at s0; :func:`symmetric_nearby` measures it around s0 too, once the
 problem is built. Each appends :class:`~.report.Assumption` rows; used by :func:`.prepare`.
+
+A singular (or numerically singular) H gets its own assumption, ``isolated minimum``
+(:func:`degenerate`), whichever path meets it first: Newton's singular Hessian on the way to
+s0, an eigenvalue of H(s0) within rounding of zero, or a condition number beyond the
+integrators' reach. Its message names the flat direction (H's null vector), which is how a
+symmetry shows (a rotation of every oscillator: the direction (1, 1, ..., 1)).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from eqprop.numeric import linalg
 
 from .report import Assumption
 
-__all__ = ["definiteness", "symmetric_nearby"]
+__all__ = ["definiteness", "symmetric_nearby", "degenerate", "null_direction"]
 
 
 def symmetric_nearby(P, assumptions):
@@ -63,6 +69,50 @@ def symmetric_nearby(P, assumptions):
         "vector field is not a gradient field, which the theorems assume", fatal=False)
 
 
+def null_direction(H, names, most=8):
+    """The unit vector along which H is (nearly) singular, as text: ``a: 0.577, b: 0.577, ...``.
+
+    The right singular vector of H's smallest singular value (for a symmetric H, the
+    eigenvector of its eigenvalue nearest zero); the ``most`` largest components, sign fixed
+    so that the largest is positive.
+    """
+    H = mpmath.matrix(H)
+    if H.rows == 1:
+        return f"{names[0]}: 1"
+    _, S, V = mpmath.svd_r(H)
+    k = min(range(len(S)), key=lambda i: S[i])
+    v = [V[k, j] for j in range(V.cols)]
+    big = max(range(len(v)), key=lambda j: abs(v[j]))
+    sign = 1 if v[big] >= 0 else -1
+    order = sorted(range(len(v)), key=lambda j: -abs(v[j]))[:most]
+    parts = [f"{names[j]}: {mpmath.nstr(sign * v[j], 3)}" for j in sorted(order)]
+    more = f", ... ({len(v) - most} more)" if len(v) > most else ""
+    return ", ".join(parts) + more
+
+
+def degenerate(H, names, value, where, precision=False):
+    """The ``isolated minimum`` assumption, violated: H singular ``where`` (a tool's limit:
+    a zero that is exact, by symmetry, and one within rounding look the same here).
+    ``precision``: the eigenvalue is only small against |H| (to this precision), so H may
+    also be merely too ill-conditioned to tell."""
+    pin = ("pin it -- a field term, a constraint, or one state fixed as data -- so that H(s0) "
+           "is positive definite")
+    if not precision:
+        return Assumption.limit(
+            "isolated minimum", False, value,
+            f"H is singular {where}, along ({null_direction(H, names)}): the minimum is not "
+            "isolated (a flat direction, often a symmetry that leaves E unchanged, such as "
+            f"rotating every oscillator or shifting every state; or a flat bottom, such as a**4); "
+            f"{pin}")
+    return Assumption.limit(
+        "isolated minimum", False, value,
+        f"H is singular to this precision {where}, along ({null_direction(H, names)}): either "
+        "the minimum is not isolated (a flat direction, often a symmetry that leaves E "
+        f"unchanged; or a flat bottom, such as a**4) -- {pin} -- or H is too ill-conditioned "
+        "to tell at this precision: raise --dps, or rescale the energy's terms to comparable "
+        "curvatures")
+
+
 def _eigenvalues(H):
     """Eigenvalues of a square mpmath matrix (mpmath.eig ignores left/right=False when n = 1)."""
     if H.rows == 1:
@@ -72,20 +122,20 @@ def _eigenvalues(H):
 
 def definiteness(model, H, wdps, dps, assumptions):
     """Smallest eigenvalue of H (energy) or of the real parts (vector field); appends assumptions."""
+    names = [x.name for x in model.state]
+    # relative to H's own size: scaling E by a positive constant changes no hypothesis; within
+    # 10^-(w/2) |H| of zero an eigenvalue's sign is not resolved at this precision: H is
+    # singular there (a degenerate minimum), undecided, a limit of this tool, whatever the
+    # rounding's sign
+    resolved = mpmath.mpf(10) ** (-(wdps // 2)) * mpmath.mnorm(H, 1)
     if model.has_energy:
         eig_min = linalg.eigvalsh((H + H.T) / 2)[0]
-        # relative to H's own size: scaling E by a positive constant changes no hypothesis;
-        # within 10^-(w/2) |H| of zero the sign is not resolved at this precision (a stiff H,
-        # or a degenerate minimum): undecided, a limit of this tool, not a violation
-        # (a positive eigenvalue below it is left to the condition number check that follows)
-        resolved = mpmath.mpf(10) ** (-(wdps // 2)) * mpmath.mnorm(H, 1)
         pd = eig_min > 0
-        if abs(eig_min) <= resolved and eig_min <= 0:
-            assumptions.append(Assumption.limit(
-                "positive definite", False, mpmath.nstr(eig_min, 4),
-                f"smallest eigenvalue of H(s0) is within {mpmath.nstr(resolved, 3)} of zero "
-                "(10^-(w/2) of |H|): degenerate, or too ill-conditioned to tell at this "
-                "precision; raise --dps, or rescale the energy's terms"))
+        if abs(eig_min) <= resolved:
+            assumptions.append(degenerate(
+                H, names, mpmath.nstr(eig_min, 4),
+                f"at s0 (its smallest eigenvalue {mpmath.nstr(eig_min, 3)} is within "
+                f"{mpmath.nstr(resolved, 3)} of zero, 10^-(w/2) of |H|)", precision=True))
             return eig_min, False
         assumptions.append(Assumption(
             "positive definite", bool(pd), mpmath.nstr(eig_min, 4),
@@ -96,6 +146,12 @@ def definiteness(model, H, wdps, dps, assumptions):
         return eig_min, bool(pd)
     eig_min = min(mpmath.re(e) for e in _eigenvalues(H))
     pd = eig_min > 0
+    if abs(eig_min) <= resolved:
+        assumptions.append(degenerate(
+            H, names, mpmath.nstr(eig_min, 4),
+            f"at s0 (the smallest real part of its eigenvalues, {mpmath.nstr(eig_min, 3)}, is "
+            f"within {mpmath.nstr(resolved, 3)} of zero, 10^-(w/2) of |H|)", precision=True))
+        return eig_min, False
     assumptions.append(Assumption(
         "stable fixed point", bool(pd), mpmath.nstr(eig_min, 4),
         "smallest real part of the eigenvalues of -dF/ds(s0): s0 attracts" if pd else

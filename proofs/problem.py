@@ -21,7 +21,7 @@ from eqprop.errors import EqpropError
 from eqprop.numeric.highprec import (GUARD_DPS, ComputationBreakdown, System, derivative,
                                      digits_of_agreement, newton)
 from eqprop.numeric import linalg
-from eqprop.numeric.integrate import BudgetExhausted
+from eqprop.numeric.integrate import BudgetExhausted, SingularJacobian
 from eqprop.numeric.relax import relax
 from eqprop.symbolic.codegen import compile_model
 from eqprop.symbolic.derive import derive
@@ -30,7 +30,7 @@ from eqprop.symbolic.domain import domain_violations
 from . import noise
 from .radius import radius_at_s0
 from .grid import default_times, largest_rate, sbar_decay, t_infinity
-from .hypotheses import definiteness, symmetric_nearby
+from .hypotheses import definiteness, degenerate, null_direction, symmetric_nearby
 from .engine import pick_engine
 from .options import MAX_TIME, Options
 from .report import Assumption, Check
@@ -317,6 +317,13 @@ def prepare(model, options: Options):
             s0, residual, iters = newton(system, [mpmath.mpf(float(x)) for x in s_relaxed])
         except BudgetExhausted:
             raise
+        except SingularJacobian as exc:  # a degenerate minimum, or a start of zero curvature
+            at = ", ".join(f"{x.name} = {mpmath.nstr(mpmath.re(v), 4)}"
+                           for x, v in zip(model.state, exc.point))
+            assumptions.insert(0, degenerate(
+                system.d2Ebeta_ds2(exc.point), [x.name for x in model.state], "singular",
+                f"where Newton's way to s0 met it ({at})"))
+            return None, assumptions, notes
         except ComputationBreakdown as exc:
             start = {**fixed, **dict(zip(model.state, (float(x) for x in s_relaxed)))}
             bad = domain_violations(model.expressions[:-1], start, fixed=frozenset(model.data))
@@ -405,11 +412,15 @@ def prepare(model, options: Options):
         lam_max = largest_rate(H)
         horizon = float(INTEGRATION_BUDGET / lam_max) if lam_max else MAX_TIME
         if pd and lam_max / eig_min > MAX_CONDITION:
+            softest = null_direction(H, [x.name for x in model.state])
             assumptions.append(Assumption.limit(
                 "well conditioned", False, mpmath.nstr(lam_max / eig_min, 3),
-                f"lambda_max / lambda_min of H(s0) is above {MAX_CONDITION:g}: the flows are too "
-                "stiff for this tool's explicit integrators (the time to decay takes about that "
-                "many steps); rescale the energy's terms to comparable curvatures"))
+                f"lambda_max / lambda_min of H(s0) is above {MAX_CONDITION:g}: H is nearly "
+                f"singular along ({softest}), and the flows are too stiff for this tool's "
+                "explicit integrators (the time to decay takes about that many steps); if a "
+                "symmetry or a flat bottom makes that direction soft, pin it (a field term, a "
+                "constraint, one state fixed as data), else rescale the energy's terms to "
+                "comparable curvatures"))
             return None, assumptions, notes
         times = options.times
         if times is None:

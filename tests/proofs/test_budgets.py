@@ -25,12 +25,23 @@ def alarm():
 
 
 def test_a_stiff_energy_is_refused_with_its_condition_number():
-    m = Model(energy="10**30*(a - w)**2 + b**2/2 - x*b", cost="(a - y)**2/2", **KW)
+    m = Model(energy="10**8*(a - w)**2 + b**2/2 - x*b", cost="(a - y)**2/2", **KW)
     r = verify(m, dps=20, engine="gbs")
     assert r.verdict is Verdict.INCOMPLETE  # a limit of this tool, not of the theorems
     bad = [a for a in r.assumptions if not a.holds]
-    assert bad[0].id == "well conditioned" and bad[0].tool_limit and float(bad[0].value) > 1e29
+    assert bad[0].id == "well conditioned" and bad[0].tool_limit and float(bad[0].value) > 1e8
     assert any("too stiff" in n for n in r.notes)
+
+
+def test_a_curvature_ratio_beyond_the_working_digits_is_singular_to_that_precision():
+    """cond 2e30 at 30 working digits: H's smallest eigenvalue is within rounding of |H|, so the
+    tool cannot tell a singular H from a stiff one; both ways out are named."""
+    m = Model(energy="10**30*(a - w)**2 + b**2/2 - x*b", cost="(a - y)**2/2", **KW)
+    r = verify(m, dps=20, engine="gbs")
+    assert r.verdict is Verdict.INCOMPLETE
+    bad = [a for a in r.assumptions if not a.holds]
+    assert bad[0].id == "isolated minimum" and bad[0].tool_limit
+    assert "too ill-conditioned to tell" in bad[0].message and "rescale" in bad[0].message
 
 
 def test_a_near_singular_hessian_is_not_integrated_for_ever():
