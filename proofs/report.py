@@ -227,7 +227,8 @@ class Report:
             required = next((c.required for c in self.checks if c.kind == "identity"), 0)
             lines.append(f"\n  fewest digits of agreement: {self.min_digits:.1f} "
                          f"(required: {required:g}); slope rows: fitted orders of the "
-                         "finite-beta bias, at least 1 and 2 to within 10%")
+                         "finite-beta bias, at least 1 and 2 to within 10% (their max |error| "
+                         "is how far the fitted order falls short)")
             lines += ["", "sides compared (left / right):"]
             seen = set()
             for c in self.checks:

@@ -62,6 +62,8 @@ def main(argv=()):
             print(f"out of date: {name} (run python examples/notebooks/make_notebooks.py)")
         for name in extra:
             print(f"not made by this script: {name}")
+        if not (stale or extra):
+            print(f"up to date: the {len(built)} notebooks are what this script makes")
         return 1 if stale or extra else 0
     for name, nb in built.items():
         (HERE / name).write_text(nbformat.writes(nb) + "\n", encoding="utf-8")

@@ -148,3 +148,16 @@ def test_a_budget_that_runs_out_in_ep_is_not_retried_into_a_failed_row():
         for side in (q.ep_gradient, q.finite_beta_estimates):
             with pytest.raises(integrate.BudgetExhausted):
                 side(P)
+
+
+def test_a_cut_default_grid_and_user_times_beyond_the_budget_agree_with_the_readme():
+    """cond 1000 with the cost along the slow direction: the default grid would reach
+    t lambda_max ~ 14000 and is cut at 5000 with a note, and the run is verified at the times
+    of the cut grid; the same times asked for beyond the budget are refused, exit 2."""
+    m = Model(energy="500*a**2 + b**2/2 - w*a*b - x*b - x*a", cost="(b - y)**2/2", **KW)
+    r = verify(m, dps=20, engine="gbs")
+    assert any("default grid stops" in n for n in r.notes), r.notes
+    assert r.verdict is Verdict.VERIFIED, r.table()
+    assert max(r.times) * 1000 <= 5000 * 1.01
+    with pytest.raises(EqpropError, match="at most 5000 are allowed"):
+        verify(m, dps=20, engine="gbs", times=[0, 1, 20])
