@@ -83,7 +83,10 @@ def regenerate(report, out="eqprop-figures", formats=("png", "pdf"), *, precisio
         fig, ax = new_figure(width, height)
         draw_fn(ax)
         return _save(fig, out / stem, formats, drawn_from)
-    if d.get("layers"):  # a layered model: the network figure (else there is none to draw)
+    if not d.get("layers"):
+        say("skipped figure network: the report's model has no layers (the figure draws a "
+            "layered network, such as hopfield:2,3,3,2)")
+    else:
         if "network" in d.missing:
             say(f"skipped figure network: {d.missing['network']}")
         else:

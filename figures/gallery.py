@@ -32,17 +32,22 @@ REPORT_KEYS = ("model", "dps", "state", "params", "layers", "times", "series", "
 
 
 def report_input(d):
-    """The parts of a (checked) report dictionary that the report figures read."""
+    """The parts of a (checked) report dictionary that the report figures read (the state
+    series with every digit the report wrote: the difference panel reads beyond float64)."""
     out = {k: d[k] for k in REPORT_KEYS if d.get(k) is not None}
     if "dJ_dtheta" in out:
         out["dJ_dtheta"] = {"implicit": out["dJ_dtheta"].get("implicit")}
+    text = getattr(d, "series_text", {})
+    if text and "series" in out:
+        out["series"] = {**out["series"], **text}
     return out
 
 
 def precision_input(d):
     """The parts of a report that the precision figure reads."""
     return {"model": d["model"], "state": d["state"], "dps": d["dps"],
-            "checks": [{k: ch[k] for k in ("id", "digits", "kind") if k in ch} for ch in d["checks"]]}
+            "checks": [{k: ch[k] for k in ("id", "digits", "kind", "max_abs_error", "scale", "testable")
+                        if k in ch} for ch in d["checks"]]}
 
 
 def encode(data):

@@ -37,6 +37,8 @@ STYLE = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fonts
          "savefig.bbox": "tight", "figure.dpi": 150}
 ONE_COLUMN, TWO_COLUMN = 3.4, 7.0  # inches
 
+#: beta_bias draws its slope guides this factor above the measured points
+GUIDE = 4.0
 #: theorem3_states draws at most this many neurons
 MAX_DRAWN_STATES = 32
 
@@ -176,6 +178,16 @@ def _series_panel(d, key_rbp, key_ep, names, ax, ylabel, select=None, title="lin
     return artists
 
 
+def _difference(a, b):
+    """|a - b| of two numbers of a report, exactly from their decimal text (a string with
+    every working digit), as a float: 1e-32 where float64 would read both as one number."""
+    from fractions import Fraction
+    try:
+        return float(abs(Fraction(str(a)) - Fraction(str(b))))
+    except (ValueError, ZeroDivisionError):
+        return abs(float(a) - float(b))
+
+
 def _layer_groups(d, shown):
     """[(legend title, [state indices])]: one group per layer of a layered report (output first),
     else one group; only the first ``shown`` state variables."""
@@ -206,22 +218,33 @@ def theorem3_states(report, ax=None):
     n = len(d["state"])
     shown = min(n, MAX_DRAWN_STATES)
     groups = _layer_groups(d, shown)
-    ax = _ax(ax, height=1.0 + 0.9 * len(groups))
-    axes = [ax]
-    if len(groups) > 1:
-        from mpl_toolkits.axes_grid1 import make_axes_locatable
-        divider = make_axes_locatable(ax)
-        axes += [divider.append_axes("bottom", size="100%", pad=0.08, sharex=ax)
-                 for _ in groups[1:]]
+    ax = _ax(ax, height=1.9 + 0.9 * len(groups))
+    from mpl_toolkits.axes_grid1 import make_axes_locatable
+    divider = make_axes_locatable(ax)
+    axes = [ax] + [divider.append_axes("bottom", size="100%", pad=0.08, sharex=ax)
+                   for _ in groups[1:]]
     names = [legend_label(s) for s in d["state"]]
     artists = []
     for k, (panel, (title, idx)) in enumerate(zip(axes, groups)):
         artists += _series_panel(d, "s_bar", "s_tilde", names, panel, "", select=idx, title=title)
         panel.yaxis.get_major_locator().set_params(nbins=4)
-        if k < len(axes) - 1:
-            panel.set_xlabel("")
-            panel.tick_params(labelbottom=False)
+        panel.set_xlabel("")
+        panel.tick_params(labelbottom=False)
     axes[len(axes) // 2].set_ylabel(r"$\bar S_t$ (lines), $\tilde S_t$ (circles)")
+    # curves that overlap prove little at this scale: the difference itself, on a log scale
+    diff = divider.append_axes("bottom", size="100%", pad=0.25, sharex=ax)
+    t = [float(v) for v in d["times"]]
+    text = getattr(d, "series_text", {})
+    rbp, ep = text.get("s_bar", d["series"]["s_bar"]), text.get("s_tilde", d["series"]["s_tilde"])
+    for c, (title, idx) in enumerate(groups):
+        # from the report's decimal text, every digit: in float64 the two sides are one number
+        gap = [max(_difference(e[i], r[i]) for i in idx) for r, e in zip(rbp, ep)]
+        label = "all units" if title is None else title.replace("layer ", "")
+        artists += diff.semilogy(t, _positive(gap), "o-", ms=2.5, lw=0.9,
+                                 color=PALETTE[c % len(PALETTE)], label=label)
+    diff.set_ylabel(r"$\max|\tilde S_t - \bar S_t|$")
+    diff.set_xlabel("time $t$ in the nudged phase")
+    _outside_legend(diff, "difference, per layer" if len(groups) > 1 else "difference")
     head = "lines: RBP, circles: EP" + (f" (the first {shown} of {n} neurons)" if shown < n else "")
     if len(axes) > 1:
         head += ", each layer on its own scale"
@@ -229,17 +252,31 @@ def theorem3_states(report, ax=None):
     return artists
 
 
+def _one_per_family(names, most=4):
+    """The first parameter of each family (``W01_0_0``, ``W12_0_0``, ...: the name before its
+    first ``_``), up to ``most``; then the next ones in order, to ``most`` in all."""
+    seen, first = set(), []
+    for n in names:
+        family = n.split("_")[0]
+        if family not in seen:
+            seen.add(family)
+            first.append(n)
+    rest = [n for n in names if n not in first]
+    return (first + rest)[:most]
+
+
 @_styled
 def theorem3_params(report, ax=None, params=None):
     """Thetabar_t (RBP, lines) and Thetatilde_t (EP, circles) for a few parameters (paper 5.5).
 
-    ``params``: names to show (default: the first four). The legend is drawn
-    to the right of the axes, where it covers no curve.
+    ``params``: names to show (default: one parameter of each family, such as
+    one weight of each layer, up to four). The legend is drawn to the right of
+    the axes, where it covers no curve.
     """
     d = as_dict(report)
     _need(d, "theorem3_params")
     names = param_names(d)
-    chosen = params or names[:4]
+    chosen = params or _one_per_family(names)
     unknown = [p for p in chosen if p not in names]
     if unknown:
         raise EqpropError(f"theorem3_params: unknown parameter {_short(unknown[0])}")
@@ -247,7 +284,8 @@ def theorem3_params(report, ax=None, params=None):
     labels = [legend_label(n) for n in names]  # mathtext for identifiers, underscores kept
     return _series_panel(d, "theta_bar", "theta_tilde", labels, ax,
                          r"$\bar\Theta_t$ (lines), $\tilde\Theta_t$ (circles)",
-                         select=[names.index(p) for p in chosen])
+                         select=[names.index(p) for p in chosen],
+                         title="lines: RBP, circles: EP; one\nparameter of each family")
 
 
 @_styled
@@ -285,8 +323,12 @@ def beta_bias(report, ax=None):
     One-sided ``(dE/dtheta(s_beta) - dE/dtheta(s_0)) / beta``, whose error
     falls like beta, and symmetric ``(dE/dtheta(s_beta) - dE/dtheta(s_-beta))
     / 2 beta``, like beta^2: the report's ``bias`` errors at its ``bias``
-    betas, and nothing else (the complex-step estimate, row T2, has no beta to
-    plot against: its digits are in the report's table).
+    betas (the largest error over the parameters, over the size of the
+    gradient's terms), and nothing else measured. Two thin grey guide lines
+    of slope 1 and 2, :data:`GUIDE` times above each curve's largest-beta
+    point (so that a curve on its slope does not hide it), are the orders
+    Theorem 2 predicts (the complex-step estimate, row T2, has no beta to plot
+    against: its digits are in the report's table).
     """
     d = as_dict(report)
     _need(d, "beta_bias")
@@ -294,51 +336,72 @@ def beta_bias(report, ax=None):
     betas = [float(b) for b in d["bias"]["betas"]]
     one = [float(v) for v in d["bias"]["one_sided"]]
     sym = [float(v) for v in d["bias"]["symmetric"]]
-    artists = ax.loglog(betas, one, "o-", color=PALETTE[0], ms=3,
-                        label=r"one-sided, $O(\beta)$ expected")
-    artists += ax.loglog(betas, sym, "s-", color=PALETTE[1], ms=3,
-                         label=r"symmetric $\pm\beta$, $O(\beta^2)$ expected")
+    artists = ax.loglog(betas, _positive(one), "o-", color=PALETTE[0], ms=3,
+                        label=r"one-sided, measured")
+    artists += ax.loglog(betas, _positive(sym), "s-", color=PALETTE[1], ms=3,
+                         label=r"symmetric $\pm\beta$, measured")
+    for values, order, style in ((one, 1, "--"), (sym, 2, ":")):
+        k = max(range(len(betas)), key=lambda i: betas[i])
+        if values and values[k] > 0:  # GUIDE times above the measured point, so that both show
+            guide = [GUIDE * values[k] * (b / betas[k]) ** order for b in betas]
+            artists += ax.loglog(betas, guide, style, color="0.55", lw=0.8,
+                                 label=rf"slope {order}: $O(\beta^{order})$" if order > 1
+                                 else r"slope 1: $O(\beta)$")
     ax.set_title(r"Theorem 2 (4.4): bias of EP's gradient at finite $\beta$")
     ax.set_xlabel(r"nudging strength $\beta$")
-    ax.set_ylabel(r"relative error of the EP gradient")
-    ax.legend(frameon=False)
+    ax.set_ylabel("max |estimate - dJ/d$\\theta$|\n/ size of its terms")
+    _outside_legend(ax)
     return artists
 
 
 @_styled
 def precision(reports, ax=None):
-    """Digits of agreement against dps, one line per theorem: agreement tracks precision.
+    """What limits the agreement: each theorem's largest error against dps, beside the levels.
 
     ``reports``: verification reports of one model at several dps. For each
-    theorem the fewest digits over its rows is plotted. The working precision
-    itself (y = dps) is a wide grey band under the curves, so that it shows
-    where they lie on it; the theorems' markers differ in shape and size
-    (largest first), so that curves that coincide show as nested markers.
-    No value is moved or offset.
+    theorem the largest ``max |error| / size of its terms`` over its rows is
+    plotted, uncapped (the report's digits stop at dps; these errors do not),
+    on a log scale, beside three measured-free levels of the run itself: the
+    reported precision ``10^-dps`` (a row passes below ``10^-(dps-5)``), the
+    integrators' per-step tolerance ``10^-(dps+5)`` and the working precision
+    ``10^-(dps+10)``. An error of exactly 0 is a gap.
     """
     ds = sorted((as_dict(r) for r in reports), key=lambda d: d["dps"])
     if len(ds) < 2:
         raise EqpropError("precision: give reports at two or more dps")
     groups = {"KBE (A.3)": ("KBE",), "Theorem 1 (3.3-3.8)": ("T1.",),
               "Theorem 2 (4.4)": ("T2", "IFT"), "Theorem 3 (5.4-5.5)": ("T3.",)}
-    markers = [("o", 9.0, "-"), ("s", 6.5, "--"), ("D", 4.2, "-."), ("o", 2.2, ":")]
+    markers = [("o", 6.5, "-"), ("s", 5.0, "--"), ("D", 3.8, "-."), ("^", 3.0, ":")]
     ax = _ax(ax)
     dps = [d["dps"] for d in ds]
-    artists = ax.plot(dps, dps, "-", color="0.82", lw=7, solid_capstyle="round", zorder=1,
-                      label="working precision (dps)")
+    artists = []
+    for level, text, style in ((0, "reported precision $10^{-dps}$", "-"),
+                               (5, "integrator tolerance $10^{-(dps+5)}$", "--"),
+                               (10, "working precision $10^{-(dps+10)}$", ":")):
+        artists += ax.semilogy(dps, [10.0 ** -(p + level) for p in dps], style, color="0.6",
+                               lw=1.0, zorder=1, label=text)
     for c, (label, prefixes) in enumerate(groups.items()):
-        ys = [min((ch["digits"] for ch in d["checks"] if ch["id"].startswith(prefixes)
-                   and ch.get("kind", "identity") == "identity"), default=float("nan"))
-              for d in ds]
+        ys = [max((_relative_error(ch) for ch in d["checks"] if ch["id"].startswith(prefixes)
+                   and ch.get("kind", "identity") == "identity" and ch.get("testable", True)),
+                  default=math.nan) for d in ds]
         marker, size, style = markers[c]
-        artists += ax.plot(dps, ys, linestyle=style, marker=marker, ms=size, lw=0.9,
-                           color=PALETTE[c], mec=PALETTE[c], mew=1.0,
-                           mfc=PALETTE[c] if c == len(markers) - 1 else "none",
-                           zorder=2 + c, label=label)
-    ax.set_xlabel("working digits reported (dps)")
-    ax.set_ylabel("fewest digits of agreement")
+        artists += ax.semilogy(dps, _positive(ys), linestyle=style, marker=marker, ms=size, lw=0.9,
+                               color=PALETTE[c], mec=PALETTE[c], mew=1.0, mfc="none",
+                               zorder=2 + c, label=label)
+    ax.set_xlabel("digits reported (dps)")
+    ax.set_ylabel("largest |error| / size of its terms")
+    ax.set_title("the errors sit between the working precision and the tolerance")
     _outside_legend(ax)
     return artists
+
+
+def _relative_error(check):
+    """``max |error| / scale`` of a report row, uncapped; NaN where it has no scale."""
+    try:
+        err, size = float(check["max_abs_error"]), float(check["scale"])
+    except (KeyError, TypeError, ValueError):
+        return math.nan
+    return err / size if size > 0 else math.nan
 
 
 def _positive(values):
@@ -349,25 +412,30 @@ def _positive(values):
 
 @_styled
 def scale(scale_report, ax=None):
-    """Per layer, EP-RBP relative error against the step, as measured, beside the rounding bound.
+    """Per state block, EP-RBP relative error against the step, as measured, beside the rounding bound.
 
     Solid: the complex-step error. Dotted: float64's rounding bound
     ``2^-53 |u_{k+1}| / |Sbar_k|`` of EP's readout ``H u_k + C_s``, which
     rises as Sbar_k decays below the deviation u_k; the complex-step error
     follows it, a few units above or below. Dashed: real beta, with its
-    O(beta) bias. Steps at which RBP's side of a layer is still exactly zero
-    (the signal has not reached it) have no relative error and are gaps.
+    O(beta) bias. Steps at which RBP's side of a block is still exactly zero
+    (the signal has not reached it) have no relative error and are gaps. The
+    legend gives each block's normalized error over the whole run (Ernoult et
+    al.'s measure, which weighs the steps by their size): the rise of the
+    late steps' relative error is the rounding of a small difference of large
+    terms, which that measure does not see.
     """
     d = scale_report.to_dict() if hasattr(scale_report, "to_dict") else scale_report
-    rows = [r for r in d["rows"] if r["quantity"].startswith("s") and "per_step" in r]
+    rows = [r for r in d["rows"] if "rounding_bound" in r.get("per_step", {})]
     if not rows:
         raise EqpropError("scale: the report has no per-step data (made by an older eqprop?)")
     ax = _ax(ax)
     artists, bottom, top = [], 1e-17, 1e2
     for c, r in enumerate(rows):
         color = PALETTE[c % len(PALETTE)]
-        series = [("complex_step", "-", "complex step"), ("real_beta", "--", rf"$\beta$ = {d['beta']:g}"),
-                  ("rounding_bound", ":", "rounding bound")]
+        series = [("complex_step", "-", f"complex step (normalized {r['complex_step']:.1e})"),
+                  ("real_beta", "--", rf"$\beta$ = {d['beta']:g}"),
+                  ("rounding_bound", ":", "float64 rounding bound")]
         for key, style, what in series:
             if key not in r["per_step"]:
                 continue
@@ -375,9 +443,11 @@ def scale(scale_report, ax=None):
             shown = [v for v in values if math.isfinite(v)]
             bottom, top = min([bottom] + [v / 3 for v in shown]), max([top] + [3 * v for v in shown])
             artists += ax.semilogy(range(len(values)), values, style, color=color,
-                                   label=f"layer {r['quantity']}: {what}")
+                                   label=f"{r['quantity']}: {what}")
     ax.set_xlabel("step $k$ of the nudged phase / RBP")
     ax.set_ylabel("relative error, EP vs RBP")
     ax.set_ylim(bottom, top)  # every measured value is inside the chart
-    ax.legend(frameon=False, ncol=3, fontsize=5)
+    ax.set_title("late steps: Sbar_k decays below u_k, and float64 keeps about "
+                 "16 - log10(|u_k| / |Sbar_k|) digits (dotted); the normalized error stays at rounding")
+    _outside_legend(ax)
     return artists

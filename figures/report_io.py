@@ -49,6 +49,9 @@ class CheckedReport(dict):
 
     missing: dict
     notes: list
+    #: the state series 's_bar' and 's_tilde' as their decimal text (every digit the report
+    #: wrote; numbers given as JSON floats as their repr): the two sides agree beyond float64
+    series_text: dict
 
 
 def as_dict(report):
@@ -187,6 +190,7 @@ def check_report(report, source="report"):
         raise EqpropError(f"{source}: not a report of eqprop verify --json (no "
                           f"{' or '.join(map(repr, absent))}; it has {has})")
     d = CheckedReport(report)
+    d.series_text = {}
     count = [0]
 
     def fail(where, what):
@@ -315,6 +319,9 @@ def check_report(report, source="report"):
                 if isinstance(row, list) and width is not None and len(row) != width:
                     fail(f"{where}[{i}]", f"has {len(row)} values for {width} {what}")
                 checked.append(vector(row, f"{where}[{i}]"))
+            if key in ("s_bar", "s_tilde"):  # checked above, number by number
+                d.series_text[key] = [[v.strip() if isinstance(v, str) else repr(float(v))
+                                       for v in row] for row in rows]
             series[key] = checked
     grads = d.get("dJ_dtheta")
     if grads is not None:

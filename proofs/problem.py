@@ -96,7 +96,8 @@ class Problem:
 
     @property
     def betas(self):
-        """The real betas of the finite-beta estimators (bias rows): four decades from beta_step."""
+        """The real betas of the finite-beta estimators (bias rows): three decades down from
+        beta_step, at half-decade steps (seven points for each fitted slope)."""
         from .quantities import BETAS
         return [self.beta_step * mpmath.mpf(b) for b in BETAS]
 

@@ -45,7 +45,7 @@ __all__ = ["RBPSeries", "EPSeries", "ROUTES", "implicit_gradient", "gradient_sca
            "ep_temporal_derivatives", "solve", "term_sizes", "kbe_points", "kbe_chain_rule", "kbe_directional", "BETAS"]
 
 #: Real betas of the finite-beta estimators (bias rows), in units of ``Problem.beta_step``.
-BETAS = (1, "1e-1", "1e-2", "1e-3")
+BETAS = (1, "3/10", "1/10", "3/100", "1/100", "3/1000", "1/1000")
 
 #: Row id -> (left side, right side), in words.
 ROUTES = {
@@ -69,7 +69,7 @@ ROUTES = {
     "T2": ("EP: E^beta_theta(s^beta) at real +-beta, each s^beta solved by Newton (from the "
            "line through s0 and the previous beta's solution), Richardson-extrapolated to beta -> 0",
            "implicit function theorem: C_theta - M H^-1 C_s"),
-    "T2.bias1": ("one-sided estimator (g(beta) - g(0)) / beta at four betas over three decades",
+    "T2.bias1": ("one-sided estimator (g(beta) - g(0)) / beta at seven betas over three decades",
                  "its error against the implicit gradient must fall like beta"),
     "T2.bias2": ("symmetric estimator (g(beta) - g(-beta)) / (2 beta) at the same betas",
                  "its error against the implicit gradient must fall like beta^2"),
@@ -388,7 +388,7 @@ def ep_gradient(P):
 
 
 def finite_beta_estimates(P):
-    """The one-sided and symmetric estimators at four betas: ``(one_sided, symmetric, betas)``.
+    """The one-sided and symmetric estimators at seven betas: ``(one_sided, symmetric, betas)``.
 
     The betas are ``P.betas``, shrunk by 16 (up to five times) where a nudged fixed point
     cannot be solved (a domain edge or a barrier closer than the radius estimate).

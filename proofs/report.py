@@ -113,6 +113,12 @@ class Assumption:
     fatal: bool = True   # a violated fatal assumption forbids the verdict 'verified'
     tool_limit: bool = False  # not a hypothesis of the theorems: a limit of this tool
 
+    @property
+    def mark(self):
+        """How the report marks it: ``ok``, ``FAIL`` (violated, fatal) or ``note`` (violated,
+        reported without being fatal, such as a vector field's asymmetry)."""
+        return "ok" if self.holds else ("FAIL" if self.fatal else "note")
+
     @classmethod
     def limit(cls, id, holds, value, message):
         """A requirement of this tool (not of the theorems): violated, the verdict is 'incomplete'."""
@@ -211,8 +217,7 @@ class Report:
                  f"({self.engine} integrator); {self.seconds:.1f} s", "",
                  "assumptions:"]
         for a in self.assumptions:
-            mark = "ok  " if a.holds else ("FAIL" if a.fatal else "note")
-            lines.append(f"  [{mark}] {a.id:<20} {a.value:<12} {a.message}")
+            lines.append(f"  [{a.mark:<4}] {a.id:<20} {a.value:<12} {a.message}")
         lines += self._values()
         lines += ["", f"  {'check':<12} {'paper':<9} {'t':>8} {'max |error|':>12} "
                       f"{'digits':>7}  {'':4}  limited by"]

@@ -91,3 +91,26 @@ def test_describe_is_public():
     assert eqprop.describe is eqprop.symbolic.describe
     assert "describe" in eqprop.__all__ and "describe" in eqprop.symbolic.__all__
     assert eqprop.describe(eqprop.load_model("two-neurons")).startswith("eqprop derive: two neurons")
+
+
+def test_an_html_export_leaves_the_solutions_out(tmp_path):
+    """Hidden in Jupyter, hidden in an export: the solution cells' code is not in the HTML; with
+    the cells tagged 'solution' removed, neither are their results (a handout)."""
+    nbconvert = pytest.importorskip("nbconvert")
+    import html
+    import re
+    path = FOLDER / "3_equilibrium_prop.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    solutions = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
+    assert solutions and all(c.metadata["transient"]["remove_source"] for c in solutions)
+    lines = [ln.strip() for c in solutions for ln in c.source.splitlines() if len(ln.strip()) > 25]
+
+    def text(**config):
+        from traitlets.config import Config
+        body, _ = nbconvert.HTMLExporter(config=Config(config)).from_notebook_node(nb)
+        return html.unescape(re.sub(r"<[^>]+>", "", body))
+    plain = text()
+    assert not [ln for ln in lines if ln in plain]
+    assert "Exercise" in plain and "# your answer here" in plain  # the exercises are there
+    handout = text(TagRemovePreprocessor={"remove_cell_tags": {"solution"}, "enabled": True})
+    assert not [ln for ln in lines if ln in handout]

@@ -29,13 +29,24 @@ def test_theorem3_lines_are_the_report_series(report):
     d = report.to_dict()
     arts = theorem3_states(report)
     lines = _lines(arts)
-    assert len(lines) == len(d["state"])
-    for i, line in enumerate(lines):
+    n = len(d["state"])
+    assert len(lines) == n + len(d["layers"]) - 1  # a line per unit, a difference per layer
+    for i, line in enumerate(lines[:n]):
         assert np.allclose(line.get_xdata(), d["times"])
         assert np.allclose(line.get_ydata(), [float(r[i]) for r in d["series"]["s_bar"]])
     circles = [a for a in arts if hasattr(a, "get_offsets")]
     for i, pts in enumerate(circles):
         assert np.allclose(pts.get_offsets()[:, 1], [float(r[i]) for r in d["series"]["s_tilde"]])
+    # the difference panel: per layer, max |Stilde_t - Sbar_t| over its units (gaps at exact 0)
+    start = 0
+    for size, line in zip(d["layers"][:-1], lines[n:]):
+        from fractions import Fraction
+        want = [float(max(abs(Fraction(e[i]) - Fraction(r[i])) for i in range(start, start + size)))
+                for r, e in zip(d["series"]["s_bar"], d["series"]["s_tilde"])]
+        assert max(want) > 0  # the sides differ in their last digits, which float64 cannot hold
+        got = np.asarray(line.get_ydata(), float)
+        assert np.allclose(got, np.where(np.array(want) > 0, want, np.nan), equal_nan=True)
+        start += size
 
 
 def test_theorem3_params_selection(report):
@@ -58,11 +69,20 @@ def test_truncation_is_the_gradient_error(report):
 
 def test_beta_bias_and_network(report):
     lines = _lines(beta_bias(report))
-    assert len(lines) == 2  # what the report measured: one-sided and symmetric, nothing else
-    assert np.allclose(lines[0].get_ydata(), [float(v) for v in report.bias["one_sided"]])
-    assert np.allclose(lines[1].get_ydata(), [float(v) for v in report.bias["symmetric"]])
-    assert all(np.allclose(line.get_xdata(), [float(b) for b in report.bias["betas"]])
-               for line in lines)
+    betas = [float(b) for b in report.bias["betas"]]
+    assert len(betas) == 7  # seven points a curve, three decades
+    # what the report measured: one-sided and symmetric; then two guides, said to be slopes
+    measured, guides = lines[:2], lines[2:]
+    assert np.allclose(measured[0].get_ydata(), [float(v) for v in report.bias["one_sided"]])
+    assert np.allclose(measured[1].get_ydata(), [float(v) for v in report.bias["symmetric"]])
+    assert all(np.allclose(line.get_xdata(), betas) for line in lines)
+    assert [g.get_label().split(":")[0] for g in guides] == ["slope 1", "slope 2"]
+    for g, order in zip(guides, (1, 2)):
+        y = np.asarray(g.get_ydata(), float)
+        slope = np.polyfit(np.log10(betas), np.log10(y), 1)[0]
+        from eqprop.figures.paper import GUIDE
+        assert abs(slope - order) < 1e-9
+        assert np.isclose(y[0], GUIDE * measured[order - 1].get_ydata()[0])
     assert len(network([2, 3, 3, 2])) > 10
     with pytest.raises(EqpropError):
         network([3])
@@ -88,14 +108,23 @@ def test_cli_figures_from_json(report, tmp_path, capsys):
     assert main(["figures", "--from", str(tmp_path / "missing.json")]) == 2
 
 
-def test_precision_figure_tracks_dps():
+def test_precision_figure_shows_what_limits_the_digits():
+    """Not digits capped at dps (every curve on y = dps by construction): each theorem's largest
+    uncapped error, which falls with dps and sits below the reported precision."""
     from eqprop.figures import precision
     reports = [verify("two-neurons", dps=p, times=[0, 1]) for p in (12, 20)]
     lines = _lines(precision(reports))
-    assert np.allclose(lines[0].get_ydata(), [12, 20])  # the diagonal
-    for line in lines[1:]:
-        y = line.get_ydata()
-        assert y[1] > y[0] + 5  # agreement grows with the precision
+    levels, theorems = lines[:3], lines[3:]
+    for line, k in zip(levels, (0, 5, 10)):  # reported precision, tolerance, working precision
+        assert np.allclose(line.get_ydata(), [10.0 ** -(12 + k), 10.0 ** -(20 + k)])
+    for line, prefixes in zip(theorems, (("KBE",), ("T1.",), ("T2", "IFT"), ("T3.",))):
+        want = [max(float(c["max_abs_error"]) / float(c["scale"]) for c in r.to_dict()["checks"]
+                    if c["id"].startswith(prefixes) and c["kind"] == "identity" and c["testable"])
+                for r in reports]
+        y = np.asarray(line.get_ydata(), float)
+        assert np.allclose(y, np.where(np.array(want) > 0, want, np.nan), equal_nan=True)
+        assert all(v < 10.0 ** -(p - 5) for v, p in zip(want, (12, 20)))  # rows pass
+        assert y[1] < y[0] / 1e5 or not np.isfinite(y).all()  # more digits, smaller errors
     with pytest.raises(EqpropError, match="two or more"):
         precision(reports[:1])
 
@@ -178,11 +207,30 @@ def test_every_plotted_point_is_a_number_of_the_report(report):
     from eqprop.figures import precision
     d = report.to_dict()
     numbers = _numbers(d)
-    for fn in (theorem3_states, theorem3_params, beta_bias):
+    for fn in (theorem3_params,):
         _assert_in(_plotted(_draw(fn, report)), numbers, fn.__name__)
+    # theorem3_states: the series, and each difference of two of the report's numbers
+    series = d["series"]
+    from fractions import Fraction
+    diffs = [float(abs(Fraction(e) - Fraction(r))) for re, ee in zip(series["s_bar"], series["s_tilde"])
+             for r, e in zip(re, ee)]
+    _assert_in(_plotted(_draw(theorem3_states, report)), np.array(sorted(set(numbers) | set(diffs))),
+               "theorem3_states")
+    # beta_bias: the measured errors, and the guides drawn from the first one as marked slopes
+    b = [float(x) for x in d["bias"]["betas"]]
+    from eqprop.figures.paper import GUIDE
+    guides = [GUIDE * float(d["bias"][key][0]) * (x / b[0]) ** k
+              for key, k in (("one_sided", 1), ("symmetric", 2)) for x in b]
+    _assert_in(_plotted(_draw(beta_bias, report)), np.array(sorted(set(numbers) | set(guides))),
+               "beta_bias")
+    # precision: ratios of the reports' numbers (error over size), and the levels 10^-(dps+k)
     others = [verify("hopfield:2,3,2", dps=12, times=[0, 1])]
+    docs = [d, *(r.to_dict() for r in others)]
+    ratios = [float(c["max_abs_error"]) / float(c["scale"]) for doc in docs for c in doc["checks"]
+              if float(c["scale"]) > 0]
+    levels = [10.0 ** -(doc["dps"] + k) for doc in docs for k in (0, 5, 10)]
     _assert_in(_plotted(_draw(precision, others + [report])),
-               _numbers(d, *(r.to_dict() for r in others)), "precision")
+               np.array(sorted(set(_numbers(*docs)) | set(ratios) | set(levels))), "precision")
 
 
 def test_truncation_plots_the_report_s_gradient_error_and_a_marked_prediction(report):
@@ -226,8 +274,10 @@ def test_params_list_form_labels_in_declared_order(report):
     for form in (listed, old):
         assert param_names(form) == names
         lines = _lines(theorem3_params(form))
-        assert [ln.get_label() for ln in lines] == [f"${n}$".replace("_", r"\_") for n in names[:4]]
-        for k, ln in enumerate(lines):  # line k is column k of the series
+        chosen = ["W01_0_0", "W12_0_0", "W01_0_1", "W01_0_2"]  # one weight of each layer first
+        assert [ln.get_label() for ln in lines] == [f"${n}$".replace("_", r"\_") for n in chosen]
+        for n, ln in zip(chosen, lines):  # the line of n is n's column of the series
+            k = names.index(n)
             assert np.allclose(ln.get_ydata(), [float(r[k]) for r in d["series"]["theta_bar"]])
 
 
@@ -307,3 +357,24 @@ def test_the_committed_gallery_is_what_the_current_code_draws(tmp_path):
         assert drawn == was, (f"{f.stem}.png is not what the current code draws", REGENERATE)
         # the size too, within what font versions move a tight bounding box
         assert abs(w - w0) <= 0.04 * w0 and abs(h - h0) <= 0.04 * h0, (f.stem, (w, h), (w0, h0))
+
+
+@pytest.mark.slow
+def test_the_committed_gallery_s_numbers_are_what_the_command_computes():
+    """The README shows what `eqprop figures` draws today: the numbers the committed figures
+    carry are those of a fresh run of the same command (the betas, the times, the series),
+    not of an older version (issue 23 found a beta_bias drawn at other betas)."""
+    from eqprop.figures import paper_set
+    from eqprop.figures.gallery import read_png, report_input
+    from eqprop.figures.report_io import check_report
+    drawn = paper_set()  # what `eqprop figures` runs, with its defaults
+    fresh = json.loads(json.dumps(report_input(check_report(drawn["report"]))))
+    committed = read_png(GALLERY / "beta_bias.png")[0]
+    assert fresh["model"] == committed["model"] and fresh["dps"] == committed["dps"]
+    assert np.allclose(fresh["times"], committed["times"], rtol=1e-12, atol=0)
+    for key in ("betas", "one_sided", "symmetric"):
+        assert np.allclose(np.array(fresh["bias"][key], float), np.array(committed["bias"][key], float),
+                           rtol=1e-6), (key, REGENERATE)
+    for key in ("s_bar", "theta_bar"):
+        assert np.allclose(np.array(fresh["series"][key], float),
+                           np.array(committed["series"][key], float), rtol=1e-9, atol=1e-30), key

@@ -64,7 +64,10 @@ def exercise(number, text, starter="# your answer here"):
 
 def solution(source, discussion, *, figures=0):
     """A hidden, runnable solution cell and a collapsed discussion of what it shows."""
-    meta = {"jupyter": {"source_hidden": True}, "tags": ["solution"]}
+    # hidden in Jupyter (source_hidden) and left out of an export (transient.remove_source:
+    # jupyter nbconvert honours it), so that a handout made from the notebook hides it too
+    meta = {"jupyter": {"source_hidden": True}, "transient": {"remove_source": True},
+            "tags": ["solution"]}
     if figures:
         meta["figures"] = figures
         meta["tags"].append("figure")

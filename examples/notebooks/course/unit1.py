@@ -146,10 +146,12 @@ CELLS = [
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.contour(A, B, energy, levels=25, cmap="viridis", linewidths=0.8)
-    for st, states in zip(starts, flows):
+    looks = [("-", "o"), ("--", "s"), (":", "^")]   # the late curves run together: style, marker
+    for st, states, (ls, mk) in zip(starts, flows, looks):
         path = np.array(states, float)
-        left.plot(path[:, 0], path[:, 1], "-", lw=1.5, label=f"start {st}")
-        right.semilogy(t, np.linalg.norm(path - np.array(s0, float), axis=1), label=f"start {st}")
+        left.plot(path[:, 0], path[:, 1], ls, lw=1.5, label=f"start {st}")
+        right.semilogy(t, np.linalg.norm(path - np.array(s0, float), axis=1), ls, marker=mk,
+                       markevery=8, ms=5, mfc="none", lw=1.5, label=f"start {st}")
     left.plot(*np.array(s0, float), "k*", ms=12, label="$s_0$")
     left.set(xlabel="$a$", ylabel="$b$", title="energy contours and free phases")
     left.legend(fontsize=8)

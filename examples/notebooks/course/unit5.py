@@ -52,7 +52,7 @@ CELLS = [
 
     def summary(report):
         for a in report.assumptions:
-            print(f"  [{'ok' if a.holds else 'FAIL':<4}] {a.id:<22} {a.value:<8} {a.message}")
+            print(f"  [{a.mark:<4}] {a.id:<22} {a.value:<8} {a.message}")  # as the CLI marks it
         rows = {}
         for c in report.checks:
             rows[c.id] = rows.get(c.id, True) and c.passed
