@@ -159,11 +159,11 @@ class ArrayNetwork:
                 return s, res, k - 1
             lin = self.linearize(s)
 
-            def op(v, lin=lin):
-                out = lin.hv(v)
+            def op(v, lin=lin, transpose=False):  # the residual's Jacobian H + beta C_ss
+                out = lin.hv(v, transpose=transpose)
                 return out + beta * lin.cssv(v) if beta != 0 else out
-            if not self.gradient_field:
-                z = cg_solve(lambda v: lin.hv(lin.hv(v), transpose=True), lin.hv(r, transpose=True),
+            if not self.gradient_field:  # not symmetric: CG on the normal equations
+                z = cg_solve(lambda v: op(op(v), transpose=True), op(r, transpose=True),
                              tol=cg_tol)
             else:
                 z = cg_solve(op, r, tol=cg_tol)

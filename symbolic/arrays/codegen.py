@@ -106,6 +106,11 @@ def _number(v):
     return repr(f) if f >= 0 else f"({f!r})"
 
 
+def _tuple(items):
+    """A Python tuple's text: ``()``, ``(3,)``, ``(B, 3)``."""
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
 def _pad(name, n, rank):
     """A batched array's text, with new axes after the batch axis up to per-example ``rank``."""
     if n.batched and n.ndim < rank:
@@ -206,7 +211,11 @@ class Emitter:
         return absorbed
 
     def _operands(self, n, absorbed):
-        """The nodes whose values n's statement reads (through absorbed pieces)."""
+        """The nodes whose values n's statement reads (through absorbed pieces; a fused product
+        over the batch reads the factors of its terms)."""
+        if n.op in ("batchsum", "add", "neg") and self._gemm_terms(n) is not None \
+                and any(id(a) in absorbed for a in n.args):
+            return [x for _, a, b in self._gemm_terms(n) for x in (a, b)]
         out = []
         for a in n.args:
             if id(a) in absorbed:
@@ -271,11 +280,11 @@ class Emitter:
             return f"xp.roll({r(args[0])}, {shift}, {axis + n.batched})"
         if op == "reshape":
             shape = ("B",) * n.batched + tuple(map(str, n.shape))
-            return f"xp.reshape({r(args[0])}, ({', '.join(shape)},))"
+            return f"xp.reshape({r(args[0])}, {_tuple(shape)})"
         if op == "broadcast":
             a = args[0]
             shape = ("B",) * n.batched + tuple(map(str, n.shape))
-            return f"xp.broadcast_to({_pad(r(a), a, n.ndim)}, ({', '.join(shape)},))"
+            return f"xp.broadcast_to({_pad(r(a), a, n.ndim)}, {_tuple(shape)})"
         raise ValueError(f"cannot print {op}")
 
     def matmul(self, n):

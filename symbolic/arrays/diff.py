@@ -61,7 +61,10 @@ def vjp(root, cotangent, wrt):
 
     Returns one node per variable, with the variable's shape (summed over
     the batch for an unbatched one); zeros for a variable ``root`` does not
-    depend on.
+    depend on. ``root`` is a per-example quantity: a part of it that holds
+    only parameters and constants (weight decay, ``sum(W**2)``) is counted
+    once per example, so its cotangent reaches a parameter B times, as the
+    batch's energy counts it.
     """
     if cotangent.shape != root.shape:
         raise ValueError(f"vjp: a cotangent of shape {cotangent.shape} for a root of shape "
@@ -74,10 +77,11 @@ def vjp(root, cotangent, wrt):
         if g is None or id(n) not in dep or n.op == "var":
             continue
         need = tuple(id(a) in dep for a in n.args)
+        per_example = n.batched or n is root  # a value per example, even where it is the same
         for a, ga, wanted in zip(n.args, ADJOINT[n.op](n, g, need), need):
             if not wanted or ga is None:
                 continue
-            if ga.batched and not a.batched:
+            if (ga.batched or per_example) and not a.batched:  # into a shared value: summed
                 ga = ir.batchsum(ga)
             prev = ct.get(id(a))
             ct[id(a)] = ga if prev is None else ir.add(prev, ga)

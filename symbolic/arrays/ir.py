@@ -419,8 +419,10 @@ def lse(a, axis=None):
 
 
 def softmax(a, axis=None):
-    """``exp(a - logsumexp(a, axis))``, same shape as ``a``."""
+    """``exp(a - logsumexp(a, axis))``, same shape as ``a`` (over no axis, of a scalar: 1)."""
     axes = _axes(a, axis, "softmax")
+    if not axes:
+        return broadcast(num(1), a.shape) if a.shape else num(1)
     return _node("softmax", (a,), (axes,), a.shape)
 
 
