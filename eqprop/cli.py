@@ -255,6 +255,10 @@ def _parser():
                                "  eqprop scale examples/xy_oscillators.toml --shape L=50 --batch 8\n"
                                "  eqprop scale --layers 10,512,512,784 --batch 128\n"
                                "  eqprop scale --layers 10,64,64 --data digits --continuous\n\n"
+                               "verdicts: agreement (exit 0) when every hypothesis holds for every\n"
+                               "example and every row is within its tolerance; NOT passed (exit 1)\n"
+                               "names what failed; incomplete (exit 1) when a row compared nothing\n"
+                               "(both sides exactly zero).\n\n"
                                "limits: a run estimated to need more than 8 GiB of memory or 1e13\n"
                                "floating-point operations is refused before it starts (exit 2).")
     sc.add_argument("model", nargs="?", default=None,

@@ -252,12 +252,18 @@ def _ritz(alphas, betas, k):
     return theta[:, 0], last * np.abs(Y[:, -1, 0]), theta[:, -1], last * np.abs(Y[:, -1, -1])
 
 
+#: an eigenvalue of H within this times lambda_max of zero is zero to float64's rounding: a
+#: float64 Lanczos run resolves eigenvalues to about 1e-16 lambda_max (a 1000-fold margin)
+SINGULAR_TOL = 1e-13
+
+
 def extreme_eigenvalues(lin, *, eps, seed=0, rtol=1e-2, min_iter=8, max_iter=80, every=4):
     """Lanczos on ``lin.hv`` (its symmetric part for a control network): a :class:`Spectrum`.
 
     An example is done once both extreme Ritz values have residual bounds
     below ``rtol`` times the spectrum's size and the two questions asked of
-    them are decided: ``lmin`` against 0, ``eps lmax`` against 2. At most
+    them are decided: ``lmin`` against 0 (positive beyond ``SINGULAR_TOL
+    lmax``, negative beyond it, or zero to rounding), ``eps lmax`` against 2. At most
     ``max_iter`` products (``min(max_iter, n)``: n steps span the space).
     """
     net = lin.net
@@ -289,7 +295,9 @@ def extreme_eigenvalues(lin, *, eps, seed=0, rtol=1e-2, min_iter=8, max_iter=80,
         if k == m or (k >= min_iter and k % every == 0):
             lo, blo, hi, bhi = out = _ritz(alphas, betas, k)
             size = np.maximum(np.abs(lo), np.abs(hi)) + 1e-300
-            decided = ((lo < 0) | (lo - blo > 0)) & ((eps * hi >= 2) | (eps * (hi + bhi) < 2))
+            floor = SINGULAR_TOL * np.abs(hi)
+            sign = (lo < -floor) | (lo - blo > floor) | ((lo >= -floor) & (lo + blo <= floor))
+            decided = sign & ((eps * hi >= 2) | (eps * (hi + bhi) < 2))
             if k == m or np.all(decided & (blo <= rtol * size) & (bhi <= rtol * size)):
                 break
         if dead.any():

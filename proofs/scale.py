@@ -42,7 +42,7 @@ from eqprop.errors import EqpropError
 from eqprop.numeric.batch_solve import free_phase, solve
 from eqprop.symbolic.arrays import derive_arrays, generate
 
-from .scale_agreement import EPS64, _Agreement, _rel, normalized_error
+from .scale_agreement import EPS64, _Agreement, _flat, _rel, normalized_error
 from .scale_arguments import (MAX_FLOPS, MAX_MEMORY, RBP_LIMIT_TIME, check_layers, check_options,
                               estimate)
 from .scale_hypotheses import check_hypotheses, rbp_limit_steps
@@ -60,11 +60,22 @@ def _plus(a, b):
     return [x + y for x, y in zip(a, b)]
 
 
-def implicit_gradient(net, s0, *, tol=1e-14):
-    """dJ/dtheta = C_theta - M H^-T C_s (paper 2.3): CG on H, then the mixed product."""
+def implicit_gradient(net, s0, *, tol=1e-14, reached=False):
+    """dJ/dtheta = C_theta - M H^-T C_s (paper 2.3): CG on H, then the mixed product.
+
+    ``reached``: also return the names of the state blocks and parameters that
+    RBP's error derivatives reach in the limit (H^-T C_s, resp. M H^-T C_s, not
+    exactly zero there): a row of these that is zero for K steps was cut short.
+    """
     lin = net.linearize(s0)
     z = solve(lin, net.dC_ds(s0), transpose=True, tol=tol)
-    return [c - m for c, m in zip(net.dC_dtheta(s0), lin.mv(z))]
+    mz = lin.mv(z)
+    grad = [c - m for c, m in zip(net.dC_dtheta(s0), mz)]
+    if not reached:
+        return grad
+    names = [b for b, sl in zip(net.block_names, net.slices) if np.any(z[..., sl])]
+    names += [p for p, m in zip(net.param_names, mz) if np.any(_flat([m]))]
+    return grad, names
 
 
 class _Readout:
@@ -230,7 +241,7 @@ def check_theorem3(net, s0, *, eps=0.5, steps=100, h=1e-20, beta=0.01, real=True
         st = stats[(q, "complex_step")]
         defined = [v for v in st.steps if not np.isnan(v)] or [np.nan]
         lost = [v for v in st.lost if not np.isnan(v)]
-        row = {"quantity": q, "complex_step": st.normalized,
+        row = {"quantity": q, "complex_step": st.normalized, "testable": st.testable,
                "real_beta": stats[(q, "real_beta")].normalized if real else None,
                "symmetric_beta": stats[(q, "symmetric_beta")].normalized if real else None,
                "step_min": float(np.min(defined)), "step_median": float(np.median(defined)),
@@ -440,7 +451,7 @@ def _check_budget(m, batch, steps, eps, mem, flops, max_memory, max_flops):
 
 def _gradients(net, s0, hyp, *, eps, h, beta):
     """dJ/dtheta three ways against the implicit-function gradient; returns ``(gradient, notes)``."""
-    implicit = implicit_gradient(net, s0)
+    implicit, reached = implicit_gradient(net, s0, reached=True)
     lin0 = net.linearize(s0)
     readout = _Readout(net, s0, lin0)
     s_beta, _, _ = net.newton(s0.astype(complex), beta=1j * h, tol=1e-300, maxiter=4)
@@ -450,6 +461,12 @@ def _gradients(net, s0, hyp, *, eps, h, beta):
     cap = int(np.ceil(RBP_LIMIT_TIME / eps))
     k_inf, rate, cut = rbp_limit_steps(hyp, eps, cap)
     notes, tail = [], 0.0
+    if not _flat(implicit).any():  # dJ/dtheta is exactly zero: a relative difference means nothing
+        notes.append("dJ/dtheta is exactly zero at s0 for this batch (the cost does not reach the "
+                     "parameters through s0): the gradient lines compare nothing")
+        return {"ep_vs_implicit": None, "rbp_vs_implicit": None, "real_beta_vs_implicit": None,
+                "rbp_limit_steps": k_inf, "rbp_rate": rate, "rbp_tail": 0.0,
+                "testable": False, "reached": reached}, notes
     real = _rel(real_limit, implicit)
     if not (np.isfinite(real) and res_r <= 1e-8):  # shown for comparison only, never a criterion
         notes.append(f"EP with real beta = {beta:g}: Newton found no nudged fixed point (residual "
@@ -467,6 +484,6 @@ def _gradients(net, s0, hyp, *, eps, h, beta):
     else:
         theta_inf = rbp_limit(net, s0, eps=eps, steps=k_inf)
     gradient = {"ep_vs_implicit": _rel(ep_limit, implicit), "rbp_vs_implicit": _rel(theta_inf, implicit),
-                "real_beta_vs_implicit": real,
+                "real_beta_vs_implicit": real, "testable": True, "reached": reached,
                 "rbp_limit_steps": k_inf, "rbp_rate": rate, "rbp_tail": tail}
     return gradient, notes

@@ -92,6 +92,11 @@ class _Agreement:
                 self.lost.append(np.nan)
 
     @property
+    def testable(self):
+        """False when both sides are zero at every step: nothing was compared."""
+        return max(self.ep2, self.rbp2) > 0
+
+    @property
     def normalized(self):
         den = max(self.ep2, self.rbp2)
         return float(np.sqrt(self.num / den)) if den > 0 else (0.0 if self.num == 0 else np.inf)

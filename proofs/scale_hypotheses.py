@@ -8,8 +8,11 @@ every example of the batch:
 
 - ``fixed point``: the free phase converged, ``max|dE/ds(s0)| <= 1e-12``;
 - ``strict minimum``: the smallest eigenvalue of ``H(s0)`` is positive
-  (Lanczos: its smallest Ritz value minus the residual bound; a negative
-  Ritz value proves a saddle);
+  beyond rounding: its smallest Ritz value minus the residual bound exceeds
+  ``SINGULAR_TOL * lambda_max`` (1e-13: float64 cannot tell a smaller
+  eigenvalue from zero, so such an H counts as singular and the minimum as
+  not isolated); a negative Ritz value proves a saddle; an ill-conditioned
+  H above that floor passes here, and its lost digits show in the rows;
 - ``stable step``: ``eps lambda_max(H) < 2`` (Lanczos' largest Ritz value
   plus its bound), with the largest stable eps;
 - ``gradient field``: ``H`` is symmetric, ``|H v - H^T v| / |H v| <= 1e-12``
@@ -24,9 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from eqprop.numeric.batch_solve import extreme_eigenvalues
+from eqprop.numeric.batch_solve import SINGULAR_TOL, extreme_eigenvalues
 
-__all__ = ["FIXED_POINT_TOL", "SYMMETRY_TOL", "check_hypotheses", "hypothesis_lines", "rbp_limit_steps"]
+__all__ = ["FIXED_POINT_TOL", "SINGULAR_TOL", "SYMMETRY_TOL", "check_hypotheses", "hypothesis_lines", "rbp_limit_steps"]
 
 #: the free phase's residual max|dE/ds(s0)| that counts as a fixed point
 FIXED_POINT_TOL = 1e-12
@@ -75,16 +78,24 @@ def check_hypotheses(net, s0, free, *, eps, seed=0):
         return {"id": id_, "holds": not bad, "value": value, "what": what,
                 "examples": bad, "detail": [detail(i) for i in bad]}
 
+    floor = SINGULAR_TOL * np.maximum(np.abs(spec.lmax), np.finfo(float).tiny)
+
     def saddle(i):
-        kind = "saddle" if spec.lmin[i] < 0 else "undecided"
+        if spec.lmin[i] < -floor[i]:  # a Ritz value is never below the smallest eigenvalue
+            kind = "saddle"
+        elif spec.lmin[i] + spec.lmin_bound[i] <= floor[i]:
+            kind = "singular H: an eigenvalue zero to rounding, the minimum is not isolated"
+        else:
+            kind = "undecided: Lanczos did not resolve the smallest eigenvalue"
         return f"{i} ({kind}: {spec.lmin[i]:.3g} +- {spec.lmin_bound[i]:.1g})"
     checks = [
         check("fixed point", residual <= FIXED_POINT_TOL, float(np.max(residual)),
               f"max |dE/ds(s0)| (tolerance {FIXED_POINT_TOL:g}; relaxation {free.relax_steps} "
               f"steps, Newton-CG {free.newton_steps} iterations)",
               lambda i: f"{i} ({residual[i]:.1e}, {free.status[i]})"),
-        check("strict minimum", lo > 0, float(np.min(spec.lmin)),
-              f"smallest eigenvalue of H(s0) (Lanczos, {spec.iterations} products; bound "
+        check("strict minimum", lo > floor, float(np.min(spec.lmin)),
+              f"smallest eigenvalue of H(s0), above {SINGULAR_TOL:g} lambda_max (Lanczos, "
+              f"{spec.iterations} products; bound "
               f"{float(spec.lmin_bound[np.argmin(spec.lmin)]) if spec.lmin.size else 0:.1g} there)",
               saddle),
         check("stable step", eps * hi < 2, float(eps * np.max(spec.lmax)),

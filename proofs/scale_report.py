@@ -117,7 +117,7 @@ class ScaleReport:
         if bad or not self.rows:
             out.append(f"complex-step rows above {ROW_TOL:g} or not finite: {', '.join(bad) or 'none run'}")
         for key, what in (("ep_vs_implicit", "EP limit"), ("rbp_vs_implicit", "RBP limit")):
-            if not _within(self.gradient.get(key), LIMIT_TOL):
+            if self.gradient.get("testable", True) and not _within(self.gradient.get(key), LIMIT_TOL):
                 out.append(f"{what} not within {LIMIT_TOL:g} of the implicit gradient")
         bad = [r["quantity"] for r in self.continuous if not _within(r["complex_step"], CONTINUOUS_TOL)]
         if bad:
@@ -129,8 +129,35 @@ class ScaleReport:
         return out
 
     @property
+    def incomplete(self):
+        """What compared nothing (both sides exactly zero); empty when every comparison had content.
+
+        Agreement of zero with zero is not a check, so such a run does not pass
+        (``eqprop verify`` says "incomplete" for the same reason).
+        """
+        out = [r["quantity"] for r in self.rows if not r.get("testable", True)]
+        gradient = [] if self.gradient.get("testable", True) else ["dJ/dtheta"]
+        if self.rows and len(out) == len(self.rows) and gradient:
+            return ["nothing to compare: every row and dJ/dtheta are exactly zero at s0 (a cost "
+                    "that does not depend on the state, or no parameter that reaches it); change "
+                    "the cost, the data or the target"]
+        reached = set(self.gradient.get("reached", ()))
+        short = [q for q in out if q in reached]
+        never = [q for q in out if q not in reached] + gradient
+        lines = []
+        if short:
+            lines.append(f"{', '.join(short)} had nothing to compare in {self.steps} steps: RBP's "
+                         "error derivatives reach them later (one coupling per Euler step); "
+                         "raise --steps")
+        if never:
+            lines.append(f"{', '.join(never)} had nothing to compare: exactly zero at s0 (a cost "
+                         "stationary there, a parameter that does not reach it, or units "
+                         "saturated in float64); change the data or the target")
+        return lines
+
+    @property
     def passed(self):
-        return not self.failures
+        return not self.failures and not self.incomplete
 
     def to_dict(self):
         return {"layers": self.layers, "model": self.model, "dims": self.dims,
@@ -140,7 +167,7 @@ class ScaleReport:
                 "free_phase_residual": self.residual, "rows": self.rows,
                 "gradient": self.gradient, "continuous": self.continuous,
                 "hypotheses": self.hypotheses, "seconds": self.seconds, "notes": self.notes,
-                "failures": self.failures, "passed": self.passed}
+                "failures": self.failures, "incomplete": self.incomplete, "passed": self.passed}
 
     def to_json(self):
         return json.dumps(_json_safe(self.to_dict()), sort_keys=True, indent=1, allow_nan=False)
@@ -165,6 +192,10 @@ class ScaleReport:
         def num(v, width):
             return f"{v:>{width}.2e}" if v is not None else f"{'-':>{width}}"
         for r in self.rows:
+            if not r.get("testable", True):
+                lines.append(f"  {r['quantity']:<{w}} {'-':>13} {'-':>11} {'-':>11}   both sides "
+                             "exactly zero at every step: nothing to compare")
+                continue
             lines.append(f"  {r['quantity']:<{w}} {num(r['complex_step'], 13)} {num(r['real_beta'], 11)} "
                          f"{num(r['symmetric_beta'], 11)}   {r['step_min']:>9.1e} / {r['step_median']:>8.1e}"
                          f" / {r['step_max']:>8.1e}{'':12} {r['digits_lost']:>5.1f}")
@@ -178,14 +209,16 @@ class ScaleReport:
                 lines.append(f"  {r['quantity']:<{w}} {r['complex_step']:>13.2e}")
         g = self.gradient
         lines += ["", "  dJ/dtheta (all parameters): relative difference to the implicit-function gradient",
-                  f"    EP limit (complex-step nudged fixed point) {g['ep_vs_implicit']:.2e}",
+                  f"    EP limit (complex-step nudged fixed point) {num(g['ep_vs_implicit'], 8)}",
                   f"    RBP limit ({g['rbp_limit_steps']} steps, rho = {_rate(g.get('rbp_rate', math.nan))})"
-                  .ljust(47) + f"{g['rbp_vs_implicit']:.2e}",
+                  .ljust(47) + num(g['rbp_vs_implicit'], 8),
                   f"    EP with real beta = {self.beta:g}".ljust(47)
                   + (f"{g['real_beta_vs_implicit']:.2e}" if g["real_beta_vs_implicit"] is not None else "-")]
         lines += [f"  note: {n}" for n in self.notes]
         lines += ["", "  timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in self.seconds.items()), ""]
-        if self.passed:
+        if self.incomplete and not self.failures:
+            lines.append("verdict: incomplete: " + "; ".join(self.incomplete))
+        elif self.passed:
             lines.append("verdict: agreement at float64 rounding (complex-step <= 1e-12), every "
                          "hypothesis held for every example")
         else:

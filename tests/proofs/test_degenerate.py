@@ -92,3 +92,101 @@ def test_a_vector_field_with_a_zero_mode():
     a = _assumption(r, "isolated minimum")
     assert not a.holds and "a: 0.707, b: 0.707" in a.message
     assert r.verdict is Verdict.INCOMPLETE
+
+
+# -- eqprop scale: the same degenerate cases in float64, and runs that compare nothing ----------
+
+from eqprop.proofs.scale import scale  # noqa: E402
+from eqprop.symbolic.arrays import ArrayModel  # noqa: E402
+
+RING = dict(state={"s": "4"}, params={"b": {"shape": "4", "init": "normal(0, 0.5)"}},
+            data={"y": {"shape": "4", "init": "uniform(0, 1)"}})
+
+
+def test_scale_calls_a_zero_mode_singular_not_a_strict_minimum():
+    """Only differences of neighbours: shifting every state alike leaves E unchanged, so
+    H(s0) has a zero eigenvalue. Its Lanczos estimate is rounding noise (+-1e-16), which used
+    to pass as 'strict minimum' when its sign came out positive."""
+    m = ArrayModel(energy="sum((s - roll(s, 1))**2)/2 + sum(b * (s - roll(s, 1)))",
+                   cost="sum((s - roll(s, 1) - y)**2)/2", **RING)
+    r = scale(m, batch=3, steps=20, eps=0.4, seed=0)
+    check = next(c for c in r.hypotheses["checks"] if c["id"] == "strict minimum")
+    assert not check["holds"] and not r.passed
+    assert all("singular H" in d for d in check["detail"]), check["detail"]
+    assert "NOT passed" in r.table() and "strict minimum" in r.table()
+
+
+@pytest.mark.parametrize("cost", ["0", "sum(b**2)", "sum(s*0)"])
+def test_scale_with_a_cost_that_never_sees_the_state_is_incomplete(cost):
+    """Every row and dJ/dtheta compare zero with zero: not agreement (verify: incomplete)."""
+    m = ArrayModel(energy="sum(s**2)/2 - tanh(s) @ W @ x - b @ s", cost=cost, state={"s": "3"},
+                   params={"W": {"shape": "3, 2", "init": "normal(0, 0.5)"},
+                           "b": {"shape": "3", "init": "normal(0, 1)"}},
+                   data={"x": {"shape": "2", "init": "uniform(0, 1)"}})
+    r = scale(m, batch=2, steps=10, seed=0)
+    assert not r.passed and not r.failures, r.failures
+    assert r.incomplete and "nothing to compare" in r.incomplete[0]
+    assert r.table().splitlines()[-1].startswith("verdict: incomplete")
+    assert r.to_dict()["incomplete"] == r.incomplete
+
+
+def test_scale_with_a_gradient_that_is_exactly_zero_is_incomplete():
+    """s0 = 0 for every b, and d2E/dtheta ds vanishes there: the gradient lines compared
+    rounding noise with an exact zero (relative difference 1e+269, reported as a failure)."""
+    m = ArrayModel(energy="sum(s**4)/4 + sum(b**2 * s**2)", cost="sum((s - y)**2)/2", **RING)
+    r = scale(m, batch=2, steps=10, seed=0)
+    assert not r.passed and not r.failures, r.failures
+    assert r.gradient["ep_vs_implicit"] is None and "dJ/dtheta" in r.incomplete[0]
+    assert "b" in r.incomplete[0]
+
+
+def test_scale_with_fewer_steps_than_layers_says_raise_steps():
+    """RBP's error moves one layer per Euler step: the far layers are zero on both sides for
+    the first steps. Incomplete, and the advice is --steps (nothing about the model is wrong)."""
+    r = scale([10, 20, 20, 20, 20, 30], batch=2, steps=3, seed=0)
+    assert not r.failures and not r.passed, r.failures
+    assert r.incomplete == [r.incomplete[0]] and "in 3 steps" in r.incomplete[0]
+    assert "raise --steps" in r.incomplete[0] and "s3" in r.incomplete[0]
+    assert scale([10, 20, 20, 20, 20, 30], batch=2, steps=10, seed=0).passed
+
+
+def test_an_ill_conditioned_strict_minimum_is_still_a_strict_minimum():
+    """lambda_min = 1e-11 lambda_max is resolved in float64 (Lanczos to ~1e-16 lambda_max): a
+    strict minimum, not a singular H."""
+    m = ArrayModel(energy="sum(c * s**2)/2 - sum(x * s)", cost="sum((s - y)**2)/2", state={"s": "3"},
+                   constants={"c": [1, 1e-11, 0.5]},
+                   data={"x": {"shape": "3", "init": "uniform(0, 1e-11)"},
+                         "y": {"shape": "3", "init": "uniform(0, 1)"}})
+    r = scale(m, batch=2, steps=10, seed=0)
+    check = next(c for c in r.hypotheses["checks"] if c["id"] == "strict minimum")
+    assert check["holds"], r.table()
+
+
+def test_lanczos_that_has_not_converged_is_undecided_not_singular():
+    """Lanczos' bound is larger than its estimate: nothing is known, so nothing is claimed."""
+    import numpy as np
+
+    from eqprop.proofs.scale_hypotheses import check_hypotheses
+    from eqprop.proofs.scale_network import build
+    m = ArrayModel(energy="sum(c * s**2)/2 + sum((s - roll(s, 1))**2)/2 - sum(x * s)",
+                   cost="sum((s - y)**2)/2", state={"s": "3000"},
+                   constants={"c": {"shape": "3000", "init": "uniform(0.001, 0.002)"}},
+                   data={"x": {"shape": "3000", "init": "uniform(0, 1)"},
+                         "y": {"shape": "3000", "init": "uniform(0, 1)"}})
+    net = build(m, batch=1, seed=0).net
+
+    class Free:
+        residual, status, relax_steps, newton_steps = np.zeros(1), ["converged"], 0, 0
+    s = np.zeros((1, 3000))
+    hyp = check_hypotheses(net, s, Free(), eps=0.4)
+    check = next(c for c in hyp["checks"] if c["id"] == "strict minimum")
+    assert not check["holds"] and "undecided" in check["detail"][0], check
+
+
+def test_a_kink_in_the_data_alone_is_not_a_kink_of_the_energy(tmp_path):
+    """|x| of data is a number (verify substitutes it): scale must not refuse it."""
+    m = ArrayModel(energy="sum(sqrt(x*x) * s) + sum(w * s**2)/2", cost="sum((s - y)**2)/2",
+                   state={"s": "3"}, params={"w": {"shape": "3", "init": "uniform(1, 2)"}},
+                   data={"x": {"shape": "3", "init": "normal(0, 1)"},
+                         "y": {"shape": "3", "init": "uniform(0, 1)"}})
+    assert scale(m, batch=2, steps=10, seed=0).passed
