@@ -190,4 +190,7 @@ def check_options(batch, eps, steps, h, beta, seed, cost, asymmetry, data):
         raise EqpropError(f"cost: {_short(cost)}; choose 'squared' or 'cross_entropy'")
     if not isinstance(data, str):
         raise EqpropError(f"data: expected random, digits or mnist:PATH, got {_short(data)}")
+    if data not in ("random", "digits") and not data.startswith("mnist:"):
+        raise EqpropError(f"data: {_short(data)} is an unknown data source; choose random, digits or "
+                          "mnist:PATH (in --data or the model's [scale] table)")
     return batch, steps, seed, eps, beta, h

@@ -14,12 +14,14 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import sympy as sp
 
 from eqprop.errors import EqpropError
 from eqprop.numeric.array_network import ArrayNetwork
 from eqprop.numeric.data import load
 from eqprop.numeric.namespaces import namespace
 from eqprop.symbolic.arrays import ArrayModel, derive_arrays, generate, layered
+from eqprop.symbolic.arrays.display import text as ir_text
 from eqprop.symbolic.builtins import load_model, rho_function
 from eqprop.symbolic.codegen import compile_unary
 from eqprop.symbolic.parse import NON_SMOOTH
@@ -142,15 +144,69 @@ def network(model=(10, 512, 512, 784), *, batch=1, values=None, seed=0, dims=Non
 
 def check_smooth(model):
     """Refuse (one line) an array model with a non-smooth function: the complex step and the
-    theorems need twice differentiable functions (a per-neuron model file gets them flagged)."""
+    theorems need twice differentiable functions (a per-neuron model file gets them flagged).
+
+    Besides the functions of ``[functions]``, every fractional power is read as a function of
+    real numbers, so that a composition SymPy knows to be non-smooth, ``sqrt((s - 1)**2)`` =
+    ``Abs(s - 1)``, is found as ``eqprop verify`` finds it.
+    """
     from eqprop.symbolic.arrays import ir
     roots = [model.energy, model.cost] if model.has_energy else \
         list(model.vector_field.values()) + [model.cost]
     for n in ir.walk(roots):
-        if n.op == "fn" and n.attrs[2].atoms(*NON_SMOOTH):
-            raise EqpropError(f"{n.attrs[0]} is not smooth ({', '.join(sorted({type(a).__name__ for a in n.attrs[2].atoms(*NON_SMOOTH)}))}): "
+        if n.op == "fn":
+            found = n.attrs[2].atoms(*NON_SMOOTH) or _elementwise(n).atoms(*NON_SMOOTH)
+            what = n.attrs[0] if n.attrs[2].atoms(*NON_SMOOTH) else f"{ir_text(n)[:60]}"
+        elif n.op == "pow" and n.args[1].op == "num" and not n.args[1].attrs[0].is_integer:
+            expr = sp.Pow(_elementwise(n.args[0]), n.args[1].attrs[0])
+            found, what = expr.atoms(*NON_SMOOTH), f"the power {ir_text(n)[:60]}"
+        else:
+            continue
+        if found:
+            kinds = ", ".join(sorted({type(a).__name__ for a in found}))
+            raise EqpropError(f"{what} is not smooth ({kinds}): "
                               "the theorems need a twice differentiable energy, and the complex "
                               "step a smooth one; eqprop verify flags it on a small model")
+
+
+def _elementwise(node, budget=200):
+    """The elementwise part of an array expression as one real SymPy expression (anything
+    else, a sum or a product of arrays, becomes a real symbol; so does a part with no state
+    and no parameter in it: data are numbers, as in ``eqprop verify``, where |x| is smooth)."""
+    from eqprop.symbolic.arrays import ir
+    leaves, memo, live = {}, {}, {}
+    for n in ir.walk([node]):
+        live[id(n)] = (n.op == "var" and n.attrs[1] in ("state", "param")) or \
+            any(live[id(a)] for a in n.args)
+
+    def leaf(n):
+        return leaves.setdefault(id(n), sp.Symbol(f"a{len(leaves)}", real=True))
+
+    def walk(n):
+        nonlocal budget
+        if id(n) in memo:
+            return memo[id(n)]
+        budget -= 1
+        if n.op == "num":
+            out = n.attrs[0]
+        elif budget < 0 or not live[id(n)] or n.op not in ("add", "mul", "neg", "pow", "fn"):
+            out = leaf(n)
+        elif n.op == "neg":
+            out = -walk(n.args[0])
+        elif n.op == "add":
+            out = walk(n.args[0]) + walk(n.args[1])
+        elif n.op == "mul":
+            out = walk(n.args[0]) * walk(n.args[1])
+        elif n.op == "pow":
+            out = walk(n.args[0]) ** walk(n.args[1])
+        else:
+            name, order, expr = n.attrs
+            z = sp.Symbol("z", real=True)
+            body = sp.diff(expr, z, order) if order else expr
+            out = body.subs(z, walk(n.args[0]))
+        memo[id(n)] = out
+        return out
+    return walk(node)
 
 
 def check_activation(rho):

@@ -7,6 +7,10 @@ command lines, run through the CLI as a user would: ``eqprop verify``,
 shapes), never a traceback, never a silent broadcast.
 """
 
+import os
+import signal
+import time
+
 import numpy as np
 import pytest
 
@@ -83,6 +87,8 @@ FILES = {
                         "choose \"images\""),
     "function of two variables": (GOOD + "[functions]\nf = \"a * b\"\n", "one variable"),
     "function named like a builtin": (GOOD + "[functions]\ntanh = \"z\"\n", "reserved function"),
+    "shape with an empty entry": (_variant(s='s = "n,, m"'), "empty entry"),
+    "roll by a name": (_variant(energy='energy = "sum(s**2)/2 + sum(s * roll(s, n))"'), "the shift must be"),
     "vector field missing a block": (
         GOOD.replace('energy = "sum(s**2)/2 - tanh(s) @ W @ x"', "").replace(
             "[state]", '[vector_field]\nt = "-s"\n[state]'), "one formula per state block"),
@@ -174,6 +180,7 @@ OPTIONS = {
     "layers with a file": (["--layers", "3,4"], "layered network only"),
     "rho with a file": (["--rho", "tanh"], "layered network only"),
     "data without images": (["--data", "digits"], "dataset = \"images\""),
+    "data unknown": (["--data", "foo"], "unknown data source"),
 }
 
 
@@ -216,3 +223,116 @@ def test_verify_refuses_an_array_model_too_large_to_write_out(tmp_path, capsys):
     path.write_text(_variant(n="n = 5000"), encoding="utf-8")
     code, _, err = _run(["verify", str(path)], capsys)
     assert code == 2 and "eqprop scale" in err and "smaller [dims]" in err
+
+
+def _one_line_exit_2(argv, capsys, fragment):
+    code, out, err = _run(argv, capsys)
+    lines = [ln for ln in err.replace("\r", "\n").splitlines() if ln.strip() and "done" not in ln]
+    assert code == 2 and lines and lines[-1].startswith("eqprop: error: "), (code, out[-300:], err[-300:])
+    assert fragment in lines[-1], (fragment, lines[-1])
+    assert "Traceback" not in err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+@pytest.mark.parametrize("command", ["verify", "scale"])
+def test_an_npy_file_that_is_a_pipe_is_refused_not_waited_on(command, tmp_path, capsys):
+    """Opening a FIFO for reading blocks until a writer comes: it must be refused before."""
+    os.mkfifo(tmp_path / "W.npy")
+    path = tmp_path / "model.toml"
+    path.write_text(_variant(W='W = { shape = "n, m", file = "W.npy" }'), encoding="utf-8")
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("eqprop waited on a named pipe"))
+    signal.alarm(60)
+    try:
+        _one_line_exit_2([command, str(path)], capsys, "not a regular file")
+    finally:
+        signal.alarm(0)
+
+
+@pytest.mark.parametrize("command", ["verify", "scale"])
+def test_a_nul_character_in_a_file_name(command, tmp_path, capsys):
+    path = tmp_path / "model.toml"
+    path.write_text(_variant(W='W = { shape = "n, m", file = "a\\u0000b.npy" }'), encoding="utf-8")
+    _one_line_exit_2([command, str(path)], capsys, "NUL character")
+
+
+@pytest.mark.parametrize("change", [
+    dict(energy='energy = "sum(s**2)/2 - 1e400 * sum(s) - tanh(s) @ W @ x"'),
+    dict(energy='energy = "sum(s**2)/2 - sum(s) * 1e308 * 10 - tanh(s) @ W @ x"'),
+], ids=["a literal", "a product of literals"])
+def test_a_constant_beyond_float64_is_refused_at_scale(change, tmp_path, capsys):
+    """The generated code once printed inf, a NameError (exit 3)."""
+    path = tmp_path / "model.toml"
+    path.write_text(_variant(**change), encoding="utf-8")
+    _one_line_exit_2(["scale", str(path), "--batch", "2", "--steps", "3"], capsys, "outside float64")
+
+
+def test_a_function_with_a_constant_beyond_float64(tmp_path, capsys):
+    path = tmp_path / "model.toml"
+    path.write_text(_variant(energy='energy = "sum(s**2)/2 - sum(rho(s)) - tanh(s) @ W @ x"')
+                    + "[functions]\nrho = \"1e-400*z\"\n", encoding="utf-8")
+    _one_line_exit_2(["scale", str(path), "--batch", "2", "--steps", "3"], capsys, "function rho")
+
+
+def test_a_value_that_underflows_in_float64(tmp_path, capsys):
+    """Exact in the file, zero in float64: refused rather than changed."""
+    path = tmp_path / "model.toml"
+    path.write_text(_variant(W='W = { shape = "n, m", values = [[1e-400, 1, 1, 1], [1, 1, 1, 1], '
+                                 '[1, 1, 1, 1]] }'), encoding="utf-8")
+    _one_line_exit_2(["scale", str(path), "--batch", "2", "--steps", "3"], capsys, "1.00e-400")
+
+
+@pytest.mark.parametrize("command", ["scale", "derive"])
+def test_a_flat_chain_of_1200_terms(command, tmp_path, capsys):
+    """Long, not deep: the batch sum and the fused products walk it without recursion."""
+    chain = " + ".join(["b*s"] * 1200)
+    text = GOOD.replace('energy = "sum(s**2)/2 - tanh(s) @ W @ x"',
+                        f'energy = "sum(s**2)/2 - tanh(s) @ W @ x - sum({chain})/1000"')
+    text = text.replace("[data]", '[constants]\nb = { shape = "n", values = [0.1, 0.2, 0.3] }\n[data]')
+    path = tmp_path / "model.toml"
+    path.write_text(text, encoding="utf-8")
+    argv = [command, str(path)] + (["--batch", "2", "--steps", "3"] if command == "scale" else [])
+    code, out, err = _run(argv, capsys)
+    assert code == 0 and "Traceback" not in err, (out[-300:], err[-300:])
+
+
+@pytest.mark.parametrize("energy", ["sum(sqrt((s - 1)**2))", "sum(((s - 1)**2)**0.5)"])
+def test_a_kink_written_as_a_composition(energy, tmp_path, capsys):
+    """sqrt((s - 1)^2) = |s - 1|: scale refuses it as it refuses abs (verify: assumption violated)."""
+    path = tmp_path / "model.toml"
+    path.write_text(_variant(energy=f'energy = "sum(s**2)/2 - {energy} - tanh(s) @ W @ x"'),
+                    encoding="utf-8")
+    _one_line_exit_2(["scale", str(path), "--batch", "2", "--steps", "3"], capsys, "not smooth (Abs)")
+
+
+def test_a_smooth_fractional_power_is_not_refused(tmp_path, capsys):
+    path = tmp_path / "model.toml"
+    path.write_text(_variant(energy='energy = "sum(s**2)/2 - sum(sqrt((s - 1)**2 + 1)) - tanh(s) @ W @ x"'),
+                    encoding="utf-8")
+    assert _run(["scale", str(path), "--batch", "2", "--steps", "5"], capsys)[0] == 0
+
+
+def test_verify_refuses_a_huge_intermediate_before_building_it(tmp_path, capsys):
+    """10 states, but an outer product of outer products has 10^6 entries: refused at once
+    (it used to expand for minutes before the time limit stopped it)."""
+    path = tmp_path / "model.toml"
+    q = "reshape(outer(s, s), (100,))"
+    path.write_text(_variant(energy=f'energy = "sum(s**2)/2 - tanh(s) @ W @ x + sum(outer('
+                                    f'reshape(outer({q}, {q}), (10000,)), {q})**2)/1e9"',
+                             n="n = 10"), encoding="utf-8")
+    start = time.perf_counter()
+    _one_line_exit_2(["verify", str(path)], capsys, "scalar terms")
+    assert time.perf_counter() - start < 60
+
+
+def test_the_python_api_refuses_what_the_file_format_refuses():
+    import numpy as np
+    from eqprop import ArrayModel, EqpropError
+    base = dict(energy="sum(s**2)/2 - tanh(s) @ W @ x", cost="sum(s**2)", state={"s": "3"},
+                data={"x": {"shape": "4", "init": "uniform(0, 1)"}})
+    for bad, fragment in [(dict(functions=["rho"]), "table of name"),
+                          (dict(params={"W": np.ones((1, 1, 1, 3, 4))}), "at most 4"),
+                          (dict(params={"W": np.ones((3, 4)) * 1e-310}), "normal range")]:
+        with pytest.raises(EqpropError, match=fragment):
+            ArrayModel(**{**base, "params": {"W": np.ones((3, 4))}, **bad})
+    m = ArrayModel(**{**base, "params": {"W": {"shape": [np.int64(3), np.int64(4)], "init": "zeros"}}})
+    assert m.specs["W"].shape == (3, 4)

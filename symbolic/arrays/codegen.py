@@ -21,6 +21,8 @@ generated ``H v`` can be read next to ``eqprop derive``.
 
 from __future__ import annotations
 
+import math
+
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
@@ -71,6 +73,8 @@ def scalar_functions(nodes):
             raise EqpropError(f"{name}: {sp.sstr(expr)[:60]} is not smooth (its derivative "
                               f"{sp.sstr(f)[:60]} is not a function), so no code is generated for "
                               "it; array models at scale take smooth functions")
+        for atom in f.atoms(sp.Number):
+            _float(atom, f"function {name}")
         reps, (body,) = sp.cse([f], symbols=sp.numbered_symbols("w"))
         lines = [f"def {key}(z):", f"    # {name}{chr(39) * order if order <= 3 else f'^({order})'}(z)"
                  f" = {sp.sstr(f)[:200]}"]
@@ -79,9 +83,22 @@ def scalar_functions(nodes):
         if body.free_symbols:
             lines.append(f"    return {printer.doprint(body)}")
         else:  # a constant derivative still has the argument's shape
-            lines.append(f"    return xp.full_like(z, {float(body)!r})")
+            lines.append(f"    return xp.full_like(z, {_float(body, name)!r})")
         out.append("\n".join(lines).replace("numpy.", "xp.").replace("math.", "xp."))
     return "\n\n\n".join(out)
+
+
+def _small(n, limit=60):
+    """Whether the expression below ``n`` has at most ``limit`` operations (worth a comment)."""
+    seen, stack = set(), [n]
+    while stack:
+        m = stack.pop()
+        if id(m) not in seen:
+            seen.add(id(m))
+            if len(seen) > limit:
+                return False
+            stack.extend(m.args)
+    return True
 
 
 def frontier(roots, level):
@@ -101,8 +118,24 @@ def frontier(roots, level):
     return out
 
 
+#: a number of a model as float64 (the generated code's arithmetic); beyond it, refused
+_FLOAT_RANGE = "float64's range (about 1e-308 to 1e308)"
+
+
+def _float(v, where):
+    """``v`` as a float, or a one-line refusal where it overflows or underflows to zero."""
+    try:
+        f = float(v)
+    except (OverflowError, TypeError, ValueError):
+        f = math.inf
+    if not math.isfinite(f) or (f == 0 and v != 0):
+        raise EqpropError(f"{where}: the number {sp.sstr(sp.N(v, 3))[:40]} is outside {_FLOAT_RANGE}, and "
+                          "code at scale runs in float64; rescale the model's constants")
+    return f
+
+
 def _number(v):
-    f = float(v)
+    f = _float(v, "a constant of the model")
     return repr(f) if f >= 0 else f"({f!r})"
 
 
@@ -127,6 +160,7 @@ class Emitter:
 
     def __init__(self, given):
         self.names = dict(given)  # id(node) -> text
+        self.temporaries = set()  # the names this emitter made: the only ones it deletes
         self.lines = []
         self.count = 0
         self.uses = {}
@@ -149,12 +183,13 @@ class Emitter:
         for k, n in enumerate(needed):
             name = self.fresh()
             code = self.code(n, absorbed)
-            comment = text(n)
-            self.lines.append(f"{name} = {code}" + (f"  # {comment[:90]}" if len(comment) < 400 else ""))
+            comment = text(n) if _small(n) else ""  # text() of a long chain, at every link: n^2
+            self.lines.append(f"{name} = {code}" + (f"  # {comment[:90]}" if 0 < len(comment) < 400 else ""))
             self.names[id(n)] = name
+            self.temporaries.add(name)
             dead = [self.names[id(a)] for a in self._operands(n, absorbed)
                     if last.get(id(a)) == k and id(a) not in root_ids
-                    and self.names[id(a)].startswith("t")]
+                    and self.names[id(a)] in self.temporaries]
             if dead:
                 self.lines.append(f"del {', '.join(sorted(set(dead)))}")
         return [self.ref(r) for r in roots]
@@ -171,26 +206,37 @@ class Emitter:
     # -- fusion: products over the batch ---------------------------------------------------------
     @staticmethod
     def _gemm_terms(n):
-        """``[(sign, a, b)]`` when ``n`` is a sum of +-batchsum(outer(a, b)) with a, b batched."""
-        if n.op == "neg":
-            inner = Emitter._gemm_terms(n.args[0])
-            return None if inner is None else [(-s, a, b) for s, a, b in inner]
-        if n.op == "add":
-            left, right = Emitter._gemm_terms(n.args[0]), Emitter._gemm_terms(n.args[1])
-            return None if left is None or right is None else left + right
-        if n.op == "batchsum" and n.args[0].op == "outer" and all(x.batched for x in n.args[0].args):
-            return [(1, *n.args[0].args)]
-        return None
+        """``[(sign, a, b)]`` when ``n`` is a sum of +-batchsum(outer(a, b)) with a, b batched.
+
+        Walked with a stack (a formula may chain thousands of terms), right operand first,
+        so that a chain that is no such sum is rejected at its first leaf.
+        """
+        terms, stack = [], [(n, 1)]
+        while stack:
+            m, sign = stack.pop()
+            if m.op == "neg":
+                stack.append((m.args[0], -sign))
+            elif m.op == "add":
+                stack += [(m.args[0], sign), (m.args[1], sign)]
+            elif m.op == "batchsum" and m.args[0].op == "outer" \
+                    and all(x.batched for x in m.args[0].args):
+                terms.append((sign, *m.args[0].args))
+            else:
+                return None
+        return terms[::-1]
 
     @staticmethod
     def _tree(n):
         """The operations of a fused product below ``n`` (sums, signs, batch sums, outers)."""
-        if n.op in ("neg", "add"):
-            for a in n.args:
-                yield a
-                yield from Emitter._tree(a)
-        elif n.op == "batchsum":
-            yield n.args[0]
+        stack = [n]
+        while stack:
+            m = stack.pop()
+            if m.op in ("neg", "add"):
+                for a in m.args:
+                    yield a
+                    stack.append(a)
+            elif m.op == "batchsum":
+                yield m.args[0]
 
     def _absorbed(self, order, roots):
         """Nodes printed inside their one user (the pieces of a fused product over the batch)."""

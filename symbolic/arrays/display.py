@@ -167,6 +167,8 @@ class _Printer:
             return st.call(name, args), _ATOM
         if op == "roll":
             shift, axis = n.attrs
+            length = n.shape[axis]
+            shift = shift - length if shift > length // 2 else shift  # roll(s, -1), not (s, n - 1)
             return st.call("roll", [self.p(n.args[0])[0], str(shift), f"axis={axis}"]), _ATOM
         if op == "reshape":
             return st.call("reshape", [self.p(n.args[0])[0], str(n.shape)]), _ATOM

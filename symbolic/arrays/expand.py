@@ -17,6 +17,7 @@ sees which states share a term.
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import sympy as sp
@@ -80,6 +81,26 @@ def _reduce(a, axes, f):
     for idx in np.ndindex(lead) if lead else [()]:
         out[idx] = f(list(flat[idx]))
     return out
+
+
+#: the scalar terms one expansion may build (each a SymPy expression): a verify-sized model
+#: builds thousands; past this, the sizes are a realistic-size run's (eqprop scale)
+MAX_EXPANDED_TERMS = 200_000
+
+
+def expansion_terms(roots):
+    """An upper bound on the scalar terms :func:`expand` builds for ``roots``: every
+    intermediate's entries, times the length of the sum behind each entry of a product
+    or a reduction. Counted on the expression, before anything is built."""
+    total = 0
+    for n in ir.walk(roots):
+        inner = 1
+        if n.op == "matmul":
+            inner = n.args[0].shape[-1] if n.args[0].shape else 1
+        elif n.op in ("sum", "lse", "softmax"):
+            inner = math.prod(n.args[0].shape[k] for k in n.attrs[0])
+        total += n.size * inner
+    return total
 
 
 def expand(root, symbols):

@@ -484,10 +484,19 @@ def batchsum(a):
     """
     if is_zero(a):
         return a
-    if a.op == "neg":
-        return neg(batchsum(a.args[0]))
-    if a.op == "add":
-        return add(batchsum(a.args[0]), batchsum(a.args[1]))
+    if a.op in ("neg", "add"):  # a chain of thousands of terms: walked with a stack, not recursion
+        out, stack = None, [(a, 1)]
+        while stack:
+            n, sign = stack.pop()
+            if n.op == "neg":
+                stack.append((n.args[0], -sign))
+            elif n.op == "add":
+                stack += [(n.args[1], sign), (n.args[0], sign)]
+            elif not is_zero(n):
+                t = batchsum(n)
+                t = t if sign > 0 else neg(t)
+                out = t if out is None else add(out, t)
+        return out if out is not None else zeros(a.shape)
     if a.batched and a.op in ("mul", "outer", "matmul") and sum(x.batched for x in a.args) == 1:
         # linear in its one batched argument: sum_b (x_b y) = (sum_b x_b) y
         x, y = a.args

@@ -64,9 +64,10 @@ from ..model import MAX_DATA, MAX_PARAMS, MAX_STATE, VERIFY_KEYS, Model, _model_
 from ..numbers import exact_number, shorten
 from ..parse import FUNCTIONS
 from . import ir
-from .expand import expand, scalar_names
+from .expand import MAX_EXPANDED_TERMS, expansion_terms, expand, scalar_names
 from .parse import ARRAY_FUNCTIONS, parse_array
-from .values import (draw, exact_array, exact_from_float, generator, parse_init, read_npy)
+from .values import (check_range, draw, exact_array, exact_from_float, generator, parse_init,
+                     read_npy)
 
 __all__ = ["ArrayModel", "Spec", "MAX_DIM", "SCALE_KEYS"]
 
@@ -108,9 +109,14 @@ def _shape(text, dims, what):
         body = text.strip()
         if body.startswith("(") and body.endswith(")"):
             body = body[1:-1]
-        items = [t.strip() for t in body.split(",") if t.strip()] if len(body) <= 1000 else None
-        if items is None:
+        if len(body) > 1000:
             raise EqpropError(f"{what}: the shape text is too long")
+        items = [t.strip() for t in body.split(",")] if body else []
+        if items and not items[-1] and len(items) > 1:  # "(n,)": a trailing comma
+            items.pop()
+        if any(not t for t in items):
+            raise EqpropError(f"{what}: shape {shorten(text, 40)} has an empty entry between "
+                              "commas; write the sizes as \"n, m\"")
     elif isinstance(text, (list, tuple)):
         items = list(text)
     else:
@@ -124,8 +130,8 @@ def _shape(text, dims, what):
             out.append(dims[item])
         elif isinstance(item, str) and item.isascii() and item.isdigit() and len(item) <= 9:
             out.append(int(item))
-        elif isinstance(item, int) and not isinstance(item, bool):
-            out.append(item)
+        elif isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)):
+            out.append(int(item))
         else:
             raise EqpropError(f"{what}: {shorten(item, 30)} in shape {shorten(text, 40)} is "
                               f"neither a positive integer nor a dimension of [dims] "
@@ -152,8 +158,12 @@ def _spec(name, role, entry, dims, what, base):
         if entry.dtype.kind not in "biuf":
             raise EqpropError(f"{what}: a numpy array of {entry.dtype}; give numbers")
         a = np.array(entry, dtype=np.float64)
+        if a.ndim > 4 or not all(1 <= k <= MAX_DIM for k in a.shape):
+            raise EqpropError(f"{what}: a numpy array of shape {a.shape}; arrays have at most 4 "
+                              f"axes, each of size 1 to {MAX_DIM:,}")
         if not np.all(np.isfinite(a)):
             raise EqpropError(f"{what}: holds NaN or infinite values")
+        check_range(a, what)
         return Spec(name, role, a.shape, array=a)
     if not isinstance(entry, Mapping):
         if isinstance(entry, (list, tuple)):
@@ -196,6 +206,24 @@ def _spec(name, role, entry, dims, what, base):
         path = Path(f) if base is None or Path(f).is_absolute() else Path(base) / f
         return Spec(name, role, shape, file=str(path), dataset=dataset)
     return Spec(name, role, shape, dataset=dataset)
+
+
+def _as_float64(spec, name):
+    """Exact values as float64; refused where one overflows or underflows to zero."""
+    exact = np.ravel(spec.values)
+    def as_float(v):
+        try:
+            return float(v)
+        except OverflowError:
+            return math.inf
+    a = np.array([as_float(v) for v in exact], dtype=float)
+    bad = [v for v, f in zip(exact, a) if not np.isfinite(f) or (f == 0 and v != 0)]
+    if bad:
+        shown = sp.sstr(sp.N(bad[0], 3))
+        raise EqpropError(f"{_ROLE_OF_LABEL[spec.role]} '{name}': the value {shown} is outside "
+                          "float64's range (about 1e-308 to 1e308), where code at scale computes; "
+                          "rescale it")
+    return a.reshape(spec.shape)
 
 
 class ArrayModel:
@@ -289,6 +317,9 @@ class ArrayModel:
     def _functions(self, functions):
         from ..builtins import rho_function
         out = {}
+        if functions is not None and not isinstance(functions, Mapping):
+            raise EqpropError("functions: expected a table of name = formula in z, e.g. "
+                              "rho = \"tanh(z)\"")
         for key, text in (functions or {}).items():
             n = _name_of(key, "functions")
             if n in FUNCTIONS or n in ARRAY_FUNCTIONS or n in self.dims:
@@ -411,22 +442,20 @@ class ArrayModel:
     def numbers(self, batch=1, seed=None):
         """float64 arrays by name: parameters and constants as declared, data with a batch axis."""
         seed = self.seed if seed is None else seed
-        out = {}
-        for n, s in self.specs.items():
-            batched = s.role == "data"
-            if s.values is not None or s.array is not None:
-                a = s.array if s.array is not None else \
-                    np.array(s.values.astype(float), dtype=float).reshape(s.shape)
-                out[n] = np.broadcast_to(a, (batch,) + s.shape).copy() if batched else a
-            elif s.init is not None:
-                rng = generator(seed, n, 1 if batched else 0)
-                out[n] = draw(s.init, s.shape, rng, batch if batched else None)
-            elif s.file is not None:
-                a = read_npy(s.file, s.shape, f"{_ROLE_OF_LABEL[s.role]} '{n}'")
-                out[n] = np.broadcast_to(a, (batch,) + s.shape).copy() if batched else a
-            else:
-                out[n] = None  # a data set's column only
-        return out
+        return {n: self._numbers(n, s, batch, seed) for n, s in self.specs.items()}
+
+    def _numbers(self, n, s, batch, seed):
+        batched = s.role == "data"
+        if s.values is not None or s.array is not None:
+            a = s.array if s.array is not None else _as_float64(s, n)
+            return np.broadcast_to(a, (batch,) + s.shape).copy() if batched else a
+        if s.init is not None:
+            rng = generator(seed, n, 1 if batched else 0)
+            return draw(s.init, s.shape, rng, batch if batched else None)
+        if s.file is not None:
+            a = read_npy(s.file, s.shape, f"{_ROLE_OF_LABEL[s.role]} '{n}'")
+            return np.broadcast_to(a, (batch,) + s.shape).copy() if batched else a
+        return None  # a data set's column only
 
     def exact_numbers(self):
         """Exact values (object arrays of SymPy Rationals) for one example, by name."""
@@ -441,7 +470,7 @@ class ArrayModel:
             if s.init is None and s.file is None:
                 raise EqpropError(f"data '{n}': comes only from a data set (dataset = "
                                   f"\"{s.dataset}\"); give an init too for eqprop verify")
-            a = self.numbers(batch=1)[n]
+            a = self._numbers(n, s, 1, self.seed)
             out[n] = exact_from_float(a[0] if s.role == "data" else a)
         return out
 
@@ -478,6 +507,15 @@ class ArrayModel:
             target = params if s.role == "param" else data
             for sym, v in zip(symbols[n].ravel(), np.asarray(values[n], dtype=object).ravel()):
                 target[sym] = v
+        roots = [self.cost] + ([self.energy] if self.energy is not None else
+                               list(self.vector_field.values()))
+        terms = expansion_terms(roots)
+        if terms > MAX_EXPANDED_TERMS:
+            raise EqpropError(f"{self.name}: written out entry by entry at "
+                              f"{', '.join(f'{k} = {v}' for k, v in self.dims.items()) or 'its sizes'}"
+                              f" it would build about {terms:,} scalar terms, more than the "
+                              f"{MAX_EXPANDED_TERMS:,} that eqprop verify works through; verify "
+                              "smaller sizes (--shape) and check these with eqprop scale")
         cost = expand(self.cost, symbols)[()]
         if self.energy is not None:
             return Model(energy=expand(self.energy, symbols)[()], cost=cost, state=state,

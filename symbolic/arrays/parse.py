@@ -229,16 +229,17 @@ class _ArrayWalker:
                       f"{len(node.args)}", node)
         return ir.fn(name, expr, self.visit(node.args[0]))
 
-    def axis(self, value, name):
+    def axis(self, value, name, what="an axis"):
         """An axis: an integer literal (negative counts from the end) or a tuple of them."""
-        if isinstance(value, ast.Tuple):
+        if isinstance(value, ast.Tuple) and what == "an axis":
             return tuple(self.axis(v, name) for v in value.elts)
         sign = 1
         if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
             sign, value = -1, value.operand
         if isinstance(value, ast.Constant) and type(value.value) is int and value.value < 10**6:
             return sign * value.value
-        self.fail(f"{name}(): an axis must be a whole number such as 0, 1 or -1")
+        self.fail(f"{name}(): {what} must be a whole number such as 0, 1 or -1 (a literal, not a "
+                  "name)")
 
     def array_call(self, name, node, kw):
         args = node.args
@@ -262,7 +263,7 @@ class _ArrayWalker:
             return ir.transpose(a)
         axis = kw.get("axis")
         if name == "roll":
-            shift = self.axis(args[1], "roll")
+            shift = self.axis(args[1], "roll", "the shift")
             if axis is None:
                 if a.ndim != 1:
                     self.fail(f"roll(): give axis=k for an array of shape {_shape(a.shape)}", node)

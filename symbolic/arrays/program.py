@@ -28,9 +28,12 @@ The module's source is kept (:attr:`Program.source`) and registered with
 
 from __future__ import annotations
 
+import functools
 import linecache
 import math
 from dataclasses import dataclass, field
+
+from eqprop.errors import EqpropError
 
 from . import ir
 from .codegen import Emitter, flops, frontier, scalar_functions
@@ -66,6 +69,21 @@ class Derived:
         return sum(math.prod(shape) for _, shape, _ in self.blocks)
 
 
+def _deep(func):
+    """A derivation that hits Python's recursion limit is refused in one line, not a traceback."""
+    @functools.wraps(func)
+    def wrapper(arg):
+        try:
+            return func(arg)
+        except RecursionError:
+            name = getattr(getattr(arg, "model", arg), "name", "the model")
+            raise EqpropError(f"{name}: the formulas are nested too deeply for the array "
+                              "derivation; name an intermediate in [functions] or split a long "
+                              "expression") from None
+    return wrapper
+
+
+@_deep
 def derive_arrays(model):
     """Differentiate an array model: a :class:`Derived` (no code yet)."""
     var = model.variables
@@ -223,6 +241,7 @@ def _outputs(d):
     return out
 
 
+@_deep
 def generate(d):
     """The :class:`Program` of a :class:`Derived` (see the module docstring)."""
     m = d.model
@@ -241,10 +260,13 @@ def generate(d):
         lines += [funcs, "", ""]
     fixed = [m.variables[n] for n, _ in d.fixed]
     data = [m.variables[n] for n, _ in d.data]
-    em = Emitter({id(v): v.attrs[0] for v in fixed + data})
+    # the user's names behind a prefix, so that no name of a model (t1, xp, D, ...) can
+    # shadow one of the generated code's own
+    given = {id(v): f"p_{v.attrs[0]}" for v in fixed} | {id(v): f"d_{v.attrs[0]}" for v in data}
+    em = Emitter(given)
     refs = em.emit(K)
-    body = ([f"{', '.join(v.attrs[0] for v in fixed)}, = P"] if fixed else []) + \
-        ([f"{', '.join(v.attrs[0] for v in data)}, = D"] if data else []) + em.lines
+    body = ([f"{', '.join(given[id(v)] for v in fixed)}, = P"] if fixed else []) + \
+        ([f"{', '.join(given[id(v)] for v in data)}, = D"] if data else []) + em.lines
     lines += _function("setup", "P, D, B", body + [f"return {_tuple(refs)}"])
 
     args, given, pre = mod.signature(2)

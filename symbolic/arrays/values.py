@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import stat
 import zlib
 from fractions import Fraction
 from pathlib import Path
@@ -146,7 +147,21 @@ def exact_from_float(a):
 def read_npy(path, shape, what):
     """An ``.npy`` file of numbers in ``shape``, as float64; refused in one line otherwise."""
     p = Path(path)
-    label = repr(str(p))
+    label = repr(str(p)) if len(str(p)) <= 80 else repr(str(p)[:60] + "...")
+    if "\x00" in str(p):
+        raise EqpropError(f"{what}: the file name {label} contains a NUL character")
+    try:
+        info = p.stat()
+    except FileNotFoundError:
+        raise EqpropError(f"{what}: no such file {label}") from None
+    except (OSError, ValueError) as exc:
+        raise EqpropError(f"{what}: cannot read {label} "
+                          f"({getattr(exc, 'strerror', None) or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise EqpropError(f"{what}: {label} is a folder, not an .npy file")
+    if not stat.S_ISREG(info.st_mode):  # a pipe or a device would block or never end
+        raise EqpropError(f"{what}: {label} is not a regular file (a device, pipe or socket); "
+                          "give an .npy file written by numpy.save")
     try:
         with open(p, "rb") as fh:
             try:
@@ -183,8 +198,13 @@ def read_npy(path, shape, what):
     a = np.array(a, dtype=np.float64)
     if not np.all(np.isfinite(a)):
         raise EqpropError(f"{what}: {label} holds NaN or infinite values")
+    check_range(a, f"{what}: {label}")
+    return a
+
+
+def check_range(a, what):
+    """Refuse (one line) a float64 array with a subnormal number or one beyond 1e300."""
     tiny = (a != 0) & (np.abs(a) < np.finfo(float).tiny)
     if np.any(tiny) or np.any(np.abs(a) > 10.0 ** min(300, MAX_MAGNITUDE)):
-        raise EqpropError(f"{what}: {label} holds numbers outside float64's normal range "
+        raise EqpropError(f"{what}: holds numbers outside float64's normal range "
                           "(subnormal or beyond 1e300)")
-    return a

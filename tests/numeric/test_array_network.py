@@ -6,8 +6,9 @@ a batch of three examples by the generated code, and independently for each
 example by SymPy's derivatives of the energy written out entry by entry; a
 parameter's derivative must be the sum of the three examples' (a part of the
 energy that holds only parameters counts once per example). The models are
-those a review found to break the generated code or its batch sums, beside
-ordinary ones.
+those a review found to break the generated code or its batch sums (or to
+shadow the generated code's own names: a data array called t2 once became a
+temporary), beside ordinary ones.
 """
 
 import numpy as np
@@ -125,6 +126,17 @@ MODELS = {
         energy="sum(S**2)/2 - sum(J * cos(S - roll(S, 1, axis=1))) - sum(softmax(S, axis=0) * P)",
         cost="sum(logsumexp(S, axis=1))", state={"S": "2, 3"},
         params={"J": {"shape": "2, 3", "init": "uniform(0.5, 1)"}, "P": {"shape": "2, 3", "init": "normal(0, 1)"}}),
+    "names the generated code uses for its own (t1, t2, xp, D, P)": dict(
+        energy="sum(s**2)/2 - tanh(s) @ t1 @ tanh(xp) - sum(s * t2) + sum(D**2)/2 + sum(D) * sum(s)",
+        cost="sum((s - P)**2)/2", state={"s": "3"},
+        params={"t1": {"shape": "3, 2", "init": "normal(0, 0.5)"}, "D": {"shape": "2", "init": "normal(0, 1)"}},
+        data={"xp": {"shape": "2", "init": "normal(0, 1)"}, "t2": {"shape": "3", "init": "uniform(0, 1)"},
+              "P": {"shape": "3", "init": "uniform(0, 1)"}}),
+    "more of them (B, K, L, k0)": dict(
+        energy="sum(s**2)/2 - s @ k0 @ tanh(B) - sum(L * s)", cost="sum((s - K)**2)/2",
+        state={"s": "3"},
+        params={"k0": {"shape": "3, 2", "init": "normal(0, 0.5)"}, "L": {"shape": "3", "init": "normal(0, 1)"}},
+        data={"B": {"shape": "2", "init": "normal(0, 1)"}, "K": {"shape": "3", "init": "uniform(0, 1)"}}),
     "a vector field": dict(
         vector_field={"s": "-s + W @ tanh(s) + x"}, cost="sum((s - y)**2)/2", state={"s": "3"},
         params={"W": {"shape": "3, 3", "init": "normal(0, 0.4)"}},
