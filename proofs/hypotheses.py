@@ -130,13 +130,18 @@ def definiteness(model, H, wdps, dps, assumptions):
     resolved = mpmath.mpf(10) ** (-(wdps // 2)) * mpmath.mnorm(H, 1)
     if model.has_energy:
         eig_min = linalg.eigvalsh((H + H.T) / 2)[0]
-        pd = eig_min > 0
-        if abs(eig_min) <= resolved:
-            assumptions.append(degenerate(
-                H, names, mpmath.nstr(eig_min, 4),
-                f"at s0 (its smallest eigenvalue {mpmath.nstr(eig_min, 3)} is within "
-                f"{mpmath.nstr(resolved, 3)} of zero, 10^-(w/2) of |H|)", precision=True))
-            return eig_min, False
+        what = f"its smallest eigenvalue {mpmath.nstr(eig_min, 3)} is"
+    else:
+        eig_min = min(mpmath.re(e) for e in _eigenvalues(H))
+        what = f"the smallest real part of its eigenvalues, {mpmath.nstr(eig_min, 3)}, is"
+    pd = eig_min > 0
+    if abs(eig_min) <= resolved:
+        assumptions.append(degenerate(
+            H, names, mpmath.nstr(eig_min, 4),
+            f"at s0 ({what} within {mpmath.nstr(resolved, 3)} of zero, 10^-(w/2) of |H|)",
+            precision=True))
+        return eig_min, False
+    if model.has_energy:
         assumptions.append(Assumption(
             "positive definite", bool(pd), mpmath.nstr(eig_min, 4),
             "smallest eigenvalue of H(s0): s0 is a strict local minimum of E" if pd else
@@ -144,14 +149,6 @@ def definiteness(model, H, wdps, dps, assumptions):
             "start the free phase elsewhere (initial_state, --initial-state) or change the "
             "parameters"))
         return eig_min, bool(pd)
-    eig_min = min(mpmath.re(e) for e in _eigenvalues(H))
-    pd = eig_min > 0
-    if abs(eig_min) <= resolved:
-        assumptions.append(degenerate(
-            H, names, mpmath.nstr(eig_min, 4),
-            f"at s0 (the smallest real part of its eigenvalues, {mpmath.nstr(eig_min, 3)}, is "
-            f"within {mpmath.nstr(resolved, 3)} of zero, 10^-(w/2) of |H|)", precision=True))
-        return eig_min, False
     assumptions.append(Assumption(
         "stable fixed point", bool(pd), mpmath.nstr(eig_min, 4),
         "smallest real part of the eigenvalues of -dF/ds(s0): s0 attracts" if pd else
