@@ -148,17 +148,21 @@ def check_smooth(model):
 
     Besides the functions of ``[functions]``, every fractional power is read as a function of
     real numbers, so that a composition SymPy knows to be non-smooth, ``sqrt((s - 1)**2)`` =
-    ``Abs(s - 1)``, is found as ``eqprop verify`` finds it.
+    ``Abs(s - 1)``, is found as ``eqprop verify`` finds it. Parts without a state or a
+    parameter are numbers there (data, constants): exempt here too.
     """
     from eqprop.symbolic.arrays import ir
     roots = [model.energy, model.cost] if model.has_energy else \
         list(model.vector_field.values()) + [model.cost]
+    scalar = _Elementwise(roots)
     for n in ir.walk(roots):
+        if not scalar.live[id(n)]:
+            continue
         if n.op == "fn":
-            found = n.attrs[2].atoms(*NON_SMOOTH) or _elementwise(n).atoms(*NON_SMOOTH)
+            found = n.attrs[2].atoms(*NON_SMOOTH) or scalar(n).atoms(*NON_SMOOTH)
             what = n.attrs[0] if n.attrs[2].atoms(*NON_SMOOTH) else f"{ir_text(n)[:60]}"
         elif n.op == "pow" and n.args[1].op == "num" and not n.args[1].attrs[0].is_integer:
-            expr = sp.Pow(_elementwise(n.args[0]), n.args[1].attrs[0])
+            expr = sp.Pow(scalar(n.args[0]), n.args[1].attrs[0])
             found, what = expr.atoms(*NON_SMOOTH), f"the power {ir_text(n)[:60]}"
         else:
             continue
@@ -169,44 +173,57 @@ def check_smooth(model):
                               "step a smooth one; eqprop verify flags it on a small model")
 
 
-def _elementwise(node, budget=200):
-    """The elementwise part of an array expression as one real SymPy expression (anything
-    else, a sum or a product of arrays, becomes a real symbol; so does a part with no state
-    and no parameter in it: data are numbers, as in ``eqprop verify``, where |x| is smooth)."""
-    from eqprop.symbolic.arrays import ir
-    leaves, memo, live = {}, {}, {}
-    for n in ir.walk([node]):
-        live[id(n)] = (n.op == "var" and n.attrs[1] in ("state", "param")) or \
-            any(live[id(a)] for a in n.args)
+class _Elementwise:
+    """The elementwise part of an array expression as one real SymPy expression, per node.
 
-    def leaf(n):
-        return leaves.setdefault(id(n), sp.Symbol(f"a{len(leaves)}", real=True))
+    A sum or a product of arrays becomes a real symbol, and so does a part with no state and
+    no parameter in it (data are numbers in ``eqprop verify``, where |x| is smooth) and a part
+    whose expression grew past ``MAX_OPS`` operations (nested functions grow it exponentially,
+    and SymPy's assumptions would take minutes). Entry-preserving operations (roll, transpose,
+    reshape, broadcast) are transparent. One memo serves every node of the model.
+    """
 
-    def walk(n):
-        nonlocal budget
-        if id(n) in memo:
-            return memo[id(n)]
-        budget -= 1
+    MAX_OPS = 40
+
+    def __init__(self, roots):
+        from eqprop.symbolic.arrays import ir
+        self.live, self.memo, self.leaves = {}, {}, {}
+        for n in ir.walk(roots):
+            self.live[id(n)] = (n.op == "var" and n.attrs[1] in ("state", "param")) or \
+                any(self.live[id(a)] for a in n.args)
+
+    def _leaf(self, n):
+        return self.leaves.setdefault(id(n), sp.Symbol(f"a{len(self.leaves)}", real=True))
+
+    def __call__(self, node):
+        from eqprop.symbolic.arrays import ir
+        for n in ir.walk([node], stop=self.memo):  # operands first: no recursion
+            self.memo[id(n)] = self._one(n)
+        return self.memo[id(node)]
+
+    def _one(self, n):
+        a = [self.memo.get(id(x)) for x in n.args]
         if n.op == "num":
-            out = n.attrs[0]
-        elif budget < 0 or not live[id(n)] or n.op not in ("add", "mul", "neg", "pow", "fn"):
-            out = leaf(n)
-        elif n.op == "neg":
-            out = -walk(n.args[0])
+            return n.attrs[0]
+        if not self.live[id(n)]:
+            return self._leaf(n)
+        if n.op in ("roll", "transpose", "reshape", "broadcast"):
+            return a[0]
+        if n.op == "neg":
+            out = -a[0]
         elif n.op == "add":
-            out = walk(n.args[0]) + walk(n.args[1])
+            out = a[0] + a[1]
         elif n.op == "mul":
-            out = walk(n.args[0]) * walk(n.args[1])
+            out = a[0] * a[1]
         elif n.op == "pow":
-            out = walk(n.args[0]) ** walk(n.args[1])
-        else:
+            out = a[0] ** a[1]
+        elif n.op == "fn":
             name, order, expr = n.attrs
             z = sp.Symbol("z", real=True)
-            body = sp.diff(expr, z, order) if order else expr
-            out = body.subs(z, walk(n.args[0]))
-        memo[id(n)] = out
-        return out
-    return walk(node)
+            out = (sp.diff(expr, z, order) if order else expr).subs(z, a[0])
+        else:
+            return self._leaf(n)
+        return out if sp.count_ops(out) <= self.MAX_OPS else self._leaf(n)
 
 
 def check_activation(rho):

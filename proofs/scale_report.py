@@ -141,10 +141,15 @@ class ScaleReport:
             return ["nothing to compare: every row and dJ/dtheta are exactly zero at s0 (a cost "
                     "that does not depend on the state, or no parameter that reaches it); change "
                     "the cost, the data or the target"]
+        if gradient and self.n_params == 0 and self.model:
+            gradient = []
+            lines = ["the model has no parameters: dJ/dtheta, what EP and RBP compute, has nothing "
+                     "to compare; declare the learned arrays in [params]"]
+        else:
+            lines = []
         reached = set(self.gradient.get("reached", ()))
         short = [q for q in out if q in reached]
         never = [q for q in out if q not in reached] + gradient
-        lines = []
         if short:
             lines.append(f"{', '.join(short)} had nothing to compare in {self.steps} steps: RBP's "
                          "error derivatives reach them later (one coupling per Euler step); "

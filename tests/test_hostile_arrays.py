@@ -304,6 +304,42 @@ def test_a_kink_written_as_a_composition(energy, tmp_path, capsys):
     _one_line_exit_2(["scale", str(path), "--batch", "2", "--steps", "3"], capsys, "not smooth (Abs)")
 
 
+def test_a_kink_behind_a_roll(tmp_path, capsys):
+    """roll moves entries, it does not smooth them: sqrt(roll((s - 1)^2)) is |s - 1| rolled."""
+    path = tmp_path / "model.toml"
+    path.write_text(_variant(energy='energy = "sum(s**2)/2 - sum(sqrt(roll((s - 1)**2, 1)))/10 - '
+                                    'tanh(s) @ W @ x"'), encoding="utf-8")
+    _one_line_exit_2(["scale", str(path), "--batch", "2", "--steps", "3"], capsys, "not smooth (Abs)")
+
+
+def test_a_kink_of_data_alone_in_a_user_function_is_allowed(tmp_path, capsys):
+    """f = abs(z) applied to data only: a number per example, as in verify; on the state it is
+    refused."""
+    path = tmp_path / "model.toml"
+    text = _variant(energy='energy = "sum(s**2)/2 + sum(f(x))/10 - tanh(s) @ W @ x"') + \
+        "[functions]\nf = \"abs(z - 0.5)\"\n"
+    path.write_text(text, encoding="utf-8")
+    assert _run(["scale", str(path), "--batch", "2", "--steps", "5"], capsys)[0] == 0
+    path.write_text(text.replace("sum(f(x))", "sum(f(s))"), encoding="utf-8")
+    _one_line_exit_2(["scale", str(path), "--batch", "2", "--steps", "3"], capsys, "f is not smooth")
+
+
+def test_deeply_nested_smooth_functions_do_not_stall_the_smoothness_check(tmp_path, capsys):
+    """f(f(f(f(f(f(s)))))) with a four-term f: the composed expression grows exponentially, and
+    SymPy's assumptions on it took minutes; parts past a size are symbols now."""
+    path = tmp_path / "model.toml"
+    path.write_text(_variant(energy='energy = "sum(s**2)/2 + sum(f(f(f(f(f(f(s)))))))/1000 - '
+                                    'tanh(s) @ W @ x"')
+                    + "[functions]\nf = \"tanh(z) + sin(z) + z/(1 + z**2) + exp(-z**2)\"\n",
+                    encoding="utf-8")
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("the smoothness check stalled"))
+    signal.alarm(120)
+    try:
+        assert _run(["scale", str(path), "--batch", "2", "--steps", "5"], capsys)[0] == 0
+    finally:
+        signal.alarm(0)
+
+
 def test_a_smooth_fractional_power_is_not_refused(tmp_path, capsys):
     path = tmp_path / "model.toml"
     path.write_text(_variant(energy='energy = "sum(s**2)/2 - sum(sqrt((s - 1)**2 + 1)) - tanh(s) @ W @ x"'),

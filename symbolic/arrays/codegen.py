@@ -69,7 +69,10 @@ def scalar_functions(nodes):
             continue
         seen.add(key)
         f = sp.diff(expr, _z, order) if order else expr
-        if f.has(sp.DiracDelta, sp.Heaviside, sp.Piecewise, sp.Abs, sp.sign, sp.Min, sp.Max):
+        # |z| itself has code (xp.abs), for a function of data alone; its derivatives do not
+        kinks = (sp.DiracDelta, sp.Heaviside, sp.Piecewise, sp.sign, sp.Min, sp.Max) + \
+            ((sp.Abs,) if order else ())
+        if f.has(*kinks):
             raise EqpropError(f"{name}: {sp.sstr(expr)[:60]} is not smooth (its derivative "
                               f"{sp.sstr(f)[:60]} is not a function), so no code is generated for "
                               "it; array models at scale take smooth functions")
