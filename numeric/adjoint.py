@@ -6,6 +6,8 @@ symmetric, for a vector-field model RBP uses the transpose. No SymPy.
 
 from __future__ import annotations
 
+import contextlib
+
 import mpmath
 
 from . import linalg
@@ -37,7 +39,7 @@ def adjoint_closed_forms(H, M, C_s, C_theta, times):
     flint = linalg.flint
     n, p = H.rows, M.rows
     out = []
-    with linalg._precision():
+    with linalg.arb_precision():
         Ht = linalg._to_arb(H.T, False)
         cs = linalg._to_arb(mpmath.matrix(list(C_s)), False)
         Ma = linalg._to_arb(M, False) if p else None
@@ -149,7 +151,7 @@ def _taylor_steps(H, y0, grid, tol):
     # so h |H^T|_inf alone sets their decay (not the identity block, whatever h)
     norm = max([mpmath.fsum(abs(H[j, i]) for j in range(n)) for i in range(n)])
     evaluations = steps = 0
-    with linalg._precision():
+    with linalg.arb_precision():
         Ht = linalg._to_arb(-H.T, False)
         s = linalg._to_arb(mpmath.matrix(y0[:n]), False)
         q = linalg._to_arb(mpmath.matrix(y0[n:]), False)
@@ -209,7 +211,7 @@ def _doubling_jump(H, y, dt, tol):
     k = max(0, int(mpmath.ceil(mpmath.log(2 * dt * norm, 2)))) if norm > 0 else 0
     h = dt / 2 ** k
     arb = linalg.backend() == "flint" and not linalg._complex(H)
-    with linalg._precision() if arb else mpmath.workdps(mpmath.mp.dps):
+    with linalg.arb_precision() if arb else contextlib.nullcontext():
         if arb:
             flint = linalg.flint
             A = linalg._to_arb(-H.T, False)

@@ -22,6 +22,7 @@ Precision is the caller's: run inside ``mpmath.workdps(...)``.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import time
 from contextlib import contextmanager
@@ -85,7 +86,13 @@ class _Budget:
     at: tuple = None  # and for a trajectory, (t, t_end)
 
 
-_BUDGETS = []  # the active budgets, innermost last
+#: The budgets in force in this thread (or task), innermost last; set only by :func:`time_budget`.
+_BUDGETS = contextvars.ContextVar("eqprop_time_budgets", default=())
+
+
+def _innermost():
+    budgets = _BUDGETS.get()
+    return budgets[-1] if budgets else None
 
 
 @contextmanager
@@ -100,11 +107,19 @@ def time_budget(seconds, heartbeat=None):
     """
     now = time.monotonic()
     limit = math.inf if seconds is None else seconds
-    _BUDGETS.append(_Budget(now + limit, limit, heartbeat, now, now))
+    budget = _Budget(now + limit, limit, heartbeat, now, now)
+    token = _BUDGETS.set(_BUDGETS.get() + (budget,))
     try:
-        yield _BUDGETS[-1].counts
+        yield budget.counts
     finally:
-        _BUDGETS.pop()
+        _BUDGETS.reset(token)
+
+
+def report_heartbeats_to(heartbeat):
+    """Send every budget's heartbeat in force to ``heartbeat(elapsed, counts)`` instead (a
+    child process that integrates for its parent reports there)."""
+    for budget in _BUDGETS.get():
+        budget.heartbeat = heartbeat
 
 
 def check_time(kind="integration steps"):
@@ -114,9 +129,9 @@ def check_time(kind="integration steps"):
     trajectory: cheap, and frequent enough that no computation outlives its
     budget by much.
     """
-    if not _BUDGETS:
+    b = _innermost()
+    if b is None:
         return
-    b = _BUDGETS[-1]
     b.counts[kind] = b.counts.get(kind, 0) + 1
     now = time.monotonic()
     if now > b.deadline:
@@ -130,16 +145,18 @@ def check_time(kind="integration steps"):
 def note_position(text, at=None):
     """Say where the work stands (``"a trajectory at t = 3.2 of 14.3"``, ``at = (3.2, 14.3)``),
     for the heartbeat."""
-    if _BUDGETS:
-        _BUDGETS[-1].where, _BUDGETS[-1].at = text, at
+    b = _innermost()
+    if b is not None:
+        b.where, b.at = text, at
 
 
 def position(numbers=False):
     """The last :func:`note_position` of the innermost budget: its words ("" if none), or
     with ``numbers`` its ``at`` (None if none)."""
-    if not _BUDGETS:
+    b = _innermost()
+    if b is None:
         return None if numbers else ""
-    return _BUDGETS[-1].at if numbers else _BUDGETS[-1].where
+    return b.at if numbers else b.where
 
 
 @dataclass

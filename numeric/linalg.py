@@ -18,11 +18,14 @@ baseline or to cross-check the two in the tests).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 
 import gmpy2
 import mpmath
 
-__all__ = ["BACKENDS", "backend", "use", "solve", "solve_flat", "abs_terms", "matvecs", "expm",
+from eqprop.symbolic.precision import arb_bits
+
+__all__ = ["BACKENDS", "backend", "use", "arb_precision", "solve", "solve_flat", "abs_terms", "matvecs", "expm",
            "eigvalsh", "nonzeros", "GUARD_BITS"]
 
 _GMPY_MPFR, _GMPY_MPC = type(gmpy2.mpfr(0)), type(gmpy2.mpc(0))
@@ -31,7 +34,8 @@ _GMPY_MPQ, _GMPY_MPZ = type(gmpy2.mpq(0)), type(gmpy2.mpz(0))
 #: Extra bits Arb works with, above mpmath's current precision.
 GUARD_BITS = 20
 BACKENDS = ("flint", "mpmath")
-_BACKEND = ["flint"]
+#: The backend in force in this thread (or task): set only by :func:`use`, within its block.
+_BACKEND = contextvars.ContextVar("eqprop_linalg_backend", default="flint")
 
 try:  # python-flint is a core dependency; the fallback keeps a broken install usable
     import flint
@@ -41,7 +45,7 @@ except ImportError:  # pragma: no cover - python-flint missing
 
 def backend():
     """The backend in use: "flint" when python-flint is importable and selected, else "mpmath"."""
-    return _BACKEND[-1] if flint is not None else "mpmath"
+    return _BACKEND.get() if flint is not None else "mpmath"
 
 
 @contextlib.contextmanager
@@ -49,21 +53,18 @@ def use(name):
     """Within the block, dense linear algebra goes through ``name`` ("flint" or "mpmath")."""
     if name not in BACKENDS:
         raise ValueError(f"linalg: expected one of {', '.join(BACKENDS)}, got {name!r}")
-    _BACKEND.append(name)
+    token = _BACKEND.set(name)
     try:
         yield
     finally:
-        _BACKEND.pop()
+        _BACKEND.reset(token)
 
 
 @contextlib.contextmanager
-def _precision():
-    old = flint.ctx.prec
-    flint.ctx.prec = mpmath.mp.prec + GUARD_BITS
-    try:
+def arb_precision():
+    """Within the block, Arb works at mpmath's current precision plus :data:`GUARD_BITS`."""
+    with arb_bits(mpmath.mp.prec + GUARD_BITS):
         yield
-    finally:
-        flint.ctx.prec = old
 
 
 def nonzeros(A):
@@ -139,7 +140,7 @@ def solve(A, b):
     if backend() == "mpmath":
         return mpmath.lu_solve(A, b)
     cplx = _complex(A) or _complex(b)
-    with _precision():
+    with arb_precision():
         return _from_arb(_arb_solve(_to_arb(A, cplx), _to_arb(b, cplx), cplx), cplx)
 
 
@@ -169,7 +170,7 @@ def solve_flat(values, b):
     """
     n = len(b)
     cplx = any(_is_mpc(x) for x in values) or any(isinstance(x, mpmath.mpc) for x in b)
-    with _precision():
+    with arb_precision():
         entries = [_arb_of(x, cplx) for x in values]
         A = (flint.acb_mat if cplx else flint.arb_mat)(n, n, entries)
         out = _from_arb(_arb_solve(A, _to_arb(mpmath.matrix(list(b)), cplx), cplx), cplx)
@@ -218,7 +219,7 @@ def abs_terms(A, u, c, flow=0):
     """
     if backend() != "flint":
         return None
-    with _precision():
+    with arb_precision():
         kept = next((k for k in _ABS if k[0] is A), None)
         if kept is None:
             if A.rows and _complex(A):
@@ -253,7 +254,7 @@ def matvecs(A, vectors):
     """
     if backend() != "flint" or _complex(A) or any(isinstance(x, mpmath.mpc) for v in vectors for x in v):
         return [list(A * mpmath.matrix(list(v))) for v in vectors]
-    with _precision():
+    with arb_precision():
         Aa = _to_arb(A, False)
         out = []
         for v in vectors:
@@ -273,7 +274,7 @@ def expm(A):
     """The matrix exponential of a real square matrix."""
     if backend() == "mpmath" or _complex(A):
         return mpmath.expm(A)
-    with _precision():
+    with arb_precision():
         return _from_arb(_to_arb(A, False).exp(), False)
 
 
@@ -284,7 +285,7 @@ def eigvalsh(A):
     eigenvalues of a symmetric structure, say), mpmath's ``eigsy`` answers.
     """
     if backend() == "flint" and A.rows > 1:
-        with _precision():
+        with arb_precision():
             try:
                 values = flint.acb_mat(_to_arb(A, False)).eig()
             except ValueError:  # not isolated: repeated eigenvalues

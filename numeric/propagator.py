@@ -49,6 +49,8 @@ from __future__ import annotations
 
 import mpmath
 
+from eqprop.symbolic.precision import arb_bits
+
 from . import linalg
 from .integrate import check_time
 
@@ -125,9 +127,7 @@ def _propagate(J, f0, b, s_re, y0, grid, extra):
     """The states at ``grid`` by exponentials of the augmented matrix; None if a ball is too wide."""
     flint = linalg.flint
     n = J.rows
-    old = flint.ctx.prec
-    flint.ctx.prec = mpmath.mp.prec + linalg.GUARD_BITS + extra
-    try:
+    with arb_bits(mpmath.mp.prec + linalg.GUARD_BITS + extra):
         # the constant columns F0 and b scaled to unit size, their sizes moved into the
         # constant unknowns they multiply: Arb bounds the exponential's error entry-wise
         # against the matrix's size, and F0 and b are many orders below J
@@ -160,8 +160,6 @@ def _propagate(J, f0, b, s_re, y0, grid, extra):
                 re, im = re.mid(), im.mid()
             out.append(_state(s_re, re, im, n))
         return out
-    finally:
-        flint.ctx.prec = old
 
 
 def _power(A, dt, powers):

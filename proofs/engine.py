@@ -8,6 +8,7 @@ from __future__ import annotations
 import mpmath
 
 from eqprop.numeric.highprec import GUARD_DPS
+from eqprop.symbolic.precision import working
 
 __all__ = ["HEYOKA_AUTO_TERMS", "pick_engine"]
 
@@ -34,7 +35,7 @@ def pick_engine(engine, compiled, wdps, model):
                              compiled.dEbeta_ds.kernel.templates.n_terms > HEYOKA_AUTO_TERMS):
         return "gbs"
     try:
-        with mpmath.workdps(wdps):
+        with working(wdps):
             compiled.taylor(mpmath.mp.prec, mpmath.mpf(10) ** -(wdps - GUARD_DPS // 2))
     except Exception as exc:  # noqa: BLE001 - heyoka cannot compile this model
         if engine == "heyoka":

@@ -3,7 +3,7 @@
 :func:`definiteness` decides whether H(s0) is positive definite (an energy; relative to H's
 own size, undecided within rounding) or whether s0 attracts (a vector field), and measures the
 Jacobian's symmetry at s0; :func:`symmetric_nearby` measures it around s0 too, once the
-problem is built. Each appends :class:`~.report.Assumption` rows; used by :func:`.prepare`.
+problem is built. Each returns :class:`~.report.Assumption` values; used by :func:`.prepare`.
 
 A singular (or numerically singular) H gets its own assumption, ``isolated minimum``
 (:func:`degenerate`), whichever path meets it first: Newton's singular Hessian on the way to
@@ -17,20 +17,22 @@ from __future__ import annotations
 import mpmath
 
 from eqprop.numeric import linalg
+from eqprop.symbolic.precision import working
 
 from .report import Assumption
 
 __all__ = ["definiteness", "symmetric_nearby", "degenerate", "null_direction"]
 
 
-def symmetric_nearby(P, assumptions):
+def symmetric_nearby(P, at_s0):
     """A vector field symmetric at s0 alone is no gradient field (F = (-a + w b^2, -2 b) has
     dF1/db - dF2/da = 2 w b): every row is first-order at s0 and passed. The Jacobian is also
     measured at the KBE row's random states (inside s0's basin and the domain) and at random
     states 1/4, 1/2, 1 and 4 times max(1, |s0|) away (an asymmetry (a - x)**40 is 1e-12
     within 0.5 of s0); a state outside the domain, or where the field is not finite and real,
-    is passed over; an asymmetry that shrinks with 30 more digits is rounding. The 'symmetric
-    Jacobian' assumption takes the largest asymmetry."""
+    is passed over; an asymmetry that shrinks with 30 more digits is rounding. Returns the
+    'symmetric Jacobian' assumption with the largest asymmetry, or ``at_s0`` (the one
+    measured at s0 alone) where none is found or it already fails."""
     from eqprop.symbolic.domain import domain_violations
     from .kbe_sides import kbe_points
     reach = max([mpmath.mpf(1)] + [abs(x) for x in P.s0])
@@ -55,15 +57,14 @@ def symmetric_nearby(P, assumptions):
         if asym is not None and asym >= mpmath.mpf(10) ** (-(P.dps - 5)):
             # rounding or a real asymmetry? 30 digits more: rounding shrinks by 10^-30 (the
             # field's own cancellations, cosh^2 - sinh^2 far from 0), an asymmetry stays
-            with mpmath.extradps(30):
+            with working(mpmath.mp.dps + 30):
                 finer = asymmetry(point)
             asym = finer if finer is not None and finer < asym / 2 else asym
         if asym is not None:
             worst = asym if worst is None else max(worst, asym)
-    k = next(i for i, a in enumerate(assumptions) if a.id == "symmetric Jacobian")
-    if worst is None or worst < mpmath.mpf(10) ** (-(P.dps - 5)) or not assumptions[k].holds:
-        return
-    assumptions[k] = Assumption(
+    if worst is None or worst < mpmath.mpf(10) ** (-(P.dps - 5)) or not at_s0.holds:
+        return at_s0
+    return Assumption(
         "symmetric Jacobian", False, mpmath.nstr(worst, 4),
         "|J - J^T| / |J| (1-norms) at random states around s0, symmetric at s0 itself: the "
         "vector field is not a gradient field, which the theorems assume", fatal=False)
@@ -120,8 +121,9 @@ def _eigenvalues(H):
     return mpmath.eig(H, left=False, right=False)
 
 
-def definiteness(model, H, wdps, dps, assumptions):
-    """Smallest eigenvalue of H (energy) or of the real parts (vector field); appends assumptions."""
+def definiteness(model, H, wdps, dps):
+    """Smallest eigenvalue of H (energy) or of the real parts (vector field), whether it is
+    positive, and the assumptions that say so: ``(eig_min, definite, assumptions)``."""
     names = [x.name for x in model.state]
     # relative to H's own size: scaling E by a positive constant changes no hypothesis; within
     # 10^-(w/2) |H| of zero an eigenvalue's sign is not resolved at this precision: H is
@@ -136,26 +138,24 @@ def definiteness(model, H, wdps, dps, assumptions):
         what = f"the smallest real part of its eigenvalues, {mpmath.nstr(eig_min, 3)}, is"
     pd = eig_min > 0
     if abs(eig_min) <= resolved:
-        assumptions.append(degenerate(
+        return eig_min, False, (degenerate(
             H, names, mpmath.nstr(eig_min, 4),
             f"at s0 ({what} within {mpmath.nstr(resolved, 3)} of zero, 10^-(w/2) of |H|)",
-            precision=True))
-        return eig_min, False
+            precision=True),)
     if model.has_energy:
-        assumptions.append(Assumption(
+        return eig_min, bool(pd), (Assumption(
             "positive definite", bool(pd), mpmath.nstr(eig_min, 4),
             "smallest eigenvalue of H(s0): s0 is a strict local minimum of E" if pd else
             "smallest eigenvalue of H(s0) is negative: s0 is a saddle, not a minimum of E; "
             "start the free phase elsewhere (initial_state, --initial-state) or change the "
-            "parameters"))
-        return eig_min, bool(pd)
-    assumptions.append(Assumption(
+            "parameters"),)
+    stable = Assumption(
         "stable fixed point", bool(pd), mpmath.nstr(eig_min, 4),
         "smallest real part of the eigenvalues of -dF/ds(s0): s0 attracts" if pd else
-        "an eigenvalue of -dF/ds(s0) has non-positive real part: s0 does not attract"))
+        "an eigenvalue of -dF/ds(s0) has non-positive real part: s0 does not attract")
     asym = mpmath.mnorm(H - H.T, 1) / (mpmath.mnorm(H, 1) or 1)  # relative: time's units
-    assumptions.append(Assumption(
+    symmetric = Assumption(
         "symmetric Jacobian", asym < mpmath.mpf(10) ** (-(dps - 5)), mpmath.nstr(asym, 4),
         "|J - J^T| / |J| at s0 (1-norms): a vector field is a gradient field only when its "
-        "Jacobian is symmetric; Theorem 3 needs it", fatal=False))
-    return eig_min, bool(pd)
+        "Jacobian is symmetric; Theorem 3 needs it", fatal=False)
+    return eig_min, bool(pd), (stable, symmetric)

@@ -28,7 +28,7 @@ def check(P, *, chain_rule=q.kbe_chain_rule, directional=q.kbe_directional,
           samples=1) -> TheoremResult:
     """Rows ``KBE`` at every time, for ``samples`` random starting states."""
     rows = []
-    with mpmath.workdps(P.working_dps):
+    with P.precision.working():
         for s in q.kbe_points(P, samples):
             lhs, sizes = chain_rule(P, s)
             rhs = directional(P, s)

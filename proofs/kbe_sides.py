@@ -7,6 +7,7 @@ the points, the precision and the two routes of the ``KBE`` row.
 from __future__ import annotations
 
 import mpmath
+from eqprop.symbolic.precision import working
 
 from .radius import basin_radius
 
@@ -83,7 +84,7 @@ def kbe_chain_rule(P, s):
     """
     values, sizes = [], []
     dps, tol = _kbe_precision(P, s)
-    with mpmath.workdps(dps):
+    with working(dps):
         size = mpmath.fsum(abs(a * b) for a, b in zip(P.system.dC_ds(s), P.system.dEbeta_ds(s)))
         states = [[mpmath.re(x) for x in y] for y in _shared_flow(P, s, tol)] if P.holomorphic \
             else P.system.flow(s, P.times, tol=tol).states
@@ -98,7 +99,7 @@ def kbe_chain_rule(P, s):
 def kbe_directional(P, s):
     """-dE/ds(s) . dL/ds(s, t): the derivative at the START along -dE/ds(s), by complex step."""
     dps, tol = _kbe_precision(P, s)
-    with mpmath.workdps(dps):
+    with working(dps):
         v, c = _direction(P, s)
 
         def along(e):
@@ -150,10 +151,6 @@ def _shared_flow(P, s, tol):
 
 
 # -- KBE's trajectories beside the other checks ---------------------------------------
-#: Integrate KBE's trajectories in a forked process while the other checks run (engine gbs,
-#: a machine with more than one core, a platform that forks); False: in turn, in this process.
-PARALLEL = [True]
-
 
 class Prefetch:
     """KBE's shared trajectories (:func:`_shared_flow`), integrated in a child process.
@@ -181,11 +178,12 @@ class Prefetch:
 
     @classmethod
     def start(cls, P, samples=1):
-        """A running prefetch, or None where it does not apply (see :data:`PARALLEL`)."""
+        """A running prefetch, or None where it does not apply: ``P.parallel`` off
+        (``verify(..., parallel=False)``), another engine than gbs, one core, no fork."""
         import multiprocessing
         import os
         import time
-        if not (PARALLEL[0] and P.holomorphic and P.system.engine == "gbs"
+        if not (P.parallel and P.holomorphic and P.system.engine == "gbs"
                 and (os.cpu_count() or 1) > 1
                 and "fork" in multiprocessing.get_all_start_methods()
                 and not multiprocessing.current_process().daemon):  # a Pool's worker: no child
@@ -269,19 +267,18 @@ def _die_with(parent):
 
 
 def _integrate_in_child(P, samples, conn, parent_end, parent):
-    from eqprop.numeric.integrate import _BUDGETS, position
+    from eqprop.numeric.integrate import position, report_heartbeats_to
     _die_with(parent)
     parent_end.close()  # the parent's end: a write must fail if the parent is gone
 
     def beat(elapsed, counts):  # the parent prints progress: tell it where the trajectory is
         conn.send(("beat", position(numbers=True) or (0.0, 0.0)))
-    for budget in _BUDGETS:
-        budget.heartbeat = beat
+    report_heartbeats_to(beat)
     try:
-        with mpmath.workdps(P.working_dps):
+        with P.precision.working():
             for s in kbe_points(P, samples):
                 dps, tol = _kbe_precision(P, s)
-                with mpmath.workdps(dps):
+                with working(dps):
                     _shared_flow(P, s, tol)
         conn.send(("ok", P.system.__dict__.get("_kbe_flows", {})))
     except BaseException as exc:  # noqa: BLE001 - the parent computes again and reports it

@@ -34,7 +34,7 @@ def mutate(P, ingredient, delta):
     """A copy of problem ``P`` with ``ingredient`` wrong by ``delta`` (relative to its size)."""
     if ingredient not in INGREDIENTS:
         raise ValueError(f"unknown ingredient {ingredient!r}; one of {', '.join(INGREDIENTS)}")
-    with mpmath.workdps(P.working_dps):
+    with P.precision.working():
         delta = mpmath.mpf(delta)
         n, p = P.n, P.p
         ref = dict(s_ref=list(P.s0), theta_ref=P.system.theta())

@@ -38,8 +38,9 @@ import mpmath
 import numpy as np
 
 from eqprop.numeric import linalg
+from eqprop.symbolic.precision import working
 
-__all__ = ["state_rounding", "state_spreads", "evaluation_rounding", "size", "through_inverse",
+__all__ = ["state_rounding", "state_spreads", "evaluation_rounding", "size", "through_inverse", "term_sizes",
            "NAMES", "COARSER"]
 
 #: Problem field -> compiled function evaluated at s0 to get it.
@@ -100,7 +101,7 @@ def evaluation_rounding(values, recompute, working_dps):
     terms. At the lower precision that rounding is 10^COARSER times larger; scaled back, it
     is the rounding at the working precision, to within a factor of a few.
     """
-    with mpmath.workdps(working_dps - COARSER):
+    with working(working_dps - COARSER):
         coarse = recompute()
     scale = 10.0 ** (working_dps - COARSER)
     out = {}
@@ -192,3 +193,28 @@ def _spread(fn, x, weight, cap=None):
     if total is None:  # nothing moved: the shape of one evaluation, all zero
         total = np.zeros_like(np.asarray(fn(x), float))
     return total
+
+
+def term_sizes(A, u, c, flow=0):
+    """The size of the terms of ``A u + c``, entry by entry: ``sum_j |A_ij| |u_j| + |c_i|``.
+
+    ``A``, ``u`` and ``c`` may be sizes already (:meth:`Problem.size`,
+    :func:`.noise.through_inverse`): an entry whose terms vanish in exact
+    arithmetic (by symmetry, say) is then measured against the rounding its
+    factors carry, not against its own rounding residue. ``flow``
+    (:attr:`Problem.flow_level`, for quantities read off integrated flows)
+    adds that fraction of the cross scale ``max_j |A_ij| sum_j |u_j|``: an
+    integrator controls the error of the whole state vector, so a component
+    that is zero in exact arithmetic carries an error of the vector's size.
+    """
+    fast = linalg.abs_terms(A, u, c, flow)
+    if fast is not None:
+        return fast
+    out = []
+    for i in range(len(c)):
+        row = [abs(A[i, j]) for j in range(len(u))]
+        proper = mpmath.fsum(a * abs(x) for a, x in zip(row, u)) + abs(c[i])
+        if flow:
+            proper += flow * max(row + [mpmath.mpf(0)]) * mpmath.fsum(abs(x) for x in u)
+        out.append(proper)
+    return out

@@ -45,6 +45,7 @@ class Options:
     engine: str
     seed: int
     time_limit: float = TIME_LIMIT  # seconds of wall time for the whole run
+    parallel: bool = True        # KBE's trajectories may integrate in a forked child process
 
 
 #: A number given as text: ASCII digits, sign, point and exponent (float() alone takes '1_0' and
@@ -189,7 +190,7 @@ def _initial_state(value, what, n, names):
 
 
 def resolve(model, *, dps=None, times=None, required_digits=None, initial_state=None,
-            engine=None, seed=None, time_limit=None) -> Options:
+            engine=None, seed=None, time_limit=None, parallel=True) -> Options:
     """Merge the call's options with the model file's ``[verify]`` table and validate them.
 
     A value given in the call wins over the file's. Raises
@@ -242,4 +243,4 @@ def resolve(model, *, dps=None, times=None, required_digits=None, initial_state=
     limit, where = pick("time_limit", time_limit, seconds)
     limit = TIME_LIMIT if limit is None else limit
     return Options(dps=dps, times=times, required_digits=req, initial_state=state, engine=engine,
-                   seed=seed, time_limit=limit)
+                   seed=seed, time_limit=limit, parallel=bool(parallel))

@@ -31,7 +31,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["Outcome", "Finding", "worst"]
+__all__ = ["Outcome", "Finding", "worst", "Stop"]
 
 
 class Outcome(enum.IntEnum):
@@ -61,3 +61,14 @@ def worst(findings):
         if best is None or f.outcome > best.outcome:
             best = f
     return best
+
+
+class Stop(Exception):
+    """A hypothesis needed to go on does not hold (or cannot be decided): the pipeline
+    stops here. Raised by a stage with the :class:`~.report.Assumption` that says why;
+    caught in one place, :func:`~.problem.prepare`."""
+
+    def __init__(self, assumption, notes=()):
+        super().__init__(assumption.message)
+        self.assumption = assumption
+        self.notes = tuple(notes)  # what the stage had to say before it stopped

@@ -22,7 +22,7 @@ A.3                dL/dt and -dE/ds . dL/ds                     :func:`kbe_chain
                                                                :func:`kbe_directional`
 =================  ==========================================  ==========================
 
-:data:`ROUTES` says, for every report row, which route each side takes.
+:data:`ROUTES` (:mod:`.routes`) says, for every report row, which route each side takes.
 """
 
 from __future__ import annotations
@@ -36,8 +36,11 @@ from eqprop.numeric.adjoint import adjoint_closed_forms
 from eqprop.numeric.integrate import BudgetExhausted
 from eqprop.numeric.highprec import (ComputationBreakdown, adjoint_flow,
                                      newton, richardson_derivative, richardson_levels)
+from eqprop.symbolic.precision import working
 
 from . import noise
+from .noise import term_sizes
+from .routes import ROUTES
 
 __all__ = ["RBPSeries", "EPSeries", "ROUTES", "implicit_gradient", "gradient_scale",
            "gradient_terms", "ift_directions", "ift_gradient", "projected_cost_ds", "projected_cost_dtheta", "rbp_adjoint",
@@ -46,40 +49,6 @@ __all__ = ["RBPSeries", "EPSeries", "ROUTES", "implicit_gradient", "gradient_sca
 
 #: Real betas of the finite-beta estimators (bias rows), in units of ``Problem.beta_step``.
 BETAS = (1, "3/10", "1/10", "3/100", "1/100", "3/1000", "1/1000")
-
-#: Row id -> (left side, right side), in words.
-ROUTES = {
-    "KBE": ("-C_s(S_t) . dE/ds(S_t) at the end of the free flow from a random s (chain rule)",
-            "d/de L(s - e dE/ds(s), t) at the start, by complex step on the initial state"),
-    "T1.S": ("Sbar_t from RBP's adjoint ODE (3.5, 3.7), integrated",
-             "expm(-t H) C_s (closed form, no integration)"),
-    "T1.Theta": ("Thetabar_t from RBP's adjoint ODE (3.6, 3.8), integrated",
-                 "C_theta - M H^-1 (I - expm(-t H)) C_s (closed form)"),
-    "T1.S.def": ("d/de L(s0 + e v, t) on the free flow from s0 (definition 3.3), complex step; "
-                 "the flow solved by its propagator, J from n complex steps of the force",
-                 "v . Sbar_t, Sbar from the integrated adjoint"),
-    "T1.Theta.def": ("d/de L(s0, t) with theta + e u on the free flow from s0, complex step "
-                     "(the same propagator)",
-                     "u . Thetabar_t, Thetabar from the integrated adjoint"),
-    "T1.limit": ("Thetabar_t from the integrated adjoint at t where expm(-t H) < 10^-dps",
-                 "implicit function theorem: C_theta - M H^-1 C_s (one linear solve)"),
-    "IFT.cs": ("u . dJ/dtheta = Im C(s0(theta + i h u)) / h, s0 re-solved by Newton per "
-               "direction u (every coordinate for p <= 8; else 3 random and 3 coordinate u)",
-               "u . (C_theta - M H^-1 C_s), implicit function theorem"),
-    "T2": ("EP: E^beta_theta(s^beta) at real +-beta, each s^beta solved by Newton (from the "
-           "line through s0 and the previous beta's solution), Richardson-extrapolated to beta -> 0",
-           "implicit function theorem: C_theta - M H^-1 C_s"),
-    "T2.bias1": ("one-sided estimator (g(beta) - g(0)) / beta at seven betas over three decades",
-                 "its error against the implicit gradient must fall like beta"),
-    "T2.bias2": ("symmetric estimator (g(beta) - g(-beta)) / (2 beta) at the same betas",
-                 "its error against the implicit gradient must fall like beta^2"),
-    "T3.S": ("Stilde_t = Im dE^beta/ds(S^beta_t) / h on the nudged flow from s0, beta = i h "
-             "(the same propagator)",
-             "Sbar_t from RBP's integrated adjoint"),
-    "T3.Theta": ("Thetatilde_t = Im E^beta_theta(S^beta_t) / h on the same nudged flow",
-                 "Thetabar_t from RBP's integrated adjoint"),
-}
-
 
 @dataclass(frozen=True)
 class RBPSeries:
@@ -111,43 +80,24 @@ def solve(A, b):
 
 
 # -- 2.3: the gradient --------------------------------------------------------
+def _adjoint_state(P):
+    """z = H^-T C_s: the one linear solve of the implicit gradient, once per problem."""
+    return P.kept("H^-T C_s", lambda: solve(P.H.T, P.C_s))
+
+
 def implicit_gradient(P):
-    """dJ/dtheta = C_theta - M H^-T C_s (implicit function theorem, paper 2.3)."""
-    z = solve(P.H.T, P.C_s)
-    mz = linalg.matvecs(P.M, [list(z)])[0]
-    return [c - x for c, x in zip(P.C_theta, mz)]
-
-
-def term_sizes(A, u, c, flow=0):
-    """The size of the terms of ``A u + c``, entry by entry: ``sum_j |A_ij| |u_j| + |c_i|``.
-
-    ``A``, ``u`` and ``c`` may be sizes already (:meth:`Problem.size`,
-    :func:`.noise.through_inverse`): an entry whose terms vanish in exact
-    arithmetic (by symmetry, say) is then measured against the rounding its
-    factors carry, not against its own rounding residue. ``flow``
-    (:attr:`Problem.flow_level`, for quantities read off integrated flows)
-    adds that fraction of the cross scale ``max_j |A_ij| sum_j |u_j|``: an
-    integrator controls the error of the whole state vector, so a component
-    that is zero in exact arithmetic carries an error of the vector's size.
-    """
-    fast = linalg.abs_terms(A, u, c, flow)
-    if fast is not None:
-        return fast
-    out = []
-    for i in range(len(c)):
-        row = [abs(A[i, j]) for j in range(len(u))]
-        proper = mpmath.fsum(a * abs(x) for a, x in zip(row, u)) + abs(c[i])
-        if flow:
-            proper += flow * max(row + [mpmath.mpf(0)]) * mpmath.fsum(abs(x) for x in u)
-        out.append(proper)
-    return out
+    """dJ/dtheta = C_theta - M H^-T C_s (implicit function theorem, paper 2.3); computed once
+    per problem and precision (the report, T1.limit and T2 share it)."""
+    def compute():
+        mz = linalg.matvecs(P.M, [list(_adjoint_state(P))])[0]
+        return [c - x for c, x in zip(P.C_theta, mz)]
+    return P.kept("implicit_gradient", compute)
 
 
 def gradient_terms(P):
     """The sizes of dJ/dtheta's terms from the computed values alone, no rounding floors
     (:meth:`Problem.compare`'s ``terms``: where they fall below the floors, no evidence)."""
-    z = solve(P.H.T, P.C_s)
-    return term_sizes(P.M, list(z), P.C_theta)
+    return term_sizes(P.M, list(_adjoint_state(P)), P.C_theta)
 
 
 def gradient_scale(P, flow=False):
@@ -155,7 +105,7 @@ def gradient_scale(P, flow=False):
     each ingredient at least the rounding it carries (:mod:`.noise`); ``flow``: for Thetabar
     read off an integrated flow (:attr:`Problem.flow_level`)."""
     spread_h = P.spreads.get("H")
-    z = noise.through_inverse(P.H.T, solve(P.H.T, P.C_s), P.C_s,
+    z = noise.through_inverse(P.H.T, _adjoint_state(P), P.C_s,
                               (None if spread_h is None else spread_h.T, P.spreads.get("C_s")),
                               P.rounding)
     return term_sizes(P.size("M"), z, P.size("C_theta"), P.flow_level if flow else 0)
@@ -363,7 +313,7 @@ def ep_gradient(P):
             f"the route needs {need} digits, more than {EP_MAX_DIGITS}; rescale E or C")
     # (it was capped at 3 x the working digits, and then returned noise: E x 1e250 was 'not
     # verified'; the time limit bounds what carrying them costs)
-    with mpmath.workdps(max(P.working_dps, need)):
+    with working(max(P.working_dps, need)):
         # the radius of beta -> s^beta is only estimated (a domain edge or a nearby barrier
         # can make it smaller): shrink the step until two steps agree, or Newton succeeds
         step, last = P.beta_step, None

@@ -16,6 +16,7 @@ import mpmath
 from eqprop.numeric import linalg
 from eqprop.symbolic import balls
 from eqprop.symbolic.domain import edge_distance
+from eqprop.symbolic.precision import arb_bits, working
 
 __all__ = ["radius_at_s0", "basin_radius", "certified_basin"]
 
@@ -36,7 +37,7 @@ def radius_at_s0(model, system, s0, H, C_s, eig_min, fixed):
     d2C = system.c.d2C_ds2.mp(s0, system.theta(), system.data())
     c_ss = mpmath.mnorm(d2C, "F") if d2C.rows else mpmath.mpf(0)  # >= its 2-norm
     radius = abs(eig_min) / c_ss if c_ss else mpmath.mpf(1)  # 1-D: s^beta's pole at lambda / c
-    with mpmath.workdps(20):
+    with working(20):
         try:
             path = linalg.solve(H, C_s)
         except ZeroDivisionError:  # pragma: no cover - H was found definite before
@@ -100,20 +101,17 @@ def certified_basin(system, model, s0, H, eig_min, start, *, halvings=60):
     half = float(abs(eig_min)) / 2
     h0 = [[float(H[i, j]) for j in range(system.n)] for i in range(system.n)]
     r = mpmath.mpf(start)
-    old = flint.ctx.prec
-    flint.ctx.prec = 64 + int(3.33 * digits)
     try:
-        fixed = {k: balls.point(v, digits=digits) for k, v in values.items()}
-        for _ in range(halvings):
-            env = {**fixed, **{sym: balls.point(x, r, digits=digits)
-                               for sym, x in zip(model.state, s0)}}
-            if _deviation(exprs, env, h0) < half:
-                return r
-            r /= 2
+        with arb_bits(64 + int(3.33 * digits)):
+            fixed = {k: balls.point(v, digits=digits) for k, v in values.items()}
+            for _ in range(halvings):
+                env = {**fixed, **{sym: balls.point(x, r, digits=digits)
+                                   for sym, x in zip(model.state, s0)}}
+                if _deviation(exprs, env, h0) < half:
+                    return r
+                r /= 2
     except (balls.Unsupported, ValueError, ArithmeticError):
         return None
-    finally:
-        flint.ctx.prec = old
     return None
 
 

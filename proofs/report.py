@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import mpmath
 
+from .outcomes import Outcome
+
 __all__ = ["Verdict", "Check", "Assumption", "Report", "TheoremResult", "VerificationFailed",
            "REQUIRED_ROWS", "fmt"]
 
@@ -93,6 +95,12 @@ class Check:
         """Reached the required digits; an untestable row (every term of the quantity is zero,
         or rounding) neither passes nor fails: 'n/a', and the run is incomplete."""
         return not self.testable or self.digits >= self.required
+
+    @property
+    def outcome(self):
+        """:attr:`~.outcomes.Outcome.FAILED` below the required digits, else ``PASSED`` (an
+        untestable row's absence of evidence is judged with the required rows, in verify)."""
+        return Outcome.PASSED if self.passed else Outcome.FAILED
 
     def to_dict(self):
         return {"id": self.id, "equation": self.equation, "t": self.t, "kind": self.kind,

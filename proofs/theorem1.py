@@ -37,7 +37,7 @@ def check(P, *, adjoint=q.rbp_adjoint, closed_form=q.rbp_closed_form,
           implicit=q.implicit_gradient) -> TheoremResult:
     """Rows T1.S, T1.Theta, T1.S.def, T1.Theta.def, T1.limit; the RBP series."""
     R = q.ROUTES
-    with mpmath.workdps(P.working_dps):
+    with P.precision.working():
         rbp = adjoint(P)
         closed = closed_form(P)
         s_size = mpmath.norm(mpmath.matrix(P.size("C_s")))

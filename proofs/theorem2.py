@@ -63,7 +63,7 @@ def check(P, *, ep=q.ep_gradient, ift=q.ift_gradient, implicit=q.implicit_gradie
         except ComputationBreakdown as exc:
             missing.append((ids, str(exc)))
             return None
-    with mpmath.workdps(P.working_dps):
+    with P.precision.working():
         scale, terms = q.gradient_scale(P), q.gradient_terms(P)
         exact = implicit(P)
         rows, extra = [], {"ep_limit": None, "finite_difference": None, "bias": {}}

@@ -34,7 +34,7 @@ __all__ = ["check"]
 def check(P, *, ep=q.ep_temporal_derivatives, rbp=q.rbp_adjoint) -> TheoremResult:
     """Rows T3.S and T3.Theta at every t > 0 of the grid; the EP series."""
     rows = []
-    with mpmath.workdps(P.working_dps):
+    with P.precision.working():
         tilde, bar = ep(P), rbp(P)
         # u(t) = H^-1 (Sbar_t - C_s) with Sbar_t in closed form, from the problem alone: never
         # from a side under test (an RBP side wrong by |C_s| along a soft direction of an

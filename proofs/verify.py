@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import time
 
-import mpmath
-
 from eqprop.errors import EqpropError
 from eqprop.numeric.highprec import ComputationBreakdown
 from eqprop.numeric.integrate import BudgetExhausted, position, time_budget
@@ -21,6 +19,7 @@ from eqprop.numeric.integrate import BudgetExhausted, position, time_budget
 from . import kbe, quantities, theorem1, theorem2, theorem3
 from .kbe_sides import Prefetch
 from .options import ENGINES, resolve
+from .outcomes import Finding, Outcome, worst
 from .problem import prepare
 from .report import REQUIRED_ROWS, Report, TheoremResult, Verdict, VerificationFailed
 
@@ -43,7 +42,8 @@ def _model(model):
 
 
 def verify(model=None, *, dps=None, times=None, engine=None, initial_state=None, seed=None,
-           required_digits=None, time_limit=None, throw=False, progress=None) -> Report:
+           required_digits=None, time_limit=None, throw=False, progress=None,
+           parallel=True) -> Report:
     """Check Theorems 1-3 (and the lemma A.3) on ``model`` at ``dps`` digits.
 
     Parameters
@@ -79,6 +79,10 @@ def verify(model=None, *, dps=None, times=None, engine=None, initial_state=None,
         Raise :class:`VerificationFailed` unless the verdict is 'verified'.
     progress : callable, optional
         Called with a short message as each stage starts.
+    parallel : bool
+        Integrate KBE's trajectories in a forked child process while the other
+        checks run (engine gbs, more than one core, a platform that forks);
+        ``False``: in turn, in this process. The rows are the same either way.
 
     Returns
     -------
@@ -93,7 +97,8 @@ def verify(model=None, *, dps=None, times=None, engine=None, initial_state=None,
     say = progress or (lambda msg: None)
     model = _model(model)
     opts = resolve(model, dps=dps, times=times, required_digits=required_digits,
-                   initial_state=initial_state, engine=engine, seed=seed, time_limit=time_limit)
+                   initial_state=initial_state, engine=engine, seed=seed, time_limit=time_limit,
+                   parallel=parallel)
     stage = ["start"]
 
     def announce(msg):
@@ -109,12 +114,26 @@ def verify(model=None, *, dps=None, times=None, engine=None, initial_state=None,
         return _finish(_run(model, opts, announce, started), throw)
 
 
+class _Record:
+    """What one run says as it goes: notes for the reader, and the typed findings of the
+    stages that stopped (a finding's reason is also shown, as an 'incomplete:' note)."""
+
+    def __init__(self, notes=()):
+        self.notes = list(notes)
+        self.stopped = []
+
+    def incomplete(self, reason):
+        self.notes.append(f"incomplete: {reason}")
+
+
 def _run(model, opts, say, started):
     say("derive, compile, free phase")
     try:
         P, assumptions, notes = prepare(model, opts)
+        stopped = None
     except BudgetExhausted as exc:
-        P, assumptions, notes = None, [], [f"incomplete: the free phase stopped: {exc}"]
+        P, assumptions, notes = None, [], []
+        stopped = Finding(Outcome.MISSING, f"the free phase stopped: {exc}")
     except OverflowError as exc:  # exp(exp(exp(1000))): a value no arithmetic here can hold
         raise EqpropError(f"the model's numbers overflow while evaluating it at the start ({exc}): "
                           "a function of a huge argument, or a huge value; rescale the model") from None
@@ -122,83 +141,90 @@ def _run(model, opts, say, started):
                 params=[(s.name, v) for s, v in model.params.items()],
                 kind="energy" if model.has_energy else "vector field",
                 layers=list(model.layers) if model.layers else None)
+    record = _Record(notes)
     if P is None:
-        failed = [a for a in assumptions if not a.holds and a.fatal]
-        limited = not failed or all(a.tool_limit for a in failed)
-        if failed and limited:
-            notes.append(f"incomplete: {failed[0].message}")
-        report = Report(**base, working_dps=opts.dps, s_free=[], hessian_min_eigenvalue=None,
-                        dJ_dtheta={}, times=[], series={}, checks=[], assumptions=assumptions,
-                        verdict=Verdict.INCOMPLETE if limited else Verdict.ASSUMPTION_VIOLATED,
-                        notes=notes,
-                        seconds=time.perf_counter() - started)
-        return report
-    checks, stopped = [], []
-    with mpmath.workdps(P.working_dps):
-        def run(name, equation, fn, **sides):
-            """A budget that runs out (time, integration steps) stops the run; a computation
-            that breaks down (Newton not converging, a singular solve) leaves this stage's rows
-            out. Either way the rows are missing and the verdict incomplete (or assumption
-            violated, at a kink): a number that could not be computed is no evidence that an
-            identity fails.
-            """
-            if stopped:
-                return TheoremResult(checks=[])
-            try:
-                result = fn(P, **sides)
-                for ids, why in getattr(result, "missing", []):
-                    notes.append(f"incomplete: {', '.join(ids)} could not be computed: {why}")
-                return result
-            except BudgetExhausted as exc:
-                notes.append(f"incomplete: {name} stopped: {exc}")
-                stopped.append(name)
-                return TheoremResult(checks=[])
-            except ComputationBreakdown as exc:
-                notes.append(f"incomplete: {name} could not be computed: {exc}")
-                return TheoremResult(checks=[])
-        # KBE's trajectory, the one nonlinear flow to integrate, beside the other checks
-        prefetch = Prefetch.start(P)
+        if stopped is not None:
+            record.incomplete(stopped.reason)
+        # no rows ran: a hypothesis that stopped the pipeline decides, else 'incomplete'
+        findings = [Finding(Outcome.MISSING, "the checks did not run")] + \
+            ([stopped] if stopped else []) + assumption_findings(assumptions, rows_ran=False)
+        verdict = _decide(findings, record)
+        return Report(**base, working_dps=opts.dps, s_free=[], hessian_min_eigenvalue=None,
+                      dJ_dtheta={}, times=[], series={}, checks=[], assumptions=assumptions,
+                      verdict=verdict, notes=record.notes, seconds=time.perf_counter() - started)
+    with P.precision.working():
+        prefetch = Prefetch.start(P)  # KBE's trajectory, integrated beside the other checks
         try:
-            checks, t1, t2, t3 = _stages(P, run, say, prefetch)
+            checks, t1, t2, t3 = _stages(P, _runner(record), say, prefetch)
         finally:
             if prefetch is not None:
                 prefetch.close()
-        dJ = {"implicit": P.dJ_dtheta or None, "rbp_limit": t1.extra.get("rbp_limit"),
-              "ep_limit": t2.extra.get("ep_limit"), "finite_difference": t2.extra.get("finite_difference")}
+        dJ = {"implicit": _attempt(lambda: quantities.implicit_gradient(P)),
+              "rbp_limit": t1.extra.get("rbp_limit"), "ep_limit": t2.extra.get("ep_limit"),
+              "finite_difference": t2.extra.get("finite_difference")}
     if t1.extra.get("t_infinity") is not None:
-        notes.append(f"T1.limit compares Thetabar at t = {t1.extra['t_infinity']:.4g}, where "
-                     "expm(-t H) is below the working precision")
-    elif not stopped and not any(n.startswith("T1.limit") for n in notes):
-        notes.append("T1.limit skipped: s0 does not attract, Thetabar_t has no limit")
-    verdict = _verdict(assumptions, checks, P.times, notes)
-    report = Report(**base, working_dps=P.working_dps, s_free=P.s0,
-                    hessian_min_eigenvalue=P.eig_min, dJ_dtheta=dJ, times=P.times,
-                    series={**t1.series, **t3.series}, checks=checks, assumptions=assumptions,
-                    verdict=verdict, notes=notes, seconds=time.perf_counter() - started,
-                    engine=P.system.engine, bias=t2.extra.get("bias", {}))
-    return report
+        record.notes.append(f"T1.limit compares Thetabar at t = {t1.extra['t_infinity']:.4g}, "
+                            "where expm(-t H) is below the working precision")
+    elif not record.stopped and P.t_infinity is None:
+        record.notes.append("T1.limit skipped: s0 does not attract, Thetabar_t has no limit")
+    findings = assumption_findings(assumptions, rows_ran=True) + \
+        [Finding(c.outcome, c.id) for c in checks]
+    verdict = _decide(findings, record, pending=completeness(checks, P.times))
+    return Report(**base, working_dps=P.working_dps, s_free=P.s0,
+                  hessian_min_eigenvalue=P.eig_min, dJ_dtheta=dJ, times=P.times,
+                  series={**t1.series, **t3.series}, checks=checks, assumptions=assumptions,
+                  verdict=verdict, notes=record.notes, seconds=time.perf_counter() - started,
+                  engine=P.system.engine, bias=t2.extra.get("bias", {}))
+
+
+def _attempt(compute):
+    """``compute()``, or None where it breaks down (reported by the stage that needs it)."""
+    try:
+        return compute()
+    except ComputationBreakdown:
+        return None
+
+
+def _runner(record):
+    """``run(name, fn, P, **sides)``: one stage's rows. A budget that runs out (time,
+    integration steps) stops the run; a computation that breaks down (Newton not converging,
+    a singular solve) leaves this stage's rows out. Either way the rows are missing and the
+    verdict incomplete (or assumption violated, at a kink): a number that could not be
+    computed is no evidence that an identity fails. Returns the stage's result, or None."""
+    def run(name, fn, P, **sides):
+        if record.stopped:
+            return None
+        try:
+            result = fn(P, **sides)
+        except BudgetExhausted as exc:
+            record.incomplete(f"{name} stopped: {exc}")
+            record.stopped.append(name)
+            return None
+        except ComputationBreakdown as exc:
+            record.incomplete(f"{name} could not be computed: {exc}")
+            return None
+        for ids, why in getattr(result, "missing", []):
+            record.incomplete(f"{', '.join(ids)} could not be computed: {why}")
+        return result
+    return run
 
 
 def _stages(P, run, say, prefetch):
     """The checks in turn; KBE's last, so that its trajectory integrates beside the others
     (its rows still come first in the report). Returns ``(checks, t1, t2, t3)``."""
-    checks = []
-    implicit = run("IFT", "2.3", quantities.implicit_gradient)
-    P.dJ_dtheta = implicit if isinstance(implicit, list) else []
+    none = TheoremResult(checks=[])
+    run("IFT", quantities.implicit_gradient, P)  # 2.3, kept on P for the rows that use it
     say("RBP's adjoint ODE integrated (3.5-3.8, used by Theorems 1 and 3)")
-    rbp = run("T1", "3.5-3.8", quantities.rbp_adjoint)
-    t1 = t3 = TheoremResult(checks=[])
-    if isinstance(rbp, quantities.RBPSeries):
+    rbp = run("T1", quantities.rbp_adjoint, P)
+    t1 = t3 = none
+    if rbp is not None:
         say("Theorem 1: RBP adjoint, closed form, definition 3.3")
-        t1 = run("T1", "3.5-3.8", theorem1.check, adjoint=lambda _: rbp)
-        checks += t1.checks
+        t1 = run("T1", theorem1.check, P, adjoint=lambda _: rbp) or none
     say("Theorem 2: EP gradient from real betas, finite-beta bias")
-    t2 = run("T2", "4.4", theorem2.check)
-    checks += t2.checks
-    if isinstance(rbp, quantities.RBPSeries):
+    t2 = run("T2", theorem2.check, P) or none
+    if rbp is not None:
         say("Theorem 3: nudged phase with complex beta")
-        t3 = run("T3", "5.4-5.5", theorem3.check, rbp=lambda _: rbp)
-        checks += t3.checks
+        t3 = run("T3", theorem3.check, P, rbp=lambda _: rbp) or none
     say("Kolmogorov backward equation (A.3)" +
         (", its trajectory integrated beside the checks above" if prefetch else ""))
 
@@ -206,43 +232,67 @@ def _stages(P, run, say, prefetch):
         if prefetch is not None:
             prefetch.collect()
         return kbe.check(P)
-    return run("KBE", "A.3", kbe_check).checks + checks, t1, t2, t3
+    kbe_rows = run("KBE", kbe_check, P) or none
+    return kbe_rows.checks + t1.checks + t2.checks + t3.checks, t1, t2, t3
 
 
-def _verdict(assumptions, checks, times, notes):
-    """Assumptions first, then any failed row, then completeness (every required row present).
+def assumption_findings(assumptions, *, rows_ran):
+    """Each assumption's outcome: a violated hypothesis, one this tool could not decide (an
+    eigenvalue within rounding of zero: a failed row could be it failing), or, where rows
+    ran, a hypothesis outside the rows' sight (agreement then is not a verification)."""
+    out = []
+    for a in assumptions:
+        if a.holds:
+            continue
+        if a.fatal:
+            out.append(Finding(Outcome.UNDECIDED if a.tool_limit else Outcome.VIOLATED, a.message))
+        elif rows_ran:
+            out.append(Finding(Outcome.OUTSIDE, f"every row passed, but the hypothesis '{a.id}' "
+                                                "does not hold"))
+    return out
 
-    A hypothesis that fails is 'assumption violated'; one this tool could not decide (a
-    limit: an eigenvalue within rounding of zero) makes the run 'incomplete' before any row
-    is read: a failed row could be the undecided hypothesis failing."""
-    if any(not a.holds and a.fatal and not a.tool_limit for a in assumptions):
-        return Verdict.ASSUMPTION_VIOLATED
-    undecided = [a for a in assumptions if not a.holds and a.fatal and a.tool_limit]
-    if undecided:
-        notes.append(f"incomplete: {undecided[0].message}")
-        return Verdict.INCOMPLETE
-    if not all(c.passed for c in checks):
-        return Verdict.NOT_VERIFIED
-    soft = [a for a in assumptions if not a.holds]
-    if soft:  # a hypothesis that failed without failing a row (an asymmetric block the cost
-        # never sees, say): agreement outside the hypotheses is not a verification
-        notes.append(f"every row passed, but the hypothesis '{soft[0].id}' does not hold")
-        return Verdict.ASSUMPTION_VIOLATED
+
+def completeness(checks, times):
+    """A ``MISSING`` finding for each required row not produced, and for rows produced with
+    nothing to compare (every term of the quantity zero at s0)."""
     produced = {c.id for c in checks}
     tested = {c.id for c in checks if c.testable}
     missing = [r for r in REQUIRED_ROWS if r not in produced]
+    untested = [r for r in REQUIRED_ROWS if r in produced and r not in tested]
+    out = []
     if missing:
         why = ("the time grid has no t > 0; give one, e.g. times 0,1,5" if not any(times) else
                "see the notes and assumptions")
-        notes.append(f"incomplete: no row for {', '.join(missing)} ({why})")
-    untested = [r for r in REQUIRED_ROWS if r in produced and r not in tested]
+        out.append(Finding(Outcome.MISSING, f"no row for {', '.join(missing)} ({why})"))
     if untested:
-        notes.append(f"incomplete: {', '.join(untested)} had nothing to compare: every term of "
-                     "the quantity is zero at s0 (a cost stationary there, or a parameter that "
-                     "does not reach it); change the data or the target")
-    if missing or untested:
-        return Verdict.INCOMPLETE
-    return Verdict.VERIFIED
+        out.append(Finding(Outcome.MISSING, f"{', '.join(untested)} had nothing to compare: every "
+                           "term of the quantity is zero at s0 (a cost stationary there, or a "
+                           "parameter that does not reach it); change the data or the target"))
+    return out
+
+
+#: The verdict of each decisive outcome (:mod:`.outcomes`).
+VERDICTS = {Outcome.PASSED: Verdict.VERIFIED, Outcome.MISSING: Verdict.INCOMPLETE,
+            Outcome.OUTSIDE: Verdict.ASSUMPTION_VIOLATED, Outcome.FAILED: Verdict.NOT_VERIFIED,
+            Outcome.UNDECIDED: Verdict.INCOMPLETE, Outcome.VIOLATED: Verdict.ASSUMPTION_VIOLATED}
+
+
+def _decide(findings, record, pending=()):
+    """The verdict of the worst of ``findings`` and ``pending``; the reason joins the notes
+    where it decides (for missing rows, each of ``pending``'s; none for failed rows, which
+    the table marks). ``findings``' stage stops were noted as they happened."""
+    decisive = worst([*findings, *pending])
+    if decisive is None:
+        return Verdict.VERIFIED
+    kind = decisive.outcome
+    if kind is Outcome.UNDECIDED:
+        record.incomplete(decisive.reason)
+    elif kind is Outcome.OUTSIDE:
+        record.notes.append(decisive.reason)
+    elif kind is Outcome.MISSING:
+        for f in pending:
+            record.incomplete(f.reason)
+    return VERDICTS[kind]
 
 
 def _finish(report, throw):

@@ -18,6 +18,8 @@ from __future__ import annotations
 import flint
 import sympy as sp
 
+from .precision import arb_bits
+
 __all__ = ["ball_value", "point", "Unsupported", "PRECISION_BITS"]
 
 #: Default working precision of the balls' midpoints.
@@ -38,12 +40,8 @@ def ball_value(expr, env, *, bits=PRECISION_BITS):
     """An ``arb`` enclosing ``expr`` over the box ``env`` (``{Symbol: arb}``), computed with
     ``bits`` of midpoint precision; NaN (or an infinite radius) where a function's argument
     may leave its domain."""
-    old = flint.ctx.prec
-    flint.ctx.prec = bits
-    try:
+    with arb_bits(bits):
         return _value(expr, env, {})
-    finally:
-        flint.ctx.prec = old
 
 
 def point(value, radius=0, *, digits=40):

@@ -16,6 +16,8 @@ import functools
 import flint
 import sympy as sp
 
+from .precision import arb_bits
+
 from .balls import Unsupported, ball_value, point
 
 __all__ = ["domain_violations", "edge_distance"]
@@ -197,12 +199,9 @@ def _certified(node, arg, subs, moving, r, digits):
     balls do not cover a function of ``arg``."""
     top = max([abs(subs[s]) for s in moving] + [sp.Float(1)])
     bits = 64 + int(3.33 * (digits + max(0.0, float(sp.log(top / r, 10)))))
-    old, flint.ctx.prec = flint.ctx.prec, bits
-    try:
+    with arb_bits(bits):
         env = {sym: point(value, r if sym in moving else 0, digits=digits + 5)
                for sym, value in subs.items()}
-    finally:
-        flint.ctx.prec = old
     try:
         return _inside(node, ball_value(arg, env, bits=bits))
     except Unsupported:

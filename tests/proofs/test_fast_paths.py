@@ -186,11 +186,7 @@ def test_kbe_beside_the_other_checks_gives_the_same_rows(monkeypatch):
     monkeypatch.setattr(kbe_sides.Prefetch, "collect", spy)
     parallel = verify(model, dps=20, engine="gbs")
     assert outcomes == ["ok"]  # the child integrated, and this process took its states
-    kbe_sides.PARALLEL[0] = False
-    try:
-        serial = verify(model, dps=20, engine="gbs")
-    finally:
-        kbe_sides.PARALLEL[0] = True
+    serial = verify(model, dps=20, engine="gbs", parallel=False)
     assert parallel.verdict == serial.verdict and parallel.verdict.short == "verified"
     assert _kbe_rows(parallel) == _kbe_rows(serial) and len(_kbe_rows(serial)) >= 3
     assert [c.id for c in parallel.checks] == [c.id for c in serial.checks]
