@@ -15,7 +15,6 @@ import numbers
 import os
 import random
 import re
-import stat
 from importlib import resources
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import sympy as sp
 
 from eqprop.errors import EqpropError
 
+from .files import FileRefused, stat_regular_file
 from .model import MAX_DATA, MAX_PARAMS, MAX_STATE, VERIFY_KEYS, Model
 from .confusables import check_name
 from .sympy_input import check_sympy
@@ -341,18 +341,15 @@ def _read_file(spec, label):
     """The bytes of a regular file of at most MAX_FILE_BYTES; one-line errors otherwise."""
     path = Path(spec)
     try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise EqpropError(f"{label}: no such model file, and not a built-in model "
-                          f"(built-in: {', '.join(builtin_names())})") from None
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise EqpropError(f"{label}: cannot open the model file ({reason})") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise EqpropError(f"{label}: is a folder; give a model file (.toml) inside it")
-    if not stat.S_ISREG(info.st_mode):
-        raise EqpropError(f"{label}: is not a regular file (a device, pipe or socket); give a "
-                          "model file (.toml)")
+        info = stat_regular_file(path)
+    except FileRefused as refused:
+        raise EqpropError(f"{label}: " + {
+            "missing": "no such model file, and not a built-in model (built-in: "
+                       f"{', '.join(builtin_names())})",
+            "folder": "is a folder; give a model file (.toml) inside it",
+            "special": "is not a regular file (a device, pipe or socket); give a model file "
+                       "(.toml)",
+        }.get(refused.kind, f"cannot open the model file ({refused.reason})")) from None
     if info.st_size > MAX_FILE_BYTES:
         raise EqpropError(f"{label}: the file has {info.st_size:,} bytes; a model file may have "
                           f"at most {MAX_FILE_BYTES:,}")
