@@ -56,7 +56,7 @@ def model_terms(model):
 
 
 def _largest_quadratic():
-    from .builtins import quadratic_terms
+    from .networks import quadratic_terms
     return max(n for n in range(1, 1000) if quadratic_terms(n) <= MAX_TERMS)
 
 

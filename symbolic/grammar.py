@@ -49,6 +49,9 @@ def _log(z, *base):
 _log.sympy_class = sp.log  # what check_sympy accepts in a SymPy expression
 
 
+#: Functions of the whitelist that take two arguments (not elementwise functions of one variable).
+TWO_ARGUMENTS = frozenset({"Min", "min", "Max", "max"})
+
 #: Functions a string may call, by name. Smooth ones first.
 FUNCTIONS = {
     "exp": sp.exp, "log": _log, "sqrt": _sqrt,

@@ -30,7 +30,8 @@ from eqprop.errors import EqpropError
 
 from ..arith import Arith
 from ..confusables import check_name
-from ..grammar import FAMILY, FUNCTIONS, MAX_CALL_DEPTH, MAX_DEPTH, MAX_EXPONENT, nesting
+from ..activations import Z
+from ..grammar import FAMILY, FUNCTIONS, MAX_CALL_DEPTH, MAX_DEPTH, MAX_EXPONENT, TWO_ARGUMENTS, nesting
 from ..numbers import exact_number
 from ..parse import normalize_formula, shorten
 from . import ir
@@ -50,10 +51,6 @@ ARRAY_FUNCTIONS = {
     "roll": "roll(a, shift, axis=k)", "reshape": "reshape(a, (d1, d2, ...))",
     "outer": "outer(a, b)", "transpose": "transpose(a)",
 }
-#: Functions of the scalar whitelist that take two arguments: not elementwise array functions.
-_TWO_ARGUMENTS = {"Min", "min", "Max", "max"}
-
-_z = sp.Symbol("z", real=True)
 
 
 def _shape(shape):
@@ -211,16 +208,16 @@ class _ArrayWalker:
             return self.array_call(name, node, kw)
         if kw:
             self.fail(f"{name}() applies elementwise and takes no axis", node)
-        if name in _TWO_ARGUMENTS:
+        if name in TWO_ARGUMENTS:
             self.fail(f"{name}(a, b) is not available in array formulas; write a smooth "
                       "formula (or use a per-neuron model file)", node)
         if name in self.functions:
             expr = self.functions[name]
         elif name in FUNCTIONS:
-            expr = FUNCTIONS[name](_z)
+            expr = FUNCTIONS[name](Z)
         else:
             check_name(name, self.what)
-            known = ", ".join(sorted(set(FUNCTIONS) - _TWO_ARGUMENTS | set(ARRAY_FUNCTIONS)
+            known = ", ".join(sorted(set(FUNCTIONS) - TWO_ARGUMENTS | set(ARRAY_FUNCTIONS)
                                      | set(self.functions)))
             self.fail(f"unknown function '{name}'; allowed: {known}", node)
         if len(node.args) != 1:
