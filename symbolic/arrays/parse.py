@@ -35,7 +35,7 @@ from ..grammar import FAMILY, FUNCTIONS, MAX_CALL_DEPTH, MAX_DEPTH, MAX_EXPONENT
 from ..numbers import exact_number
 from ..parse import normalize_formula, shorten
 from . import ir
-from .ir import ShapeError
+from .nodes import ShapeError, shape_text
 
 __all__ = ["parse_array", "ARRAY_FUNCTIONS", "MAX_ARRAY_FORMULA_CHARS", "MAX_ARRAY_NODES"]
 
@@ -51,10 +51,6 @@ ARRAY_FUNCTIONS = {
     "roll": "roll(a, shift, axis=k)", "reshape": "reshape(a, (d1, d2, ...))",
     "outer": "outer(a, b)", "transpose": "transpose(a)",
 }
-
-
-def _shape(shape):
-    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 
 
 class _ArrayWalker:
@@ -169,8 +165,8 @@ class _ArrayWalker:
             result = ir.broadcast_shapes(a.shape, b.shape)
         except ShapeError as exc:
             self.fail(str(exc), node)
-        self.fail(f"shapes {_shape(a.shape)} and {_shape(b.shape)} would broadcast to "
-                  f"{_shape(result)} by stretching an axis of length 1, which changes what the "
+        self.fail(f"shapes {shape_text(a.shape)} and {shape_text(b.shape)} would broadcast to "
+                  f"{shape_text(result)} by stretching an axis of length 1, which changes what the "
                   "formula means if it was not intended; write it explicitly (reshape one "
                   "operand, use outer(a, b) or .T)", node)
 
@@ -262,7 +258,7 @@ class _ArrayWalker:
             shift = self.axis(args[1], "roll", "the shift")
             if axis is None:
                 if a.ndim != 1:
-                    self.fail(f"roll(): give axis=k for an array of shape {_shape(a.shape)}", node)
+                    self.fail(f"roll(): give axis=k for an array of shape {shape_text(a.shape)}", node)
                 axis = 0
             if isinstance(axis, tuple):
                 self.fail("roll(): one axis at a time", node)
