@@ -34,6 +34,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 __all__ = ["RHO", "rho_function", "hopfield", "quadratic", "load_model", "builtin_names",
            "spec_terms"]
 
+
 def builtin_names():
     """Names of the model files shipped inside the package."""
     folder = resources.files("eqprop") / "models"

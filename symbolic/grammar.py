@@ -19,6 +19,7 @@ import sympy as sp
 
 from .numbers import shorten
 
+
 def _sigmoid(z):
     return 1 / (1 + sp.exp(-z))
 

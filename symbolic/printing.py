@@ -1,4 +1,4 @@
-"""The blocks of a derivation written out, as text or as LaTeX (what :func:`~.display.describe` returns).
+"""The blocks of a derivation written out as text or LaTeX: what :func:`~.display.describe` gives.
 
 Blocks come from :mod:`.summary`, :mod:`.display` or :mod:`.arrays.describe`
 with every equation's right side already made or refused within the print

@@ -38,6 +38,7 @@ __all__ = ["Node", "ShapeError", "ROLES", "var", "num", "zeros", "add", "neg", "
            "power", "fn", "matmul", "transpose", "total", "lse", "softmax", "roll", "reshape",
            "broadcast", "outer", "batchsum", "is_zero", "broadcast_shapes", "walk"]
 
+
 def _fit(n, shape):
     """``n`` broadcast to ``shape`` (itself when it already has it)."""
     return n if n.shape == tuple(shape) else broadcast(n, shape)
