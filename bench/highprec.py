@@ -7,7 +7,7 @@ numbers) and, where it finishes within the budget, as the baseline
 ("mpmath": ``numeric.linalg.use("mpmath")``, which also integrates RBP's
 adjoint by GBS instead of Taylor steps in Arb and every complex-step flow
 (no propagator, no Arb Newton steps), the kernels' own mpmath templates,
-``codegen.functions.GMPY_PLAN[0] = False``, and KBE's trajectory in turn,
+``compile_model(..., use_gmpy_plan=False)``, and KBE's trajectory in turn,
 ``proofs.kbe_sides.PARALLEL[0] = False``). Then the exponent of total time against n,
 fitted on the Arb runs.
 
@@ -41,9 +41,11 @@ def say(msg):
     if "still running" not in msg:
         marks.append((msg, time.perf_counter()))
 t0 = time.perf_counter()
-from eqprop.symbolic.codegen import functions
-from eqprop.proofs import kbe_sides
-functions.GMPY_PLAN[0] = kbe_sides.PARALLEL[0] = backend == "flint"
+import functools
+from eqprop.symbolic.codegen import compile_model
+from eqprop.proofs import kbe_sides, problem
+problem.compile_model = functools.partial(compile_model, use_gmpy_plan=backend == "flint")
+kbe_sides.PARALLEL[0] = backend == "flint"
 with linalg.use(backend):
     r = verify(spec if spec == "paper" else f"hopfield:{spec}", dps=dps, engine=engine,
                progress=say, time_limit=budget)

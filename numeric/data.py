@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from eqprop.errors import EqpropError
+from eqprop.symbolic.files import FileRefused, stat_regular_file
 
 __all__ = ["load", "read_idx", "MAX_DATA_BYTES"]
 
@@ -54,23 +55,17 @@ def _size(nbytes):
 
 def _check_readable(path, what="mnist"):
     """Fail with one line unless ``path`` is a regular file this process can read."""
-    if "\x00" in str(path):
-        raise EqpropError(f"{what}: the file name {_name(path)} contains a NUL character")
     try:
-        _check_file(path, what)
-    except OSError as exc:  # stat itself refused: a folder on the way cannot be searched
-        raise EqpropError(f"{what}: cannot read {_name(path)} ({exc.strerror or exc})") from None
-
-
-def _check_file(path, what):
-    if not path.exists():
-        raise EqpropError(f"{what}: no such file {_name(path)}; give the path of an IDX images "
-                          "file or an .npz you already have (nothing is downloaded)")
-    if path.is_dir():
-        raise EqpropError(f"{what}: {_name(path)} is a folder; give the images file inside it, "
-                          "such as train-images-idx3-ubyte")
-    if not path.is_file():
-        raise EqpropError(f"{what}: {_name(path)} is not a regular file; {_FORMAT_HINT}")
+        stat_regular_file(path)
+    except FileRefused as refused:
+        raise EqpropError(f"{what}: " + {
+            "nul": f"the file name {_name(path)} contains a NUL character",
+            "missing": f"no such file {_name(path)}; give the path of an IDX images file or an "
+                       ".npz you already have (nothing is downloaded)",
+            "folder": f"{_name(path)} is a folder; give the images file inside it, such as "
+                      "train-images-idx3-ubyte",
+            "special": f"{_name(path)} is not a regular file; {_FORMAT_HINT}",
+        }.get(refused.kind, f"cannot read {_name(path)} ({refused.reason})")) from None
     if not os.access(path, os.R_OK):
         raise EqpropError(f"{what}: cannot read {_name(path)} (permission denied)")
 

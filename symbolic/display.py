@@ -6,23 +6,23 @@ The energy and cost are printed from the expressions the model holds,
 which were parsed from the NFKC-normalised text: what is shown is what runs
 (a formula typed with fullwidth ``ｔａｎｈ`` is shown, and computed, as tanh).
 LaTeX output is ASCII: a standalone document that needs only amsmath, or one ``align*``
-environment (the rows a notebook renders).
+environment (the rows a notebook renders). The blocks are written out by
+:mod:`.printing`.
 """
 
 from __future__ import annotations
 
 import itertools
-import unicodedata
 
 import sympy as sp
-from sympy.printing.str import StrPrinter
 
 from eqprop.errors import EqpropError
 
+from . import summary
 from .derive import derive
-from .parse import escape_controls
-from . import forms, summary
 from .forms import latex_name
+from .numbers import escape_controls
+from .printing import write_latex, write_text
 from .summary import model_blocks, pattern_blocks, summary_blocks, vector_form_blocks
 
 __all__ = ["describe", "MAX_TERMS", "PRINT_BUDGET", "FULL_BUDGET", "model_terms", "check_terms"]
@@ -56,7 +56,7 @@ def model_terms(model):
 
 
 def _largest_quadratic():
-    from .builtins import quadratic_terms
+    from .networks import quadratic_terms
     return max(n for n in range(1, 1000) if quadratic_terms(n) <= MAX_TERMS)
 
 
@@ -123,20 +123,21 @@ def describe(model, *, latex=False, full=False, document=False):
     if isinstance(model, ArrayModel):
         from .arrays.describe import array_blocks
         name = escape_controls(model.name)
-        blocks = array_blocks(model)
-        return _latex(blocks, name, "", True, document) if latex else _text(blocks, name, "", True)
+        blocks = _budgeted(array_blocks(model), True)
+        return write_latex(blocks, name, "", True, document) if latex else \
+            write_text(blocks, name, "", True)
     if not isinstance(model, Model):
         raise EqpropError(f"describe: expected an eqprop.Model or ArrayModel, got "
                           f"{type(model).__name__}; build one with eqprop.Model(...) or "
                           "eqprop.load_model(name)")
     check_terms(model_terms(model))
     d = derive(model)
-    blocks = _full_blocks(model, d) if full else summary_blocks(model, d)
+    blocks = _budgeted(_full_blocks(model, d) if full else summary_blocks(model, d), full)
     name = escape_controls(model.name)  # validated by Model; escaped again, it is printed
     tail = ("" if full else "(a summary: 'eqprop derive --full' prints every equation and every "
                             "non-zero entry of H and M)")
-    return (_latex(blocks, name, tail, full, document) if latex else
-            _text(blocks, name, tail, full))
+    return (write_latex(blocks, name, tail, full, document) if latex else
+            write_text(blocks, name, tail, full))
 
 
 def _full_blocks(model, d):
@@ -232,182 +233,3 @@ def _budgeted(blocks, full):
 
 def _count(k, word):
     return f"{k:,} {word}{'s' if k != 1 else ''}"
-
-
-def _show(printer, e, **kw):
-    """Printed with SymPy's term order; that order evaluates each term numerically, which
-    overflows for a constant such as exp(exp(exp(1000))): then in the order held."""
-    marked = isinstance(e, sp.Add) and any(type(a).__name__ == "_More" for a in e.args)
-    if not marked:
-        try:
-            return printer(e, **kw)
-        except (OverflowError, ValueError, ZeroDivisionError):
-            pass
-    return printer(e, order="none", **kw)
-
-
-#: A summary's equation longer than this is printed a term a line (text) or a row a term (LaTeX:
-#: twice as many characters).
-WIDE = 100
-
-
-class _StrPrinter(StrPrinter):
-    """SymPy's one-line form, a sum as ``sum[i=0..19, j=0..39](term)``."""
-
-    def _print_Sum(self, e):
-        limits = ", ".join(f"{self._print(i)}={self._print(a)}..{self._print(b)}"
-                           for i, a, b in e.limits[::-1])
-        return f"sum[{limits}]({self._print(e.function)})"
-
-
-def _sstr(e, **settings):
-    return _StrPrinter(settings).doprint(e)
-
-
-def _wrap(note):
-    """A note on lines of at most WIDE characters where it lists families (at "; ")."""
-    lines = [f"  {note}"]
-    while len(lines[-1]) > WIDE and "; " in lines[-1][:WIDE]:
-        cut = lines[-1].rindex("; ", 0, WIDE)
-        lines[-1:] = [lines[-1][:cut + 1], "      " + lines[-1][cut + 2:]]
-    return lines
-
-
-def _signed_terms(e):
-    """The terms of a sum in printing order, as (sign, term with its sign taken out)."""
-    marked = any(type(a).__name__ == "_More" for a in e.args)
-    terms = e.args if marked else forms.ordered_terms(e)
-    return [(-1, -t) if t.could_extract_minus_sign() else (1, t) for t in terms]
-
-
-def _text(blocks, name, tail, full):
-    out = [f"eqprop derive: {name}"]
-    for b in _budgeted(blocks, full):
-        kind = b[0]
-        if kind == "head":
-            out.append(f"\n{b[1]}")
-        elif kind == "note":
-            out.extend(_wrap(b[1]))
-        elif kind == "math":
-            out.append(f"  {b[1]}")
-        elif kind == "picture":
-            out.extend(f"    {ln}" for ln in b[1])
-        else:
-            lhs = b[1]
-            rhs = b[3]
-            if rhs is None:
-                out.append(f"  {lhs} = ({b[4]}, not printed; eqprop.derive(model) holds it)")
-            else:
-                line = _show(_sstr, rhs)
-                if full or len(line) + len(lhs) <= WIDE or not isinstance(rhs, sp.Add):
-                    out.append(f"  {lhs} = {line}")
-                    continue
-                pad = " " * (len(lhs) + 3)  # a sum too wide: a term a line
-                for k, (sign, term) in enumerate(_signed_terms(rhs)):
-                    op = ("-" if sign < 0 else "") if k == 0 else "+-"[sign < 0] + " "
-                    out.append(f"  {lhs} = {op}" if k == 0 else f"  {pad}{op}")
-                    out[-1] += _show(_sstr, term)
-    if tail:
-        out.append(f"\n{tail}")
-    return "\n".join(out)
-
-
-_TEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\^{}",
-                "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "~": r"\~{}", "<": r"$<$",
-                ">": r"$>$"}
-_GREEK_COMMANDS = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
-                   "kappa", "lamda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon",
-                   "phi", "chi", "psi", "omega"}
-_GREEK_CAPITALS = {"gamma", "delta", "theta", "lamda", "xi", "pi", "sigma", "upsilon", "phi",
-                   "psi", "omega"}
-
-
-def tex_text(text):
-    """``text`` for LaTeX's text mode: its special characters escaped."""
-    return "".join(_TEX_SPECIAL.get(c, c) for c in text).replace("--", "-{}-")
-
-
-def _tex_char(c):
-    """A non-ASCII character as ASCII LaTeX (math or text mode): a Greek letter as its command,
-    anything else as its code point."""
-    words = unicodedata.name(c, "").split()
-    if len(words) == 4 and words[:2] == ["GREEK", "SMALL"] and words[2] == "LETTER":
-        letter = words[3].lower()
-        if letter in _GREEK_COMMANDS:
-            return f"\\ensuremath{{\\{'lambda' if letter == 'lamda' else letter}}}"
-    if len(words) == 4 and words[:2] == ["GREEK", "CAPITAL"] and words[2] == "LETTER":
-        letter = words[3].lower()
-        if letter in _GREEK_CAPITALS:
-            cmd = "Lambda" if letter == "lamda" else letter.capitalize()
-            return f"\\ensuremath{{\\{cmd}}}"
-    return f"\\text{{[U+{ord(c):04X}]}}"
-
-
-def tex_ascii(text):
-    """LaTeX ``text`` with every non-ASCII character written in ASCII."""
-    return "".join(c if c.isascii() else _tex_char(c) for c in text)
-
-
-def _tex_math(e):
-    names = {x: latex_name(x.name) for x in e.free_symbols if isinstance(x, sp.Symbol)}
-    return _show(sp.latex, e, symbol_names={x: t for x, t in names.items() if t})
-
-
-def _latex_rows(b, full):
-    """The ``align*`` rows of one equation block; a summary's long sum a term a row."""
-    if b[0] == "math":
-        return [f"{b[2]} \\\\"]
-    rhs = b[3]
-    if rhs is None:
-        return [f"{b[2]} &= \\text{{({b[4]}, not printed)}} \\\\"]
-    body = _tex_math(rhs)
-    if full or len(body) <= 2 * WIDE or not isinstance(rhs, sp.Add):
-        return [f"{b[2]} &= {body} \\\\"]
-    rows = []
-    for k, (sign, term) in enumerate(_signed_terms(rhs)):
-        op = ("-" if sign < 0 else "") if k == 0 else "\\quad " + "+-"[sign < 0] + " "
-        rows.append(f"{b[2] if k == 0 else ''} &{'= ' if k == 0 else ''}{op}{_tex_math(term)} \\\\")
-    return rows
-
-
-def _latex(blocks, name, tail, full, document):
-    """A LaTeX document: a section per heading, notes as text, pictures verbatim; or, without
-    ``document``, one ``align*`` environment with every other line a ``%`` comment."""
-    blocks = _budgeted(blocks, full)
-    if not document:
-        out = [f"% eqprop derive: {name}", "\\begin{align*}"]
-        for b in blocks:
-            if b[0] in ("eq", "math"):
-                out.extend(_latex_rows(b, full))
-            else:
-                out.extend(f"% {ln}" for ln in ([b[1]] if b[0] != "picture" else b[1]))
-        last = max(k for k, ln in enumerate(out) if not ln.startswith(("%", "\\begin")))
-        out[last] = out[last].removesuffix(" \\\\")
-        return tex_ascii("\n".join([*out, *([f"% {tail}"] if tail else []), "\\end{align*}"]))
-    out = [f"% eqprop derive: {name}", "\\documentclass{article}",
-           "\\usepackage{amsmath}", "\\begin{document}",
-           f"\\section*{{eqprop derive: {tex_text(name)}}}"]
-    rows = []
-
-    def close():
-        if rows:
-            rows[-1] = rows[-1].removesuffix(" \\\\")
-            out.extend(["\\begin{align*}", *rows, "\\end{align*}"])
-            rows.clear()
-    for b in blocks:
-        kind = b[0]
-        if kind in ("eq", "math"):
-            rows.extend(_latex_rows(b, full))
-            continue
-        close()
-        if kind == "head":
-            out.append(f"\\subsection*{{{tex_text(b[1])}}}")
-        elif kind == "note":
-            out.append(f"{tex_text(b[1])}\\par")
-        elif kind == "picture":
-            out.extend(["\\begin{verbatim}", *b[1], "\\end{verbatim}"])
-    close()
-    if tail:
-        out.append(f"\\medskip {tex_text(tail)}\\par")
-    out.append("\\end{document}")
-    return tex_ascii("\n".join(out))

@@ -39,7 +39,8 @@ MAX_NAME_CHARS = 1000
 VERIFY_KEYS = ("dps", "times", "initial_state", "required_digits", "engine", "seed", "time_limit")
 
 
-def _name_of(item, what):
+def variable_name(item, what):
+    """``item`` (text or a Symbol) as a variable name: NFKC-normalised, printable, not reserved."""
     if isinstance(item, sp.Symbol):
         item = item.name
     if isinstance(item, str):  # as Python reads identifiers: the fullwidth 'ａ' is 'a'
@@ -69,10 +70,115 @@ def _names_and_values(mapping, what, limit):
                           "symbolic path (eqprop scale checks larger models written as arrays)")
     names, values = [], []
     for key, value in mapping.items():
-        name = _name_of(key, what)
+        name = variable_name(key, what)
         names.append(name)
         values.append(exact_number(value, what=f"{what} '{name}'"))
     return names, values
+
+
+def _state_names(state):
+    """The names of the state variables, in order: a list of at most MAX_STATE names."""
+    if isinstance(state, (str, sp.Symbol)):
+        state = [state]
+    if state is None:
+        state = ()
+    if isinstance(state, (set, frozenset)):  # no order: the state's would change from run to run
+        raise EqpropError("state: got a set, which has no order; give a list, e.g. "
+                          "state=['a', 'b'] (the order of the state variables is the order "
+                          "of the Hessian's rows)")
+    if isinstance(state, (bytes, dict)) or not hasattr(state, "__iter__") or \
+            getattr(state, "ndim", 1) != 1:
+        raise EqpropError(f"state: expected a list of names, e.g. ['a', 'b'], got "
+                          f"{type(state).__name__}")
+    state = list(itertools.islice(iter(state), MAX_STATE + 1))
+    if len(state) > MAX_STATE:
+        raise EqpropError(f"state: more than {MAX_STATE:,} variables; at most {MAX_STATE:,} are "
+                          "allowed on the symbolic path (eqprop scale checks larger models written as "
+                          "arrays)")
+    state_names = [variable_name(s, "state") for s in state]
+    if not state_names:
+        raise EqpropError("state: empty; list the free variables s, e.g. state=['a', 'b']")
+    return state_names
+
+
+def _declared_symbols(state_names, param_names, data_names):
+    """name -> real Symbol for every declared variable; each name has one role."""
+    seen = {}
+    for role, names in (("state", state_names), ("params", param_names), ("data", data_names)):
+        for n in names:
+            if n in seen:
+                where = "twice in " + role if seen[n] == role else f"both in {seen[n]} and in {role}"
+                raise EqpropError(f"variable '{n}' is declared {where}; each name must have one role")
+            seen[n] = role
+    return {n: sp.Symbol(n, real=True) for n in seen}
+
+
+def _vector_field(vector_field, n_state, reader):
+    """The components of ds/dt, one per state variable, read by ``reader``."""
+    if isinstance(vector_field, (str, bytes, dict, sp.Basic)) or not hasattr(vector_field, "__len__"):
+        raise EqpropError("vector_field: expected a list with one expression per state variable")
+    if len(vector_field) != n_state:
+        raise EqpropError(f"vector_field: has {len(vector_field)} components but the state has "
+                          f"{n_state} variables; give one ds/dt per state variable")
+    return tuple(reader.read(f, f"vector_field[{i}]") for i, f in enumerate(vector_field))
+
+
+class _ExpressionReader:
+    """Reads a model's formulas (text, numbers or SymPy) over its declared ``symbols``.
+
+    Text is parsed (:func:`~.parse.parse_expression`) and kept, normalised,
+    in ``formulas``; SymPy input is checked (:func:`~.sympy_input.check_sympy`)
+    and its symbols replaced by the declared real ones. Every result is a
+    finite real scalar.
+    """
+
+    def __init__(self, symbols):
+        self.symbols, self.formulas = symbols, {}
+
+    def read(self, value, what):
+        """``value`` as a finite real SymPy expression."""
+        expr = self._expression(value, what)
+        if expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+            raise EqpropError(f"{what}: contains an infinite or undefined constant ({expr}); "
+                              "check for division by zero or log(0)")
+        if expr.has(sp.I):
+            raise EqpropError(f"{what}: contains the imaginary unit; energies and costs must "
+                              "be real (complex numbers are eqprop's own business)")
+        return expr
+
+    def _expression(self, value, what):
+        symbols = self.symbols
+        if value is None:
+            raise EqpropError(f"{what}: missing")
+        if isinstance(value, (sp.MatrixBase, list, tuple)) or (
+                hasattr(value, "shape") and getattr(value, "shape", ()) != ()):
+            raise EqpropError(f"{what}: must be a scalar expression, got a "
+                              f"{type(value).__name__}; sum its entries into one scalar")
+        if isinstance(value, str):
+            self.formulas[what] = normalize_formula(value, what)
+            return parse_expression(self.formulas[what], symbols, what=what)
+        if isinstance(value, bool):  # before int: True is an int
+            example = "'(a - y)**2/2'" if what == "cost" else "'a**2/2 - w*a*b'"
+            raise EqpropError(f"{what}: got a boolean {value!r}; {what} is a formula, such "
+                              f"as {example}")
+        if isinstance(value, (int, float, Fraction, Decimal)):  # Decimal: a TOML float
+            return exact_number(value, what)
+        if isinstance(value, _Checked):  # a checked model's own expression (with_params)
+            return value.expr
+        if not isinstance(value, sp.Basic):
+            raise EqpropError(f"{what}: expected a string or a SymPy expression, got "
+                              f"{type(value).__name__}")
+        if not isinstance(value, sp.Expr) or isinstance(value, (sp.Tuple, sp.MatrixBase)):
+            raise EqpropError(f"{what}: must be a scalar expression, got {type(value).__name__}")
+        free = {s.name: s for s in value.free_symbols}
+        unknown = sorted(n for n in free if n not in symbols)
+        for n in unknown:  # a lookalike of a declared name says so
+            check_name(n, what)
+        if unknown:
+            raise EqpropError(f"{what}: undeclared symbol '{unknown[0]}'; declare it in state, "
+                              f"params or data (declared: {', '.join(sorted(symbols))})")
+        value = value.xreplace({s: symbols[n] for n, s in free.items() if s != symbols[n]})
+        return check_sympy(value, what)  # then finite, as for text
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,104 +236,27 @@ class Model:
 
     def __init__(self, energy=None, cost=None, state=(), params=None, data=None, *,
                  vector_field=None, name="model", verify=None, layers=None):
-        name = _model_name(name)
-        if isinstance(state, (str, sp.Symbol)):
-            state = [state]
-        if state is None:
-            state = ()
-        if isinstance(state, (set, frozenset)):  # no order: the state's would change from run to run
-            raise EqpropError("state: got a set, which has no order; give a list, e.g. "
-                              "state=['a', 'b'] (the order of the state variables is the order "
-                              "of the Hessian's rows)")
-        if isinstance(state, (bytes, dict)) or not hasattr(state, "__iter__") or \
-                getattr(state, "ndim", 1) != 1:
-            raise EqpropError(f"state: expected a list of names, e.g. ['a', 'b'], got "
-                              f"{type(state).__name__}")
-        state = list(itertools.islice(iter(state), MAX_STATE + 1))
-        if len(state) > MAX_STATE:
-            raise EqpropError(f"state: more than {MAX_STATE:,} variables; at most {MAX_STATE:,} are "
-                              "allowed on the symbolic path (eqprop scale checks larger models written as "
-                              "arrays)")
-        state_names = [_name_of(s, "state") for s in state]
-        if not state_names:
-            raise EqpropError("state: empty; list the free variables s, e.g. state=['a', 'b']")
+        name = model_name(name)
+        state_names = _state_names(state)
         param_names, param_values = _names_and_values(params, "params", MAX_PARAMS)
         data_names, data_values = _names_and_values(data, "data", MAX_DATA)
-        seen = {}
-        for role, names in (("state", state_names), ("params", param_names), ("data", data_names)):
-            for n in names:
-                if n in seen:
-                    where = "twice in " + role if seen[n] == role else f"both in {seen[n]} and in {role}"
-                    raise EqpropError(f"variable '{n}' is declared {where}; each name must have one role")
-                seen[n] = role
-        symbols = {n: sp.Symbol(n, real=True) for n in seen}
+        symbols = _declared_symbols(state_names, param_names, data_names)
         layers = _layers(layers, len(state_names))
-        formulas = {}
-
-        def read_expr(value, what):
-            if value is None:
-                raise EqpropError(f"{what}: missing")
-            if isinstance(value, (sp.MatrixBase, list, tuple)) or (
-                    hasattr(value, "shape") and getattr(value, "shape", ()) != ()):
-                raise EqpropError(f"{what}: must be a scalar expression, got a "
-                                  f"{type(value).__name__}; sum its entries into one scalar")
-            if isinstance(value, str):
-                formulas[what] = normalize_formula(value, what)
-                return parse_expression(formulas[what], symbols, what=what)
-            if isinstance(value, bool):  # before int: True is an int
-                example = "'(a - y)**2/2'" if what == "cost" else "'a**2/2 - w*a*b'"
-                raise EqpropError(f"{what}: got a boolean {value!r}; {what} is a formula, such "
-                                  f"as {example}")
-            if isinstance(value, (int, float, Fraction, Decimal)):  # Decimal: a TOML float
-                return exact_number(value, what)
-            if isinstance(value, _Checked):  # a checked model's own expression (with_params)
-                return value.expr
-            if not isinstance(value, sp.Basic):
-                raise EqpropError(f"{what}: expected a string or a SymPy expression, got "
-                                  f"{type(value).__name__}")
-            if not isinstance(value, sp.Expr) or isinstance(value, (sp.Tuple, sp.MatrixBase)):
-                raise EqpropError(f"{what}: must be a scalar expression, got {type(value).__name__}")
-            free = {s.name: s for s in value.free_symbols}
-            unknown = sorted(n for n in free if n not in symbols)
-            for n in unknown:  # a lookalike of a declared name says so
-                check_name(n, what)
-            if unknown:
-                raise EqpropError(f"{what}: undeclared symbol '{unknown[0]}'; declare it in state, "
-                                  f"params or data (declared: {', '.join(sorted(symbols))})")
-            value = value.xreplace({s: symbols[n] for n, s in free.items() if s != symbols[n]})
-            return check_sympy(value, what)  # then finite_real, as for text
-
-        def finite_real(expr, what):
-            if expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
-                raise EqpropError(f"{what}: contains an infinite or undefined constant ({expr}); "
-                                  "check for division by zero or log(0)")
-            if expr.has(sp.I):
-                raise EqpropError(f"{what}: contains the imaginary unit; energies and costs must "
-                                  "be real (complex numbers are eqprop's own business)")
-            return expr
-
-        def to_expr(value, what):
-            return finite_real(read_expr(value, what), what)
-
+        reader = _ExpressionReader(symbols)
         if (energy is None) == (vector_field is None):
             raise EqpropError("give exactly one of energy=... (an energy function) or "
                               "vector_field=[...] (the dynamics ds/dt), not "
                               + ("both" if energy is not None else "neither"))
         s_syms = tuple(symbols[n] for n in state_names)
         if energy is not None:
-            energy = to_expr(energy, "energy")
+            energy = reader.read(energy, "energy")
             if not energy.free_symbols & set(s_syms):
                 raise EqpropError("energy: does not depend on any state variable "
                                   f"({', '.join(state_names)}); the dynamics would be trivial")
             fields = None
         else:
-            if isinstance(vector_field, (str, bytes, dict, sp.Basic)) or not hasattr(vector_field, "__len__"):
-                raise EqpropError("vector_field: expected a list with one expression per state variable")
-            if len(vector_field) != len(s_syms):
-                raise EqpropError(f"vector_field: has {len(vector_field)} components but the state has "
-                                  f"{len(s_syms)} variables; give one ds/dt per state variable")
-            fields = tuple(to_expr(f, f"vector_field[{i}]") for i, f in enumerate(vector_field))
-        cost = to_expr(cost, "cost")
+            fields = _vector_field(vector_field, len(s_syms), reader)
+        cost = reader.read(cost, "cost")
         object.__setattr__(self, "energy", energy)
         object.__setattr__(self, "vector_field", fields)
         object.__setattr__(self, "cost", cost)
@@ -237,7 +266,7 @@ class Model:
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "verify", _verify_table(verify))
         object.__setattr__(self, "layers", layers)
-        object.__setattr__(self, "formulas", formulas)
+        object.__setattr__(self, "formulas", reader.formulas)
 
     # -- derived facts -------------------------------------------------
     @property
@@ -317,7 +346,7 @@ class _Checked:
         self.expr = expr
 
 
-def _model_name(name):
+def model_name(name):
     """A model's name: printable text (it is printed in reports), at most MAX_NAME_CHARS."""
     if not isinstance(name, str):
         raise EqpropError(f"name: expected a string, got {type(name).__name__}")

@@ -13,7 +13,8 @@ Decimal literals are read exactly from their source text, so ``"0.35"``
 becomes ``Rational(7, 20)`` and never passes through a binary float.
 
 Hostile input is bounded before any work that could take long (the limits
-are module constants, stated in every message that enforces them):
+are constants of :mod:`.grammar`, offered here too, and stated in every
+message that enforces them):
 
 - a formula has at most :data:`MAX_FORMULA_CHARS` characters and
   :data:`MAX_NODES` numbers, names and operators;
@@ -30,18 +31,15 @@ The text is normalised (Unicode NFKC, as Python does to identifiers; control
 and invisible formatting characters are refused) before it is parsed, so
 what runs is what is shown. A long formula is cut at its ``+ - * /`` chains
 into pieces that :func:`ast.parse` reads one at a time, so a sum of 50,000
-terms neither exhausts Python's parser nor costs quadratic time.
+terms neither exhausts Python's parser nor costs quadratic time (the
+reader: :mod:`.walker`).
 """
 
 from __future__ import annotations
 
-import ast
-import io
 import keyword
 import sys
-import tokenize
 import unicodedata
-import warnings
 from contextlib import contextmanager
 
 import sympy as sp
@@ -49,91 +47,14 @@ import sympy as sp
 from eqprop.errors import EqpropError
 
 from .confusables import check_raw
-from .numbers import (MAX_DIGITS, MAX_MAGNITUDE, _cut, _digits, _rdigits, check_printable,  # noqa: F401
-                      escape_controls, exact_number, shorten)
+from .grammar import (FUNCTIONS, MAX_CALL_DEPTH, MAX_DEPTH, MAX_EXPONENT, MAX_FORMULA_CHARS,
+                      MAX_NODES, NAME, NON_SMOOTH, depth_message, token_list)
+from .numbers import MAX_DIGITS, MAX_MAGNITUDE, _cut, check_printable, escape_controls, exact_number, shorten
+from .walker import FormulaReader
 
 __all__ = ["FUNCTIONS", "NON_SMOOTH", "parse_expression", "exact_number", "normalize_formula",
            "formula_names", "check_real", "escape_controls", "shorten", "MAX_FORMULA_CHARS", "MAX_NODES",
            "MAX_DEPTH", "MAX_CALL_DEPTH", "MAX_MAGNITUDE", "MAX_DIGITS", "MAX_EXPONENT"]
-
-
-def _sigmoid(z):
-    return 1 / (1 + sp.exp(-z))
-
-
-def _softplus(z):
-    return sp.log(1 + sp.exp(z))
-
-
-def _hardsigmoid(z):
-    return sp.Min(sp.Max(z, 0), 1)
-
-
-def _sqrt(z):
-    """sqrt of one argument: sp.sqrt(a, 3) took the 3 as its ``evaluate`` flag, silently."""
-    return sp.sqrt(z)
-
-
-def _log(z, *base):
-    """log(z), or log(z, b) to a base b: a number b must be positive and not 1 (SymPy makes
-    log(a, 0) zero, silently dropping the term, and log(a, -2) complex)."""
-    if len(base) > 1:
-        raise TypeError("log takes one or two arguments")
-    if base and base[0].is_number and (base[0].is_extended_positive is False or base[0] == 1):
-        raise ValueError(f"log(x, b) needs a base b > 0 other than 1, got {shorten(base[0], 30)}")
-    return sp.log(z, *base)
-
-
-_log.sympy_class = sp.log  # what check_sympy accepts in a SymPy expression
-
-
-#: Functions a string may call, by name. Smooth ones first.
-FUNCTIONS = {
-    "exp": sp.exp, "log": _log, "sqrt": _sqrt,
-    "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
-    "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh,
-    "asin": sp.asin, "acos": sp.acos, "atan": sp.atan,
-    "asinh": sp.asinh, "acosh": sp.acosh, "atanh": sp.atanh, "erf": sp.erf,
-    "sigmoid": _sigmoid, "softplus": _softplus,
-    # non-smooth: accepted, flagged as violating the C^2 assumption
-    "Abs": sp.Abs, "abs": sp.Abs, "Min": sp.Min, "min": sp.Min,
-    "Max": sp.Max, "max": sp.Max, "Heaviside": sp.Heaviside,
-    "sign": sp.sign, "floor": sp.floor, "ceiling": sp.ceiling,
-    "hardsigmoid": _hardsigmoid,
-}
-
-#: SymPy classes that break the twice-differentiable assumption.
-NON_SMOOTH = (sp.Abs, sp.Min, sp.Max, sp.Piecewise, sp.Heaviside, sp.sign,
-              sp.floor, sp.ceiling, sp.DiracDelta)
-
-_CONSTANTS = {"pi": sp.pi, "E": sp.E}
-
-#: Longest formula, in characters.
-MAX_FORMULA_CHARS = 1_000_000
-#: Most numbers, names and operators in one formula.
-MAX_NODES = 100_000
-#: Deepest nesting of a formula (a chain of + - or of * / counts once).
-MAX_DEPTH = 200
-#: Deepest nesting of function calls, tanh(tanh(...)): SymPy's time to check
-#: such a chain (is it real?) grows exponentially with its depth.
-MAX_CALL_DEPTH = 8
-#: Largest numeric exponent accepted (``9**9**9`` would never finish evaluating).
-MAX_EXPONENT = 1000
-
-_BINOPS = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
-    ast.Pow: lambda a, b: a ** b,
-}
-_FAMILY = {ast.Add: "add", ast.Sub: "add", ast.Mult: "mul", ast.Div: "mul"}
-
-#: A product of more factors than this is built in one step (sp.Mul(*factors)):
-#: the same value, in SymPy's canonical form, in linear instead of quadratic time.
-_PAIRWISE = 32
-#: Pieces of at most this many tokens go to ast.parse whole.
-_SMALL = 500
 
 
 def normalize_formula(text, what="expression"):
@@ -179,48 +100,13 @@ def normalize_formula(text, what="expression"):
     return text
 
 
-_NAME, _NUMBER_T, _OP = "name", "number", "op"
-_SIMPLE_OPS = frozenset({"+", "-", "*", "/", "**", "(", ")", ","})
-
-
-def _tokens(text):
-    """``(kind, string, start, end)`` for each token of a one-line formula; TokenError at the end
-    if it cannot be tokenized.
-
-    Columns count characters. ``kind`` is "name", "number", "op" or the
-    token's type name for anything else (strings, error tokens, ...).
-    """
-    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-        if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
-            continue
-        if tok.type == tokenize.NAME:
-            kind = _NAME
-        elif tok.type == tokenize.NUMBER:
-            kind = _NUMBER_T
-        elif tok.type == tokenize.OP:
-            kind = _OP
-        else:
-            kind = tokenize.tok_name.get(tok.type, "?")
-        yield kind, tok.string, tok.start[1], tok.end[1]
-
-
-def _token_list(text):
-    """All of :func:`_tokens`, or None if the text cannot be tokenized."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return list(_tokens(text))
-    except (tokenize.TokenError, SyntaxError, ValueError):
-        return None
-
-
 def formula_names(text, what="expression"):
     """The names a formula uses (variables and functions), without parsing it."""
     text = normalize_formula(text, what)
-    toks = _token_list(text)
+    toks = token_list(text)
     if toks is None:
         return set()
-    return {s for kind, s, _, _ in toks if kind == _NAME and not keyword.iskeyword(s)}
+    return {s for kind, s, _, _ in toks if kind == NAME and not keyword.iskeyword(s)}
 
 
 @contextmanager
@@ -252,15 +138,14 @@ def parse_expression(text, symbols, *, what="expression"):
     what : str
         Used in error messages ("energy", "cost", ...).
     """
-    from .walker import _Parser, _depth_message  # the reader (imports this module's tables)
     text = normalize_formula(text, what)
     try:
         with _stack_room():
-            return check_real(_Parser(text, symbols, what).run(), what)
+            return check_real(FormulaReader(text, symbols, what).run(), what)
     except EqpropError:
         raise
     except RecursionError:
-        raise EqpropError(f"{what}: {_depth_message(MAX_DEPTH)}") from None
+        raise EqpropError(f"{what}: {depth_message(MAX_DEPTH)}") from None
     except (TypeError, ValueError, ArithmeticError) as exc:  # SymPy refusing an operation
         raise EqpropError(f"{what}: cannot evaluate the formula ({type(exc).__name__}: "
                           f"{_cut(' '.join(str(exc).split()), 120)}); check for undefined "

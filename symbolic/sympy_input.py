@@ -31,7 +31,7 @@ from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 from eqprop.errors import EqpropError
 
 from .parse import FUNCTIONS, MAX_CALL_DEPTH, check_real, MAX_DEPTH, MAX_EXPONENT, exact_number, shorten
-from .walker import _calls_message, _depth_message
+from .grammar import calls_message, depth_message
 
 __all__ = ["check_sympy", "SYMPY_FUNCTIONS"]
 
@@ -123,8 +123,8 @@ def check_sympy(expr, what="expression"):
         levels = 1 + max((height[k][0] for k in kids), default=0)
         calls = (kind == "call") + max((height[k][1] for k in kids), default=0)
         if levels > MAX_DEPTH:
-            raise EqpropError(f"{what}: {_depth_message(levels)}")
+            raise EqpropError(f"{what}: {depth_message(levels)}")
         if calls > MAX_CALL_DEPTH:
-            raise EqpropError(f"{what}: {_calls_message()}")
+            raise EqpropError(f"{what}: {calls_message()}")
         height[node] = (levels, calls)
     return check_real(expr.xreplace(floats) if floats else expr, what)

@@ -1,10 +1,11 @@
 """The formula reader behind :func:`eqprop.symbolic.parse.parse_expression`.
 
-:class:`_Parser` cuts a long formula at its ``+ - * /`` chains into pieces
-that :func:`ast.parse` reads one at a time; :class:`_Walker` walks each
-piece's syntax tree node by node under the parser's whitelist; :class:`_Arith`
-builds the SymPy result with every exact number sized before it is computed.
-The limits are :mod:`eqprop.symbolic.parse`'s constants.
+:class:`FormulaReader` cuts a long formula at its ``+ - * /`` chains into
+pieces that :func:`ast.parse` reads one at a time; :class:`_Walker` walks
+each piece's syntax tree node by node under the reader's whitelist;
+:class:`~.arith.Arith` builds the SymPy result with every exact number sized
+before it is computed. The limits are :mod:`eqprop.symbolic.grammar`'s
+constants.
 """
 
 from __future__ import annotations
@@ -14,144 +15,15 @@ import keyword
 import tokenize
 import warnings
 
-import sympy as sp
-
 from eqprop.errors import EqpropError
 
-from .confusables import check_name
-from .parse import (_NAME, _NUMBER_T, _OP, FUNCTIONS, MAX_CALL_DEPTH, MAX_DEPTH, MAX_DIGITS, MAX_EXPONENT, MAX_NODES, _BINOPS, _CONSTANTS, _FAMILY, _PAIRWISE, _SIMPLE_OPS, _SMALL, _cut, _digits, _rdigits, _tokens, exact_number, shorten)
+from .arith import Arith
+from .grammar import (BINOPS, FAMILY, FUNCTIONS, MAX_CALL_DEPTH, MAX_DEPTH, MAX_NODES, NAME, NUMBER,
+                      OP, SIMPLE_OPS, SMALL, calls_message, depth_message, nesting, tokens)
+from .numbers import _cut, exact_number, shorten
 
 
-def _coeff_digits(e):
-    """An upper bound on the digits that ``e``'s numbers add to a product they join."""
-    if e.is_Rational:
-        return _rdigits(e)
-    if e.is_Pow:
-        if e.base.is_Rational and e.exp.is_Rational:  # sqrt(2): combines with others
-            return int(_rdigits(e.base) * abs(e.exp)) + 1
-        return 0
-    if e.is_Mul:
-        return sum(_coeff_digits(a) for a in e.args if a.is_Rational or a.is_Pow)
-    if e.is_Add:  # a number times a sum multiplies every term's coefficient
-        return max(_coeff_digits(a) for a in e.args)
-    return 0
-
-
-def _pow_digits(base):
-    """Digits per unit of exponent of the numbers that ``base**n`` computes."""
-    if base.is_Rational:
-        return _rdigits(base)
-    if base.is_Pow and base.base.is_Rational and base.exp.is_Rational:
-        return _rdigits(base.base) * abs(base.exp)
-    if base.is_Mul:  # (2*a)**n is 2**n * a**n
-        return sum(_pow_digits(a) for a in base.args)
-    return 0  # a sum, a symbol or a function: base**n stays unexpanded
-
-
-class _Arith:
-    """``+ - * / **`` and calls, refusing numbers beyond MAX_DIGITS before building them."""
-
-    def __init__(self, what):
-        self.what = what
-
-    def fail(self, msg):
-        raise EqpropError(f"{self.what}: {msg}")
-
-    def grown(self, kind, digits):
-        self.fail(f"the numbers in this {kind} would need about {digits:,} digits; an exact "
-                  f"number may have at most {MAX_DIGITS:,}")
-
-    def checked(self, e):
-        if e.is_Rational and _rdigits(e) > MAX_DIGITS:
-            self.grown("expression", _rdigits(e))
-        return e
-
-    def add(self, terms):
-        """``terms[0] + terms[1] + ...``: the same as adding them one by one, in linear time."""
-        if len(terms) == 1:
-            return terms[0]
-        # like terms' coefficients add up: bound the digits of each sum first
-        groups = {}
-        for t in terms:
-            for u in (t.args if t.is_Add else (t,)):
-                c, rest = u.as_coeff_Mul()
-                if not c.is_Rational:
-                    continue
-                g = groups.get(rest)
-                if g is None:
-                    g = groups[rest] = [set(), 0, 0]
-                q = int(c.q)
-                if q not in g[0]:
-                    g[0].add(q)
-                    g[1] += _digits(q)
-                g[2] = max(g[2], _digits(c.p))
-                bound = g[1] + g[2] + _digits(len(terms))
-                if bound > MAX_DIGITS:
-                    self.grown("sum", bound)
-        return self.checked(sp.Add(*terms))
-
-    def mul(self, first, rest):
-        """``first`` times (or divided by, where the flag says so) each of ``rest``, left to right."""
-        if len(rest) <= _PAIRWISE:
-            acc = first
-            for div, f in rest:
-                bound = _coeff_digits(acc) + _coeff_digits(f)
-                if bound > MAX_DIGITS:
-                    self.grown("product", bound)
-                acc = self.checked(acc / f if div else acc * f)
-            return acc
-        factors = [first] + [sp.Pow(f, -1) if div else f for div, f in rest]
-        bound = sum(_coeff_digits(f) for f in factors)
-        if bound > MAX_DIGITS:
-            self.grown("product", bound)
-        return self.checked(sp.Mul(*factors))
-
-    def power(self, base, exp):
-        if exp.is_Rational and abs(exp) > MAX_EXPONENT:
-            self.fail(f"exponent {shorten(exp, 40)} is too large (at most {MAX_EXPONENT}); "
-                      "a formula must stay small enough to differentiate")
-        if exp.is_Rational:
-            size = _pow_digits(base) * abs(exp)
-            if size > MAX_DIGITS:
-                self.fail(f"a power would need about {int(size):,} digits; an exact number may "
-                          f"have at most {MAX_DIGITS:,} (the base and the exponent are both "
-                          "bounded before the power is computed)")
-        return self.checked(base ** exp)
-
-    def call(self, name, args):
-        if name not in FUNCTIONS:
-            check_name(name, self.what)  # 'tаnh' with a Cyrillic 'а' says so
-            known = ", ".join(sorted(FUNCTIONS))
-            self.fail(f"unknown function '{name}'; allowed: {known}")
-        try:
-            return self.checked(FUNCTIONS[name](*args))
-        except TypeError:
-            self.fail(f"wrong number of arguments to {name}(): got {len(args)}")
-
-    def name(self, ident, symbols):
-        if ident in symbols:
-            return symbols[ident]
-        if ident in _CONSTANTS:
-            return _CONSTANTS[ident]
-        if ident in FUNCTIONS:
-            self.fail(f"'{ident}' is a function; call it, e.g. {ident}(s)")
-        check_name(ident, self.what)  # a lookalike of a declared name says so
-        declared = ", ".join(sorted(symbols)) or "none"
-        self.fail(f"undeclared symbol '{ident}'; declare it in state, params or data "
-                  f"(declared: {_cut(declared, 200)})")
-
-
-def _depth_message(depth):
-    return (f"the formula is nested {depth}+ levels deep; at most {MAX_DEPTH} levels of "
-            "parentheses, function calls, powers and signs are allowed")
-
-
-def _calls_message():
-    return (f"function calls are nested more than {MAX_CALL_DEPTH} deep, as in tanh(tanh(...)); "
-            f"at most {MAX_CALL_DEPTH} are allowed (SymPy's work grows exponentially with the depth)")
-
-
-class _Parser(_Arith):
+class FormulaReader(Arith):
     """Parses one normalised formula: small ones with ast.parse whole, long ones in pieces."""
 
     def __init__(self, text, symbols, what):
@@ -164,9 +36,9 @@ class _Parser(_Arith):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                for tok in _tokens(self.text):
+                for tok in tokens(self.text):
                     toks.append(tok)
-                    nodes += tok[0] in (_NAME, _NUMBER_T) or (tok[0] == _OP and tok[1] not in "()[]{},")
+                    nodes += tok[0] in (NAME, NUMBER) or (tok[0] == OP and tok[1] not in "()[]{},")
                     if nodes > MAX_NODES:
                         self.fail(f"the formula has more than {MAX_NODES:,} numbers, names and "
                                   f"operators; at most {MAX_NODES:,} are allowed")
@@ -176,25 +48,25 @@ class _Parser(_Arith):
             return self.leaf(self.text, 0, 0)  # unbalanced brackets and the like: Python says where
         for tok in toks:
             kind, s = tok[0], tok[1]
-            if kind == _NAME or kind == _NUMBER_T:
-                if kind == _NUMBER_T:
+            if kind == NAME or kind == NUMBER:
+                if kind == NUMBER:
                     self.check_literal(s)
                 elif keyword.iskeyword(s) and odd is None:
                     odd = tok
-            elif kind == _OP:
+            elif kind == OP:
                 if s in "([{":
                     level += 1
                     deepest = max(deepest, level)
                 elif s in ")]}":
                     level -= 1
-                if s not in _SIMPLE_OPS and odd is None:
+                if s not in SIMPLE_OPS and odd is None:
                     odd = tok
             elif odd is None:
                 odd = tok
         if deepest > MAX_DEPTH:
             self.fail(f"the formula nests {deepest} levels of brackets; at most {MAX_DEPTH} "
                       "are allowed")
-        if len(toks) <= _SMALL:
+        if len(toks) <= SMALL:
             return self.leaf(self.text, 0, 0)
         if odd is not None:
             what = "a string" if odd[0] == "STRING" else repr(_cut(odd[1], 20))
@@ -216,9 +88,9 @@ class _Parser(_Arith):
         """Index of each '(' -> its ')'; None when they do not balance."""
         match, stack = {}, []
         for i, tok in enumerate(toks):
-            if tok[0] == _OP and tok[1] == "(":
+            if tok[0] == OP and tok[1] == "(":
                 stack.append(i)
-            elif tok[0] == _OP and tok[1] == ")":
+            elif tok[0] == OP and tok[1] == ")":
                 if not stack:
                     return None
                 match[stack.pop()] = i
@@ -235,29 +107,17 @@ class _Parser(_Arith):
             self.fail(f"malformed formula {shorten(src, 120)}{col}: {exc.msg}; "
                       "write it in Python syntax, e.g. 'x**2/2 - w*tanh(x)'")
         except (RecursionError, MemoryError):
-            self.fail(_depth_message(MAX_DEPTH))
+            self.fail(depth_message(MAX_DEPTH))
         self.check_tree(tree.body, depth, calls)
         return _Walker(src, self.symbols, self).visit(tree.body)
 
     def check_tree(self, root, depth, calls):
         """Depth of the tree (a chain of + - or * / counts once), iteratively, before walking it."""
-        stack = [(root, depth + 1, calls)]
-        while stack:
-            node, d, c = stack.pop()
+        for _node, d, c in nesting(root, depth + 1, calls):
             if d > MAX_DEPTH:
-                self.fail(_depth_message(d))
-            if isinstance(node, ast.BinOp):
-                fam = _FAMILY.get(type(node.op))
-                left = node.left
-                same = fam and isinstance(left, ast.BinOp) and _FAMILY.get(type(left.op)) == fam
-                stack.append((left, d if same else d + 1, c))
-                stack.append((node.right, d + 1, c))
-                continue
-            if isinstance(node, ast.Call):
-                c += 1
-                if c > MAX_CALL_DEPTH:
-                    self.fail(_calls_message())
-            stack.extend((ch, d + 1, c) for ch in ast.iter_child_nodes(node) if isinstance(ch, ast.expr))
+                self.fail(depth_message(d))
+            if c > MAX_CALL_DEPTH:
+                self.fail(calls_message())
 
     # -- a long formula, cut at its operators
     def malformed(self, i):
@@ -273,10 +133,10 @@ class _Parser(_Arith):
             lo, hi = lo + 1, hi - 1  # redundant brackets
         if lo >= hi:
             self.malformed(lo)
-        if hi - lo <= _SMALL:
+        if hi - lo <= SMALL:
             return self.leaf(self.text[toks[lo][2]:toks[hi - 1][3]], depth, toks[lo][2], calls)
         if depth >= MAX_DEPTH:
-            self.fail(_depth_message(depth + 1))
+            self.fail(depth_message(depth + 1))
         adds, muls, power, operand = [], [], None, False
         i = lo
         while i < hi:
@@ -284,7 +144,7 @@ class _Parser(_Arith):
             if s == "(":
                 i, operand = match[i] + 1, True
                 continue
-            if kind == _OP:
+            if kind == OP:
                 if s == ",":
                     self.fail(f"a comma outside a function call (column {toks[i][2] + 1}) is not "
                               "allowed; a formula is one scalar expression")
@@ -311,19 +171,19 @@ class _Parser(_Arith):
             rest = [(toks[a][1] == "/", self.span(a + 1, b, depth + 1, calls))
                     for a, b in zip(cuts[1:], cuts[2:])]
             return self.mul(first, rest)
-        if toks[lo][0] == _OP and toks[lo][1] in ("+", "-"):
+        if toks[lo][0] == OP and toks[lo][1] in ("+", "-"):
             negative = False
-            while lo < hi and toks[lo][0] == _OP and toks[lo][1] in ("+", "-"):
+            while lo < hi and toks[lo][0] == OP and toks[lo][1] in ("+", "-"):
                 negative ^= toks[lo][1] == "-"
                 lo, depth = lo + 1, depth + 1
                 if depth > MAX_DEPTH:
-                    self.fail(_depth_message(depth))
+                    self.fail(depth_message(depth))
             operand = self.span(lo, hi, depth, calls)
             return -operand if negative else operand
         if power is not None:
             return self.power(self.span(lo, power, depth + 1, calls),
                               self.span(power + 1, hi, depth + 1, calls))
-        if toks[lo][0] == _NAME and toks[lo + 1][1] == "(" and match.get(lo + 1) == hi - 1:
+        if toks[lo][0] == NAME and toks[lo + 1][1] == "(" and match.get(lo + 1) == hi - 1:
             args, start = [], lo + 2
             i = start
             while i < hi - 1:
@@ -342,7 +202,7 @@ class _Parser(_Arith):
             if name not in FUNCTIONS:
                 self.call(name, [])
             if calls + 1 > MAX_CALL_DEPTH:
-                self.fail(_calls_message())
+                self.fail(calls_message())
             return self.call(name, [self.span(a, b, depth + 1, calls + 1) for a, b in args])
         self.malformed(lo + 1)
 
@@ -360,7 +220,7 @@ class _Walker:
     def chain(self, node, family):
         """The operands of ``a op b op c ...`` (one family, left to right), without recursing."""
         items = []
-        while isinstance(node, ast.BinOp) and _FAMILY.get(type(node.op)) == family:
+        while isinstance(node, ast.BinOp) and FAMILY.get(type(node.op)) == family:
             items.append((type(node.op), node.right))
             node = node.left
         first = self.visit(node)
@@ -368,11 +228,11 @@ class _Walker:
 
     def visit(self, node):
         if isinstance(node, ast.BinOp):
-            if type(node.op) not in _BINOPS:
+            if type(node.op) not in BINOPS:
                 hint = " (use ** for powers)" if isinstance(node.op, ast.BitXor) else ""
                 self.fail(f"operator {type(node.op).__name__} is not allowed{hint}; "
                           "use + - * / **")
-            family = _FAMILY.get(type(node.op))
+            family = FAMILY.get(type(node.op))
             if family == "add":
                 first, rest = self.chain(node, "add")
                 return self.arith.add([first] + [-t if op is ast.Sub else t for op, t in rest])

@@ -216,11 +216,18 @@ def _flatten(n, op):
     return out
 
 
+class _Number:
+    """A number printed as a leaf, as a ``num`` node prints (the printer builds no nodes)."""
+
+    op, args, shape, ndim = "num", (), (), 0
+
+    def __init__(self, value):
+        self.attrs = (sp.sympify(value),)
+
+
 def _number(v):
-    from .ir import num
-    return num(v)
+    return _Number(v)
 
 
 def _neg_num(t):
-    from .ir import num
-    return num(-t.attrs[0])
+    return _Number(-t.attrs[0])

@@ -21,6 +21,8 @@ import sympy as sp
 
 from eqprop.errors import EqpropError
 
+from ..activations import rho_function
+
 from .model import ArrayModel
 
 __all__ = ["layered"]
@@ -48,7 +50,6 @@ def layered(layers, *, rho="sigmoid", biases=False, cost="squared", seed=0, asym
     by its ``--data``). Parameters are named ``W01, W12, ...`` and ``b0, b1,
     ...``; state blocks ``s0, s1, ...``.
     """
-    from ..builtins import rho_function
     sizes = _sizes(layers)
     L = len(sizes) - 1
     rho_expr = rho_function(rho)

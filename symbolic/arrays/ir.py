@@ -28,133 +28,15 @@ naming both shapes.
 from __future__ import annotations
 
 import math
-import weakref
 
 import sympy as sp
 
-from eqprop.errors import EqpropError
+from .nodes import (ROLES, Node, ShapeError, broadcast_shapes, is_num, is_zero, make_node, num,
+                    shape_text, var, walk, zeros)
 
 __all__ = ["Node", "ShapeError", "ROLES", "var", "num", "zeros", "add", "neg", "sub", "mul", "div",
            "power", "fn", "matmul", "transpose", "total", "lse", "softmax", "roll", "reshape",
            "broadcast", "outer", "batchsum", "is_zero", "broadcast_shapes", "walk"]
-
-#: a variable's role -> its level (see the module docstring)
-ROLES = {"param": 0, "constant": 0, "data": 1, "state": 2, "tangent": 3}
-_BATCHED_ROLES = ("data", "state", "tangent")
-
-
-class ShapeError(EqpropError):
-    """Two shapes that do not fit (the message names both)."""
-
-
-class Node:
-    """One array operation; build nodes with the module's constructors, never directly.
-
-    ``op`` names the operation, ``args`` are its operand nodes, ``attrs`` its
-    other (hashable) data; ``shape`` is per example, ``batched`` whether a
-    batch axis goes in front, ``level`` the latest input it depends on.
-    """
-
-    __slots__ = ("op", "args", "attrs", "shape", "batched", "level", "__weakref__")
-
-    @property
-    def size(self):
-        return math.prod(self.shape)
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    def __repr__(self):
-        from .display import text
-        return f"<{self.op} {text(self)} {self.shape}{' batched' if self.batched else ''}>"
-
-    # a node is its own key: interning makes structural equality identity
-    __hash__ = object.__hash__
-
-    def __eq__(self, other):
-        return self is other
-
-
-_TABLE = weakref.WeakValueDictionary()
-
-
-def _node(op, args, attrs, shape, batched=None, level=None):
-    key = (op, tuple(id(a) for a in args), attrs, tuple(shape))
-    found = _TABLE.get(key)
-    if found is not None:
-        return found
-    n = object.__new__(Node)
-    n.op, n.args, n.attrs, n.shape = op, tuple(args), attrs, tuple(int(d) for d in shape)
-    n.batched = any(a.batched for a in args) if batched is None else batched
-    n.level = max((a.level for a in args), default=-1) if level is None else level
-    _TABLE[key] = n
-    return n
-
-
-def walk(roots, stop=()):
-    """Every node reachable from ``roots``, each once, arguments before their users.
-
-    The walk does not go below a node whose id is in ``stop`` (values already known).
-    """
-    seen, order = set(), []
-    stack = [(r, False) for r in reversed(list(roots))]
-    while stack:
-        n, done = stack.pop()
-        if done:
-            order.append(n)
-            continue
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        stack.append((n, True))
-        if id(n) not in stop:
-            stack.extend((a, False) for a in reversed(n.args) if id(a) not in seen)
-    return order
-
-
-# -- leaves -----------------------------------------------------------------------------
-def var(name, role, shape):
-    """A declared variable: ``role`` is one of :data:`ROLES`."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}")
-    return _node("var", (), (name, role), shape, batched=role in _BATCHED_ROLES,
-                 level=ROLES[role])
-
-
-def num(value):
-    """A scalar number (a SymPy number: exact where it can be)."""
-    value = sp.sympify(value)
-    return _node("num", (), (value,), ())
-
-
-def zeros(shape):
-    """An array of zeros (unbatched: it broadcasts against any batch)."""
-    return _node("zeros", (), (tuple(shape),), shape)
-
-
-def is_zero(n):
-    return n.op == "zeros" or (n.op == "num" and n.attrs[0] == 0)
-
-
-def _is_num(n, value=None):
-    return n.op == "num" and (value is None or n.attrs[0] == value)
-
-
-def _shape_text(shape):
-    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
-
-
-def broadcast_shapes(a, b, what="combine"):
-    """numpy's broadcast of two shapes, or a :class:`ShapeError` naming both."""
-    out = []
-    for x, y in zip(reversed((1,) * (len(b) - len(a)) + tuple(a)),
-                    reversed((1,) * (len(a) - len(b)) + tuple(b))):
-        if x != y and 1 not in (x, y):
-            raise ShapeError(f"cannot {what} shapes {_shape_text(a)} and {_shape_text(b)}: "
-                             f"{x} against {y}")
-        out.append(max(x, y) if 1 in (x, y) else x)
-    return tuple(reversed(out))
 
 
 def _fit(n, shape):
@@ -171,22 +53,22 @@ def add(a, b):
     if is_zero(b):
         return _fit(a, shape)
     a, b = _unwrap(a, b, shape)
-    if _is_num(a) and _is_num(b):
+    if is_num(a) and is_num(b):
         return num(a.attrs[0] + b.attrs[0])
     if a.op == "neg" and b.op == "neg":  # -x - y = -(x + y)
         return neg(add(a.args[0], b.args[0]))
-    return _node("add", (a, b), (), shape)
+    return make_node("add", (a, b), (), shape)
 
 
 def neg(a):
     """``-a``."""
     if is_zero(a):
         return a
-    if _is_num(a):
+    if is_num(a):
         return num(-a.attrs[0])
     if a.op == "neg":
         return a.args[0]
-    return _node("neg", (a,), (), a.shape)
+    return make_node("neg", (a,), (), a.shape)
 
 
 def sub(a, b):
@@ -238,7 +120,7 @@ def mul(a, b):
 def _factors(n):
     """The factors of a product (nested products flattened, broadcasting left implicit: the
     product is broadcast to its shape at the end), left to right."""
-    if n.op == "mul" and not _is_num(n.args[0]):
+    if n.op == "mul" and not is_num(n.args[0]):
         return _factors(n.args[0]) + _factors(n.args[1])
     if n.op == "broadcast":
         return _factors(n.args[0])
@@ -249,7 +131,7 @@ def _product(factors):
     """The product of ``factors`` with powers of one base combined (x * x**-1 cancels)."""
     powers = {}
     for f in factors:
-        base, e = (f.args[0], f.args[1].attrs[0]) if f.op == "pow" and _is_num(f.args[1]) \
+        base, e = (f.args[0], f.args[1].attrs[0]) if f.op == "pow" and is_num(f.args[1]) \
             else (f, sp.Integer(1))
         key = id(base)
         if key in powers:
@@ -261,7 +143,7 @@ def _product(factors):
         if e == 0:
             continue
         f = base if e == 1 else power(base, num(e))
-        out = f if out is None else _node("mul", (out, f), (), broadcast_shapes(out.shape, f.shape))
+        out = f if out is None else make_node("mul", (out, f), (), broadcast_shapes(out.shape, f.shape))
     return out
 
 
@@ -269,13 +151,13 @@ def _scaled(c, rest, shape):
     """``c * rest`` (c a positive number) with the shape ``shape``."""
     if c == 1:
         return _fit(rest, shape)
-    out = _node("mul", (num(c), rest), (), rest.shape)
+    out = make_node("mul", (num(c), rest), (), rest.shape)
     return _fit(out, shape)
 
 
 def div(a, b):
     """``a / b``: ``a * b**-1``."""
-    if _is_num(b):
+    if is_num(b):
         if b.attrs[0] == 0:
             raise ShapeError("division by the number 0")
         return mul(num(1 / b.attrs[0]), a)
@@ -285,15 +167,15 @@ def div(a, b):
 def power(a, b):
     """``a ** b``, elementwise; ``b`` a number (the usual case) or an array."""
     shape = broadcast_shapes(a.shape, b.shape, "raise")
-    if _is_num(b, 1):
+    if is_num(b, 1):
         return _fit(a, shape)
-    if _is_num(b, 0):
+    if is_num(b, 0):
         return _fit(num(1), shape)
-    if _is_num(a) and _is_num(b):
+    if is_num(a) and is_num(b):
         return num(a.attrs[0] ** b.attrs[0])
-    if a.op == "pow" and _is_num(a.args[1]) and _is_num(b) and b.attrs[0].is_integer:
+    if a.op == "pow" and is_num(a.args[1]) and is_num(b) and b.attrs[0].is_integer:
         return power(a.args[0], num(a.args[1].attrs[0] * b.attrs[0]))  # (a**c)**k, k whole
-    return _node("pow", (a, b), (), shape)
+    return make_node("pow", (a, b), (), shape)
 
 
 def fn(name, expr, a, order=0):
@@ -303,12 +185,12 @@ def fn(name, expr, a, order=0):
     as ``rho``); the derivatives' formulas come from SymPy when code is
     generated.
     """
-    if _is_num(a):
+    if is_num(a):
         z = sp.Symbol("z", real=True)
         value = sp.diff(expr, z, order).subs(z, a.attrs[0]) if order else expr.subs(z, a.attrs[0])
         if value.is_number and value.is_real and value.is_finite:
             return num(value)
-    return _node("fn", (a,), (name, int(order), expr), a.shape)
+    return make_node("fn", (a,), (name, int(order), expr), a.shape)
 
 
 # -- linear algebra -----------------------------------------------------------------------
@@ -317,7 +199,7 @@ def transpose(a):
     if a.ndim < 2:
         return a
     if a.ndim != 2:
-        raise ShapeError(f"transpose: takes a vector or a matrix, got shape {_shape_text(a.shape)}")
+        raise ShapeError(f"transpose: takes a vector or a matrix, got shape {shape_text(a.shape)}")
     if a.op == "transpose":
         return a.args[0]
     if is_zero(a):
@@ -328,24 +210,24 @@ def transpose(a):
         return outer(a.args[1], a.args[0])
     if a.op == "batchsum":
         return batchsum(transpose(a.args[0]))
-    return _node("transpose", (a,), (), a.shape[::-1])
+    return make_node("transpose", (a,), (), a.shape[::-1])
 
 
 def matmul(a, b):
     """``a @ b`` for vectors and matrices, as numpy; ``v @ W`` is written ``W^T @ v``."""
     if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError(f"@ needs vectors or matrices, got shapes {_shape_text(a.shape)} and "
-                         f"{_shape_text(b.shape)} (use * to multiply by a scalar)")
+        raise ShapeError(f"@ needs vectors or matrices, got shapes {shape_text(a.shape)} and "
+                         f"{shape_text(b.shape)} (use * to multiply by a scalar)")
     if a.ndim > 2 or b.ndim > 2:
-        raise ShapeError(f"@ takes vectors and matrices, got shapes {_shape_text(a.shape)} and "
-                         f"{_shape_text(b.shape)}; reshape or sum first")
+        raise ShapeError(f"@ takes vectors and matrices, got shapes {shape_text(a.shape)} and "
+                         f"{shape_text(b.shape)}; reshape or sum first")
     inner_a = a.shape[-1]
     inner_b = b.shape[0]
     if inner_a != inner_b:
         what = (f"{inner_a} entries against {inner_b}" if a.ndim == 1 and b.ndim == 1 else
                 f"{inner_a} {'entries' if a.ndim == 1 else 'columns'} against {inner_b} "
                 f"{'entries' if b.ndim == 1 else 'rows'}")
-        raise ShapeError(f"@: shapes {_shape_text(a.shape)} and {_shape_text(b.shape)} do not "
+        raise ShapeError(f"@: shapes {shape_text(a.shape)} and {shape_text(b.shape)} do not "
                          f"fit ({what})")
     shape = a.shape[:-1] + b.shape[1:]
     if is_zero(a) or is_zero(b):
@@ -356,14 +238,14 @@ def matmul(a, b):
         return neg(matmul(a, b.args[0]))
     if a.ndim == 1 and b.ndim == 2:
         return matmul(transpose(b), a)
-    return _node("matmul", (a, b), (), shape)
+    return make_node("matmul", (a, b), (), shape)
 
 
 def outer(a, b):
     """The outer product ``a b^T`` of two vectors."""
     if a.ndim != 1 or b.ndim != 1:
-        raise ShapeError(f"outer: takes two vectors, got shapes {_shape_text(a.shape)} and "
-                         f"{_shape_text(b.shape)}")
+        raise ShapeError(f"outer: takes two vectors, got shapes {shape_text(a.shape)} and "
+                         f"{shape_text(b.shape)}")
     shape = (a.shape[0], b.shape[0])
     if is_zero(a) or is_zero(b):
         return zeros(shape)
@@ -371,7 +253,7 @@ def outer(a, b):
         return neg(outer(a.args[0], b))
     if b.op == "neg":
         return neg(outer(a, b.args[0]))
-    return _node("outer", (a, b), (), shape)
+    return make_node("outer", (a, b), (), shape)
 
 
 # -- reductions and rearrangements -------------------------------------------------------
@@ -384,7 +266,7 @@ def _axes(a, axis, what):
     for k in items:
         if not -a.ndim <= k < a.ndim:
             raise ShapeError(f"{what}: axis {k} is out of range for an array of shape "
-                             f"{_shape_text(a.shape)} ({a.ndim} axes)")
+                             f"{shape_text(a.shape)} ({a.ndim} axes)")
         out.append(k % a.ndim)
     if len(set(out)) != len(out):
         raise ShapeError(f"{what}: axis {axis} names an axis twice")
@@ -407,7 +289,7 @@ def total(a, axis=None, keepdims=False):
         return zeros(shape)
     if a.op == "neg":
         return neg(total(a.args[0], axes, keepdims))
-    return _node("sum", (a,), (axes, bool(keepdims)), shape)
+    return make_node("sum", (a,), (axes, bool(keepdims)), shape)
 
 
 def lse(a, axis=None):
@@ -415,7 +297,7 @@ def lse(a, axis=None):
     axes = _axes(a, axis, "logsumexp")
     if not axes:
         return a
-    return _node("lse", (a,), (axes,), _reduced(a.shape, axes, False))
+    return make_node("lse", (a,), (axes,), _reduced(a.shape, axes, False))
 
 
 def softmax(a, axis=None):
@@ -423,7 +305,7 @@ def softmax(a, axis=None):
     axes = _axes(a, axis, "softmax")
     if not axes:
         return broadcast(num(1), a.shape) if a.shape else num(1)
-    return _node("softmax", (a,), (axes,), a.shape)
+    return make_node("softmax", (a,), (axes,), a.shape)
 
 
 def roll(a, shift, axis):
@@ -436,7 +318,7 @@ def roll(a, shift, axis):
         return roll(a.args[0], a.attrs[0] + shift, axis)
     if a.op == "neg":
         return neg(roll(a.args[0], shift, axis))
-    return _node("roll", (a,), (shift, axis), a.shape)
+    return make_node("roll", (a,), (shift, axis), a.shape)
 
 
 def reshape(a, shape):
@@ -444,7 +326,7 @@ def reshape(a, shape):
     shape = tuple(int(d) for d in shape)
     if math.prod(shape) != a.size:
         raise ShapeError(f"reshape: cannot put the {a.size} entries of shape "
-                         f"{_shape_text(a.shape)} into shape {_shape_text(shape)}")
+                         f"{shape_text(a.shape)} into shape {shape_text(shape)}")
     if shape == a.shape:
         return a
     if a.ndim == 0 or (a.op == "broadcast" and a.args[0].ndim == 0):
@@ -455,14 +337,14 @@ def reshape(a, shape):
         return zeros(shape)
     if a.op == "neg":
         return neg(reshape(a.args[0], shape))
-    return _node("reshape", (a,), (shape,), shape)
+    return make_node("reshape", (a,), (shape,), shape)
 
 
 def broadcast(a, shape):
     """``a`` repeated to ``shape`` by numpy's broadcasting rules."""
     shape = tuple(shape)
     if broadcast_shapes(a.shape, shape, "broadcast") != shape:
-        raise ShapeError(f"cannot broadcast shape {_shape_text(a.shape)} to {_shape_text(shape)}")
+        raise ShapeError(f"cannot broadcast shape {shape_text(a.shape)} to {shape_text(shape)}")
     if a.shape == shape:
         return a
     if is_zero(a):
@@ -471,7 +353,7 @@ def broadcast(a, shape):
         return neg(broadcast(a.args[0], shape))
     if a.op == "broadcast":
         return broadcast(a.args[0], shape)
-    return _node("broadcast", (a,), (shape,), shape)
+    return make_node("broadcast", (a,), (shape,), shape)
 
 
 def batchsum(a):
@@ -503,5 +385,5 @@ def batchsum(a):
         build = {"mul": mul, "outer": outer, "matmul": matmul}[a.op]
         return build(batchsum(x), y) if x.batched else build(x, batchsum(y))
     if a.batched and a.op in ("transpose", "sum", "reshape", "roll", "broadcast"):
-        return _node(a.op, (batchsum(a.args[0]),), a.attrs, a.shape)
-    return _node("batchsum", (a,), (), a.shape, batched=False)
+        return make_node(a.op, (batchsum(a.args[0]),), a.attrs, a.shape)
+    return make_node("batchsum", (a,), (), a.shape, batched=False)

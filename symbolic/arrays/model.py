@@ -42,16 +42,14 @@ table::
 
 Parameters are differentiated (theta), constants are not; both are shared
 by the examples of a batch. Data are per example. Each array's numbers come
-from ``values``, ``init`` or ``file`` (:mod:`.values`); a scalar may be
-given as its value alone (``b = "2"``).
+from ``values``, ``init`` or ``file`` (:mod:`.specs`, :mod:`.values`); a
+scalar may be given as its value alone (``b = "2"``).
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -59,173 +57,20 @@ import sympy as sp
 
 from eqprop.errors import EqpropError
 
+from ..activations import rho_function
 from ..confusables import check_name
-from ..model import MAX_DATA, MAX_PARAMS, MAX_STATE, VERIFY_KEYS, Model, _model_name, _name_of
-from ..numbers import exact_number, shorten
-from ..parse import FUNCTIONS
+from ..grammar import FUNCTIONS
+from ..model import MAX_DATA, MAX_PARAMS, MAX_STATE, VERIFY_KEYS, Model, model_name, variable_name
+from ..numbers import shorten
 from . import ir
 from .expand import MAX_EXPANDED_TERMS, expansion_terms, expand, scalar_names
 from .parse import ARRAY_FUNCTIONS, parse_array
-from .values import (check_range, draw, exact_array, exact_from_float, generator, parse_init,
-                     read_npy)
+from .specs import MAX_DIM, ROLE_OF, Spec, parse_dims, parse_shape, parse_spec
 
 __all__ = ["ArrayModel", "Spec", "MAX_DIM", "SCALE_KEYS"]
 
-#: the largest size of one dimension
-MAX_DIM = 10**8
 #: keys of a model's ``[scale]`` table (defaults for ``eqprop scale``)
 SCALE_KEYS = ("dims", "batch", "eps", "steps", "beta", "data", "init")
-_ROLES = ("params", "constants", "data")
-_ROLE_OF = {"params": "param", "constants": "constant", "data": "data"}
-_SPEC_KEYS = {"shape", "values", "init", "file", "dataset"}
-
-
-@dataclass(frozen=True)
-class Spec:
-    """One declared array: its shape and where its numbers come from (exactly one of
-    ``values``, ``init``, ``file``; a data array may name a ``dataset`` column too)."""
-
-    name: str
-    role: str
-    shape: tuple
-    values: object = None
-    array: object = None
-    init: tuple = None
-    file: str = None
-    dataset: str = None
-
-    @property
-    def size(self):
-        return math.prod(self.shape)
-
-
-def _shape(text, dims, what):
-    """A declared shape ("n, m", ["n", 3], 4, "()") as a tuple of sizes."""
-    if isinstance(text, bool):
-        raise EqpropError(f"{what}: a shape is text such as \"n, m\", got a boolean")
-    if isinstance(text, int):
-        items = [text]
-    elif isinstance(text, str):
-        body = text.strip()
-        if body.startswith("(") and body.endswith(")"):
-            body = body[1:-1]
-        if len(body) > 1000:
-            raise EqpropError(f"{what}: the shape text is too long")
-        items = [t.strip() for t in body.split(",")] if body else []
-        if items and not items[-1] and len(items) > 1:  # "(n,)": a trailing comma
-            items.pop()
-        if any(not t for t in items):
-            raise EqpropError(f"{what}: shape {shorten(text, 40)} has an empty entry between "
-                              "commas; write the sizes as \"n, m\"")
-    elif isinstance(text, (list, tuple)):
-        items = list(text)
-    else:
-        raise EqpropError(f"{what}: a shape is text such as \"n, m\" or a list, got "
-                          f"{type(text).__name__}")
-    if len(items) > 4:
-        raise EqpropError(f"{what}: shape {shorten(text, 40)} has {len(items)} axes; at most 4")
-    out = []
-    for item in items:
-        if isinstance(item, str) and item in dims:
-            out.append(dims[item])
-        elif isinstance(item, str) and item.isascii() and item.isdigit() and len(item) <= 9:
-            out.append(int(item))
-        elif isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)):
-            out.append(int(item))
-        else:
-            raise EqpropError(f"{what}: {shorten(item, 30)} in shape {shorten(text, 40)} is "
-                              f"neither a positive integer nor a dimension of [dims] "
-                              f"({', '.join(dims) or 'none declared'})")
-        if not 1 <= out[-1] <= MAX_DIM:
-            raise EqpropError(f"{what}: size {out[-1]} in shape {shorten(text, 40)}; sizes are "
-                              f"between 1 and {MAX_DIM:,}")
-    return tuple(out)
-
-
-def _nested_shape(v):
-    shape = []
-    while isinstance(v, (list, tuple)):
-        shape.append(len(v))
-        if not v:
-            break
-        v = v[0]
-    return tuple(shape)
-
-
-def _spec(name, role, entry, dims, what, base):
-    """A :class:`Spec` from a model file's entry or the Python API's value."""
-    if isinstance(entry, np.ndarray):
-        if entry.dtype.kind not in "biuf":
-            raise EqpropError(f"{what}: a numpy array of {entry.dtype}; give numbers")
-        a = np.array(entry, dtype=np.float64)
-        if a.ndim > 4 or not all(1 <= k <= MAX_DIM for k in a.shape):
-            raise EqpropError(f"{what}: a numpy array of shape {a.shape}; arrays have at most 4 "
-                              f"axes, each of size 1 to {MAX_DIM:,}")
-        if not np.all(np.isfinite(a)):
-            raise EqpropError(f"{what}: holds NaN or infinite values")
-        check_range(a, what)
-        return Spec(name, role, a.shape, array=a)
-    if not isinstance(entry, Mapping):
-        if isinstance(entry, (list, tuple)):
-            shape = _nested_shape(entry)
-            return Spec(name, role, shape, values=exact_array(entry, shape, what))
-        return Spec(name, role, (), values=np.array(exact_number(entry, what=what), dtype=object))
-    unknown = sorted(set(entry) - _SPEC_KEYS)
-    if unknown:
-        raise EqpropError(f"{what}: unknown key {shorten(unknown[0], 30)}; an array is "
-                          "declared with shape and one of values, init, file (data may add "
-                          "dataset = \"images\" or \"labels\")")
-    sources = [k for k in ("values", "init", "file") if k in entry]
-    dataset = entry.get("dataset")
-    if dataset is not None:
-        if role != "data":
-            raise EqpropError(f"{what}: only data may come from a data set")
-        if dataset not in ("images", "labels"):
-            raise EqpropError(f"{what}: dataset = {shorten(dataset, 30)}; choose \"images\" (the "
-                              "input pixels) or \"labels\" (one-hot targets)")
-    if len(sources) != 1 and not (dataset and not sources):
-        raise EqpropError(f"{what}: give exactly one of values, init or file, got "
-                          f"{', '.join(sources) or 'none'}")
-    if "shape" in entry:
-        shape = _shape(entry["shape"], dims, what)
-    elif "values" in entry:
-        shape = _nested_shape(entry["values"])
-    else:
-        raise EqpropError(f"{what}: give its shape, e.g. shape = \"n, m\"")
-    if "values" in entry:
-        v = entry["values"]
-        values = exact_array(v, shape, what) if shape else \
-            np.array(exact_number(v, what=what), dtype=object)
-        return Spec(name, role, shape, values=values, dataset=dataset)
-    if "init" in entry:
-        return Spec(name, role, shape, init=parse_init(entry["init"], what), dataset=dataset)
-    if "file" in entry:
-        f = entry["file"]
-        if not isinstance(f, (str, os.PathLike)):
-            raise EqpropError(f"{what}: file must be a path to an .npy file")
-        path = Path(f) if base is None or Path(f).is_absolute() else Path(base) / f
-        return Spec(name, role, shape, file=str(path), dataset=dataset)
-    return Spec(name, role, shape, dataset=dataset)
-
-
-def _as_float64(spec, name):
-    """Exact values as float64; refused where one overflows or underflows to zero."""
-    exact = np.ravel(spec.values)
-    def as_float(v):
-        try:
-            return float(v)
-        except OverflowError:
-            return math.inf
-    a = np.array([as_float(v) for v in exact], dtype=float)
-    bad = [v for v, f in zip(exact, a) if not np.isfinite(f) or (f == 0 and v != 0)]
-    if bad:
-        shown = sp.sstr(sp.N(bad[0], 3))
-        raise EqpropError(f"{_ROLE_OF_LABEL[spec.role]} '{name}': the value {shown} is outside "
-                          "float64's range (about 1e-308 to 1e308), where code at scale computes; "
-                          "rescale it")
-    return a.reshape(spec.shape)
-
-
 class ArrayModel:
     """An energy (or vector field) and a cost over arrays; see the module docstring.
 
@@ -246,11 +91,11 @@ class ArrayModel:
                            constants=constants, data=data, dims=dims, functions=functions,
                            vector_field=vector_field, name=name, seed=seed, verify=verify,
                            scale=scale, base=base, layers=layers)
-        self.name = _model_name(name)
+        self.name = model_name(name)
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
             raise EqpropError(f"seed: a whole number of at least 0, got {shorten(seed, 30)}")
         self.seed, self.layers = seed, (tuple(layers) if layers is not None else None)
-        self.dims = self._dims(dims)
+        self.dims = parse_dims(dims)
         self.functions = self._functions(functions)
         self.state = self._state(state)
         self.specs = {}
@@ -261,7 +106,7 @@ class ArrayModel:
                 raise EqpropError(f"{table}: expected a table of name = value entries")
             for key, entry in role.items():
                 n = self._new_name(key, table)
-                self.specs[n] = _spec(n, _ROLE_OF[table], entry, self.dims, f"{table} '{n}'", base)
+                self.specs[n] = parse_spec(n, ROLE_OF[table], entry, self.dims, f"{table} '{n}'", base)
         self.verify = dict(verify or {})
         bad = sorted(set(self.verify) - set(VERIFY_KEYS))
         if bad:
@@ -292,36 +137,20 @@ class ArrayModel:
 
     # -- reading ------------------------------------------------------------------------------
     def _new_name(self, key, table):
-        n = _name_of(key, table)
+        n = variable_name(key, table)
         if n in FUNCTIONS or n in ARRAY_FUNCTIONS or n in getattr(self, "functions", {}):
             raise EqpropError(f"{table}: '{n}' is the name of a function; rename it")
         if n in self.dims or n in getattr(self, "state", {}) or n in getattr(self, "specs", {}):
             raise EqpropError(f"variable '{n}' is declared twice; each name has one role")
         return n
 
-    def _dims(self, dims):
-        out = {}
-        if dims is None:
-            return out
-        if not isinstance(dims, Mapping):
-            raise EqpropError("dims: expected a table of name = size entries, e.g. n = 784")
-        for key, value in dims.items():
-            n = _name_of(key, "dims")
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-                    or not 1 <= value <= MAX_DIM:
-                raise EqpropError(f"dims '{n}': a size is a whole number from 1 to {MAX_DIM:,}, "
-                                  f"got {shorten(value, 30)}")
-            out[n] = int(value)
-        return out
-
     def _functions(self, functions):
-        from ..builtins import rho_function
         out = {}
         if functions is not None and not isinstance(functions, Mapping):
             raise EqpropError("functions: expected a table of name = formula in z, e.g. "
                               "rho = \"tanh(z)\"")
         for key, text in (functions or {}).items():
-            n = _name_of(key, "functions")
+            n = variable_name(key, "functions")
             if n in FUNCTIONS or n in ARRAY_FUNCTIONS or n in self.dims:
                 raise EqpropError(f"functions: '{n}' is already a function or a dimension; rename it")
             try:
@@ -337,13 +166,13 @@ class ArrayModel:
             raise EqpropError("state: expected a table of block = shape entries, e.g. s = \"n\"")
         out = {}
         for key, shape in state.items():
-            n = _name_of(key, "state")
+            n = variable_name(key, "state")
             check_name(n, "state")
             if n in out or n in self.dims or n in self.functions:
                 raise EqpropError(f"state: '{n}' is declared twice or names a dimension or function")
             if n in FUNCTIONS or n in ARRAY_FUNCTIONS:
                 raise EqpropError(f"state: '{n}' is the name of a function; rename it")
-            out[n] = _shape(shape, self.dims, f"state '{n}'")
+            out[n] = parse_shape(shape, self.dims, f"state '{n}'")
         return out
 
     def _scale(self, scale):
@@ -360,7 +189,7 @@ class ArrayModel:
             if unknown:
                 raise EqpropError(f"[scale] dims: {shorten(unknown[0], 30)} is not a dimension "
                                   f"of [dims] ({', '.join(self.dims)})")
-            self._dims(dims)
+            parse_dims(dims)
         return scale
 
     def _formula(self, text, names, what, shape):
@@ -442,37 +271,11 @@ class ArrayModel:
     def numbers(self, batch=1, seed=None):
         """float64 arrays by name: parameters and constants as declared, data with a batch axis."""
         seed = self.seed if seed is None else seed
-        return {n: self._numbers(n, s, batch, seed) for n, s in self.specs.items()}
-
-    def _numbers(self, n, s, batch, seed):
-        batched = s.role == "data"
-        if s.values is not None or s.array is not None:
-            a = s.array if s.array is not None else _as_float64(s, n)
-            return np.broadcast_to(a, (batch,) + s.shape).copy() if batched else a
-        if s.init is not None:
-            rng = generator(seed, n, 1 if batched else 0)
-            return draw(s.init, s.shape, rng, batch if batched else None)
-        if s.file is not None:
-            a = read_npy(s.file, s.shape, f"{_ROLE_OF_LABEL[s.role]} '{n}'")
-            return np.broadcast_to(a, (batch,) + s.shape).copy() if batched else a
-        return None  # a data set's column only
+        return {n: s.floats(batch, seed) for n, s in self.specs.items()}
 
     def exact_numbers(self):
         """Exact values (object arrays of SymPy Rationals) for one example, by name."""
-        out = {}
-        for n, s in self.specs.items():
-            if s.values is not None:
-                out[n] = s.values
-                continue
-            if s.array is not None:
-                out[n] = exact_from_float(s.array)
-                continue
-            if s.init is None and s.file is None:
-                raise EqpropError(f"data '{n}': comes only from a data set (dataset = "
-                                  f"\"{s.dataset}\"); give an init too for eqprop verify")
-            a = self._numbers(n, s, 1, self.seed)
-            out[n] = exact_from_float(a[0] if s.role == "data" else a)
-        return out
+        return {n: s.exact(self.seed) for n, s in self.specs.items()}
 
     def to_model(self):
         """The model written out entry by entry at its sizes: a per-neuron :class:`Model`."""
@@ -525,5 +328,3 @@ class ArrayModel:
         return Model(vector_field=field, cost=cost, state=state, params=params, data=data,
                      name=self.name, verify=self.verify, layers=self.layers)
 
-
-_ROLE_OF_LABEL = {"param": "params", "constant": "constants", "data": "data"}

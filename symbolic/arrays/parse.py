@@ -28,11 +28,14 @@ import sympy as sp
 
 from eqprop.errors import EqpropError
 
+from ..arith import Arith
 from ..confusables import check_name
-from ..parse import FUNCTIONS, MAX_CALL_DEPTH, MAX_DEPTH, MAX_EXPONENT, normalize_formula, shorten
-from ..walker import _Arith
+from ..activations import Z
+from ..grammar import FAMILY, FUNCTIONS, MAX_CALL_DEPTH, MAX_DEPTH, MAX_EXPONENT, TWO_ARGUMENTS, nesting
+from ..numbers import exact_number
+from ..parse import normalize_formula, shorten
 from . import ir
-from .ir import ShapeError
+from .nodes import ShapeError, shape_text
 
 __all__ = ["parse_array", "ARRAY_FUNCTIONS", "MAX_ARRAY_FORMULA_CHARS", "MAX_ARRAY_NODES"]
 
@@ -48,16 +51,6 @@ ARRAY_FUNCTIONS = {
     "roll": "roll(a, shift, axis=k)", "reshape": "reshape(a, (d1, d2, ...))",
     "outer": "outer(a, b)", "transpose": "transpose(a)",
 }
-#: Operators whose chains (a + b - c ...) are read as one level, as in a scalar formula.
-_FAMILIES = {ast.Add: "add", ast.Sub: "add", ast.Mult: "mul", ast.Div: "mul"}
-#: Functions of the scalar whitelist that take two arguments: not elementwise array functions.
-_TWO_ARGUMENTS = {"Min", "min", "Max", "max"}
-
-_z = sp.Symbol("z", real=True)
-
-
-def _shape(shape):
-    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 
 
 class _ArrayWalker:
@@ -66,7 +59,7 @@ class _ArrayWalker:
     def __init__(self, text, names, functions, what):
         self.text, self.names, self.functions, self.what = text, names, functions, what
         self.source = text.encode("utf-8")  # ast columns count UTF-8 bytes
-        self.arith = _Arith(what)
+        self.arith = Arith(what)
 
     def fail(self, msg, node=None):
         seg = self.segment(node) if node is not None else ""
@@ -95,7 +88,6 @@ class _ArrayWalker:
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
                 self.fail(f"only numbers may appear as literals, got {shorten(node.value, 40)}")
-            from ..parse import exact_number
             return ir.num(exact_number(self.segment(node) or repr(node.value), what=self.what))
         if isinstance(node, ast.Name):
             return self.name(node)
@@ -117,11 +109,11 @@ class _ArrayWalker:
         if op not in (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult):
             hint = " (use ** for powers)" if op is ast.BitXor else ""
             self.fail(f"operator {op.__name__} is not allowed{hint}; use + - * / ** @", node)
-        family = _FAMILIES.get(op)
+        family = FAMILY.get(op)
         if family is None:  # ** and @: one operation
             return self.combine(op, self.visit(node.left), self.visit(node.right), node)
         chain = []  # a + b - c + ... (or a * b / c ...): walked without recursing
-        while isinstance(node, ast.BinOp) and _FAMILIES.get(type(node.op)) == family:
+        while isinstance(node, ast.BinOp) and FAMILY.get(type(node.op)) == family:
             chain.append(node)
             node = node.left
         acc = self.visit(node)
@@ -173,8 +165,8 @@ class _ArrayWalker:
             result = ir.broadcast_shapes(a.shape, b.shape)
         except ShapeError as exc:
             self.fail(str(exc), node)
-        self.fail(f"shapes {_shape(a.shape)} and {_shape(b.shape)} would broadcast to "
-                  f"{_shape(result)} by stretching an axis of length 1, which changes what the "
+        self.fail(f"shapes {shape_text(a.shape)} and {shape_text(b.shape)} would broadcast to "
+                  f"{shape_text(result)} by stretching an axis of length 1, which changes what the "
                   "formula means if it was not intended; write it explicitly (reshape one "
                   "operand, use outer(a, b) or .T)", node)
 
@@ -212,16 +204,16 @@ class _ArrayWalker:
             return self.array_call(name, node, kw)
         if kw:
             self.fail(f"{name}() applies elementwise and takes no axis", node)
-        if name in _TWO_ARGUMENTS:
+        if name in TWO_ARGUMENTS:
             self.fail(f"{name}(a, b) is not available in array formulas; write a smooth "
                       "formula (or use a per-neuron model file)", node)
         if name in self.functions:
             expr = self.functions[name]
         elif name in FUNCTIONS:
-            expr = FUNCTIONS[name](_z)
+            expr = FUNCTIONS[name](Z)
         else:
             check_name(name, self.what)
-            known = ", ".join(sorted(set(FUNCTIONS) - _TWO_ARGUMENTS | set(ARRAY_FUNCTIONS)
+            known = ", ".join(sorted(set(FUNCTIONS) - TWO_ARGUMENTS | set(ARRAY_FUNCTIONS)
                                      | set(self.functions)))
             self.fail(f"unknown function '{name}'; allowed: {known}", node)
         if len(node.args) != 1:
@@ -266,7 +258,7 @@ class _ArrayWalker:
             shift = self.axis(args[1], "roll", "the shift")
             if axis is None:
                 if a.ndim != 1:
-                    self.fail(f"roll(): give axis=k for an array of shape {_shape(a.shape)}", node)
+                    self.fail(f"roll(): give axis=k for an array of shape {shape_text(a.shape)}", node)
                 axis = 0
             if isinstance(axis, tuple):
                 self.fail("roll(): one axis at a time", node)
@@ -303,30 +295,16 @@ class _ArrayWalker:
 def _check_tree(tree, what):
     """Node count, depth and call depth, iteratively, before anything is built (a chain of
     + - or of * / counts as one level, as in a scalar formula)."""
-    count = 0
-    stack = [(tree, 1, 0)]
-    while stack:
-        node, depth, calls = stack.pop()
-        count += 1
+    for count, (_node, depth, calls) in enumerate(nesting(tree, children=(ast.expr, ast.keyword)),
+                                                  start=1):
         if count > MAX_ARRAY_NODES:
             raise EqpropError(f"{what}: the formula has more than {MAX_ARRAY_NODES:,} operations; "
                               "an array formula stays short (the arrays carry the size)")
         if depth > MAX_DEPTH:
             raise EqpropError(f"{what}: the formula is nested more than {MAX_DEPTH} levels deep")
-        if isinstance(node, ast.Call):
-            calls += 1
-            if calls > MAX_CALL_DEPTH:
-                raise EqpropError(f"{what}: function calls are nested more than {MAX_CALL_DEPTH} "
-                                  "deep, as in tanh(tanh(...))")
-        if isinstance(node, ast.BinOp):
-            family = _FAMILIES.get(type(node.op))
-            left = node.left
-            same = family and isinstance(left, ast.BinOp) and _FAMILIES.get(type(left.op)) == family
-            stack.append((left, depth if same else depth + 1, calls))
-            stack.append((node.right, depth + 1, calls))
-            continue
-        stack.extend((c, depth + 1, calls) for c in ast.iter_child_nodes(node)
-                     if isinstance(c, (ast.expr, ast.keyword)))
+        if calls > MAX_CALL_DEPTH:
+            raise EqpropError(f"{what}: function calls are nested more than {MAX_CALL_DEPTH} "
+                              "deep, as in tanh(tanh(...))")
 
 
 def parse_array(text, names, functions=None, *, what="energy"):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import re
-import stat
 import zlib
 from fractions import Fraction
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 
 from eqprop.errors import EqpropError
 
+from ..files import FileRefused, stat_regular_file
 from ..numbers import MAX_MAGNITUDE, exact_number, shorten
 
 __all__ = ["INITIALIZERS", "parse_init", "draw", "read_npy", "exact_array", "generator",
@@ -148,20 +148,16 @@ def read_npy(path, shape, what):
     """An ``.npy`` file of numbers in ``shape``, as float64; refused in one line otherwise."""
     p = Path(path)
     label = repr(str(p)) if len(str(p)) <= 80 else repr(str(p)[:60] + "...")
-    if "\x00" in str(p):
-        raise EqpropError(f"{what}: the file name {label} contains a NUL character")
     try:
-        info = p.stat()
-    except FileNotFoundError:
-        raise EqpropError(f"{what}: no such file {label}") from None
-    except (OSError, ValueError) as exc:
-        raise EqpropError(f"{what}: cannot read {label} "
-                          f"({getattr(exc, 'strerror', None) or exc})") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise EqpropError(f"{what}: {label} is a folder, not an .npy file")
-    if not stat.S_ISREG(info.st_mode):  # a pipe or a device would block or never end
-        raise EqpropError(f"{what}: {label} is not a regular file (a device, pipe or socket); "
-                          "give an .npy file written by numpy.save")
+        stat_regular_file(p)
+    except FileRefused as refused:
+        raise EqpropError(f"{what}: " + {
+            "nul": f"the file name {label} contains a NUL character",
+            "missing": f"no such file {label}",
+            "folder": f"{label} is a folder, not an .npy file",
+            "special": f"{label} is not a regular file (a device, pipe or socket); give an .npy "
+                       "file written by numpy.save",
+        }.get(refused.kind, f"cannot read {label} ({refused.reason})")) from None
     try:
         with open(p, "rb") as fh:
             try:

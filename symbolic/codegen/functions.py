@@ -17,6 +17,7 @@ import symengine as se
 
 from eqprop.errors import EqpropError
 
+from ..backends import GMPY
 from ..derive import Derivatives
 from . import gmpy
 from .gmpy_plan import GmpyPlan
@@ -69,11 +70,6 @@ QUANTITIES = {
 }
 
 
-#: Evaluate at high precision through the plan on gmpy2 numbers (:mod:`.gmpy_plan`) where it
-#: builds; False restores the mpmath templates (the baseline of bench/highprec.py).
-GMPY_PLAN = [True]
-
-
 class Kernel:
     """Evaluate ``n_out`` expressions over a flat input vector ``z``.
 
@@ -83,17 +79,25 @@ class Kernel:
     positions not listed are zero. The stages: :class:`~.templates.Templates`
     groups the terms, then :class:`~.numpy_plan.NumpyPlan`,
     :class:`~.mp.MpEvaluator` and :mod:`.gmpy` evaluate them, each compiled on
-    first use.
+    first use. ``use_gmpy_plan``: evaluate at high precision through the plan
+    on gmpy2 numbers (:mod:`.gmpy_plan`) where it builds; False keeps to the
+    mpmath templates (the baseline of bench/highprec.py).
     """
 
-    def __init__(self, entries, symbols, n_out, *, name, doc="", blocks=None):
+    def __init__(self, entries, symbols, n_out, *, name, doc="", blocks=None, use_gmpy_plan=True):
         self.name, self.n_out, self.__doc__ = name, n_out, doc
+        self.use_gmpy_plan = use_gmpy_plan
         self.templates = Templates(entries, symbols, n_out, name=name)
         #: starts of the argument blocks after the first (see numpy_tables._Tables.finalize)
         self.bounds = tuple(np.cumsum(blocks)[:-1]) if blocks else ()
         self.plan = NumpyPlan(self.templates, self.bounds)
         self.mp = MpEvaluator(self.templates)
         self.gmpy_plan = GmpyPlan(self.templates, self.bounds)
+
+    @property
+    def _gmpy_plan_ready(self):
+        """Whether high precision goes through the plan on gmpy2 numbers."""
+        return self.use_gmpy_plan and self.gmpy_plan.supported
 
     @property
     def aliases(self):
@@ -114,9 +118,8 @@ class Kernel:
         Through the plan on gmpy2 numbers (:mod:`.gmpy_plan`) where it builds,
         else mpmath's own compiled templates (:class:`~.mp.MpEvaluator`).
         """
-        if not (GMPY_PLAN[0] and self.gmpy_plan.supported):
+        if not self._gmpy_plan_ready:
             return self.mp(z)
-        from eqprop.numeric.backends import GMPY
         with GMPY.scope():
             try:
                 out = self.gmpy_plan([GMPY.from_mp(x) for x in z])
@@ -135,9 +138,8 @@ class Kernel:
         wrong. For callers that hand the values on without mpmath numbers in
         between (dense matrices into Arb). Precision: mpmath's current one.
         """
-        if not (GMPY_PLAN[0] and self.gmpy_plan.supported):
+        if not self._gmpy_plan_ready:
             return None
-        from eqprop.numeric.backends import GMPY
         with GMPY.scope():
             try:
                 out = self.gmpy_plan([GMPY.from_mp(x) for x in z])
@@ -154,14 +156,13 @@ class Kernel:
         (:mod:`.gmpy_plan`). None where neither compiles.
         """
         bound = gmpy.gmpy_bind(self.templates, n_dynamic, static)
-        if bound is None and GMPY_PLAN[0] and self.gmpy_plan.supported:
+        if bound is None and self._gmpy_plan_ready:
             return self.gmpy_plan.bind(n_dynamic, static)
         return bound
 
     def gmpy_supported(self, n_dynamic):
         """Whether :meth:`gmpy_bind` can compile this kernel (else the caller uses mpmath)."""
-        return gmpy.gmpy_supported(self.templates, n_dynamic) or \
-            (GMPY_PLAN[0] and self.gmpy_plan.supported)
+        return gmpy.gmpy_supported(self.templates, n_dynamic) or self._gmpy_plan_ready
 
 
 class _Function:
@@ -244,10 +245,11 @@ class Compiled:
     evaluates with mpmath at the current working precision. Kernels are
     compiled on first use. A vector-field model has no ``E`` nor
     ``dE_dtheta``: asking for them raises :class:`~eqprop.errors.EqpropError`.
+    ``use_gmpy_plan``: see :class:`Kernel`.
     """
 
-    def __init__(self, derivs: Derivatives):
-        self.derivs = derivs
+    def __init__(self, derivs: Derivatives, *, use_gmpy_plan=True):
+        self.derivs, self.use_gmpy_plan = derivs, use_gmpy_plan
         m = derivs.model
         self.n, self.p, self.d = len(m.state), len(m.params), len(m.data)
         self._symbols = [se.sympify(x) for x in (*m.state, *m.theta, *m.data_symbols)]
@@ -271,7 +273,7 @@ class Compiled:
             symbols = symbols if isinstance(symbols, tuple) else (symbols,)
             syms, sizes = syms + [se.sympify(x) for x in symbols], sizes + (len(symbols),)
         kernel = Kernel(entries, syms, math.prod(shape), name=name, doc=q.describe() + ".",
-                        blocks=sizes)
+                        blocks=sizes, use_gmpy_plan=self.use_gmpy_plan)
         return _Function(kernel, shape, sizes, ARGUMENTS + q.extra)
 
     def taylor(self, prec, tol, *, perturbed=False):
@@ -303,10 +305,11 @@ for _name in QUANTITIES:
 del _name
 
 
-def compile_model(derivs: Derivatives) -> Compiled:
-    """Compile ``derivs`` (from :func:`eqprop.symbolic.derive`)."""
+def compile_model(derivs: Derivatives, *, use_gmpy_plan=True) -> Compiled:
+    """Compile ``derivs`` (from :func:`eqprop.symbolic.derive`); ``use_gmpy_plan``: see
+    :class:`Kernel`."""
     if not isinstance(derivs, Derivatives):
         hint = " (derive it first: compile_model(derive(model)))" if hasattr(derivs, "state") else ""
         raise EqpropError(f"compile_model: expected the Derivatives of eqprop.derive, got "
                           f"{type(derivs).__name__}{hint}")
-    return Compiled(derivs)
+    return Compiled(derivs, use_gmpy_plan=use_gmpy_plan)

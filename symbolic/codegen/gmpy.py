@@ -4,6 +4,8 @@ SymPy's mpmath printer is pointed at gmpy2 (:class:`GmpyPrinter`, the
 namespace ``_g``: :class:`_GmpyFunctions`). :func:`gmpy_bind` compiles a
 kernel's outputs as functions of the first inputs (the state), every
 subexpression of the others computed once per binding.
+:func:`lambdify_objects` compiles for numpy object arrays of gmpy2 numbers
+(the plan on gmpy2 numbers, :mod:`.gmpy_plan`).
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import functools
 
 import gmpy2
 import mpmath
+import numpy as np
 import sympy as sp
 from sympy.printing.pycode import MpmathPrinter
 
+from ..backends import GMPY
 from .dual import _DUAL
-from .mp import _MP_MODULES, MP_WHOLE_LIMIT
+from .mp import MP_MODULES, MP_WHOLE_LIMIT
 
 #: gmpy2 functions replaced: erf (MPC has no complex erf) and those where two
 #: real evaluations beat MPC's correctly rounded complex function
@@ -50,9 +54,8 @@ def _gmpy_dual(name):
 
 def _gmpy_erf_complex(z):
     """erf of a genuinely complex gmpy2 number, through mpmath at the same precision."""
-    from eqprop.numeric.backends import GMPY
     with mpmath.workprec(gmpy2.get_context().precision):
-        return GMPY.from_mp(_MP_MODULES[0]["erf"](GMPY.to_mp(z)))
+        return GMPY.from_mp(MP_MODULES[0]["erf"](GMPY.to_mp(z)))
 
 
 class _GmpyFunctions:
@@ -104,6 +107,22 @@ class GmpyPrinter(MpmathPrinter):
                 raise NotImplementedError(f"no gmpy2 version of mpmath.{name}")
             return f"_g.{name}"
         return super()._module_format(fqn, register)
+
+
+class _VectorFunctions(_GmpyFunctions):
+    """The namespace ``_g`` of object-array code: gmpy2's functions element by element (the
+    constructor ``mpf`` and the constants as in gmpy2-compiled code)."""
+
+
+for _name in _GMPY_NAMES - {"mpf", "pi", "e"}:
+    setattr(_VectorFunctions, _name, staticmethod(np.frompyfunc(getattr(_G, _name), 1, 1)))
+del _name
+
+
+def lambdify_objects(args, expr):
+    """``sympy.lambdify`` for numpy object arrays of gmpy2 numbers (see :mod:`.gmpy_plan`)."""
+    return sp.lambdify(args, expr, modules=[{"_g": _VectorFunctions()}], printer=GmpyPrinter,
+                       cse=True)
 
 
 def gmpy_bind(templates, n_dynamic, static):

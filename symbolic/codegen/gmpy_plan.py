@@ -13,7 +13,7 @@ care of :class:`~.gmpy._GmpyFunctions`.
 Measured on a layered Hopfield network of 100 units (bench/RESULTS.md):
 dE/ds in 1.7 ms and the Hessian in 3.3 ms at 200 bits, against 77 ms and
 214 ms looping over the templates in mpmath. Call inside a gmpy2 context
-(:meth:`eqprop.numeric.backends.GmpyBackend.scope`).
+(:meth:`eqprop.symbolic.backends.GmpyBackend.scope`).
 """
 
 from __future__ import annotations
@@ -24,26 +24,9 @@ import gmpy2
 import numpy as np
 import sympy as sp
 
-from .gmpy import _G, _GMPY_NAMES, GmpyPrinter, _GmpyFunctions
 from .numpy_plan import NumpyPlan
 
-__all__ = ["GmpyPlan", "lambdify_objects"]
-
-
-class _VectorFunctions(_GmpyFunctions):
-    """The namespace ``_g`` of object-array code: gmpy2's functions element by element (the
-    constructor ``mpf`` and the constants as in gmpy2-compiled code)."""
-
-
-for _name in _GMPY_NAMES - {"mpf", "pi", "e"}:
-    setattr(_VectorFunctions, _name, staticmethod(np.frompyfunc(getattr(_G, _name), 1, 1)))
-del _name
-
-
-def lambdify_objects(args, expr):
-    """``sympy.lambdify`` for object arrays of gmpy2 numbers (see the module docstring)."""
-    return sp.lambdify(args, expr, modules=[{"_g": _VectorFunctions()}], printer=GmpyPrinter,
-                       cse=True)
+__all__ = ["GmpyPlan"]
 
 
 #: What a plan that cannot be built for gmpy2 raises (an irrational constant, a function

@@ -1,7 +1,7 @@
 """mpmath evaluation: exact rational constants, at the caller's working precision.
 
 Templates are compiled by :func:`sympy.lambdify` with ``cse=True`` and
-``modules=`` :data:`_MP_MODULES`, whose elementary functions return the
+``modules=`` :data:`MP_MODULES`, whose elementary functions return the
 imaginary part of a complex-step argument to full relative precision (see
 :mod:`.dual`).
 """
@@ -45,14 +45,14 @@ def _mp_dual(name):
     return safe
 
 
-#: the names lambdify gives mpmath-compiled code, the safe functions first
-_MP_MODULES = [{name: _mp_dual(name) for name in _MP_DUAL}, "mpmath"]
+#: the names lambdify gives mpmath-compiled code, the safe functions first (a constant table)
+MP_MODULES = ({name: _mp_dual(name) for name in _MP_DUAL}, "mpmath")
 
 
 def _group_function(group):
     """``group``'s template compiled for mpmath: a function of ``_p0, _p1, ...``."""
     ps = [sp.Symbol(f"_p{j}") for j in range(group.idx.shape[1])]
-    return sp.lambdify(ps, group.template, modules=_MP_MODULES, cse=True)
+    return sp.lambdify(ps, group.template, modules=MP_MODULES, cse=True)
 
 
 class MpEvaluator:
@@ -71,7 +71,7 @@ class MpEvaluator:
         if self.templates.n_terms > MP_WHOLE_LIMIT:
             return None
         zs, out = self.templates.whole_expressions()
-        fn = sp.lambdify([zs], out, modules=_MP_MODULES, cse=True)
+        fn = sp.lambdify([zs], out, modules=MP_MODULES, cse=True)
         return lambda z: fn(list(z))
 
     @functools.cached_property

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from .numpy_tables import _gather_source, _number, _numbers, _numpy_evaluator, _Tables, compiling
+from .numpy_tables import PLAN_CODES, _gather_source, _numpy_evaluator, _Tables
 
 
 @dataclass
@@ -70,7 +70,7 @@ def _sorted_terms(out, cols):
     return order, np.flatnonzero(first), np.cumsum(first) - 1
 
 
-def _plan_groups(groups, bounds=()):
+def _plan_groups(groups, bounds, code):
     """Factor, merge and concatenate groups into :class:`_Step` s (see :class:`NumpyPlan`).
 
     1. Each group's template splits into a body, summed over the terms of an
@@ -79,7 +79,20 @@ def _plan_groups(groups, bounds=()):
        factors add (the expanded rho'' of a sigmoid is two terms).
     3. Parts whose canonical body and post templates agree are concatenated
        into one step (the synapses above and below a unit, say).
+
+    ``code`` (a :class:`~.numpy_tables.NumpyCode`) compiles the constants and
+    functions; returns the steps and their finalized :class:`~.numpy_tables._Tables`.
     """
+    parts = _canonical_parts(_merged_groups(groups), code)
+    tables = _Tables(code)
+    steps = [step for (body, post), group in parts.items()
+             for step in _concatenated_steps(body, post, group, tables)]
+    return steps, tables.finalize(bounds)
+
+
+def _merged_groups(groups):
+    """Steps 1 and 2 of :func:`_plan_groups`: each group split into body and post factor, those
+    with the same body over the same terms merged (a list of their post factors)."""
     merged = {}
     for g in groups:
         m = g.idx.shape[1]
@@ -99,10 +112,15 @@ def _plan_groups(groups, bounds=()):
         entry = merged.setdefault(key, dict(out=out, starts=starts, seg=seg, body=body, cols=cols,
                                             idx=idx[:, list(cols)], norm=norm, posts=[]))
         entry["posts"].append((r, post, {p: idx[starts, ps.index(p)] for p in post.free_symbols}))
+    return merged.values()
 
+
+def _canonical_parts(merged, code):
+    """The merged groups by their canonical (body, post) templates: ``(out, body columns,
+    post columns, coefficients)`` each, constant factors folded into the coefficients."""
     parts = {}
-    for e in merged.values():
-        out, seg = e["out"], e["seg"]
+    for e in merged:
+        seg = e["seg"]
         arrays, names, total = [], {}, sp.Integer(0)
         for r, f, cols in e["posts"]:
             sub = {}
@@ -113,45 +131,48 @@ def _plan_groups(groups, bounds=()):
                     arrays.append(a)
                 sub[p] = names[key]
             total += sp.Rational(r.numerator, r.denominator) * f.xreplace(sub)
-        norm = _numbers(e["norm"])
+        norm = code.numbers(e["norm"])
         body = e["body"]
         if not total.free_symbols:
-            norm, total = norm * _number(total), sp.Integer(1)
+            norm, total = norm * code.number(total), sp.Integer(1)
         if not body.free_symbols:
-            norm, body = norm * _number(body), sp.Integer(1)
+            norm, body = norm * code.number(body), sp.Integer(1)
         body, bcols = _canonical(body, [sp.Symbol(f"_p{j}") for j in e["cols"]], list(e["idx"].T))
         total, pcols = _canonical(total, [sp.Symbol(f"_q{j}") for j in range(len(arrays))],
                                   [a[seg] for a in arrays])  # per term
-        parts.setdefault((body, total), []).append((out, bcols, pcols, norm))
+        parts.setdefault((body, total), []).append((e["out"], bcols, pcols, norm))
+    return parts
 
-    tables = _Tables()
+
+def _concatenated_steps(body, post, group, tables):
+    """Step 3 of :func:`_plan_groups`: the parts of one (body, post) template as few steps as
+    give each output one post factor (one, unless their post arguments disagree)."""
     steps = []
-    for (body, post), group in parts.items():
-        pieces = [group] if _consistent(group) else [[p] for p in group]
-        for piece in pieces:
-            out = np.concatenate([p[0] for p in piece])
-            bcols = [np.concatenate(c) for c in zip(*[p[1] for p in piece])]
-            pcols = [np.concatenate(c) for c in zip(*[p[2] for p in piece])]
-            norm = np.concatenate([p[3] for p in piece])
-            order, starts, _ = _sorted_terms(out, bcols)
-            out, norm = out[order], norm[order]
-            bcols, pcols = [c[order] for c in bcols], [c[order] for c in pcols]
-            step = _Step(out=out[starts])
-            if post.free_symbols:
-                cs = [sp.Symbol(f"_c{j}") for j in range(len(pcols))]
-                step.post = _numpy_evaluator(post, cs, np.stack([c[starts] for c in pcols], axis=1),
-                                             tables)
-            if body.free_symbols:
-                cs = [sp.Symbol(f"_c{j}") for j in range(len(bcols))]
-                fn = _numpy_evaluator(body, cs, np.stack(bcols, axis=1), tables)
-                if not np.all(norm == 1):
-                    fn.scale = norm
-                step.body = fn
-                step.starts = starts if len(starts) < len(out) else None
-            else:
-                step.sums = np.add.reduceat(norm, starts)
-            steps.append(step)
-    return steps, tables.finalize(bounds)
+    pieces = [group] if _consistent(group) else [[p] for p in group]
+    for piece in pieces:
+        out = np.concatenate([p[0] for p in piece])
+        bcols = [np.concatenate(c) for c in zip(*[p[1] for p in piece])]
+        pcols = [np.concatenate(c) for c in zip(*[p[2] for p in piece])]
+        norm = np.concatenate([p[3] for p in piece])
+        order, starts, _ = _sorted_terms(out, bcols)
+        out, norm = out[order], norm[order]
+        bcols, pcols = [c[order] for c in bcols], [c[order] for c in pcols]
+        step = _Step(out=out[starts])
+        if post.free_symbols:
+            cs = [sp.Symbol(f"_c{j}") for j in range(len(pcols))]
+            step.post = _numpy_evaluator(post, cs, np.stack([c[starts] for c in pcols], axis=1),
+                                         tables)
+        if body.free_symbols:
+            cs = [sp.Symbol(f"_c{j}") for j in range(len(bcols))]
+            fn = _numpy_evaluator(body, cs, np.stack(bcols, axis=1), tables)
+            if not np.all(norm == 1):
+                fn.scale = norm
+            step.body = fn
+            step.starts = starts if len(starts) < len(out) else None
+        else:
+            step.sums = np.add.reduceat(norm, starts)
+        steps.append(step)
+    return steps
 
 
 def _consistent(parts):
@@ -177,19 +198,20 @@ class NumpyPlan:
     ``z`` has shape ``(..., len(symbols))``; ``bounds`` are the starts of the
     argument blocks after the first (see :meth:`_Tables.finalize`). The
     steps, and a function per kind of input (with or without batch axes),
-    are compiled on first use.
+    are compiled on first use. ``mode``: "numpy" (float64 or complex128
+    arrays) or "gmpy" (object arrays of gmpy2 numbers, :mod:`.gmpy_plan`).
     """
 
     def __init__(self, templates, bounds=(), mode="numpy"):
         self.templates, self.bounds, self.mode = templates, bounds, mode
+        self.code = PLAN_CODES[mode]
         self._functions, self._sources = {}, {}
 
     @functools.cached_property
     def steps(self):
         """The evaluation plan: a list of :class:`_Step`."""
         t = self.templates
-        with compiling(self.mode):
-            steps, self.tables = _plan_groups(t.groups, self.bounds)
+        steps, self.tables = _plan_groups(t.groups, self.bounds, self.code)
         written = np.zeros(t.n_out, dtype=bool)
         for step in steps:
             step.assign = not written[step.out].any()

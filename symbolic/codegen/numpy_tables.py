@@ -8,12 +8,14 @@ from the flat input and multiplies.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import types
 
+import gmpy2
 import numpy as np
 import sympy as sp
+
+from .gmpy import lambdify_objects
 
 
 @functools.lru_cache(maxsize=1)
@@ -23,47 +25,47 @@ def _np_modules():
     return [{"erf": erf}, "numpy"]
 
 
-#: How plans are compiled: "numpy" (float64 or complex128 arrays) or "gmpy" (numpy object
-#: arrays of gmpy2 numbers: exact rational constants, gmpy2's functions element by element;
-#: see :mod:`.gmpy_plan`). Set by :func:`compiling`.
-_MODE = ["numpy"]
+class NumpyCode:
+    """How plans are compiled for float64 or complex128 arrays (see :data:`PLAN_CODES`)."""
+
+    name = "numpy"
+
+    def lambdify(self, args, expr):
+        """``sympy.lambdify`` with numpy's names, common subexpressions shared."""
+        return sp.lambdify(args, expr, modules=_np_modules(), cse=True)
+
+    def number(self, c):
+        """A constant of a plan: a float."""
+        return float(c)
+
+    def numbers(self, values):
+        """An array of plan constants."""
+        return np.array([float(c) for c in values])
 
 
-@contextlib.contextmanager
-def compiling(mode):
-    """Within the block, plans are built for ``mode`` ("numpy" or "gmpy")."""
-    _MODE.append(mode)
-    try:
-        yield
-    finally:
-        _MODE.pop()
+class GmpyCode(NumpyCode):
+    """How plans are compiled for numpy object arrays of gmpy2 numbers (:mod:`.gmpy_plan`):
+    exact rational constants, gmpy2's functions element by element."""
 
+    name = "gmpy"
 
-def _lambdify(args, expr):
-    """``sympy.lambdify`` for the current mode, with common subexpressions shared."""
-    if _MODE[-1] == "gmpy":
-        from .gmpy_plan import lambdify_objects
+    def lambdify(self, args, expr):
         return lambdify_objects(args, expr)
-    return sp.lambdify(args, expr, modules=_np_modules(), cse=True)
 
-
-def _number(c):
-    """A constant of a plan: a float, or in "gmpy" mode an exact gmpy2 rational."""
-    if _MODE[-1] == "gmpy":
-        import gmpy2
+    def number(self, c):
+        """A constant of a plan: an exact gmpy2 rational (an irrational one is refused)."""
         c = sp.Rational(c.numerator, c.denominator) if hasattr(c, "numerator") and \
             not isinstance(c, float) else sp.sympify(c)
         if isinstance(c, float) or not c.is_Rational:
             raise NotImplementedError(f"an irrational plan constant {c}")
         return gmpy2.mpq(int(c.p), int(c.q))
-    return float(c)
+
+    def numbers(self, values):
+        return np.array([self.number(c) for c in values] or [], dtype=object)
 
 
-def _numbers(values):
-    """An array of plan constants (object dtype in "gmpy" mode)."""
-    if _MODE[-1] == "gmpy":
-        return np.array([_number(c) for c in values] or [], dtype=object)
-    return np.array([float(c) for c in values])
+#: mode name -> how a plan is compiled for it (the ``mode`` of :class:`~.numpy_plan.NumpyPlan`)
+PLAN_CODES = {"numpy": NumpyCode(), "gmpy": GmpyCode()}
 
 
 def _index(ix):
@@ -90,7 +92,8 @@ class _Tables:
 
     X = sp.Symbol("_x")
 
-    def __init__(self):
+    def __init__(self, code):
+        self.code = code     # a NumpyCode: how the tables are compiled
         self._requests = {}  # canonical expression -> list of (request, indices)
         self.tables = []     # (compiled function of x returning a list, input indices)
         self.outputs = []    # the expressions each compiled function returns
@@ -125,7 +128,7 @@ class _Tables:
                 for req, ix in reqs:
                     req.table, req.pos = n, _index(np.searchsorted(idx, ix))
                 n += 1
-            fn = _lambdify([self.X], [e for e, _, _ in funcs])
+            fn = self.code.lambdify([self.X], [e for e, _, _ in funcs])
             self.tables.append((fn, _index(idx)))
             self.outputs.append([e for e, _, _ in funcs])
         return self
@@ -194,7 +197,7 @@ def _numpy_evaluator(expr, symbols, idx, tables):
     used = [j for j in range(m) if symbols[j] in body.free_symbols]  # gather only these
     if body in us and not used:  # the product is one table: gather it
         return _Evaluator(None, [], requests)
-    main = _lambdify([symbols[j] for j in used] + us, body)
+    main = tables.code.lambdify([symbols[j] for j in used] + us, body)
     return _Evaluator(main, [_index(idx[:, j]) for j in used], requests)
 
 

@@ -191,3 +191,18 @@ def test_a_plan_traceback_shows_its_source():
     assert source.startswith("def _plan")
     fn = kernel.plan.function(False)
     assert linecache.getline(fn.__code__.co_filename, 1).startswith("def _plan")
+
+
+def test_without_the_gmpy_plan_high_precision_keeps_to_the_mpmath_templates():
+    import mpmath
+    m = hopfield([2, 3, 2])
+    d = derive(m)
+    plan, templates = compile_model(d), compile_model(d, use_gmpy_plan=False)
+    s = [0.1, -0.2, 0.3, 0.05, 0.4]
+    theta = [float(v) for v in m.params.values()]
+    data = [float(v) for v in m.data.values()]
+    with mpmath.workdps(40):
+        assert plan.dE_ds.gmpy(s, theta, data) is not None
+        assert templates.dE_ds.gmpy(s, theta, data) is None
+        a, b = plan.dE_ds.mp(s, theta, data), templates.dE_ds.mp(s, theta, data)
+        assert all(abs(u - v) < mpmath.mpf(10) ** -35 for u, v in zip(a, b))
