@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 from eqprop.errors import EqpropError
-from eqprop.symbolic.numbers import nonzero_text
+from eqprop.symbolic.numbers import DECIMAL, nonzero_text
 
 __all__ = ["check_report", "load_report", "as_dict", "param_names", "CheckedReport", "REPORT_FIGURES"]
 
@@ -135,8 +135,8 @@ BIAS_KEYS = ("betas", "one_sided", "symmetric")
 #: 1.8e308, overflowed matplotlib's axis limits: an internal error)
 MAX_MAGNITUDE = 1e300
 #: A number given as text: ASCII decimal or fraction (float() alone takes '1_0' and other digits)
-_NUMBER_TEXT = re.compile(r"\s*[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-                          r"(?:\s*/\s*[+-]?[0-9]+)?|nan|inf|infinity)\s*", re.ASCII | re.IGNORECASE)
+_NUMBER_TEXT = re.compile(rf"\s*(?:{DECIMAL}(?:\s*/\s*[+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity))\s*",
+                          re.ASCII | re.IGNORECASE)
 
 
 def _unknown_keys(d, where, known):

@@ -25,7 +25,7 @@ import numpy as np
 from eqprop.errors import EqpropError
 from eqprop.symbolic.files import FileRefused, stat_regular_file
 
-__all__ = ["load", "read_idx", "MAX_DATA_BYTES"]
+__all__ = ["load", "read_idx", "labels_path", "MAX_DATA_BYTES"]
 
 #: the most bytes of values one data file (images or labels) may hold, after decompression
 MAX_DATA_BYTES = 2 * 2**30
@@ -208,7 +208,9 @@ def _why(exc):
     return (text[:120] + "...") if len(text) > 120 else (text or type(exc).__name__)
 
 
-def _labels_path(images):
+def labels_path(images):
+    """Where the labels of the IDX images file ``images`` (a Path) lie: the file beside it named
+    with 'labels' for 'images' (train-images-idx3-ubyte -> train-labels-idx1-ubyte)."""
     name = images.name
     for a, b in (("images-idx3", "labels-idx1"), ("images.idx3", "labels.idx1"), ("images", "labels")):
         if a in name:
@@ -344,12 +346,12 @@ def load(spec, *, n_in, n_out, batch, seed=0):
             source = labels_source = _name(path)
         else:
             _check_kind(path)
-            labels_path = _labels_path(path)
-            if not labels_path.exists():
-                raise EqpropError(f"mnist: no labels file {_name(labels_path)} beside the images "
+            labels_file = labels_path(path)
+            if not labels_file.exists():
+                raise EqpropError(f"mnist: no labels file {_name(labels_file)} beside the images "
                                   f"{_name(path)}; put MNIST's labels file there under that name")
-            images, labels = read_idx(path), read_idx(labels_path)
-            source, labels_source = _name(path), _name(labels_path)
+            images, labels = read_idx(path), read_idx(labels_file)
+            source, labels_source = _name(path), _name(labels_file)
         labels = _check_arrays(images, labels, source, labels_source)
         _check_labels(labels, n_out, f"mnist: {labels_source}")
         images = images.reshape(len(images), -1)

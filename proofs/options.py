@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 from eqprop.errors import EqpropError
 from eqprop.symbolic.model import VERIFY_KEYS
+from eqprop.symbolic.numbers import DECIMAL_OR_NONFINITE
 
-__all__ = ["Options", "resolve", "finite_number", "ENGINES", "MIN_DPS", "MAX_DPS", "MAX_TIMES", "MAX_TIME"]
+__all__ = ["Options", "resolve", "finite_number", "check_dps", "ENGINES", "MIN_DPS", "MAX_DPS", "MAX_TIMES", "MAX_TIME"]
 
 #: Integrators for the high-precision path: "gbs" (built in, adaptive
 #: Gragg-Bulirsch-Stoer), "heyoka" (optional Taylor integrator, eqprop[heyoka]);
@@ -48,10 +49,8 @@ class Options:
     parallel: bool = True        # KBE's trajectories may integrate in a forked child process
 
 
-#: A number given as text: ASCII digits, sign, point and exponent (float() alone takes '1_0' and
-#: fullwidth or Arabic-Indic digits); nan and inf are read, then refused as not finite.
-_DECIMAL = re.compile(r"\s*[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|infinity)\s*",
-                      re.ASCII | re.IGNORECASE)
+#: A number given as text, between ASCII spaces; nan and inf are read, then refused as not finite.
+_DECIMAL = re.compile(rf"\s*{DECIMAL_OR_NONFINITE}\s*", re.ASCII | re.IGNORECASE)
 
 
 def finite_number(value, what):
@@ -127,6 +126,12 @@ def _shown(value):
         return f"an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits"
     text = str(value) if isinstance(value, Decimal) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_dps(value, what):
+    """``value`` as decimal digits of precision, an integer in [MIN_DPS, MAX_DPS]; else a one-line
+    :class:`EqpropError` naming ``what`` (an option, or a ``[verify]`` key)."""
+    return _integer(value, f"{what} (decimal digits)", MIN_DPS, MAX_DPS)
 
 
 def _integer(value, what, lo, hi):
@@ -209,8 +214,7 @@ def resolve(model, *, dps=None, times=None, required_digits=None, initial_state=
         if value is not None:
             return check(value, name), name
         return mine, where
-    dps, where = pick("dps", dps, lambda v, w: _integer(v, f"{w} (decimal digits)", MIN_DPS,
-                                                        MAX_DPS))
+    dps, where = pick("dps", dps, check_dps)
     dps = 50 if dps is None else dps
     times, where = pick("times", times, _times)
     req, where = pick("required_digits", required_digits, finite_number)

@@ -22,8 +22,8 @@ import sympy as sp
 
 from eqprop.errors import EqpropError
 
-__all__ = ["exact_number", "check_printable", "escape_controls", "shorten", "MAX_MAGNITUDE",
-           "MAX_DIGITS"]
+__all__ = ["exact_number", "check_printable", "escape_controls", "shorten", "nonzero_text",
+           "DECIMAL", "DECIMAL_OR_NONFINITE", "MAX_MAGNITUDE", "MAX_DIGITS"]
 
 #: Numbers (literals and values) lie within 10**-MAX_MAGNITUDE .. 10**MAX_MAGNITUDE.
 MAX_MAGNITUDE = 1000
@@ -145,16 +145,27 @@ def nonzero_text(text):
 
 # -- exact numbers -----------------------------------------------------------
 
-_DEC = r"(?:[0-9]+)"
-_NUMBER = re.compile(rf"([+-]?)({_DEC}?)(?:\.({_DEC}?))?(?:[eE]([+-]?{_DEC}))?", re.ASCII)
+#: A decimal number as eqprop reads one from text, everywhere (formulas, model files, the
+#: command line, a [verify] table, a saved report): an optional sign, ASCII digits with an
+#: optional point (or a point and digits), an optional exponent. A regular expression to build
+#: on, with no groups and no surrounding space: float() alone would also take '1_0', fullwidth
+#: and Arabic-Indic digits, and read them silently.
+DECIMAL = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+#: :data:`DECIMAL`, or nan, inf or infinity with an optional sign; compile it with
+#: ``re.IGNORECASE | re.ASCII``. For readers of floats that take these and then refuse them as
+#: not finite, with a message of their own.
+DECIMAL_OR_NONFINITE = rf"(?:{DECIMAL}|[+-]?(?:nan|inf|infinity))"
+_DECIMAL = re.compile(DECIMAL, re.ASCII)
 
 
 def _decimal(text, what, shown):
     """An exact Rational from decimal text (``-1.5e3``), bounded before it is built."""
-    m = _NUMBER.fullmatch(text)
-    if not m or not (m.group(2) or m.group(3)):
+    if not _DECIMAL.fullmatch(text):
         raise ValueError(text)
-    sign, ip, fp, ep = m.group(1), m.group(2), m.group(3) or "", m.group(4) or "0"
+    sign = text[0] if text[0] in "+-" else ""
+    mantissa, _, ep = text.lstrip("+-").lower().partition("e")
+    ip, _, fp = mantissa.partition(".")
+    ep = ep or "0"
     digits = (ip + fp).lstrip("0")
     if not digits:
         return sp.Integer(0)

@@ -16,7 +16,7 @@ def test_every_subpackage_imports_from_an_installed_copy(tmp_path):
                     "--target", str(target), str(ROOT)],
                    check=True, cwd=tmp_path)
     code = (
-        "import eqprop, eqprop.symbolic, eqprop.numeric, eqprop.proofs, eqprop.figures\n"
+        "import eqprop, eqprop.cli, eqprop.symbolic, eqprop.numeric, eqprop.proofs, eqprop.figures\n"
         "from eqprop import load_model, builtin_names\n"
         f"assert eqprop.__file__.startswith({str(target)!r}), eqprop.__file__\n"
         f"assert eqprop.symbolic.__file__.startswith({str(target)!r}), eqprop.symbolic.__file__\n"

@@ -268,13 +268,13 @@ def test_derive_has_a_time_budget(tmp_path, capsys, monkeypatch):
     in one line, and gives a test's own alarm back."""
     import signal
 
-    import eqprop.cli
+    import eqprop.cli.derive
     from deadline import deadline
     names = [f"s{i}" for i in range(100)]
     field = "+".join(f"{i % 7 + 1}*{names[i % 100]}*{names[(3 * i) % 100]}" for i in range(800))
     path = write(tmp_path, f"state = {json.dumps(names)}\nvector_field = {json.dumps([field] * 100)}\n"
                            'cost = "s0"\n')
-    monkeypatch.setattr(eqprop.cli, "DERIVE_TIME_LIMIT", 1)
+    monkeypatch.setattr(eqprop.cli.derive, "DERIVE_TIME_LIMIT", 1)
     with deadline(30):
         code, _, err = run_main(capsys, ["derive", path])
         # the deadline's alarm is back (still set; how much of it is left depends on the load)
@@ -292,8 +292,8 @@ def test_every_command_and_option_is_described():
     default: every command has a description, every option help that states its default."""
     import argparse
 
-    from eqprop.cli import _parser
-    parser = _parser()
+    from eqprop.cli import build_parser
+    parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
     assert set(commands) == {"verify", "derive", "scale", "figures", "models"}
     gaps = set()

@@ -230,9 +230,9 @@ def test_scale_json_dash_is_standard_output(capsys, tmp_path, monkeypatch):
 
 
 def test_write_error_is_one_line(capsys, tmp_path):
-    from eqprop.cli import _write_json
+    from eqprop.cli.output import write_json
     with pytest.raises(EqpropError, match="--json: cannot write"):
-        _write_json(str(tmp_path / "missing" / "r.json"), "{}")
+        write_json(str(tmp_path / "missing" / "r.json"), "{}")
 
 
 def test_figures_arguments_checked_before_the_run(monkeypatch, capsys, tmp_path):
