@@ -1,9 +1,10 @@
 """eqprop.figures: figures drawn from saved verification reports.
 
 One function per figure (``ax=None`` in, the drawn artists out), in
-:mod:`eqprop.figures.paper`, and :func:`regenerate`, which writes every
-available figure of a report to a folder, and :func:`paper_set`, which runs the
-verifications that ``eqprop figures`` draws:
+:mod:`eqprop.figures.paper` (one report) and :mod:`eqprop.figures.summaries`
+(several runs), and :func:`regenerate`, which writes every available figure
+of a report to a folder, and :func:`paper_set`, which runs the verifications
+that ``eqprop figures`` draws:
 
 1. ``network``         the layered network of the paper's Figure 1
 2. ``theorem3_states`` Sbar_t (RBP) and Stilde_t (EP), every neuron, a panel per layer
@@ -34,9 +35,11 @@ import matplotlib.pyplot as plt
 from eqprop.errors import EqpropError
 
 from .gallery import DRAWN_KEY, INPUT_KEY, encode, fingerprint_hash, precision_input, report_input
-from .paper import (MAX_DRAWN_STATES, TWO_COLUMN, _layer_groups, beta_bias, network, new_figure,
-                    precision, scale, style, theorem3_params, theorem3_states, truncation)
+from .paper import (MAX_DRAWN_STATES, beta_bias, layer_groups, network, theorem3_params,
+                    theorem3_states, truncation)
 from .report_io import check_report, load_report
+from .styling import TWO_COLUMN, new_figure, style
+from .summaries import precision, scale
 
 __all__ = ["network", "theorem3_states", "theorem3_params", "truncation", "beta_bias",
            "precision", "scale", "regenerate", "paper_set", "check_formats", "check_report",
@@ -70,7 +73,7 @@ def regenerate(report, out="eqprop-figures", formats=("png", "pdf"), *, precisio
         _make_folders(out)
     except OSError as exc:
         raise EqpropError(f"out: cannot create the folder {str(out)!r} ({exc.strerror or exc})") from None
-    states_height = 1.0 + 0.9 * len(_layer_groups(d, min(len(d["state"]), MAX_DRAWN_STATES)))
+    states_height = 1.0 + 0.9 * len(layer_groups(d, min(len(d["state"]), MAX_DRAWN_STATES)))
     jobs = [("theorem3_states", theorem3_states, states_height),
             ("theorem3_params", theorem3_params, 2.4),
             ("truncation", truncation, 2.4),

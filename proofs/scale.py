@@ -1,327 +1,147 @@
-"""Theorem 3 at realistic size: discrete-time EP against RBP, for any array model.
+"""Theorem 3 at realistic size, for any array model: the pipeline that ``eqprop scale`` runs.
 
-With Euler steps of size eps, the nudged phase ``s_{k+1} = s_k - eps
-dE^beta/ds(s_k)`` started at s0 and the discrete adjoint ``Sbar_{k+1} =
-(I - eps H^T) Sbar_k``, ``Thetabar_{k+1} = Thetabar_k - eps M Sbar_k``
-(``Thetabar_0 = C_theta``) satisfy
+:func:`scale` is a chain of named stages, each a function of the previous
+stage's frozen result (docs/MATH.md section 7 for the mathematics):
 
-    Stilde_k = -(s_{k+1} - s_k) / (eps beta) = Sbar_k + O(beta)
-    Thetatilde_k = (E^beta_theta(s_k) - E_theta(s0)) / beta = Thetabar_k + O(beta)
+1. :func:`arguments` -- every argument checked, the model resolved, its code
+   generated and the run's cost estimated, before any array is allocated;
+2. :func:`build_network` -- the compiled network with its batch of data;
+3. :func:`free_fixed_points` -- the free phase to s0, the fixed point (2.2)
+   of the free dynamics (2.1);
+4. :func:`hypotheses` -- per example, what the theorems assume at s0
+   (:mod:`~eqprop.proofs.scale_hypotheses`);
+5. :func:`theorem3_rows` -- EP's temporal derivatives against RBP's error
+   derivatives, (5.4) and (5.5) in discrete time
+   (:mod:`~eqprop.proofs.scale_theorem3`);
+6. :func:`gradient_rows` -- dJ/dtheta (2.3) three ways
+   (:mod:`~eqprop.proofs.scale_gradients`);
+7. :func:`continuous_rows` -- with ``continuous``, (5.4) in continuous time;
+8. :func:`verdict` -- the :class:`~eqprop.proofs.scale_report.ScaleReport`,
+   whose verdict is computed from typed findings
+   (:mod:`~eqprop.proofs.outcomes`).
 
-(Ernoult et al. 2019's 'gradient-descending updates'). With complex-step
-nudging, beta = i h, both EP sides are imaginary parts divided by h: no
-O(beta) bias and no subtraction of two runs, so the identity holds to
-float64 rounding. For ``h`` tiny the complex state ``a + i h u`` is carried
-as the pair ``(a, u)``, a dual number: its force is ``dE/ds(a) + i h (H(a) u
-+ C_s(a))`` to float64 rounding, computed in one generated pass
-(:meth:`~eqprop.numeric.array_network.ArrayNetwork.dual`); where ``h |u|``
-outgrows :data:`DUAL_THRESHOLD` the run continues in complex128. A real beta
-(0.01 by default) and the symmetric +-beta average are run beside it, so
-that the difference shows.
-
-A vector field (no energy) reads EP's parameter side off its linearization,
-``M (s - s0) + beta C_theta``, as the high-precision path does.
-
-The measure, per state block and per parameter, is Ernoult et al.'s
-normalized error ``sqrt(sum_k |ep_k - rbp_k|^2 / max(sum_k |ep_k|^2, sum_k
-|rbp_k|^2))``. The per-step relative error is also reported; it has a floor
-that is physics, not a bug: EP reads ``Stilde_k = H u_k + C_s``, a small
-difference of large terms once Sbar_k has decayed far below the accumulated
-deviation u_k, so a float64 step keeps about ``16 - log10(|u_k| / |Sbar_k|)``
-digits (the column ``digits lost``).
+A stage that cannot go on (an argument refused, a free phase that
+diverged) raises :class:`~eqprop.errors.EqpropError`, with one line for the
+user. A failed hypothesis stops nothing: the rows are still computed and
+shown beside it, and the report's verdict names the hypothesis.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
 from eqprop.errors import EqpropError
-from eqprop.numeric.batch_solve import free_phase, solve
+from eqprop.numeric.batch_solve import free_phase
 from eqprop.symbolic.arrays import derive_arrays, generate
 
-from .scale_agreement import EPS64, _Agreement, _flat, _rel, normalized_error
-from .scale_arguments import (MAX_FLOPS, MAX_MEMORY, RBP_LIMIT_TIME, check_layers, check_options,
-                              estimate)
-from .scale_hypotheses import check_hypotheses, rbp_limit_steps
+from .scale_agreement import normalized_error
+from .scale_arguments import (MAX_FLOPS, MAX_MEMORY, RBP_LIMIT_TIME, check_budget, check_layers,
+                              check_options, estimate)
+from .scale_gradients import GradientLimits, compare_gradients, implicit_gradient, rbp_limit
+from .scale_hypotheses import check_hypotheses
 from .scale_network import build, check_activation, check_smooth, network, resolve
 from .scale_report import ScaleReport
+from .scale_theorem3 import DUAL_THRESHOLD, check_theorem3, continuous_check
 
 __all__ = ["check_theorem3", "implicit_gradient", "rbp_limit", "scale", "network", "ScaleReport",
-           "normalized_error", "estimate", "DUAL_THRESHOLD"]
-
-#: beyond this |h u| the dual form of a complex step drops terms float64 would see: complex128
-DUAL_THRESHOLD = 1e-10
-
-
-def _plus(a, b):
-    return [x + y for x, y in zip(a, b)]
-
-
-def implicit_gradient(net, s0, *, tol=1e-14, reached=False):
-    """dJ/dtheta = C_theta - M H^-T C_s (paper 2.3): CG on H, then the mixed product.
-
-    ``reached``: also return the names of the state blocks and parameters that
-    RBP's error derivatives reach in the limit (H^-T C_s, resp. M H^-T C_s, not
-    exactly zero there): a row of these that is zero for K steps was cut short.
-    """
-    lin = net.linearize(s0)
-    z = solve(lin, net.dC_ds(s0), transpose=True, tol=tol)
-    mz = lin.mv(z)
-    grad = [c - m for c, m in zip(net.dC_dtheta(s0), mz)]
-    if not reached:
-        return grad
-    names = [b for b, sl in zip(net.block_names, net.slices) if np.any(z[..., sl])]
-    names += [p for p, m in zip(net.param_names, mz) if np.any(_flat([m]))]
-    return grad, names
-
-
-class _Readout:
-    """EP's parameter side at a state: E^beta_theta (energy), or M (s - s0) + beta C_theta."""
-
-    def __init__(self, net, s0, lin0):
-        self.net, self.s0, self.lin0 = net, s0, lin0
-        self.c_theta = net.dC_dtheta(s0)
-        self.has_c = any(np.any(c) for c in self.c_theta)
-        self.at_s0 = net.dE_dtheta(s0) if net.has_energy else None
-
-    def real(self, s, beta, e_theta=None):
-        """Thetatilde = (E^beta_theta(s) - E_theta(s0)) / beta at a real state and beta."""
-        net = self.net
-        if net.has_energy:
-            e_theta = net.dE_dtheta(s) if e_theta is None else e_theta
-            out = [(a - b) / beta for a, b in zip(e_theta, self.at_s0)]
-        else:
-            out = self.lin0.mv((s - self.s0) / beta)
-        return _plus(out, net.dC_dtheta(s) if self.has_c and net.has_energy else self.c_theta) \
-            if self.has_c else out
-
-    def tangent(self, u, readout):
-        """Thetatilde of the complex-step run: its tangent readout, plus C_theta."""
-        out = readout if readout is not None else self.lin0.mv(u, factored=not self.has_c)
-        return _plus(out, self.c_theta) if self.has_c else out
-
-
-def _real_run(net, s0, beta, steps, eps, readout):
-    """One nudged run with real beta; yields ``(Stilde_k, Thetatilde_{k+1}, u_{k+1})``."""
-    s = s0.copy()
-    if net.has_energy:
-        g, cs, e_theta = net.step(s)
-    else:
-        g, cs, e_theta = net.dE_ds(s), net.dC_ds(s), None
-    for _ in range(steps):
-        step = -eps * (g + beta * cs)
-        s_tilde = -step / (eps * beta)
-        s = s + step
-        if net.has_energy:
-            g, cs, e_theta = net.step(s)
-        else:
-            g, cs = net.dE_ds(s), net.dC_ds(s)
-        yield s_tilde, readout.real(s, beta, e_theta), (s - s0) / beta
-
-
-def _complex_step_run(net, s0, h, steps, eps, readout, dual=True):
-    """The nudged run with beta = i h; yields ``(Stilde_k, Thetatilde_{k+1}, u_{k+1})``.
-
-    As a dual number ``(a, u)`` while ``h |u| <= DUAL_THRESHOLD`` (always,
-    for h = 1e-20), else (or with ``dual=False``) in complex128.
-    """
-    factored = not readout.has_c
-    a, u = s0.copy(), np.zeros_like(s0)
-    k = 0
-    if dual:
-        g, t, cs, ro = net.dual(a, u, factored=factored)
-        while k < steps:
-            s_tilde = t + cs  # Im(dE/ds + i h dC/ds)/h at a + i h u
-            a = a - eps * g
-            u = u - eps * s_tilde
-            k += 1
-            if h * float(np.max(np.abs(u), initial=0.0)) > DUAL_THRESHOLD:
-                break
-            g, t, cs, ro = net.dual(a, u, factored=factored)
-            yield s_tilde, readout.tangent(u, ro), u
-        else:
-            return
-        s = a + 1j * h * u
-        yield s_tilde, _complex_readout(net, s, h, readout), u
-    else:
-        s = s0.astype(complex)
-    while k < steps:
-        step = -eps * (net.dE_ds(s) + 1j * h * net.dC_ds(s))
-        s_tilde = -step.imag / (h * eps)
-        s = s + step
-        k += 1
-        yield s_tilde, _complex_readout(net, s, h, readout), s.imag / h
-
-
-def _complex_readout(net, s, h, readout):
-    """Im E^{ih}_theta(s) / h at a complex state (or the linearization for a vector field)."""
-    if net.has_energy:
-        out = [x.imag / h for x in net.dE_dtheta(s)]
-        return _plus(out, [c.real for c in net.dC_dtheta(s)]) if readout.has_c else out
-    return readout.tangent(s.imag / h, None)
-
-
-def _rbp_steps(net, s0, steps, eps, lin0, c_theta, factored=True):
-    """RBP's discrete adjoint; yields ``(Sbar_k, Thetabar_{k+1})``.
-
-    ``Thetabar_{k+1} = C_theta - eps M (Sbar_0 + ... + Sbar_k)``: one product
-    with M per step, no weight-sized accumulation.
-    """
-    sb = net.dC_ds(s0)
-    partial = np.zeros_like(sb)
-    has_c = any(np.any(c) for c in c_theta)
-    for _ in range(steps):
-        partial += sb
-        tb = lin0.mv(-eps * partial, factored=factored and not has_c)
-        yield sb, (_plus(tb, c_theta) if has_c else tb)
-        sb = sb - eps * lin0.hv(sb, transpose=True)
-
-
-def rbp_limit(net, s0, *, eps, steps, tail=False):
-    """Thetabar after ``steps`` RBP steps (the RBP estimate of dJ/dtheta).
-
-    ``Thetabar_K = C_theta - eps M (Sbar_0 + ... + Sbar_{K-1})``. ``tail=True``
-    also returns the part still to come, ``M H^-T Sbar_K``: ``Thetabar_K``
-    minus it is the implicit-function gradient exactly, for every K (the sum
-    of the geometric series).
-    """
-    lin = net.linearize(s0)
-    sb = net.dC_ds(s0)
-    total = np.zeros_like(sb)
-    for _ in range(steps):
-        total += sb
-        sb = sb - eps * lin.hv(sb, transpose=True)
-    theta = _plus(lin.mv(-eps * total), net.dC_dtheta(s0))
-    if not tail:
-        return theta
-    return theta, lin.mv(solve(lin, sb, transpose=True))
-
-
-def check_theorem3(net, s0, *, eps=0.5, steps=100, h=1e-20, beta=0.01, real=True):
-    """Rows comparing EP's discrete temporal derivatives with RBP's, per state block and parameter.
-
-    Every run advances in lockstep and only running sums are kept, so
-    memory stays at a few copies of the state and the parameters whatever
-    the number of steps. ``real=False`` skips the real-beta columns.
-    """
-    blocks, params = net.block_names, net.param_names
-    quantities = blocks + params
-    estimators = ("complex_step", "real_beta", "symmetric_beta") if real else ("complex_step",)
-    stats = {(q, e): _Agreement() for q in quantities for e in estimators}
-    lin0 = net.linearize(s0)
-    readout = _Readout(net, s0, lin0)
-    runs = [_complex_step_run(net, s0, h, steps, eps, readout)]
-    if real:
-        runs += [_real_run(net, s0, beta, steps, eps, readout),
-                 _real_run(net, s0, -beta, steps, eps, readout)]
-
-    def pieces(s_side, theta_side):
-        out = {b: s_side[..., sl] for b, sl in zip(blocks, net.slices)}
-        out.update(zip(params, theta_side))
-        return out
-    for (sb, tb), *ep_runs in zip(_rbp_steps(net, s0, steps, eps, lin0, readout.c_theta), *runs):
-        rbp = pieces(sb, tb)
-        ep = {"complex_step": pieces(*ep_runs[0][:2])}
-        u = ep_runs[0][2]
-        if real:
-            plus, minus = ep_runs[1], ep_runs[2]
-            ep["real_beta"] = pieces(*plus[:2])
-            ep["symmetric_beta"] = pieces((plus[0] + minus[0]) / 2,
-                                          [(a + b) / 2 for a, b in zip(plus[1], minus[1])])
-        for e, parts in ep.items():
-            for b, sl in zip(blocks, net.slices):
-                stats[(b, e)].add(parts[b], rbp[b], u[..., sl] if e == "complex_step" else None)
-            for p in params:
-                stats[(p, e)].add(parts[p], rbp[p])
-    rows = []
-    for q in quantities:
-        st = stats[(q, "complex_step")]
-        defined = [v for v in st.steps if not np.isnan(v)] or [np.nan]
-        lost = [v for v in st.lost if not np.isnan(v)]
-        row = {"quantity": q, "complex_step": st.normalized, "testable": st.testable,
-               "real_beta": stats[(q, "real_beta")].normalized if real else None,
-               "symmetric_beta": stats[(q, "symmetric_beta")].normalized if real else None,
-               "step_min": float(np.min(defined)), "step_median": float(np.median(defined)),
-               "step_max": float(np.max(defined)),
-               "digits_lost": float(max(0.0, max(lost))) if lost else 0.0,
-               "per_step": {e: _series(stats[(q, e)].steps) for e in estimators}}
-        if st.lost:  # states: the rounding bound EPS64 |u_{k+1}| / |Sbar_k| of each step
-            row["per_step"]["rounding_bound"] = _series([EPS64 * 10 ** v for v in st.lost])
-        rows.append(row)
-    return rows
-
-
-def _series(values):
-    """A per-step series for the report: None where a step's relative error is undefined."""
-    return [None if np.isnan(v) else float(v) for v in values]
-
-
-def continuous_check(net, s0, *, T=5.0, points=21, h=1e-8, rtol=1e-12):
-    """Theorem 3 in continuous time with DOP853: per-block normalized error on a time grid.
-
-    The EP run is the complex-step nudged flow (beta = i h) written in the
-    deviation from s0 with its imaginary part divided by h, so that the
-    solver's error control sees the derivative at its own scale.
-    """
-    B, n = s0.shape
-    ts = np.linspace(0, T, points)
-    lin = net.linearize(s0)
-
-    def rbp_rhs(_t, v):
-        return -lin.hv(v.reshape(B, n), transpose=True).ravel()
-
-    def ep_rhs(_t, w):
-        # s = s0 + Re(w) + i h Im(w): the complex-step trajectory with its imaginary part
-        # rescaled by 1/h, so the solver's error norm sees it at order one
-        w = w.reshape(B, n)
-        s = s0 + w.real + 1j * h * w.imag
-        f = -(net.dE_ds(s) + 1j * h * net.dC_ds(s))
-        return (f.real + 1j * f.imag / h).ravel()
-    opts = dict(method="DOP853", t_eval=ts, rtol=rtol)
-    cs0 = net.dC_ds(s0)
-    c = float(np.max(np.abs(cs0))) or 1.0
-    atol = rtol * c * 1e-6  # six orders below the solutions' scale (|C_s|)
-    rbp = solve_ivp(rbp_rhs, (0, T), cs0.ravel(), atol=atol, **opts)
-    ep = solve_ivp(ep_rhs, (0, T), np.zeros(B * n, dtype=complex), atol=atol, **opts)
-    if not (rbp.success and ep.success):
-        raise EqpropError(f"continuous check: DOP853 failed ({rbp.message}; {ep.message})")
-    s_bar = [rbp.y[:, k].reshape(B, n) for k in range(points)]
-    s_tilde = []
-    for k in range(points):
-        w = ep.y[:, k].reshape(B, n)
-        s = s0 + w.real + 1j * h * w.imag
-        s_tilde.append((net.dE_ds(s) + 1j * h * net.dC_ds(s)).imag / h)
-    return [{"quantity": b,
-             "complex_step": normalized_error([a[..., sl] for a in s_tilde], [x[..., sl] for x in s_bar])}
-            for b, sl in zip(net.block_names, net.slices)]
-
-
-def _initial_state(init, batch, n, seed):
-    """The free phase's start: zeros, or a seeded standard normal state (``init='random'``)."""
-    if init == "zeros":
-        return np.zeros((batch, n))
-    return np.random.default_rng([seed, 1]).standard_normal((batch, n))
-
-
-def _diverged(free, model):
-    """The one-line refusal when the free phase ran away for some examples."""
-    bad = [i for i, st in enumerate(free.status) if st == "diverged"]
-    size = float(np.max(np.abs(np.nan_to_num(free.s[bad], nan=np.inf))))
-    where = (f"the state ran out of range, max|s| = {size:.1e}" if size > 0 else
-             "the energy or its gradient became infinite or NaN")
-    return EqpropError(
-        f"scale: the free phase diverged for {len(bad)} of {len(free.status)} examples (example "
-        f"{bad[0]}: {where}): {model.name} with these parameters has no minimum within reach; "
-        "use a bounded activation (sigmoid, tanh, erf), smaller sizes, another --seed or "
-        "--init random")
-
+           "normalized_error", "estimate", "DUAL_THRESHOLD", "arguments", "build_network",
+           "free_fixed_points", "hypotheses", "theorem3_rows", "gradient_rows", "continuous_rows",
+           "verdict"]
 
 #: what ``scale`` takes only for the layered family built from ``layers``
 _LAYERED = {"rho": "sigmoid", "cost": "squared", "asymmetry": 0.0, "plain_layers": (),
             "biases": False}
+#: the run's options where neither the call nor the model's ``[scale]`` table gives them
+_DEFAULTS = {"batch": 128, "eps": 0.5, "steps": 100, "beta": 0.01, "init": "zeros"}
+
+
+def _quiet(msg):
+    """The progress callback of a run that reports none."""
+
+
+@dataclass(frozen=True)
+class Arguments:
+    """Stage 1: what to run, checked. ``model`` is the :class:`ArrayModel` at its sizes,
+    ``program`` its generated code; ``started`` the clock at the start, for the timings."""
+
+    model: object
+    program: object
+    batch: int
+    steps: int
+    seed: int
+    eps: float
+    beta: float
+    h: float
+    init: str
+    data: str
+    backend: str
+    device: object
+    continuous: bool
+    started: float
+    say: object = _quiet
+
+
+@dataclass(frozen=True)
+class Network:
+    """Stage 2: the compiled network, its data bound; ``seconds`` since the run started."""
+
+    args: Arguments
+    net: object
+    seconds: float
+
+
+@dataclass(frozen=True)
+class FixedPoints:
+    """Stage 3: the free phase's result (:class:`~eqprop.numeric.batch_solve.FreePhase`),
+    every example at a fixed point s0 (2.2)."""
+
+    network: Network
+    free: object
+    seconds: float
+
+    @property
+    def s0(self):
+        return self.free.s
+
+
+@dataclass(frozen=True)
+class Hypotheses:
+    """Stage 4: the per-example hypotheses at s0, as the report's JSON-ready dict."""
+
+    fixed: FixedPoints
+    checks: dict
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TheoremRows:
+    """Stage 5: one row per state block and parameter, (5.4) and (5.5) in discrete time."""
+
+    hypotheses: Hypotheses
+    rows: list
+    seconds: float
+
+
+@dataclass(frozen=True)
+class GradientRows:
+    """Stage 6: dJ/dtheta (2.3) by the EP limit, the RBP limit and real-beta EP."""
+
+    theorem: TheoremRows
+    limits: GradientLimits
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ContinuousRows:
+    """Stage 7: (5.4) in continuous time per state block; empty, and no time, without
+    ``continuous``."""
+
+    gradients: GradientRows
+    rows: list
+    seconds: float = None
 
 
 def scale(model=(10, 512, 512, 784), *, batch=None, data="random", rho="sigmoid", eps=None,
@@ -351,28 +171,35 @@ def scale(model=(10, 512, 512, 784), *, batch=None, data="random", rho="sigmoid"
     :func:`estimate` exceeds ``max_memory`` bytes (default 8 GiB) or
     ``max_flops`` (default 1e13) is refused with the estimate in the message.
     """
-    say = progress or (lambda msg: None)
-    is_layers = not isinstance(model, (str, bytes)) and hasattr(model, "__iter__") \
-        and not hasattr(model, "specs")
+    args = arguments(model, batch=batch, data=data, rho=rho, eps=eps, steps=steps, h=h, beta=beta,
+                     seed=seed, cost=cost, continuous=continuous, asymmetry=asymmetry, init=init,
+                     plain_layers=plain_layers, biases=biases, dims=dims, backend=backend,
+                     device=device, progress=progress, max_memory=max_memory, max_flops=max_flops)
+    built = build_network(args)
+    with np.errstate(all="ignore"):  # overflow is detected and reported, not warned about
+        fixed = free_fixed_points(built)
+        checked = hypotheses(fixed)
+        rows = theorem3_rows(checked)
+        gradients = gradient_rows(rows)
+        continuous_part = continuous_rows(gradients)
+    return verdict(continuous_part)
+
+
+def arguments(model, *, batch, data, rho, eps, steps, h, beta, seed, cost, continuous, asymmetry,
+              init, plain_layers, biases, dims, backend, device, progress, max_memory, max_flops):
+    """Stage 1: check every argument of :func:`scale`, resolve the model and generate its code,
+    and refuse a run beyond ``max_memory`` or ``max_flops``; an :class:`Arguments`."""
+    say = progress or _quiet
     given = dict(rho=rho, cost=cost, asymmetry=asymmetry, plain_layers=plain_layers, biases=biases)
-    if not is_layers:
-        odd = [k for k, v in given.items() if v != _LAYERED[k] and not (k == "plain_layers" and not v)]
-        if odd:
-            raise EqpropError(f"scale: {odd[0]} applies to the layered network (--layers) only; "
-                              "an array model writes its own energy and cost")
-    elif dims:
-        raise EqpropError("scale: dims applies to an array model; give the layer sizes instead")
-    t0 = time.perf_counter()
+    is_layers = _check_family(model, given, dims)
+    started = time.perf_counter()
     check_options(1, 0.5, 1, h, 0.01, seed or 0, cost, asymmetry, data)
     if is_layers:
         model = check_layers(model)
         check_activation(rho)
-    options = dict(rho=rho, cost=cost, seed=seed or 0, asymmetry=asymmetry,
-                   plain_layers=plain_layers, biases=biases)
     say("model: derivation and code generation")
-    m = resolve(model, dims=dims, layered_options=options)
-    defaults = {"batch": 128, "eps": 0.5, "steps": 100, "beta": 0.01, "init": "zeros"}
-    chosen = {k: (v if v is not None else m.scale.get(k, defaults[k]))
+    m = resolve(model, dims=dims, layered_options=dict(given, seed=seed or 0))
+    chosen = {k: (v if v is not None else m.scale.get(k, _DEFAULTS[k]))
               for k, v in (("batch", batch), ("eps", eps), ("steps", steps), ("beta", beta),
                            ("init", init))}
     if data == "random" and m.scale.get("data"):
@@ -380,110 +207,144 @@ def scale(model=(10, 512, 512, 784), *, batch=None, data="random", rho="sigmoid"
     batch, steps, seed_used, eps, beta, h = check_options(
         chosen["batch"], chosen["eps"], chosen["steps"], h, chosen["beta"],
         m.seed if seed is None else seed, "squared", 0.0, data)
-    init = chosen["init"]
-    if init not in ("zeros", "random"):
-        raise EqpropError(f"init: {str(init)[:40]!r}; choose zeros or random")
+    if chosen["init"] not in ("zeros", "random"):
+        raise EqpropError(f"init: {str(chosen['init'])[:40]!r}; choose zeros or random")
     if backend not in ("numpy", "torch"):
         raise EqpropError(f"backend: {str(backend)[:40]!r}; choose numpy or torch")
     check_smooth(m)
     program = generate(derive_arrays(m))
     mem, flops = estimate(program, batch, steps, eps, continuous)
-    _check_budget(m, batch, steps, eps, mem, flops, max_memory, max_flops)
-    seconds = {}
+    check_budget(m, batch, steps, eps, mem, flops, max_memory, max_flops)
+    return Arguments(model=m, program=program, batch=batch, steps=steps, seed=seed_used, eps=eps,
+                     beta=beta, h=h, init=chosen["init"], data=data, backend=backend,
+                     device=device, continuous=continuous, started=started, say=say)
+
+
+def _check_family(model, given, dims):
+    """Whether ``model`` is layer sizes; refuse the options of the other family (the layered
+    options for an array model, ``dims`` for layer sizes)."""
+    is_layers = not isinstance(model, (str, bytes)) and hasattr(model, "__iter__") \
+        and not hasattr(model, "specs")
+    if not is_layers:
+        odd = [k for k, v in given.items() if v != _LAYERED[k] and not (k == "plain_layers" and not v)]
+        if odd:
+            raise EqpropError(f"scale: {odd[0]} applies to the layered network (--layers) only; "
+                              "an array model writes its own energy and cost")
+    elif dims:
+        raise EqpropError("scale: dims applies to an array model; give the layer sizes instead")
+    return is_layers
+
+
+def build_network(args):
+    """Stage 2: the model's :class:`~eqprop.numeric.array_network.ArrayNetwork` on its backend,
+    with the batch of data bound; a :class:`Network`."""
     try:
-        built = build(m, batch=batch, data=data, seed=seed_used, backend=backend, device=device,
-                      program=program)
+        built = build(args.model, batch=args.batch, data=args.data, seed=args.seed,
+                      backend=args.backend, device=args.device, program=args.program)
     except ImportError as exc:
         raise EqpropError(f"backend: {exc}") from None
-    net = built.net
-    seconds["model"] = time.perf_counter() - t0
-    with np.errstate(all="ignore"):  # overflow is detected and reported, not warned about
-        say("free phase: relaxation and Newton-CG")
-        t1 = time.perf_counter()
-        free = free_phase(net, _initial_state(init, batch, net.n_free, seed_used), eps=eps)
-        if "diverged" in free.status:
-            raise _diverged(free, m)
-        s0 = free.s
-        residual = float(np.max(free.residual))
-        seconds["free phase"] = time.perf_counter() - t1
-        say("hypotheses: fixed point, strict minimum (Lanczos), stable step, gradient field")
-        t1 = time.perf_counter()
-        hyp = check_hypotheses(net, s0, free, eps=eps, seed=seed_used)
-        seconds["hypotheses"] = time.perf_counter() - t1
-        say(f"nudged phase ({steps} complex-step and real-beta steps) and RBP ({steps} steps)")
-        t1 = time.perf_counter()
-        rows = check_theorem3(net, s0, eps=eps, steps=steps, h=h, beta=beta)
-        seconds["theorem 3"] = time.perf_counter() - t1
-        say("gradients: implicit function theorem, EP limit, RBP limit")
-        t2 = time.perf_counter()
-        gradient, notes = _gradients(net, s0, hyp, eps=eps, h=h, beta=beta)
-        seconds["gradients"] = time.perf_counter() - t2
-        cont = []
-        if continuous:
-            say("continuous time: DOP853 for RBP and the complex-step nudged flow")
-            t3 = time.perf_counter()
-            cont = continuous_check(net, s0)
-            seconds["continuous"] = time.perf_counter() - t3
-    seconds["total"] = time.perf_counter() - t0
-    return ScaleReport(layers=list(m.layers) if m.layers else None, batch=batch, data=data,
-                       eps=eps, steps=steps, h=h, beta=beta, residual=residual, rows=rows,
-                       gradient=gradient, continuous=cont, seconds=seconds, notes=notes,
-                       hypotheses=hyp, init=init, model=m.name, dims=dict(m.dims),
-                       n_state=m.n_state, n_params=m.n_params, backend=backend)
+    return Network(args, built.net, time.perf_counter() - args.started)
 
 
-def _check_budget(m, batch, steps, eps, mem, flops, max_memory, max_flops):
-    from .scale_arguments import _bytes, _sci
-    shape = f"{m.name} at {', '.join(f'{k} = {v}' for k, v in m.dims.items()) or 'its sizes'}, " \
-            f"batch {batch}, {steps} steps"
-    if mem > max_memory:
-        raise EqpropError(f"scale: {shape} would need about {_bytes(mem)} of memory, more than the "
-                          f"{_bytes(max_memory)} limit; use smaller sizes (--layers or --shape), a "
-                          "smaller batch (--batch) or fewer steps (--steps)")
-    if flops > max_flops:
-        step = (f", a larger --eps (the RBP limit takes {RBP_LIMIT_TIME:g} / eps steps)"
-                if RBP_LIMIT_TIME / eps > steps else "")
-        raise EqpropError(f"scale: {shape} would take about {_sci(flops)} floating-point operations, "
-                          f"more than the {_sci(max_flops)} limit (hours of work); use fewer steps "
-                          f"(--steps), smaller sizes (--layers or --shape){step} or a smaller batch "
-                          "(--batch)")
+def free_fixed_points(network):
+    """Stage 3: the free dynamics (2.1) to a fixed point s0 (2.2) per example: relaxation with
+    steps of at most eps, then Newton-CG; a :class:`FixedPoints`, or EqpropError where an
+    example's state ran away."""
+    args, net = network.args, network.net
+    args.say("free phase: relaxation and Newton-CG")
+    t = time.perf_counter()
+    free = free_phase(net, _initial_state(args.init, args.batch, net.n_free, args.seed), eps=args.eps)
+    if "diverged" in free.status:
+        raise _diverged(free, args.model)
+    return FixedPoints(network, free, time.perf_counter() - t)
 
 
-def _gradients(net, s0, hyp, *, eps, h, beta):
-    """dJ/dtheta three ways against the implicit-function gradient; returns ``(gradient, notes)``."""
-    implicit, reached = implicit_gradient(net, s0, reached=True)
-    lin0 = net.linearize(s0)
-    readout = _Readout(net, s0, lin0)
-    s_beta, _, _ = net.newton(s0.astype(complex), beta=1j * h, tol=1e-300, maxiter=4)
-    ep_limit = _complex_readout(net, s_beta, h, readout)
-    s_r, res_r, _ = net.newton(s0.copy(), beta=beta, tol=1e-12)
-    real_limit = readout.real(s_r, beta)
-    cap = int(np.ceil(RBP_LIMIT_TIME / eps))
-    k_inf, rate, cut = rbp_limit_steps(hyp, eps, cap)
-    notes, tail = [], 0.0
-    if not _flat(implicit).any():  # dJ/dtheta is exactly zero: a relative difference means nothing
-        notes.append("dJ/dtheta is exactly zero at s0 for this batch (the cost does not reach the "
-                     "parameters through s0): the gradient lines compare nothing")
-        return {"ep_vs_implicit": None, "rbp_vs_implicit": None, "real_beta_vs_implicit": None,
-                "rbp_limit_steps": k_inf, "rbp_rate": rate, "rbp_tail": 0.0,
-                "testable": False, "reached": reached}, notes
-    real = _rel(real_limit, implicit)
-    if not (np.isfinite(real) and res_r <= 1e-8):  # shown for comparison only, never a criterion
-        notes.append(f"EP with real beta = {beta:g}: Newton found no nudged fixed point (residual "
-                     f"{res_r:.1e}); that line is left out")
-        real = None
-    if cut:
-        # RBP contracts, but too slowly to decay within the budget: compare Thetabar_K with
-        # the implicit gradient plus the tail M H^-T Sbar_K still to come (exact for any K)
-        theta_inf, rest = rbp_limit(net, s0, eps=eps, steps=k_inf, tail=True)
-        tail = _rel(rest, implicit, size_only=True)
-        theta_inf = [a - b for a, b in zip(theta_inf, rest)]
-        notes.append(f"RBP limit cut at t = {RBP_LIMIT_TIME:g} ({cap} steps, rho = {rate:.6f}): "
-                     f"the tail still to come, M H^-T Sbar_K, {tail:.1e} of the gradient, is "
-                     "subtracted (a larger --eps decays sooner)")
-    else:
-        theta_inf = rbp_limit(net, s0, eps=eps, steps=k_inf)
-    gradient = {"ep_vs_implicit": _rel(ep_limit, implicit), "rbp_vs_implicit": _rel(theta_inf, implicit),
-                "real_beta_vs_implicit": real, "testable": True, "reached": reached,
-                "rbp_limit_steps": k_inf, "rbp_rate": rate, "rbp_tail": tail}
-    return gradient, notes
+def _initial_state(init, batch, n, seed):
+    """The free phase's start: zeros, or a seeded standard normal state (``init='random'``)."""
+    if init == "zeros":
+        return np.zeros((batch, n))
+    return np.random.default_rng([seed, 1]).standard_normal((batch, n))
+
+
+def _diverged(free, model):
+    """The one-line refusal when the free phase ran away for some examples."""
+    bad = [i for i, st in enumerate(free.status) if st == "diverged"]
+    size = float(np.max(np.abs(np.nan_to_num(free.s[bad], nan=np.inf))))
+    where = (f"the state ran out of range, max|s| = {size:.1e}" if size > 0 else
+             "the energy or its gradient became infinite or NaN")
+    return EqpropError(
+        f"scale: the free phase diverged for {len(bad)} of {len(free.status)} examples (example "
+        f"{bad[0]}: {where}): {model.name} with these parameters has no minimum within reach; "
+        "use a bounded activation (sigmoid, tanh, erf), smaller sizes, another --seed or "
+        "--init random")
+
+
+def hypotheses(fixed):
+    """Stage 4: per example, the hypotheses of Theorem 3 and of the limits (2.3) at s0: fixed
+    point, strict minimum, stable step, gradient field, finite; a :class:`Hypotheses`."""
+    args = fixed.network.args
+    args.say("hypotheses: fixed point, strict minimum (Lanczos), stable step, gradient field")
+    t = time.perf_counter()
+    checks = check_hypotheses(fixed.network.net, fixed.s0, fixed.free, eps=args.eps, seed=args.seed)
+    return Hypotheses(fixed, checks, time.perf_counter() - t)
+
+
+def theorem3_rows(checked):
+    """Stage 5: EP's Stilde_k and Thetatilde_k against RBP's Sbar_k and Thetabar_k, (5.4) and
+    (5.5) for Euler steps, complex-step and real beta; a :class:`TheoremRows`."""
+    fixed = checked.fixed
+    args, net = fixed.network.args, fixed.network.net
+    args.say(f"nudged phase ({args.steps} complex-step and real-beta steps) and RBP "
+             f"({args.steps} steps)")
+    t = time.perf_counter()
+    rows = check_theorem3(net, fixed.s0, eps=args.eps, steps=args.steps, h=args.h, beta=args.beta)
+    return TheoremRows(checked, rows, time.perf_counter() - t)
+
+
+def gradient_rows(theorem):
+    """Stage 6: dJ/dtheta (2.3) by the implicit function theorem, the EP limit and the RBP limit
+    (run until its tail is below 1e-14, at most to t = :data:`RBP_LIMIT_TIME`); a
+    :class:`GradientRows`."""
+    checked = theorem.hypotheses
+    fixed = checked.fixed
+    args = fixed.network.args
+    args.say("gradients: implicit function theorem, EP limit, RBP limit")
+    t = time.perf_counter()
+    limits = compare_gradients(fixed.network.net, fixed.s0, checked.checks, eps=args.eps, h=args.h,
+                               beta=args.beta, limit_time=RBP_LIMIT_TIME)
+    return GradientRows(theorem, limits, time.perf_counter() - t)
+
+
+def continuous_rows(gradients):
+    """Stage 7: with ``continuous``, (5.4) in continuous time, DOP853 for RBP and the
+    complex-step nudged flow; a :class:`ContinuousRows` (empty without it)."""
+    fixed = gradients.theorem.hypotheses.fixed
+    args = fixed.network.args
+    if not args.continuous:
+        return ContinuousRows(gradients, [])
+    args.say("continuous time: DOP853 for RBP and the complex-step nudged flow")
+    t = time.perf_counter()
+    rows = continuous_check(fixed.network.net, fixed.s0)
+    return ContinuousRows(gradients, rows, time.perf_counter() - t)
+
+
+def verdict(continuous):
+    """Stage 8: every stage's result in one :class:`ScaleReport`, which decides the verdict."""
+    gradients = continuous.gradients
+    theorem = gradients.theorem
+    checked = theorem.hypotheses
+    fixed = checked.fixed
+    args, m = fixed.network.args, fixed.network.args.model
+    seconds = {"model": fixed.network.seconds, "free phase": fixed.seconds,
+               "hypotheses": checked.seconds, "theorem 3": theorem.seconds,
+               "gradients": gradients.seconds}
+    if continuous.seconds is not None:
+        seconds["continuous"] = continuous.seconds
+    seconds["total"] = time.perf_counter() - args.started
+    return ScaleReport(layers=list(m.layers) if m.layers else None, batch=args.batch, data=args.data,
+                       eps=args.eps, steps=args.steps, h=args.h, beta=args.beta,
+                       residual=float(np.max(fixed.free.residual)), rows=theorem.rows,
+                       gradient=gradients.limits.gradient, continuous=continuous.rows,
+                       seconds=seconds, notes=list(gradients.limits.notes), hypotheses=checked.checks,
+                       init=args.init, model=m.name, dims=dict(m.dims), n_state=m.n_state,
+                       n_params=m.n_params, backend=args.backend)

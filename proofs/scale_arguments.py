@@ -3,8 +3,8 @@
 :func:`check_layers` and :func:`check_options` validate every argument
 (whole numbers, finite reals, known names); :func:`estimate` gives a run's
 peak memory and arithmetic from the generated code's own counts, and
-:func:`~eqprop.proofs.scale.scale` refuses a run beyond the limits
-(:data:`MAX_MEMORY`, :data:`MAX_FLOPS`), with the estimate in the message.
+:func:`check_budget` refuses a run beyond the limits (:data:`MAX_MEMORY`,
+:data:`MAX_FLOPS`), with the estimate in the message.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from eqprop.errors import EqpropError
 
 from .options import finite_number
 
-__all__ = ["estimate", "check_layers", "check_options", "MAX_MEMORY", "MAX_FLOPS", "RBP_LIMIT_TIME"]
+__all__ = ["estimate", "check_budget", "check_layers", "check_options", "MAX_MEMORY", "MAX_FLOPS",
+           "RBP_LIMIT_TIME"]
 
 
 #: what :func:`~eqprop.proofs.scale.scale` refuses to start: estimated peak memory (bytes) and
@@ -93,6 +94,24 @@ def estimate(program, batch, steps, eps=0.5, continuous=False):
     nodes = sum(len(roots) for roots in program.entries.values())
     flops += (int(steps) + 100) * nodes * 10**4  # Python's own work, about 10 us an operation
     return mem, flops
+
+
+def check_budget(m, batch, steps, eps, mem, flops, max_memory, max_flops):
+    """Refuse (one line) a run whose :func:`estimate` ``(mem, flops)`` exceeds the limits, with
+    the estimate and what to change."""
+    shape = f"{m.name} at {', '.join(f'{k} = {v}' for k, v in m.dims.items()) or 'its sizes'}, " \
+            f"batch {batch}, {steps} steps"
+    if mem > max_memory:
+        raise EqpropError(f"scale: {shape} would need about {_bytes(mem)} of memory, more than the "
+                          f"{_bytes(max_memory)} limit; use smaller sizes (--layers or --shape), a "
+                          "smaller batch (--batch) or fewer steps (--steps)")
+    if flops > max_flops:
+        step = (f", a larger --eps (the RBP limit takes {RBP_LIMIT_TIME:g} / eps steps)"
+                if RBP_LIMIT_TIME / eps > steps else "")
+        raise EqpropError(f"scale: {shape} would take about {_sci(flops)} floating-point operations, "
+                          f"more than the {_sci(max_flops)} limit (hours of work); use fewer steps "
+                          f"(--steps), smaller sizes (--layers or --shape){step} or a smaller batch "
+                          "(--batch)")
 
 
 def _live(program, entry, batch):

@@ -29,7 +29,10 @@ import numpy as np
 
 from eqprop.numeric.batch_solve import SINGULAR_TOL, extreme_eigenvalues
 
-__all__ = ["FIXED_POINT_TOL", "SINGULAR_TOL", "SYMMETRY_TOL", "check_hypotheses", "hypothesis_lines", "rbp_limit_steps"]
+from .outcomes import Finding, Outcome
+
+__all__ = ["FIXED_POINT_TOL", "SINGULAR_TOL", "SYMMETRY_TOL", "check_hypotheses", "hypothesis_findings",
+           "hypothesis_lines", "rbp_limit_steps"]
 
 #: the free phase's residual max|dE/ds(s0)| that counts as a fixed point
 FIXED_POINT_TOL = 1e-12
@@ -110,6 +113,16 @@ def check_hypotheses(net, s0, free, *, eps, seed=0):
     ]
     return {"checks": checks, "per_example": per, "lanczos_products": spec.iterations,
             "largest_stable_eps": largest, "eps": eps}
+
+
+def hypothesis_findings(hyp):
+    """The hypotheses as typed findings: VIOLATED for each that does not hold for every example,
+    UNDECIDED when none were checked (an empty ``hyp``)."""
+    out = [Finding(Outcome.VIOLATED, f"hypothesis violated: {c['id']}")
+           for c in hyp.get("checks", []) if not c["holds"]]
+    if not hyp:
+        out.append(Finding(Outcome.UNDECIDED, "hypotheses not checked"))
+    return out
 
 
 def rbp_limit_steps(hyp, eps, cap):

@@ -4,8 +4,12 @@
 (:mod:`eqprop.proofs.scale_hypotheses`), every number it holds is finite,
 every complex-step row is within 1e-12, the EP and RBP limits are within
 1e-10 of the implicit-function gradient, and (with ``--continuous``) every
-continuous row is within 1e-9. :attr:`ScaleReport.failures` names each
-criterion that failed; a NaN never passes a comparison.
+continuous row is within 1e-9. Each criterion is a typed
+:class:`~eqprop.proofs.outcomes.Finding` (:attr:`ScaleReport.findings`): a
+failed one outranks a comparison that had nothing to compare (MISSING:
+'incomplete'), and the verdict is the worst outcome, never read from the
+text; :attr:`ScaleReport.failures` and :attr:`ScaleReport.incomplete` are
+their sentences. A NaN never passes a comparison.
 """
 
 from __future__ import annotations
@@ -14,12 +18,20 @@ import json
 import math
 from dataclasses import dataclass, field
 
-from .scale_hypotheses import hypothesis_lines
+from .outcomes import Finding, Outcome, worst
+from .scale_hypotheses import hypothesis_findings, hypothesis_lines
 
 __all__ = ["ScaleReport", "ROW_TOL", "LIMIT_TOL", "CONTINUOUS_TOL"]
 
 #: complex-step rows (Ernoult et al.'s normalized error), the gradient limits, continuous rows
 ROW_TOL, LIMIT_TOL, CONTINUOUS_TOL = 1e-12, 1e-10, 1e-9
+
+#: what a run reports when nothing at all was compared, or when the model learns nothing
+NOTHING_TO_COMPARE = ("nothing to compare: every row and dJ/dtheta are exactly zero at s0 (a cost "
+                      "that does not depend on the state, or no parameter that reaches it); change "
+                      "the cost, the data or the target")
+NO_PARAMETERS = ("the model has no parameters: dJ/dtheta, what EP and RBP compute, has nothing to "
+                 "compare; declare the learned arrays in [params]")
 
 
 def _numbers(obj):
@@ -107,26 +119,17 @@ class ScaleReport:
         return math.nan if any(not math.isfinite(v) for v in values) else max(values, default=0.0)
 
     @property
+    def findings(self):
+        """Every criterion that failed and every comparison that had nothing to compare, as
+        typed :class:`~eqprop.proofs.outcomes.Finding` values, in the order the report lists
+        them; empty when the check passed. The verdict is their worst outcome."""
+        return (hypothesis_findings(self.hypotheses) + self._row_findings()
+                + self._finite_findings() + self._missing_findings())
+
+    @property
     def failures(self):
         """Every criterion that failed, in words; empty when the check passed."""
-        out = [f"hypothesis violated: {c['id']}" for c in self.hypotheses.get("checks", [])
-               if not c["holds"]]
-        if not self.hypotheses:
-            out.append("hypotheses not checked")
-        bad = [r["quantity"] for r in self.rows if not _within(r["complex_step"], ROW_TOL)]
-        if bad or not self.rows:
-            out.append(f"complex-step rows above {ROW_TOL:g} or not finite: {', '.join(bad) or 'none run'}")
-        for key, what in (("ep_vs_implicit", "EP limit"), ("rbp_vs_implicit", "RBP limit")):
-            if self.gradient.get("testable", True) and not _within(self.gradient.get(key), LIMIT_TOL):
-                out.append(f"{what} not within {LIMIT_TOL:g} of the implicit gradient")
-        bad = [r["quantity"] for r in self.continuous if not _within(r["complex_step"], CONTINUOUS_TOL)]
-        if bad:
-            out.append(f"continuous rows above {CONTINUOUS_TOL:g}: {', '.join(bad)}")
-        numbers = [self.residual, *_numbers(self.rows), *_numbers(self.gradient),
-                   *_numbers(self.continuous), *_numbers(self.hypotheses.get("per_example", {}))]
-        if not all(math.isfinite(v) for v in numbers):
-            out.append("a number of the report is not finite")
-        return out
+        return [f.reason for f in self.findings if f.outcome > Outcome.MISSING]
 
     @property
     def incomplete(self):
@@ -135,18 +138,48 @@ class ScaleReport:
         Agreement of zero with zero is not a check, so such a run does not pass
         (``eqprop verify`` says "incomplete" for the same reason).
         """
+        return [f.reason for f in self.findings if f.outcome == Outcome.MISSING]
+
+    @property
+    def passed(self):
+        return worst(self.findings) is None
+
+    def _row_findings(self):
+        """The complex-step rows (5.4, 5.5) within ROW_TOL, the EP and RBP limits within LIMIT_TOL
+        of the implicit gradient (2.3), the continuous rows within CONTINUOUS_TOL."""
+        out = []
+        bad = [r["quantity"] for r in self.rows if not _within(r["complex_step"], ROW_TOL)]
+        if bad or not self.rows:
+            out.append(Finding(Outcome.FAILED, f"complex-step rows above {ROW_TOL:g} or not finite: "
+                                               f"{', '.join(bad) or 'none run'}"))
+        for key, what in (("ep_vs_implicit", "EP limit"), ("rbp_vs_implicit", "RBP limit")):
+            if self.gradient.get("testable", True) and not _within(self.gradient.get(key), LIMIT_TOL):
+                out.append(Finding(Outcome.FAILED,
+                                   f"{what} not within {LIMIT_TOL:g} of the implicit gradient"))
+        bad = [r["quantity"] for r in self.continuous if not _within(r["complex_step"], CONTINUOUS_TOL)]
+        if bad:
+            out.append(Finding(Outcome.FAILED,
+                               f"continuous rows above {CONTINUOUS_TOL:g}: {', '.join(bad)}"))
+        return out
+
+    def _finite_findings(self):
+        """Every number of the report finite: a NaN never passes."""
+        numbers = [self.residual, *_numbers(self.rows), *_numbers(self.gradient),
+                   *_numbers(self.continuous), *_numbers(self.hypotheses.get("per_example", {}))]
+        if all(math.isfinite(v) for v in numbers):
+            return []
+        return [Finding(Outcome.FAILED, "a number of the report is not finite")]
+
+    def _missing_findings(self):
+        """Rows and gradients whose two sides are exactly zero: MISSING, with what to change."""
         out = [r["quantity"] for r in self.rows if not r.get("testable", True)]
         gradient = [] if self.gradient.get("testable", True) else ["dJ/dtheta"]
         if self.rows and len(out) == len(self.rows) and gradient:
-            return ["nothing to compare: every row and dJ/dtheta are exactly zero at s0 (a cost "
-                    "that does not depend on the state, or no parameter that reaches it); change "
-                    "the cost, the data or the target"]
+            return [Finding(Outcome.MISSING, NOTHING_TO_COMPARE)]
+        lines = []
         if gradient and self.n_params == 0 and self.model:
             gradient = []
-            lines = ["the model has no parameters: dJ/dtheta, what EP and RBP compute, has nothing "
-                     "to compare; declare the learned arrays in [params]"]
-        else:
-            lines = []
+            lines.append(NO_PARAMETERS)
         reached = set(self.gradient.get("reached", ()))
         short = [q for q in out if q in reached]
         never = [q for q in out if q not in reached] + gradient
@@ -158,11 +191,7 @@ class ScaleReport:
             lines.append(f"{', '.join(never)} had nothing to compare: exactly zero at s0 (a cost "
                          "stationary there, a parameter that does not reach it, or units "
                          "saturated in float64); change the data or the target")
-        return lines
-
-    @property
-    def passed(self):
-        return not self.failures and not self.incomplete
+        return [Finding(Outcome.MISSING, line) for line in lines]
 
     def to_dict(self):
         return {"layers": self.layers, "model": self.model, "dims": self.dims,
@@ -221,9 +250,10 @@ class ScaleReport:
                   + (f"{g['real_beta_vs_implicit']:.2e}" if g["real_beta_vs_implicit"] is not None else "-")]
         lines += [f"  note: {n}" for n in self.notes]
         lines += ["", "  timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in self.seconds.items()), ""]
-        if self.incomplete and not self.failures:
+        decisive = worst(self.findings)
+        if decisive is not None and decisive.outcome == Outcome.MISSING:
             lines.append("verdict: incomplete: " + "; ".join(self.incomplete))
-        elif self.passed:
+        elif decisive is None:
             lines.append("verdict: agreement at float64 rounding (complex-step <= 1e-12), every "
                          "hypothesis held for every example")
         else:

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from eqprop.proofs.scale import _complex_step_run, _Readout, check_theorem3, network, scale
+from eqprop.proofs.scale import check_theorem3, network, scale
+from eqprop.proofs.scale_theorem3 import _complex_step_run, _Readout
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,8 @@ import sympy as sp
 
 from eqprop.numeric.batch_solve import free_phase
 from eqprop.numeric.data import load
-from eqprop.proofs.scale import (_complex_step_run, _rbp_steps, _Readout, network,
-                                 normalized_error)
+from eqprop.proofs.scale import network, normalized_error
+from eqprop.proofs.scale_theorem3 import _complex_step_run, _rbp_steps, _Readout
 from eqprop.proofs.scale_agreement import EPS64
 from eqprop.symbolic.builtins import rho_function
 

@@ -14,7 +14,8 @@ import os
 import numpy as np
 import pytest
 
-from eqprop.proofs.scale import _gradients, check_theorem3
+from eqprop.proofs.scale import check_theorem3
+from eqprop.proofs.scale_gradients import compare_gradients
 from eqprop.proofs.scale_agreement import _rel
 from eqprop.proofs.scale_hypotheses import check_hypotheses
 from eqprop.proofs.scale_network import build
@@ -95,10 +96,10 @@ def test_a_wrong_ingredient_fails_the_gradient_limits(entry, piece):
     net = built.net
     free = free_phase(net)
     hyp = check_hypotheses(net, free.s, free, eps=0.5)
-    clean, _ = _gradients(net, free.s, hyp, eps=0.5, h=1e-20, beta=0.01)
+    clean = compare_gradients(net, free.s, hyp, eps=0.5, h=1e-20, beta=0.01).gradient
     assert clean["ep_vs_implicit"] <= 1e-12 and clean["rbp_vs_implicit"] <= 1e-12
     _mutated(net, entry, piece or 0, shift=piece is None)
-    bad, _ = _gradients(net, free.s, hyp, eps=0.5, h=1e-20, beta=0.01)
+    bad = compare_gradients(net, free.s, hyp, eps=0.5, h=1e-20, beta=0.01).gradient
     assert max(bad["ep_vs_implicit"], bad["rbp_vs_implicit"]) > 1e-11, (entry, bad)
 
 
