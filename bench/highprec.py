@@ -8,7 +8,7 @@ numbers) and, where it finishes within the budget, as the baseline
 adjoint by GBS instead of Taylor steps in Arb and every complex-step flow
 (no propagator, no Arb Newton steps), the kernels' own mpmath templates,
 ``compile_model(..., use_gmpy_plan=False)``, and KBE's trajectory in turn,
-``proofs.kbe_sides.PARALLEL[0] = False``). Then the exponent of total time against n,
+``verify(..., parallel=False)``). Then the exponent of total time against n,
 fitted on the Arb runs.
 
     python bench/highprec.py                      # the default sizes
@@ -43,12 +43,11 @@ def say(msg):
 t0 = time.perf_counter()
 import functools
 from eqprop.symbolic.codegen import compile_model
-from eqprop.proofs import kbe_sides, problem
-problem.compile_model = functools.partial(compile_model, use_gmpy_plan=backend == "flint")
-kbe_sides.PARALLEL[0] = backend == "flint"
+from eqprop.proofs import free_phase
+free_phase.compile_model = functools.partial(compile_model, use_gmpy_plan=backend == "flint")
 with linalg.use(backend):
     r = verify(spec if spec == "paper" else f"hopfield:{spec}", dps=dps, engine=engine,
-               progress=say, time_limit=budget)
+               progress=say, time_limit=budget, parallel=backend == "flint")
 end = time.perf_counter()
 stages = [(m, (marks[k + 1][1] if k + 1 < len(marks) else end) - t) for k, (m, t) in enumerate(marks)]
 print(json.dumps({"n": len(r.state), "p": len(r.params), "total": end - t0, "verdict": r.verdict.short,
