@@ -2,10 +2,12 @@
 
 import mpmath
 import pytest
+from problems import prepared as _problem
 
 from eqprop import compile_model, derive, quadratic
 from eqprop.numeric.highprec import (System, adjoint_closed_form, adjoint_flow, derivative,
                                      digits_of_agreement, newton)
+from eqprop.proofs.mutations import mutate
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +111,28 @@ def test_newton_does_not_accept_the_linear_convergence_of_a_double_root():
               params={"w": "0.5"}, data={"y": "0.2"})
     P, assumptions, _ = prepare(m, resolve(m, dps=30, engine="gbs", initial_state=[1.000001]))
     assert P is None or not all(a.holds for a in assumptions)
+
+
+@pytest.mark.parametrize("beta", ["0", "1e-3", "complex"])
+def test_newton_from_gmpy_values_agrees_with_the_mpmath_route(beta):
+    P = _problem("paper", "gbs")
+    with mpmath.workdps(P.working_dps):
+        b = mpmath.mpc(0, P.h) if beta == "complex" else mpmath.mpf(beta)
+        start = [x + mpmath.mpf("0.01") for x in P.s0]
+        fast = P.system.newton_step(start, None, b)
+        assert fast is not None
+        g = P.system.dEbeta_ds(start, None, b)
+        step = mpmath.lu_solve(P.system.d2Ebeta_ds2(start, None, b), g)
+        # dE^beta/ds from its own kernel, against dE/ds + beta dC/ds: equal to rounding
+        assert max(abs(x - y) for x, y in zip(fast[0], g)) <= \
+            mpmath.mpf(10) ** -(P.working_dps - 3) * mpmath.norm(g)
+        assert max(abs(x - y) for x, y in zip(fast[1], step)) <= \
+            mpmath.mpf(10) ** -(P.working_dps - 3) * mpmath.norm(step)
+        if beta == "complex":
+            assert max(abs(mpmath.im(x - y)) for x, y in zip(fast[1], step)) <= \
+                mpmath.mpf(10) ** -(P.working_dps - 3) * max(abs(mpmath.im(y)) for y in step)
+        # a perturbed system takes the mpmath route, and Newton still converges
+        Q = mutate(P, "H", "1e-10")
+        assert Q.system.newton_step(start, None, b) is None
+        s, res, _ = newton(Q.system, P.s0, beta=b)
+        assert res <= mpmath.mpf(10) ** -(P.working_dps - 5)

@@ -116,3 +116,14 @@ def test_solve_flat_from_gmpy_values_agrees_with_mpmath_at_50_digits(n):
         assert max(abs(x - y) for x, y in zip(got, want)) <= mpmath.mpf(10) ** -48 * abs(want[0])
     with mpmath.workdps(30), pytest.raises(ZeroDivisionError):
         linalg.solve_flat([gmpy2.mpfr(1), gmpy2.mpfr(2), gmpy2.mpfr(2), gmpy2.mpfr(4)], [1, 1])
+
+
+def test_solve_flat_refuses_what_it_cannot_convert_exactly():
+    """Found by review: an mpmath number (or a float) was truncated to an integer."""
+    import gmpy2
+
+    from eqprop.numeric import linalg
+    with mpmath.workdps(30):
+        for bad in (mpmath.mpf("2.5"), 0.75, True):
+            with pytest.raises(TypeError, match="gmpy2"):
+                linalg.solve_flat([bad, gmpy2.mpfr(0), gmpy2.mpfr(0), gmpy2.mpfr(1)], [1, 1])

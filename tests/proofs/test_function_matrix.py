@@ -17,15 +17,9 @@ from eqprop import Verdict, verify
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from function_cases import NON_SMOOTH_CASES, SMOOTH_CASES, model  # noqa: E402
 
-ENGINES = ["gbs", "heyoka"]
-
-
 @pytest.mark.parametrize("dps", [15, 30, 50])
-@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("case", SMOOTH_CASES, ids=[c[0] for c in SMOOTH_CASES])
 def test_every_smooth_function_verifies(case, engine, dps):
-    if engine == "heyoka":
-        pytest.importorskip("heyoka")
     r = verify(model(case), dps=dps, engine=engine, times=[0, 1])
     assert r.engine == engine
     assert r.verdict is Verdict.VERIFIED, r.table()

@@ -36,11 +36,8 @@ def random_energy(n, seed):
                  data={"x": str(rng.randint(-500, 500) / 1000), "y": str(rng.randint(-500, 500) / 1000)})
 
 
-@pytest.mark.parametrize("engine", ["gbs", "heyoka"])
 @pytest.mark.parametrize("n,seed", [(20, 0), (20, 1), (40, 0)])
 def test_random_energies_with_tens_of_states_verify(n, seed, engine):
-    if engine == "heyoka":
-        pytest.importorskip("heyoka")
     print("seed", SEED, "n", n, "draw", seed)
     r = verify(random_energy(n, seed), dps=30, engine=engine)
     assert r.verdict is Verdict.VERIFIED, (r.verdict, r.notes)

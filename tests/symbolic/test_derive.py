@@ -13,8 +13,9 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from problems import TWO
 
-from eqprop import derive, hopfield, quadratic
+from eqprop import Model, Verdict, derive, hopfield, quadratic, verify
 from eqprop.symbolic.codegen import compile_model
 
 RNG_SEED = 1234
@@ -441,3 +442,10 @@ def test_non_smooth_model_derivative_almost_everywhere():
         drho = 1.0 if 0 < s0 < 1 else 0.0
         want = s0 - w * drho * rx
         assert c.dE_ds(np.array([s0]), theta, data)[0] == pytest.approx(want, abs=1e-14)
+
+
+def test_a_parameter_named_beta_is_not_the_nudging_strength(engine):
+    """A false verdict once (from the verdict's regression cases, test_verdict.py)."""
+    m = Model(**{**TWO, "energy": TWO["energy"].replace("w*", "beta*"), "params": {"beta": "0.3"}})
+    r = verify(m, dps=15, engine=engine)
+    assert r.verdict is Verdict.VERIFIED, r.table()

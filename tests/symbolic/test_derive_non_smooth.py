@@ -13,8 +13,10 @@ import mpmath
 import pytest
 from deadline import deadline
 import sympy as sp
+from problems import TWO_E
+from problems import TWO_PARTS as TWO
 
-from eqprop import derive, hopfield
+from eqprop import Model, Verdict, derive, hopfield, verify
 
 #: Seconds before the guard gives up: far above the ~1 s the derivation takes,
 #: far below the minutes it took when it hung. A guard, not a timing assertion.
@@ -92,3 +94,17 @@ def test_hardsigmoid_keeps_the_sparse_additive_structure(derived):
     assert set(d.d2E_ds2) == set(smooth.d2E_ds2)
     assert set(d.d2E_dtheta_ds) == set(smooth.d2E_dtheta_ds)
     assert isinstance(d.E, sp.Add) and len(d.E.args) == len(smooth.E.args)
+
+
+def test_a_non_smooth_function_of_the_data_is_a_constant():
+    """Abs(x) with data x = 0.5 is 0.5 (was 'uses Abs: not twice differentiable'); sqrt(z)
+    with z = 0 is 0 (was 'argument 0'); Abs of the state is still flagged.
+
+    Found by the third hostile review and the math review of the verdict (issue 9)."""
+    smooth = Model(energy=f"{TWO_E} - Abs(x)*tanh(b) + sqrt(z)*a",
+                   **{**TWO, "data": {**TWO["data"], "z": "0"}})
+    assert smooth.non_smooth == ()
+    assert verify(smooth, dps=20, engine="gbs").verdict is Verdict.VERIFIED
+    kinked = Model(energy=f"{TWO_E} + Abs(a + 3)/10", **TWO)
+    assert kinked.non_smooth == ("Abs",)
+    assert verify(kinked, dps=20, engine="gbs").verdict is Verdict.ASSUMPTION_VIOLATED

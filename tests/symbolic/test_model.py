@@ -7,6 +7,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from problems import TWO
 
 import eqprop
 from eqprop import EqpropError, Model, hopfield, load_model, quadratic
@@ -471,3 +472,10 @@ def test_greek_and_other_names_still_work():
     from eqprop.symbolic.builtins import rho_function
     with pytest.raises(EqpropError, match="rho: the name 'tаnh' contains U\\+0430"):
         rho_function(f"t{CYRILLIC_A}nh")
+
+
+@pytest.mark.parametrize("name", ["_beta", "_v0", "_x"])
+def test_names_with_a_leading_underscore_are_reserved(name):
+    """A false verdict once (from the verdict's regression cases, test_verdict.py)."""
+    with pytest.raises(EqpropError, match="underscore"):
+        Model(**{**TWO, "params": {name: "0.3"}, "energy": TWO["energy"].replace("w*", f"{name}*")})
