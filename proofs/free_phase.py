@@ -27,7 +27,7 @@ from eqprop.numeric.integrate import BudgetExhausted, SingularJacobian
 from eqprop.numeric.relax import relax
 from eqprop.symbolic.codegen import compile_model
 from eqprop.symbolic.derive import derive
-from eqprop.symbolic.domain import domain_violations
+from eqprop.symbolic.domain import complex_point, domain_violations
 from eqprop.symbolic.precision import working
 
 from .engine import pick_engine
@@ -256,10 +256,9 @@ def _complex_fixed_point(built, s0):
                                 for s, v in zip(model.state, s0) if mpmath.isfinite(v)}}
     bad = domain_assumption(model, values, "at the fixed point")
     if bad is None:  # inside at the real parts: name the arguments made complex
-        import sympy as sp
-        values = {**built.fixed, **{s: sp.Float(mpmath.nstr(mpmath.re(v), 20), 20) + sp.I *
-                                    sp.Float(mpmath.nstr(mpmath.im(v), 20), 20)
-                                    for s, v in zip(model.state, s0) if mpmath.isfinite(v)}}
+        values = {**built.fixed, **complex_point(
+            {s: (mpmath.nstr(mpmath.re(v), 20), mpmath.nstr(mpmath.im(v), 20))
+             for s, v in zip(model.state, s0) if mpmath.isfinite(v)})}
         bad = domain_assumption(model, values, "at Newton's complex fixed point")
     return bad or Assumption(
         "real domain", False, "no", "Newton's fixed point is complex or infinite "

@@ -20,7 +20,7 @@ from .precision import arb_bits
 
 from .balls import Unsupported, ball_value, point
 
-__all__ = ["domain_violations", "edge_distance"]
+__all__ = ["domain_violations", "edge_distance", "complex_point"]
 
 
 def _rules():
@@ -162,6 +162,14 @@ def domain_violations(expressions, values, *, digits=30, fixed=frozenset()):
         if not test(val):
             found.append(f"{node}: argument {sp.N(val, 6)} ({name} needs {need})")
     return found
+
+
+def complex_point(values, digits=20):
+    """``{symbol: (re, im)}`` as SymPy complex numbers of ``digits`` significant digits each,
+    for :func:`domain_violations` at a complex point (Newton's complex fixed point: which
+    functions' arguments it makes complex). ``re`` and ``im`` are numbers or decimal text."""
+    return {sym: sp.Float(str(re), digits) + sp.I * sp.Float(str(im), digits)
+            for sym, (re, im) in values.items()}
 
 
 def _margin(node, arg):

@@ -4,6 +4,8 @@
   public API (``eqprop.errors`` sits below them all); no module imports a
   higher layer, even lazily inside a function;
 - no private name (``_x``) imported from another subsystem;
+- SymPy (and SymEngine) only in symbolic: the layers above receive compiled
+  functions and expressions, never derive;
 - no import cycle among modules (lazy imports inside functions included);
 - precision is set in one place: nothing but ``symbolic/precision.py``
   assigns ``mpmath.mp.dps`` / ``.prec`` or ``flint.ctx.prec``;
@@ -28,6 +30,8 @@ LAYERS = {"eqprop.symbolic": 0, "eqprop.numeric": 1, "eqprop.proofs": 2, "eqprop
           "eqprop": 4}
 #: below every layer: the one exception type that all of them raise
 BASE = {"eqprop.errors"}
+#: libraries only the symbolic layer imports
+SYMBOLIC_ONLY = {"sympy", "symengine"}
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 
@@ -104,6 +108,8 @@ def layer_violations(graph):
             there = _layer(target)
             if here is not None and there is not None and there > here:
                 found.append(f"{name}:{line} imports {target} (a higher layer)")
+            if here is not None and here > 0 and target.split(".")[0] in SYMBOLIC_ONLY:
+                found.append(f"{name}:{line} imports {target} (SymPy belongs to symbolic)")
             if there is not None and _subsystem(target) != _subsystem(name):
                 private = [n for n in names if n.startswith("_")]
                 if private:
@@ -200,11 +206,13 @@ def test_the_checks_catch_planted_violations():
         "eqprop.symbolic.a": ("from eqprop.proofs import verify\nfrom . import b\n", False),
         "eqprop.symbolic.b": ("import eqprop.symbolic.a\n", False),
         "eqprop.proofs.c": ("def f():\n    from eqprop.numeric.linalg import _solve\n", False),
+        "eqprop.numeric.d": ("import sympy as sp\n", False),
     }
     graph = _graph(planted)
     found = layer_violations(graph)
     assert any("a higher layer" in f and f.startswith("eqprop.symbolic.a") for f in found)
     assert any("private _solve" in f for f in found)
+    assert any(f.startswith("eqprop.numeric.d") and "SymPy" in f for f in found)
     MODULES.update({k: pathlib.Path(k + ".py") for k in planted})
     try:
         assert cycles(_graph(planted))
