@@ -220,6 +220,12 @@ def inside_domain(built, point, ing, rest) -> Domain:
     with working(built.working_dps):
         edge, where, radius = radius_at_s0(built.model, built.system, point.s0, ing.H, ing.C_s,
                                            ing.eig_min, built.fixed)
+        if not radius > 0:  # lambda_min zero to this precision: no nudge keeps s^beta near s0
+            raise Stop(Assumption.limit(
+                "nudge radius", False, mpmath.nstr(radius, 3),
+                "beta -> s^beta has no radius around beta = 0 (H(s0)'s smallest eigenvalue, or "
+                "real part, is zero to this precision): EP's nudged fixed points cannot be "
+                "followed from s0; see 'isolated minimum'"))
         if edge is not None and ing.definite:
             # Newton-Kantorovich (to first order; its Lipschitz condition is not checked): the
             # exact fixed point lies within about 2 |H^-1 dE/ds(s0)| of s0, and the force is

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import mpmath
 
 from eqprop.numeric.highprec import GUARD_DPS, System, derivative, digits_of_agreement
-from eqprop.symbolic.precision import Precision
+from eqprop.symbolic.precision import Precision, working
 
 from . import noise
 from .at_fixed_point import at_rest, ingredients, inside_domain, resolution, time_grid
@@ -228,15 +228,17 @@ def prepare(model, options: Options) -> Prepared:
 
 
 def _problem(built, point, ing, rest, grid, domain, spreads, options):
-    """The :class:`Problem` from the stages' results."""
+    """The :class:`Problem` from the stages' results; its numbers (h, tol, rest, beta_step)
+    at the working precision."""
     wdps, dps, model = built.working_dps, built.dps, built.model
-    return Problem(
-        model=model, compiled=built.compiled, system=built.system, dps=dps, working_dps=wdps,
-        required_digits=options.required_digits, s0=point.s0, H=ing.H, M=ing.M, C_s=ing.C_s,
-        C_theta=ing.C_theta, eig_min=ing.eig_min, times=grid.times,
-        h=mpmath.mpf(10) ** (-2 * wdps), tol=mpmath.mpf(10) ** (-(dps + GUARD_DPS // 2)),
-        holomorphic=model.holomorphic, seed=options.seed, t_infinity=grid.t_infinity,
-        beta_step=min(mpmath.mpf("1e-3"), domain.radius / 100),
-        beta_radius=min(domain.radius, mpmath.mpf(1)), edge_distance=domain.edge,
-        spreads=spreads, parallel=options.parallel,
-        rest=mpmath.mpf(10) ** (-(wdps - 5)) * rest.rest_scale if model.holomorphic else None)
+    with working(wdps):
+        return Problem(
+            model=model, compiled=built.compiled, system=built.system, dps=dps, working_dps=wdps,
+            required_digits=options.required_digits, s0=point.s0, H=ing.H, M=ing.M,
+            C_s=ing.C_s, C_theta=ing.C_theta, eig_min=ing.eig_min, times=grid.times,
+            h=mpmath.mpf(10) ** (-2 * wdps), tol=mpmath.mpf(10) ** (-(dps + GUARD_DPS // 2)),
+            holomorphic=model.holomorphic, seed=options.seed, t_infinity=grid.t_infinity,
+            beta_step=min(mpmath.mpf("1e-3"), domain.radius / 100),
+            beta_radius=min(domain.radius, mpmath.mpf(1)), edge_distance=domain.edge,
+            spreads=spreads, parallel=options.parallel,
+            rest=mpmath.mpf(10) ** (-(wdps - 5)) * rest.rest_scale if model.holomorphic else None)

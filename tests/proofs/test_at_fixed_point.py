@@ -41,3 +41,15 @@ def test_a_state_offset_beyond_the_working_digits_is_incomplete():
     r = verify(m, dps=20, engine="gbs")
     assert r.verdict is Verdict.INCOMPLETE, r.table()
     assert [a for a in r.assumptions if a.id == "resolved" and not a.holds]
+
+
+def test_a_rotation_with_no_nudge_radius_is_incomplete_not_a_crash():
+    """Found by the math review of issue 24's stages: a vector field whose Jacobian's
+    eigenvalues lie on the imaginary axis (a rotation) has lambda_min = 0 to every precision,
+    so beta -> s^beta has no radius; the run crashed in Theorem 2 (log10 of a zero beta step;
+    before issue 24, a StopIteration). It stops before the rows, 'incomplete'."""
+    m = Model(vector_field=["w*b", "x - a"], cost="(a - y)**2/2", state=["a", "b"],
+              params={"w": "0.3"}, data={"x": "0.5", "y": "0.2"})
+    r = verify(m, dps=20, engine="gbs")
+    assert r.verdict is Verdict.INCOMPLETE and not r.checks, r.table()
+    assert [a.id for a in r.assumptions if not a.holds] == ["isolated minimum", "nudge radius"]

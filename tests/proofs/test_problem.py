@@ -21,3 +21,15 @@ def test_states_of_size_1e_minus_35_and_70(scale, engine):
     r = verify(m, dps=30, engine=engine, time_limit=120)
     assert r.verdict is Verdict.VERIFIED, (r.verdict, r.notes,
                                            [(c.id, c.t, c.digits) for c in r.checks if not c.passed])
+
+
+def test_the_problems_numbers_are_at_the_working_precision():
+    """Found by the math review of issue 24's stages: the Problem was built after the stages'
+    precision blocks had closed, so h, tol, rest and beta_step were 53-bit numbers (beta_step
+    = 0.0010000000000000000208), which moved the EP limit by 2e-27 relative at dps 20."""
+    from problems import prepared
+    P = prepared("two", "gbs")
+    with P.precision.working():
+        assert P.beta_step == mpmath.mpf("1e-3")
+        assert P.h == mpmath.mpf(10) ** (-2 * P.working_dps)
+        assert P.tol == mpmath.mpf(10) ** (-(P.dps + 5))
