@@ -39,10 +39,10 @@ from .symbolic import (Model, builtin_names, derive, describe, hopfield, load_mo
                        quadratic)
 from .symbolic.arrays import ArrayModel  # noqa: E402
 from .symbolic.codegen import compile_model  # noqa: E402
-from .proofs import Report, Verdict, VerificationFailed, verify  # noqa: E402
+from .proofs import EstimatorReport, Report, Verdict, VerificationFailed, estimators, verify  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = ["EqpropError", "Model", "ArrayModel", "hopfield", "quadratic", "load_model", "builtin_names",
-           "derive", "describe", "compile_model", "verify", "Report", "Verdict", "VerificationFailed",
+           "derive", "describe", "compile_model", "verify", "estimators", "EstimatorReport", "Report", "Verdict", "VerificationFailed",
            "__version__"]

@@ -3,6 +3,7 @@
     eqprop verify [MODEL] [--dps N] [--times T1,T2,...] [--json FILE] [--quiet]
     eqprop derive [MODEL] [--full] [--latex]
     eqprop scale [MODEL] [--shape n=10000] [--layers 10,512,512,784] [--batch 128] [--data ...]
+    eqprop estimators [MODEL] [--points 4,8,16,32] [--json FILE]
     eqprop figures [--out DIR] [--format png,pdf,svg] [--model MODEL] [--from report.json]
     eqprop models
 
@@ -17,7 +18,7 @@ Exit status, for every command:
   141  standard output closed early (``eqprop models | head``)
 
 Each command's module (:mod:`.verify`, :mod:`.derive`, :mod:`.scale`,
-:mod:`.figures`, :mod:`.models`) defines its options in ``add_parser`` next to
+:mod:`.estimators`, :mod:`.figures`, :mod:`.models`) defines its options in ``add_parser`` next to
 its handler ``run(args)``, which returns the exit status. They share
 :mod:`.options` (the parser and the readers of option values),
 :mod:`.output` (safe text, output paths checked before any work starts),
@@ -31,7 +32,7 @@ import os
 import sys
 
 from ..errors import EqpropError
-from . import derive, figures, models, scale, verify
+from . import derive, estimators, figures, models, scale, verify
 from .internal import internal_error
 from .options import DEBUG_HELP, Parser
 from .output import sanitize
@@ -39,8 +40,8 @@ from .output import sanitize
 __all__ = ["main", "build_parser", "sanitize", "COMMANDS"]
 
 #: The commands, in the order ``eqprop --help`` lists them.
-COMMANDS = {"verify": verify, "derive": derive, "scale": scale, "figures": figures,
-            "models": models}
+COMMANDS = {"verify": verify, "derive": derive, "scale": scale, "estimators": estimators,
+            "figures": figures, "models": models}
 
 
 def build_parser():

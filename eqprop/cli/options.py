@@ -16,7 +16,7 @@ from ..errors import EqpropError
 from ..symbolic.numbers import DECIMAL_OR_NONFINITE, nonzero_text
 from .output import sanitize
 
-__all__ = ["Parser", "MODEL_HELP", "DEBUG_HELP", "ascii_int", "ascii_float", "number_list",
+__all__ = ["int_list", "Parser", "MODEL_HELP", "DEBUG_HELP", "ascii_int", "ascii_float", "number_list",
            "layers_option", "shape_option", "with_shape"]
 
 MODEL_HELP = ("a TOML model file, a built-in name (paper, two-neurons), "
@@ -106,13 +106,21 @@ def number_list(text, option="--times", example="0,0.5,1"):
     return values
 
 
-def layers_option(text):
-    """``--layers`` as a list of integers in ASCII digits."""
+def int_list(text, option, example):
+    """Comma-separated integers in ASCII digits (``--layers``, ``--points``); None stays None."""
+    if text is None:
+        return None
     entries = text.split(",")
     if not all(_SIZE.fullmatch(n) for n in entries):
         shown = text if len(text) <= 60 else text[:57] + "..."
-        raise EqpropError(f"--layers: expected comma-separated integers like 10,512,512,784 "
+        raise EqpropError(f"{option}: expected comma-separated integers like {example} "
                           f"(ASCII digits only), got {shown!r}")
+    return entries
+
+
+def layers_option(text):
+    """``--layers`` as a list of integers in ASCII digits."""
+    entries = int_list(text, "--layers", "10,512,512,784")
     if max(len(n.strip()) for n in entries) > 100:  # int() refuses past 4,300 digits anyway
         raise EqpropError(f"--layers: a size of {max(len(n.strip()) for n in entries):,} digits, "
                           "far beyond the memory limit; use sizes such as 10,512,512,784")

@@ -1,0 +1,258 @@
+"""EP's estimators of dJ/dtheta, each against the exact gradient (paper 2.3, 4.4, 5.5).
+
+Every estimator here reads the EP readout ``g(beta) = E^beta_theta(s^beta)``
+(:func:`~.quantities.ep_readout` at the nudged fixed point s^beta, paper 4.3),
+whose derivative at beta = 0 is dJ/dtheta (Theorem 2, 4.4):
+
+``holomorphic(P, r, N)``
+    the discrete Cauchy integral over N nudges on the circle |beta| = r,
+    ``D_N(r) = (1 / (N r)) sum_k w^-k (g(r w^k) - g(0))``, ``w = exp(2 pi i / N)``.
+    With ``g(beta) = sum_m a_m beta^m`` (g is analytic in beta for |beta| below
+    the radius of beta -> s^beta), ``sum_k w^(k (m - 1)) = N`` when N divides
+    m - 1 and 0 otherwise, so ``D_N(r) = a_1 + a_{N+1} r^N + a_{2N+1} r^2N + ...``:
+    the error falls like r^N. N = 1 is the one-sided estimator
+    ``(g(beta) - g(0)) / beta`` (``r = beta``, either sign; error O(beta)),
+    N = 2 the centered one ``(g(beta) - g(-beta)) / (2 beta)`` (error O(beta^2)).
+    Subtracting g(0) changes nothing for N >= 2 (the weights sum to zero).
+``complex_step(P)``
+    ``Im g(i h) / h`` at the complex step h of the run: the limit beta -> 0,
+    error O(h^2), below the working precision.
+``truncated(P, t)``
+    RBP stopped at time t, equal by Theorem 3 to EP's temporal derivative at t:
+    ``Thetabar_t = C_theta - M H^-1 (I - expm(-t H)) C_s`` (3.6-3.8), whose
+    error ``-M H^-1 expm(-t H) C_s`` decays like exp(-lambda t) with lambda the
+    smallest eigenvalue of H whose eigenvector both C_s and M reach.
+
+:func:`errors` measures an estimate against the exact dJ/dtheta (the implicit
+gradient, one linear solve): absolute, relative, the cosine between the two
+vectors, and the per-unit RMSE the EP-versus-BPTT literature reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mpmath
+
+from eqprop.numeric.highprec import ComputationBreakdown
+from eqprop.numeric.integrate import BudgetExhausted
+
+from . import quantities as q
+
+__all__ = ["Errors", "errors", "holomorphic", "one_sided", "centered", "complex_step",
+           "truncated", "truncation_rate", "MAX_POINTS"]
+
+#: Most nudges on one circle (each is a Newton solve at the working precision).
+MAX_POINTS = 64
+
+
+@dataclass(frozen=True)
+class Errors:
+    """An estimate of dJ/dtheta against the exact one. ``absolute``: max_i |est_i - g_i|;
+    ``relative``: |est - g| / |g| (2-norms); ``cosine``: est . g / (|est| |g|); ``rmse``:
+    sqrt(mean_i (est_i - g_i)^2)."""
+
+    absolute: object
+    relative: object
+    cosine: object
+    rmse: object
+
+    def to_dict(self, digits=6):
+        return {k: mpmath.nstr(getattr(self, k), digits)
+                for k in ("absolute", "relative", "cosine", "rmse")}
+
+
+def errors(estimate, exact) -> Errors:
+    """:class:`Errors` of ``estimate`` (real parts) against ``exact``."""
+    est = [mpmath.re(x) for x in estimate]
+    diff = [a - b for a, b in zip(est, exact)]
+    norm = lambda v: mpmath.sqrt(mpmath.fsum(x * x for x in v))  # noqa: E731
+    n_exact, n_est = norm(exact), norm(est)
+    relative = norm(diff) / n_exact if n_exact else mpmath.inf if norm(diff) else mpmath.mpf(0)
+    cosine = mpmath.fdot(est, exact) / (n_est * n_exact) if n_est and n_exact else mpmath.nan
+    rmse = mpmath.sqrt(mpmath.fsum(x * x for x in diff) / len(diff)) if diff else mpmath.mpf(0)
+    return Errors(absolute=max([abs(x) for x in diff] + [mpmath.mpf(0)]), relative=relative,
+                  cosine=cosine, rmse=rmse)
+
+
+def _readout(P, beta, near=None):
+    """g(beta) and s^beta (Newton from s0, or along the line through ``near``)."""
+    s = q.nudged_fixed_point(P, beta, near)
+    return q.ep_readout(P, s, beta), s
+
+
+def holomorphic(P, r, N, *, orientation=-1):
+    """``D_N(r)``: the N-point discrete Cauchy integral of g'(0) on |beta| = |r|.
+
+    ``r`` may be negative for N = 1 (the one-sided estimator with beta < 0).
+    ``orientation`` +1 weights the points by w^+k instead of w^-k: a wrong
+    combination (it picks a_{N-1} r^(N-2), not a_1), kept for the negative
+    control that its order row must fail. Complex nudges need a holomorphic
+    model (every function analytic; :attr:`Problem.holomorphic`).
+    """
+    if not 1 <= N <= MAX_POINTS:
+        raise ValueError(f"N: expected 1 to {MAX_POINTS} points, got {N}")
+    if N > 2 and not P.holomorphic:
+        raise ComputationBreakdown("complex nudges need a holomorphic model (its functions "
+                                   "are not analytic: use N = 1 or 2)")
+    r = mpmath.mpf(r)
+    base = q.ep_readout(P, P.s0, 0)
+    total = [mpmath.mpc(0)] * P.p
+    near = None
+    for k in range(N):
+        w = mpmath.expjpi(2 * mpmath.mpf(k) / N) if N > 2 else (1 if k == 0 else -1)
+        beta = r * w
+        try:
+            g, s = _readout(P, beta, near if N <= 2 else None)
+        except BudgetExhausted:
+            raise
+        weight = (w ** orientation) if N > 1 else 1
+        total = [a + weight * (x - y) for a, x, y in zip(total, g, base)]
+        near = (beta, s) if N <= 2 and not isinstance(beta, mpmath.mpc) else None
+    out = [x / (N * r) for x in total]
+    return [mpmath.re(x) for x in out] if N <= 2 else out
+
+
+def one_sided(P, beta):
+    """``(g(beta) - g(0)) / beta``, beta of either sign (:func:`holomorphic` with N = 1)."""
+    return holomorphic(P, beta, 1)
+
+
+def centered(P, beta):
+    """``(g(beta) - g(-beta)) / (2 beta)`` (:func:`holomorphic` with N = 2)."""
+    return holomorphic(P, beta, 2)
+
+
+def complex_step(P):
+    """``Im g(i h) / h`` at the run's complex step h (the limit beta -> 0, error O(h^2))."""
+    if not P.holomorphic:
+        raise ComputationBreakdown("the complex step needs a holomorphic model")
+    beta = mpmath.mpc(0, P.h)
+    g, _ = _readout(P, beta)
+    return [mpmath.im(x) / P.h for x in g]
+
+
+def truncated(P, times):
+    """Thetabar_t at each of ``times``: RBP (3.6, 3.8) truncated at t, which Theorem 3
+    equates with EP's temporal derivative at t; from the closed form in expm(-t H)."""
+    from eqprop.numeric.adjoint import adjoint_closed_forms
+    rows = adjoint_closed_forms(P.H, P.M, P.C_s, P.C_theta, [mpmath.mpf(t) for t in times])
+    return [theta for _, theta in rows]
+
+
+def truncation_rate(P, exact_tol=None):
+    """The predicted decay rate of truncation's error: the smallest eigenvalue lambda_j of
+    H (energy) whose eigenvector v_j both C_s and M reach, |(v_j . C_s) M v_j| above the
+    rounding of the largest such term. None for a vector field (H not symmetric)."""
+    if not P.model.has_energy:
+        return None
+    E, V = mpmath.eigsy((P.H + P.H.T) / 2)
+    terms = []
+    for j in range(P.n):
+        v = [V[i, j] for i in range(P.n)]
+        reach = abs(mpmath.fdot(v, P.C_s)) * max(
+            [abs(x) for x in mpmath.matrix(P.M) * mpmath.matrix(v)] + [mpmath.mpf(0)])
+        terms.append((E[j], reach))
+    top = max([t for _, t in terms] + [mpmath.mpf(0)])
+    floor = (exact_tol or mpmath.mpf(10) ** -(P.dps // 2)) * top
+    excited = sorted(lam for lam, t in terms if t > floor)
+    return excited[0] if excited else None
+
+
+def taylor_coefficients(P, rho, points):
+    """The Taylor coefficients a_0..a_(points/2) of g(beta) = E^beta_theta(s^beta) around 0,
+    per parameter, from ``points`` nudges on the circle |beta| = rho (a discrete Fourier
+    transform of the samples: ``a_m rho^m = (1/N) sum_k g(rho w^k) w^(-m k)``, exact up to
+    the aliased a_(m+N) rho^N, negligible for rho well inside the radius)."""
+    rho = mpmath.mpf(rho)
+    samples = []
+    for k in range(points):
+        beta = rho * mpmath.expjpi(2 * mpmath.mpf(k) / points)
+        samples.append(_readout(P, beta)[0])
+    out = []
+    for m in range(points // 2 + 1):
+        acc = [mpmath.fsum(samples[k][i] * mpmath.expjpi(-2 * mpmath.mpf(m * k) / points)
+                           for k in range(points)) for i in range(P.p)]
+        out.append([x / (points * rho ** m) for x in acc])
+    return out
+
+
+#: Nudges per circle for the Taylor coefficients (coefficients up to a_32 are fitted).
+COEFFICIENT_POINTS = 64
+
+
+@dataclass(frozen=True)
+class Radius:
+    """beta -> s^beta's radius of convergence around 0, read off g's Taylor coefficients.
+
+    ``value``: R from the Cauchy-Hadamard fit ``log|a_m| = A - alpha log m - m log R``
+    over the envelope of the coefficients (``alpha`` 3/2 at a square-root branch point,
+    the fold where H(s^beta) + beta d2C/ds2 turns singular); ``rho``: the circle the
+    coefficients came from; ``orders``: the m fitted; ``coefficients``: max_i |a_m,i|."""
+
+    value: object
+    rho: object
+    alpha: object
+    orders: list
+    coefficients: list
+
+
+def _sizes(coeffs):
+    return [max(abs(x) for x in c) for c in coeffs]
+
+
+#: The mean-value property's tolerance: a_0 (the samples' mean) may differ from g(0) by this
+#: fraction of |g|. The difference is the aliased a_N rho^N, about (rho/R)^N: at 1e-6 the
+#: circle lies within 0.81 R for N = 64, and the coefficients fitted (m <= 32) carry aliasing
+#: below 1e-6 of themselves.
+MEAN_VALUE_TOLERANCE = mpmath.mpf("1e-6")
+
+
+def radius(P, start=None, *, points=COEFFICIENT_POINTS, doublings=12):
+    """:class:`Radius` of beta -> g(beta): coefficients from the largest circle (``start``
+    / 2 times 2^j; ``start`` the problem's estimate) whose samples keep the mean-value
+    property a_0 = g(0) (to :data:`MEAN_VALUE_TOLERANCE`: a circle near or beyond the
+    radius breaks it), and R fitted to their decay."""
+    g0 = q.ep_readout(P, P.s0, 0)
+    top = max([abs(x) for x in g0] + [mpmath.mpf(10) ** -P.working_dps])
+    rho = mpmath.mpf(start if start is not None else P.beta_radius) / 2
+    kept = None
+    for _ in range(doublings):
+        try:
+            coeffs = taylor_coefficients(P, rho, points)
+        except ComputationBreakdown:
+            break
+        if max(abs(a - b) for a, b in zip(coeffs[0], g0)) > MEAN_VALUE_TOLERANCE * top:
+            if kept is None:  # the estimate was too large: halve instead
+                rho /= 4
+            else:
+                break
+        else:
+            kept = (rho, coeffs)
+        rho *= 2
+    if kept is None:
+        raise ComputationBreakdown("no circle around beta = 0 keeps g analytic down to "
+                                   f"{mpmath.nstr(rho, 3)}: the radius of beta -> s^beta is "
+                                   "smaller still")
+    rho, coeffs = kept
+    sizes = _sizes(coeffs)
+    floor = mpmath.mpf(10) ** -(P.working_dps - 8) * top
+    usable = [m for m in range(1, len(sizes)) if sizes[m] * rho ** m > floor]
+    hi = max(usable) if usable else 0
+    orders = [m for m in usable if m >= max(3, hi // 3)]
+    if len(orders) < 4:
+        return Radius(value=mpmath.inf, rho=rho, alpha=None, orders=orders, coefficients=sizes)
+    # the envelope: a conjugate pair of singularities makes |a_m| oscillate; a window's
+    # maximum follows the decay without the dips
+    envelope = [max(sizes[k] for k in (m - 1, m, m + 1) if 0 < k < len(sizes)) for m in orders]
+    _, alpha, log_r = _fit(orders, [mpmath.log(e) for e in envelope])
+    return Radius(value=mpmath.exp(log_r), rho=rho, alpha=alpha, orders=orders,
+                  coefficients=sizes)
+
+
+def _fit(ms, logs):
+    """Least squares of ``logs = A - alpha log m - m log R``: ``(A, alpha, log R)``."""
+    X = mpmath.matrix([[1, -mpmath.log(m), -m] for m in ms])
+    y = mpmath.matrix(logs)
+    sol = mpmath.lu_solve(X.T * X, X.T * y)
+    return sol[0], sol[1], sol[2]

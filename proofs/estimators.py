@@ -1,0 +1,386 @@
+"""``eqprop estimators``: every EP estimator of dJ/dtheta measured against the exact gradient.
+
+For one model on the high-precision path (the stages of :func:`.problem.prepare`),
+each estimator of :mod:`.ep_estimators` is evaluated over a range of its
+parameter, measured against the implicit gradient (2.3) by :func:`.ep_estimators.errors`,
+and its leading order fitted. Rows (:class:`~.report.Check`, each able to fail):
+
+``EST.N1+`` / ``EST.N1-`` / ``EST.N2``
+    the one-sided estimators (beta > 0, beta < 0) and the centered one: fitted
+    order of the error in beta at least 1, 1 and 2 (to within 10%).
+``EST.N<k>``
+    the holomorphic estimator with k points on a circle of radius r: error
+    falling like r^k (fitted order at least 0.9 k), on radii inside the
+    estimated radius of beta -> s^beta.
+``EST.reach``
+    the largest N's estimate at a small radius equals dJ/dtheta to the
+    required digits: the discrete Cauchy integral reaches the working precision.
+``EST.cs``
+    the complex-step limit ``Im g(i h) / h`` equals dJ/dtheta.
+``EST.trunc``
+    truncated RBP (equal to early-stopped EP, Theorem 3): the fitted decay rate
+    of its error in t equals the smallest eigenvalue of H that C_s and M excite
+    (to 10%; an energy only).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import mpmath
+
+from eqprop.errors import EqpropError
+from eqprop.numeric.highprec import ComputationBreakdown
+from eqprop.numeric.integrate import BudgetExhausted, time_budget
+
+from . import ep_estimators as est
+from . import quantities as q
+from .options import resolve
+from .outcomes import Finding, Outcome, worst
+from .problem import prepare
+from .report import Check, Verdict
+from .theorem2 import fit_slope
+from .verify import VERDICTS, _model, assumption_findings
+
+__all__ = ["estimators", "check", "EstimatorReport", "DEFAULT_POINTS"]
+
+#: The holomorphic estimators' numbers of points checked by default.
+DEFAULT_POINTS = (4, 8, 16, 32)
+#: Radii per fitted order, and the fraction of the estimated radius the largest one takes.
+RADII, TOP = 5, mpmath.mpf(1) / 4
+
+
+@dataclass(frozen=True)
+class Series:
+    """One estimator over its parameter: ``(parameter, estimate, Errors)`` triples."""
+
+    name: str
+    parameter: str
+    points: list
+
+    def to_dict(self):
+        return {"name": self.name, "parameter": self.parameter,
+                "points": [{"value": mpmath.nstr(x, 6), **e.to_dict()} for x, _, e in self.points]}
+
+
+@dataclass(frozen=True)
+class EstimatorReport:
+    """What :func:`estimators` found: the exact gradient, each estimator's errors, the rows."""
+
+    model: str
+    dps: int
+    exact: list
+    series: list
+    checks: list
+    assumptions: list
+    verdict: Verdict
+    notes: list = field(default_factory=list)
+    seconds: float = 0.0
+    radius: object = None   # ep_estimators.Radius: beta -> s^beta's radius (complex nudges)
+
+    @property
+    def exit_code(self):
+        return self.verdict.exit_code
+
+    def _radius_dict(self):
+        r = self.radius
+        if r is None:
+            return None
+        return {"value": mpmath.nstr(r.value, 8), "circle": mpmath.nstr(r.rho, 6),
+                "alpha": None if r.alpha is None else mpmath.nstr(r.alpha, 4),
+                "orders": r.orders}
+
+    def to_dict(self):
+        return {"model": self.model, "dps": self.dps, "exact": [mpmath.nstr(x, self.dps) for x in self.exact],
+                "series": [s.to_dict() for s in self.series],
+                "checks": [c.to_dict() for c in self.checks],
+                "assumptions": [a.to_dict() for a in self.assumptions],
+                "radius": self._radius_dict(), "verdict": self.verdict.short, "notes": self.notes,
+                "seconds": round(self.seconds, 3)}
+
+    def table(self):
+        """The report as text: per estimator, its errors at each parameter; then the rows."""
+        lines = [f"eqprop estimators: {self.model} (dps {self.dps}; {self.seconds:.1f} s)"]
+        if self.radius is not None:
+            lines.append(f"radius of beta -> s^beta: {mpmath.nstr(self.radius.value, 5)} (from "
+                         f"its Taylor coefficients a_{self.radius.orders[0] if self.radius.orders else 0}"
+                         f"..a_{self.radius.orders[-1] if self.radius.orders else 0}, read on "
+                         f"|beta| = {mpmath.nstr(self.radius.rho, 3)})")
+        lines += [f"  [{a.mark:<4}] {a.id:<20} {a.message}" for a in self.assumptions if not a.holds]
+        for s in self.series:
+            lines += ["", f"{s.name} ({s.parameter}):",
+                      f"  {s.parameter:>10} {'max |error|':>12} {'relative':>10} {'cosine':>12} "
+                      f"{'RMSE':>10}"]
+            for x, _, e in s.points:
+                lines.append(f"  {mpmath.nstr(x, 4):>10} {mpmath.nstr(e.absolute, 3):>12} "
+                             f"{mpmath.nstr(e.relative, 3):>10} {mpmath.nstr(1 - e.cosine, 3):>12} "
+                             f"{mpmath.nstr(e.rmse, 3):>10}")
+        lines += ["", "  (cosine column: 1 - cosine between the estimate and dJ/dtheta)", ""]
+        for c in self.checks:
+            mark = "n/a" if not c.testable else "ok" if c.passed else "FAIL"
+            lines.append(f"  {c.id:<10} {mark:<4} {c.limit}")
+        lines += ["", f"verdict: {self.verdict.value}"] + [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _order_row(P, id, xs, errs, order, floor_of):
+    """A slope row: the error's fitted order in the parameter, at least ``order`` (to 10%).
+
+    Points whose error lies below their rounding floor (``floor_of(x)``, relative to the
+    gradient's size) are left out; fewer than three left is 'n/a' (nothing to fit)."""
+    pts = [(abs(x), e) for x, e in zip(xs, errs) if e > 100 * floor_of(x)]
+    if len(pts) < 3:
+        return Check(id=id, equation="4.4", t=None, max_abs_error=0, scale=order, digits=0.0,
+                     required=1.0, limit="the error is below the rounding at almost every point: "
+                     "nothing to fit", kind="slope", testable=False)
+    # O(x^order) is an upper bound: a vanishing leading coefficient (a symmetric model) gives
+    # a steeper slope, never a shallower one
+    slope = fit_slope(*zip(*pts))
+    dev = max(mpmath.mpf(0), order - slope)
+    digits = float(min(P.dps, -mpmath.log10(dev / order))) if dev else float(P.dps)
+    return Check(id=id, equation="4.4", t=None, max_abs_error=dev, scale=order, digits=digits,
+                 required=1.0, lhs=slope, rhs=order, kind="slope",
+                 limit=f"fitted order {mpmath.nstr(slope, 4)} (at least {order} expected) over "
+                       f"{mpmath.nstr(pts[0][0], 2)}..{mpmath.nstr(pts[-1][0], 2)}")
+
+
+@dataclass
+class _Sides:
+    """What the rows share while they are built: the problem, the exact gradient, its norm,
+    each estimate's rounding floor, the estimator side, and the rows and series so far."""
+
+    P: object
+    exact: list
+    norm: object
+    floor_of: object
+    holomorphic: object
+    rows: list = field(default_factory=list)
+    series: list = field(default_factory=list)
+    radius: object = None   # ep_estimators.Radius, where complex nudges apply
+
+    def errors(self, values):
+        """Each estimate's largest error, relative to the gradient's scale."""
+        return [max(abs(mpmath.re(x) - y) for x, y in zip(v, self.exact)) / self.norm
+                for v in values]
+
+    def measure(self, id, name, parameter, xs, N, order):
+        """The estimates at ``xs``, their series and their order row."""
+        values = [self.holomorphic(self.P, x, N) for x in xs]
+        self.series.append(Series(name, parameter, [(x, v, est.errors(v, self.exact))
+                                                    for x, v in zip(xs, values)]))
+        self.rows.append(_order_row(self.P, id, xs, self.errors(values), order, self.floor_of))
+
+
+def _finite_beta(sides):
+    """One-sided (both signs) and centered, on the betas of the bias rows (4.4)."""
+    betas = sides.P.betas
+    sides.measure("EST.N1+", "one-sided, beta > 0", "beta", betas, 1, 1)
+    sides.measure("EST.N1-", "one-sided, beta < 0", "beta", [-b for b in betas], 1, 1)
+    sides.measure("EST.N2", "centered", "beta", betas, 2, 2)
+
+
+def _radii(P, N, R):
+    """RADII radii from TOP times the radius R down over as many decades as the working
+    digits let (r/R)^N stay above the rounding (at most one)."""
+    usable = max(0, P.working_dps - 15 - N * mpmath.log10(1 / TOP))
+    decades = min(mpmath.mpf(1), usable / N)
+    return [TOP * R * mpmath.mpf(10) ** (-decades * k / (RADII - 1)) for k in range(RADII)]
+
+
+def _circle(sides, N, R):
+    """The N-point estimator on radii inside the radius R: error O(r^N)."""
+    sides.measure(f"EST.N{N}", f"holomorphic, N = {N}", "r", _radii(sides.P, N, R), N, N)
+
+
+def _reach(sides, scale, N, R):
+    """The N-point estimate at a radius where (r/R)^N is below the working precision."""
+    P = sides.P
+    r = R * TOP * mpmath.mpf(10) ** -mpmath.ceil((P.working_dps + 5) / N)
+    value = [mpmath.re(x) for x in sides.holomorphic(P, r, N)]
+    return P.compare("EST.reach", "4.4", None, value, sides.exact, scale=scale,
+                     limit=P.limit_precision, sides=(f"holomorphic estimator, N = {N}, r = "
+                                                     f"{mpmath.nstr(r, 3)}", "implicit gradient"))
+
+
+#: The break row's number of points (at least): many points make the break sharp.
+BREAK_POINTS = 32
+#: Where the break row samples r / R: the power law's fit, just inside, and beyond.
+BREAK_FIT, BREAK_INSIDE, BREAK_OUTSIDE = ("0.5", "0.6", "0.7", "0.8"), "0.9", "1.3"
+
+
+def _break(sides, R, N):
+    """EST.break: the N-point estimator follows its law C (r/R)^N up to the radius R and
+    departs from it beyond. C is fitted on r/R = 0.5..0.8; at 0.9 R the error must be within
+    a factor 3 of the law, at 1.3 R below a tenth of it (or the nudged fixed points cannot be
+    solved there). The radius is fitted to a few per cent (:func:`~.ep_estimators.radius`); one 20% too large
+    or too small fails one of the two."""
+    P = sides.P
+    fracs = [mpmath.mpf(f) for f in BREAK_FIT + (BREAK_INSIDE, BREAK_OUTSIDE)]
+    errs, shown = [], []
+    for f in fracs:
+        try:
+            value = sides.holomorphic(P, f * R, N)
+        except ComputationBreakdown:
+            value = None
+        errs.append(None if value is None else sides.errors([value])[0])
+        if value is not None:
+            shown.append((f * R, value, est.errors(value, sides.exact)))
+    sides.series.append(Series(f"holomorphic, N = {N}, across the radius R = "
+                               f"{mpmath.nstr(R, 4)}", "r", shown))
+    fit = [(f, e) for f, e in zip(fracs[:4], errs[:4]) if e]
+    if len(fit) < 3:
+        sides.rows.append(Check(id="EST.break", equation="4.4", t=None, max_abs_error=0,
+                                scale=1, digits=0.0, required=1.0, kind="slope", testable=False,
+                                limit="the estimator inside the radius could not be measured"))
+        return
+    C = mpmath.exp(mpmath.fsum(mpmath.log(e / f ** N) for f, e in fit) / len(fit))
+    inside = errs[4] / (C * fracs[4] ** N) if errs[4] else mpmath.mpf(0)
+    outside = errs[5] / (C * fracs[5] ** N) if errs[5] is not None else mpmath.mpf(0)
+    holds = mpmath.mpf(1) / 3 <= inside <= 3 and outside < mpmath.mpf(1) / 10
+    sides.rows.append(Check(
+        id="EST.break", equation="4.4", t=None, max_abs_error=0 if holds else 1, scale=1,
+        digits=float(P.dps) if holds else 0.0, required=1.0, lhs=inside, rhs=outside,
+        kind="slope", limit=f"error / C (r/R)^{N}: {mpmath.nstr(inside, 3)} at 0.9 R (1 expected), "
+                            f"{mpmath.nstr(outside, 3)} at 1.3 R (below 0.1 expected), "
+                            f"R = {mpmath.nstr(R, 5)}"))
+
+
+def _truncated(sides, truncated, rate_of):
+    """Truncated RBP (= early-stopped EP, Theorem 3) out to where its error has fallen by
+    10^-(dps/2); the fitted decay rate against the slowest mode C_s and M excite."""
+    P = sides.P
+    rate = rate_of(P)
+    if rate is None or not rate > 0:  # a vector field, or nothing excited
+        return
+    end = mpmath.log(mpmath.mpf(10)) * (P.dps / 2) / rate
+    times = [end * k / 8 for k in range(1, 9)]
+    values = truncated(P, times)
+    sides.series.append(Series("truncated RBP = early-stopped EP", "t",
+                               [(t, v, est.errors(v, sides.exact)) for t, v in zip(times, values)]))
+    pts = [(t, mpmath.log(e)) for t, e in zip(times, sides.errors(values))
+           if e > mpmath.mpf(10) ** -(P.dps - 2)]
+    if len(pts) < 3:
+        sides.rows.append(Check(id="EST.trunc", equation="3.8, 5.5", t=None, max_abs_error=0,
+                                scale=rate, digits=0.0, required=1.0, kind="slope",
+                                testable=False, limit="truncation's error is below the rounding: "
+                                "nothing to fit"))
+        return
+    (t0, l0), (t1, l1) = pts[-2], pts[-1]  # the slowest mode dominates at the last times
+    fitted = -(l1 - l0) / (t1 - t0)
+    dev = abs(fitted - rate) / rate
+    digits = float(min(P.dps, -mpmath.log10(dev))) if dev else float(P.dps)
+    sides.rows.append(Check(
+        id="EST.trunc", equation="3.8, 5.5", t=None, max_abs_error=dev, scale=rate,
+        digits=digits, required=1.0, lhs=fitted, rhs=rate, kind="slope",
+        limit=f"fitted decay rate {mpmath.nstr(fitted, 4)} against lambda = "
+              f"{mpmath.nstr(rate, 4)} (the slowest mode C_s and M excite)"))
+
+
+def check(P, points=DEFAULT_POINTS, *, exact=q.implicit_gradient, holomorphic=est.holomorphic,
+          complex_step=est.complex_step, truncated=est.truncated, rate=est.truncation_rate,
+          radius=est.radius):
+    """Every estimator and row on a prepared problem: ``(series, rows)``.
+
+    Each side can be replaced, as in the theorem modules: ``exact`` (dJ/dtheta),
+    ``holomorphic(P, r, N)`` (every nudged estimator, N = 1 and 2 included),
+    ``complex_step(P)``, ``truncated(P, times)`` and ``rate(P)`` (truncation's
+    predicted decay rate); the mutation tests hand a corrupted one in and watch
+    its row fail.
+    """
+    with P.precision.working():
+        g = exact(P)
+        scale = q.gradient_scale(P)
+        norm = max(scale + [mpmath.mpf(10) ** -P.working_dps])
+        base = q.ep_readout(P, P.s0, 0)
+        state_terms = max([abs(x) for x in P.M] + [mpmath.mpf(0)]) * \
+            max([abs(x) for x in P.s0] + [mpmath.mpf(0)])
+        e_scale = max([state_terms] + [abs(v) for v in base]) or norm
+        rounding = mpmath.mpf(10) ** -P.working_dps * e_scale / norm
+        sides = _Sides(P, g, norm, lambda x: rounding / abs(x), holomorphic)
+        _finite_beta(sides)
+        if P.holomorphic and points:
+            found = radius(P)
+            R = found.value if mpmath.isfinite(found.value) else P.beta_radius
+            sides.radius = found
+            for N in points:
+                _circle(sides, N, R)
+            sides.rows.append(_reach(sides, scale, max(points), R))
+            if mpmath.isfinite(found.value):
+                _break(sides, found.value, max(BREAK_POINTS, max(points)))
+            cs = complex_step(P)
+            sides.rows.append(P.compare("EST.cs", "4.4", None, cs, g, scale=scale,
+                                        limit=P.limit_precision,
+                                        sides=("Im g(i h) / h", "implicit gradient")))
+            sides.series.append(Series("complex step", "h", [(P.h, cs, est.errors(cs, g))]))
+        _truncated(sides, truncated, rate)
+        return sides.series, sides.rows, sides.radius
+
+
+def estimators(model=None, *, dps=30, points=DEFAULT_POINTS, engine=None, seed=None,
+               time_limit=None, initial_state=None) -> EstimatorReport:
+    """Every EP estimator of dJ/dtheta on ``model``, against the exact gradient (2.3).
+
+    Parameters
+    ----------
+    model : Model, ArrayModel, str or None
+        As for :func:`eqprop.verify` (``None``: the paper's example).
+    dps : int
+        Digits the rows are measured at (computation: 10 more).
+    points : sequence of int
+        The holomorphic estimators' numbers of points on the circle, each 3 to
+        :data:`~.ep_estimators.MAX_POINTS` (the one-sided and centered
+        estimators, N = 1 and 2, always run).
+    engine, seed, time_limit, initial_state
+        As for :func:`eqprop.verify`.
+
+    Returns
+    -------
+    EstimatorReport
+        Per estimator, its estimates and errors over its parameter; the rows;
+        a verdict ('verified' when every row holds).
+    """
+    started = time.perf_counter()
+    points = _points(points)
+    model = _model(model)
+    opts = resolve(model, dps=dps, engine=engine, seed=seed, time_limit=time_limit,
+                   initial_state=initial_state, times=[0, 1])
+    notes = []
+    with time_budget(opts.time_limit):
+        try:
+            P, assumptions, notes = prepare(model, opts)
+        except BudgetExhausted as exc:
+            P, assumptions, notes = None, [], [f"incomplete: the free phase stopped: {exc}"]
+        series, rows, findings = [], [], assumption_findings(assumptions, rows_ran=P is not None)
+        exact, found = [], None
+        if P is None:
+            findings.append(Finding(Outcome.MISSING, "the estimators did not run"))
+        else:
+            try:
+                series, rows, found = check(P, points)
+                with P.precision.working():
+                    exact = q.implicit_gradient(P)
+            except (BudgetExhausted, ComputationBreakdown) as exc:
+                notes.append(f"incomplete: the estimators stopped: {exc}")
+                findings.append(Finding(Outcome.MISSING, str(exc)))
+        findings += [Finding(c.outcome, c.id) for c in rows]
+        findings += [Finding(Outcome.MISSING, c.id) for c in rows if not c.testable]
+    decisive = worst(findings)
+    verdict = Verdict.VERIFIED if decisive is None else VERDICTS[decisive.outcome]
+    return EstimatorReport(model=model.name, dps=opts.dps, exact=exact, radius=found,
+                           series=series, checks=rows, assumptions=assumptions, verdict=verdict,
+                           notes=list(notes), seconds=time.perf_counter() - started)
+
+
+def _points(points):
+    """The numbers of points, validated (bad input is an EqpropError, one line)."""
+    try:
+        out = sorted({int(n) for n in points})
+    except (TypeError, ValueError):
+        raise EqpropError(f"points: expected whole numbers of points such as 4,8,16,32, got "
+                          f"{points!r}") from None
+    bad = [n for n in out if not 3 <= n <= est.MAX_POINTS]
+    if bad:
+        raise EqpropError(f"points: {bad[0]} is outside 3..{est.MAX_POINTS} (N = 1 and 2, the "
+                          "one-sided and centered estimators, always run)")
+    return tuple(out)

@@ -1,0 +1,138 @@
+"""proofs/estimators.py: every estimator's rows hold on a healthy model, and each can fail.
+
+Each row compares an estimator with the exact gradient (or a fitted rate with a
+predicted one): handing ``check`` one corrupted side must fail that row.
+"""
+
+import functools
+import json
+
+import mpmath
+import pytest
+from problems import prepared
+
+from eqprop import Verdict, estimators
+from eqprop.cli import main
+from eqprop.proofs import ep_estimators as est
+from eqprop.proofs import quantities as q
+from eqprop.proofs.estimators import check
+from eqprop.proofs.mutations import mutate
+
+POINTS = (4, 8)
+
+
+@pytest.fixture(scope="module")
+def P():
+    return prepared("two", "gbs", dps=20)
+
+
+@pytest.fixture(scope="module")
+def healthy(P):
+    return check(P, POINTS)
+
+
+def _row(rows, id):
+    return next(r for r in rows if r.id == id)
+
+
+def test_every_row_holds_on_a_healthy_model(healthy):
+    series, rows, _ = healthy
+    assert [r.id for r in rows] == ["EST.N1+", "EST.N1-", "EST.N2", "EST.N4", "EST.N8",
+                                    "EST.reach", "EST.break", "EST.cs", "EST.trunc"]
+    assert all(r.passed and r.testable for r in rows), [(r.id, r.limit) for r in rows]
+    # the fitted orders are the estimators' own: 1, 1, 2, N
+    for id, order in (("EST.N1+", 1), ("EST.N1-", 1), ("EST.N2", 2), ("EST.N4", 4), ("EST.N8", 8)):
+        assert abs(_row(rows, id).lhs - order) < 0.05 * order
+    assert {s.name for s in series} >= {"centered", "holomorphic, N = 8", "complex step"}
+
+
+def test_a_wrong_combination_of_the_points_fails_its_order_row(P):
+    wrong = functools.partial(est.holomorphic, orientation=1)
+    _, rows, _ = check(P, (4,), holomorphic=lambda P, r, N: (wrong if N > 2 else est.holomorphic)(P, r, N))
+    assert not _row(rows, "EST.N4").passed
+    assert not _row(rows, "EST.reach").passed
+    assert _row(rows, "EST.N2").passed   # the other estimators are untouched
+
+
+@pytest.mark.parametrize("ingredient", ["H", "C_s", "C_theta", "M"])
+def test_an_estimator_of_another_problem_fails(P, ingredient):
+    """Nudged fixed points of a problem wrong by 1e-4 in one ingredient: each estimate
+    converges to another gradient, its error stops falling where the offset exceeds the
+    estimator's own error, and the order rows fail (a smaller offset, 1e-8, is still caught
+    by EST.reach and EST.cs, which compare values, not orders)."""
+    bad = mutate(P, ingredient, "1e-4")
+    _, rows, _ = check(P, (4,), holomorphic=lambda _, r, N: est.holomorphic(bad, r, N),
+                    complex_step=lambda _: est.complex_step(bad))
+    failed = {r.id for r in rows if not r.passed}
+    assert {"EST.N2", "EST.N4", "EST.reach", "EST.cs"} <= failed, failed
+
+
+@pytest.mark.parametrize("delta,rows", [
+    ("1e-8", {"EST.N2", "EST.reach", "EST.cs", "EST.trunc"}),
+    # an offset above every estimator's own error at its smallest parameter: every order row
+    ("1e-4", {"EST.N1+", "EST.N1-", "EST.N2", "EST.N4", "EST.reach", "EST.cs", "EST.trunc"}),
+])
+def test_a_wrong_exact_gradient_fails_the_estimator_rows(P, delta, rows):
+    exact = lambda P: [g * (1 + mpmath.mpf(delta)) for g in q.implicit_gradient(P)]  # noqa: E731
+    _, found, _ = check(P, (4,), exact=exact)
+    failed = {r.id for r in found if not r.passed}
+    assert rows <= failed, failed
+
+
+def test_truncation_of_another_h_fails_its_rate_row(P):
+    slower = mutate(P, "H", "-0.1")
+    _, rows, _ = check(P, (), truncated=lambda _, times: est.truncated(slower, times))
+    assert not _row(rows, "EST.trunc").passed
+    _, rows, _ = check(P, (), rate=lambda P: est.truncation_rate(P) * mpmath.mpf("1.3"))
+    assert not _row(rows, "EST.trunc").passed
+
+
+def test_the_public_function_and_its_report():
+    r = estimators("two-neurons", dps=20, points=(4,))
+    assert r.verdict is Verdict.VERIFIED and r.exit_code == 0, r.table()
+    d = r.to_dict()
+    assert d["verdict"] == "verified" and len(d["exact"]) == 1
+    assert {"absolute", "relative", "cosine", "rmse"} <= set(d["series"][0]["points"][0])
+    assert "1 - cosine" in r.table()
+
+
+def test_a_saddle_is_an_assumption_violation():
+    from eqprop import Model
+    m = Model(energy="-(a**2)/2 + a**4/4 - w*a**3", cost="(a - y)**2/2", state=["a"],
+              params={"w": "0.1"}, data={"y": "0.2"})
+    r = estimators(m, dps=20, points=(4,), initial_state=[0])
+    assert r.verdict is Verdict.ASSUMPTION_VIOLATED, r.table()
+    assert [a.id for a in r.assumptions if not a.holds] == ["positive definite"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--points", "2"], "outside 3..64"),
+    (["--points", "4,x"], "comma-separated integers"),
+    (["--points", "65"], "outside 3..64"),
+    (["--dps", "3"], "dps"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
+    assert main(["estimators", "two-neurons", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+
+
+def test_the_command_writes_json(tmp_path, capsys):
+    out = tmp_path / "e.json"
+    assert main(["estimators", "two-neurons", "--dps", "20", "--points", "4", "--json", str(out),
+                 "--quiet"]) == 0
+    assert json.loads(out.read_text())["verdict"] == "verified"
+    assert capsys.readouterr().out.startswith("verdict: verified")
+
+
+@pytest.mark.parametrize("factor", ["1.2", "0.8"])
+def test_a_radius_20_percent_off_fails_the_break_row(P, healthy, factor):
+    """The break of the N-point estimator falls where the radius says: a radius 20% too large
+    puts 0.9 R beyond the true radius (the law is broken there), 20% too small puts 1.25 R
+    inside it (the law still holds)."""
+    R = healthy[2]
+    assert _row(healthy[1], "EST.break").passed
+    wrong = lambda P: est.Radius(value=R.value * mpmath.mpf(factor), rho=R.rho, alpha=R.alpha,  # noqa: E731
+                                 orders=R.orders, coefficients=R.coefficients)
+    _, rows, _ = check(P, (4,), radius=wrong)
+    assert not _row(rows, "EST.break").passed, _row(rows, "EST.break").limit
