@@ -57,9 +57,16 @@ class Errors:
     cosine: object
     rmse: object
 
+    @property
+    def angle(self):
+        """The angle between the estimate and the exact gradient, in degrees."""
+        if not mpmath.isfinite(self.cosine):
+            return mpmath.nan
+        return mpmath.degrees(mpmath.acos(max(mpmath.mpf(-1), min(mpmath.mpf(1), self.cosine))))
+
     def to_dict(self, digits=6):
         return {k: mpmath.nstr(getattr(self, k), digits)
-                for k in ("absolute", "relative", "cosine", "rmse")}
+                for k in ("absolute", "relative", "cosine", "angle", "rmse")}
 
 
 def errors(estimate, exact) -> Errors:
@@ -165,10 +172,12 @@ def taylor_coefficients(P, rho, points):
     transform of the samples: ``a_m rho^m = (1/N) sum_k g(rho w^k) w^(-m k)``, exact up to
     the aliased a_(m+N) rho^N, negligible for rho well inside the radius)."""
     rho = mpmath.mpf(rho)
-    samples = []
+    samples, near = [], None
     for k in range(points):
         beta = rho * mpmath.expjpi(2 * mpmath.mpf(k) / points)
-        samples.append(_readout(P, beta)[0])
+        g, s = _readout(P, beta, near)  # Newton from the neighbour on the circle: one branch
+        samples.append(g)
+        near = (beta, s)
     out = []
     for m in range(points // 2 + 1):
         acc = [mpmath.fsum(samples[k][i] * mpmath.expjpi(-2 * mpmath.mpf(m * k) / points)
@@ -177,23 +186,21 @@ def taylor_coefficients(P, rho, points):
     return out
 
 
-#: Nudges per circle for the Taylor coefficients (coefficients up to a_32 are fitted).
-COEFFICIENT_POINTS = 64
+#: Nudges per circle for the Taylor coefficients (coefficients up to a_64 are fitted: a
+#: nearest singularity of small weight may show only past a_30, behind a faster decay).
+COEFFICIENT_POINTS = 128
 
 
 @dataclass(frozen=True)
 class Radius:
     """beta -> s^beta's radius of convergence around 0, read off g's Taylor coefficients.
 
-    ``value``: R from the Cauchy-Hadamard fit ``log|a_m| = A - alpha log m - m log R``
-    over the envelope of the coefficients (``alpha`` 3/2 at a square-root branch point,
-    the fold where H(s^beta) + beta d2C/ds2 turns singular); ``rho``: the circle the
-    coefficients came from; ``orders``: the m fitted; ``coefficients``: max_i |a_m,i|."""
+    ``value``: R (:func:`_predicted`; the nearest singularity, such as the fold where
+    H(s^beta) + beta d2C/ds2 turns singular); ``rho``: the circle the coefficients came
+    from; ``coefficients``: max_i |a_m,i|, m = 0..64."""
 
     value: object
     rho: object
-    alpha: object
-    orders: list
     coefficients: list
 
 
@@ -203,56 +210,88 @@ def _sizes(coeffs):
 
 #: The mean-value property's tolerance: a_0 (the samples' mean) may differ from g(0) by this
 #: fraction of |g|. The difference is the aliased a_N rho^N, about (rho/R)^N: at 1e-6 the
-#: circle lies within 0.81 R for N = 64, and the coefficients fitted (m <= 32) carry aliasing
-#: below 1e-6 of themselves.
+#: circle lies within 0.9 R for N = 128, and the coefficients fitted (m <= 64) carry aliasing
+#: below 1e-3 of themselves.
 MEAN_VALUE_TOLERANCE = mpmath.mpf("1e-6")
 
 
 def radius(P, start=None, *, points=COEFFICIENT_POINTS, doublings=12):
-    """:class:`Radius` of beta -> g(beta): coefficients from the largest circle (``start``
-    / 2 times 2^j; ``start`` the problem's estimate) whose samples keep the mean-value
-    property a_0 = g(0) (to :data:`MEAN_VALUE_TOLERANCE`: a circle near or beyond the
-    radius breaks it), and R fitted to their decay."""
+    """:class:`Radius` of beta -> g(beta): the Taylor coefficients from the largest circle
+    whose samples keep the mean-value property a_0 = g(0) (to :data:`MEAN_VALUE_TOLERANCE`:
+    a circle near or beyond the radius breaks it), found by doubling from ``start`` / 2
+    (``start``: the problem's estimate; halving first where that circle fails already),
+    then by steps of 2^(1/4); R is read off the tail of the coefficients, where
+    the nearest singularity dominates (:func:`_predicted`)."""
     g0 = q.ep_readout(P, P.s0, 0)
     top = max([abs(x) for x in g0] + [mpmath.mpf(10) ** -P.working_dps])
+
+    def holds(rho):
+        return _mean_value(P, rho, points, g0, top)
     rho = mpmath.mpf(start if start is not None else P.beta_radius) / 2
-    kept = None
+    coeffs = holds(rho)
     for _ in range(doublings):
-        try:
-            coeffs = taylor_coefficients(P, rho, points)
-        except ComputationBreakdown:
+        if coeffs is not None:
             break
-        if max(abs(a - b) for a, b in zip(coeffs[0], g0)) > MEAN_VALUE_TOLERANCE * top:
-            if kept is None:  # the estimate was too large: halve instead
-                rho /= 4
-            else:
-                break
-        else:
-            kept = (rho, coeffs)
-        rho *= 2
-    if kept is None:
+        rho /= 2
+        coeffs = holds(rho)
+    if coeffs is None:
         raise ComputationBreakdown("no circle around beta = 0 keeps g analytic down to "
                                    f"{mpmath.nstr(rho, 3)}: the radius of beta -> s^beta is "
                                    "smaller still")
+    kept = (rho, coeffs)
+    for factor, times in ((mpmath.mpf(2), doublings), (mpmath.mpf(2) ** (mpmath.mpf(1) / 4), 3)):
+        for _ in range(times):
+            trial = holds(kept[0] * factor)
+            if trial is None:
+                break
+            kept = (kept[0] * factor, trial)
     rho, coeffs = kept
-    sizes = _sizes(coeffs)
-    floor = mpmath.mpf(10) ** -(P.working_dps - 8) * top
-    usable = [m for m in range(1, len(sizes)) if sizes[m] * rho ** m > floor]
-    hi = max(usable) if usable else 0
-    orders = [m for m in usable if m >= max(3, hi // 3)]
-    if len(orders) < 4:
-        return Radius(value=mpmath.inf, rho=rho, alpha=None, orders=orders, coefficients=sizes)
-    # the envelope: a conjugate pair of singularities makes |a_m| oscillate; a window's
-    # maximum follows the decay without the dips
-    envelope = [max(sizes[k] for k in (m - 1, m, m + 1) if 0 < k < len(sizes)) for m in orders]
-    _, alpha, log_r = _fit(orders, [mpmath.log(e) for e in envelope])
-    return Radius(value=mpmath.exp(log_r), rho=rho, alpha=alpha, orders=orders,
-                  coefficients=sizes)
+    return Radius(value=_predicted(coeffs, rho), rho=rho, coefficients=_sizes(coeffs))
 
 
-def _fit(ms, logs):
-    """Least squares of ``logs = A - alpha log m - m log R``: ``(A, alpha, log R)``."""
-    X = mpmath.matrix([[1, -mpmath.log(m), -m] for m in ms])
-    y = mpmath.matrix(logs)
-    sol = mpmath.lu_solve(X.T * X, X.T * y)
-    return sol[0], sol[1], sol[2]
+#: Order of the linear recurrence fitted to the coefficients' tail (two conjugate pairs).
+PREDICTION_ORDER = 4
+#: How many of the last coefficients the recurrence is fitted over.
+PREDICTION_SPAN = 24
+
+
+def _predicted(coeffs, rho):
+    """R from the coefficients' tail: a recurrence ``b_(m+1) = sum_j c_j b_(m-j)`` of order
+    :data:`PREDICTION_ORDER` fitted by least squares to ``b_m = a_m rho^m`` over the last
+    :data:`PREDICTION_SPAN` (linear prediction, the lowest Pade approximants' idea: a
+    singularity at beta* makes a_m ~ beta*^-m, a root 1/beta* of the recurrence); R = rho
+    over the largest root's modulus, the median over the parameters (infinite where the
+    coefficients vanish: g a polynomial)."""
+    K, M = PREDICTION_ORDER, len(coeffs) - 1
+    found = []
+    for i in range(len(coeffs[0])):
+        b = [c[i] * rho ** m for m, c in enumerate(coeffs)]
+        ms = range(M - PREDICTION_SPAN, M - K + 1)
+        A = mpmath.matrix([[b[m - j] for j in range(K)] for m in ms])
+        y = mpmath.matrix([b[m + 1] for m in ms])
+        try:
+            c = mpmath.lu_solve(A.H * A, A.H * y)
+            roots = mpmath.polyroots([1] + [-c[j] for j in range(K)], maxsteps=200, extraprec=60)
+        except (ZeroDivisionError, mpmath.libmp.NoConvergence):
+            continue
+        top = max(abs(z) for z in roots)
+        if top > 0:
+            found.append(rho / top)
+    if not found:
+        return mpmath.inf
+    found.sort()
+    return found[len(found) // 2]
+
+
+def _mean_value(P, rho, points, g0, top):
+    """The coefficients on |beta| = rho if its samples keep the mean-value property a_0 =
+    g(0) (to :data:`MEAN_VALUE_TOLERANCE` of their size), else None."""
+    try:
+        coeffs = taylor_coefficients(P, rho, points)
+    except ComputationBreakdown:
+        return None
+    # against the samples' own size: g(0) itself may be 0 (a vector field's readout)
+    size = max([top] + [abs(x) * rho for x in coeffs[1]])
+    if max(abs(a - b) for a, b in zip(coeffs[0], g0)) > MEAN_VALUE_TOLERANCE * size:
+        return None
+    return coeffs

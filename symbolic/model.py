@@ -318,16 +318,26 @@ class Model:
 
     def with_params(self, **values):
         """A copy with some parameter values replaced (by name)."""
-        names = {s.name: s for s in self.params}
+        return self._with_values("params", values)
+
+    def with_data(self, **values):
+        """A copy with some data values replaced (by name)."""
+        return self._with_values("data", values)
+
+    def _with_values(self, kind, values):
+        current = getattr(self, kind)
+        names = {s.name for s in current}
         unknown = [k for k in values if k not in names]
         if unknown:
-            raise EqpropError(f"with_params: unknown parameter '{unknown[0]}'")
-        params = {s: values.get(s.name, v) for s, v in self.params.items()}
+            raise EqpropError(f"with_{kind}: unknown {'parameter' if kind == 'params' else 'data'} "
+                              f"'{unknown[0]}'")
+        replaced = {s: values.get(s.name, v) for s, v in current.items()}
         fields = None if self.vector_field is None else [_Checked(f) for f in self.vector_field]
         copy = Model(energy=None if self.energy is None else _Checked(self.energy),
-                     cost=_Checked(self.cost), state=self.state, params=params,
-                     data=self.data, vector_field=fields, name=self.name,
-                     verify=self.verify, layers=self.layers)
+                     cost=_Checked(self.cost), state=self.state,
+                     params=replaced if kind == "params" else self.params,
+                     data=replaced if kind == "data" else self.data, vector_field=fields,
+                     name=self.name, verify=self.verify, layers=self.layers)
         object.__setattr__(copy, "formulas", dict(self.formulas))
         return copy
 

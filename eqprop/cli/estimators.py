@@ -13,6 +13,7 @@ EPILOG = """\
 examples:
   eqprop estimators                          # the paper's network, N = 4, 8, 16, 32
   eqprop estimators two-neurons --points 4,30 --json estimators.json
+  eqprop estimators examples/asymmetry.toml --asymmetry alpha   # where EP breaks
 
 For each estimator, its error against dJ/dtheta (the implicit gradient, one
 linear solve) at each value of its parameter: the largest absolute error,
@@ -22,6 +23,9 @@ Rows: the fitted order of the error (1 for one-sided nudging of either sign,
 N-point estimate at a small radius against dJ/dtheta to the working digits,
 the complex-step limit, and the decay rate of truncated RBP (= early-stopped
 EP, Theorem 3) against the slowest eigenvalue of H that the cost excites.
+With --asymmetry, EP's gradient against the true one (RBP with the transposed
+Jacobian) as the field turns asymmetric: the order of their difference in
+alpha and its first-order formula M H^-1 (A - A^T) H^-1 C_s.
 
 exit status: 0 every row holds, 1 a row fails or is incomplete, or an
 assumption is violated, 2 bad input, 3 internal error.
@@ -46,6 +50,12 @@ def add_parser(subparsers, parents):
     e.add_argument("--points", default="4,8,16,32", metavar="N1,N2,...",
                    help="numbers of nudges on the circle of the holomorphic estimators, each 3 to "
                         "64 (default 4,8,16,32; N = 1 and 2 always run)")
+    e.add_argument("--asymmetry", default=None, metavar="NAME",
+                   help="a vector-field model's data value that makes the field asymmetric (0: a "
+                        "gradient field): EP's gradient against the true one as it grows, the "
+                        "order of their difference, its first-order formula, the angle between them")
+    e.add_argument("--alpha-max", default="1e-2", metavar="ALPHA",
+                   help="the largest asymmetry strength (default 1e-2; three decades below it)")
     e.add_argument("--engine", default=None, choices=ENGINES, help="as for eqprop verify")
     e.add_argument("--seed", type=ascii_int, default=None, help="as for eqprop verify")
     e.add_argument("--initial-state", default=None, metavar="S1,S2,...",
@@ -72,7 +82,8 @@ def run(args):
     points = int_list(args.points, "--points", "4,8,16,32")
     model = with_shape(load_model("paper" if args.model is None else args.model), args.shape)
     report = estimators(model, dps=args.dps, points=points, engine=args.engine, seed=args.seed,
-                        time_limit=args.time_limit,
+                        time_limit=args.time_limit, asymmetry=args.asymmetry,
+                        alpha_max=args.alpha_max,
                         initial_state=number_list(args.initial_state, "--initial-state", "0.5,-1"))
     if args.json:
         write_json(args.json, json.dumps(report.to_dict(), indent=1, sort_keys=True))

@@ -132,7 +132,69 @@ def test_a_radius_20_percent_off_fails_the_break_row(P, healthy, factor):
     inside it (the law still holds)."""
     R = healthy[2]
     assert _row(healthy[1], "EST.break").passed
-    wrong = lambda P: est.Radius(value=R.value * mpmath.mpf(factor), rho=R.rho, alpha=R.alpha,  # noqa: E731
-                                 orders=R.orders, coefficients=R.coefficients)
+    wrong = lambda P: est.Radius(value=R.value * mpmath.mpf(factor), rho=R.rho,  # noqa: E731
+                                 coefficients=R.coefficients)
     _, rows, _ = check(P, (4,), radius=wrong)
     assert not _row(rows, "EST.break").passed, _row(rows, "EST.break").limit
+
+
+# -- where the equivalence breaks: an asymmetric field ------------------------------------
+ASYM = "examples/asymmetry.toml"
+
+
+@pytest.fixture(scope="module")
+def asym():
+    from eqprop import load_model
+    from eqprop.proofs.options import resolve
+    m = load_model(ASYM)
+    return m, resolve(m, dps=20, engine="gbs", times=[0, 1])
+
+
+def test_ep_leaves_the_true_gradient_at_first_order_in_the_asymmetry(asym):
+    """Delta(alpha) = EP - true is O(alpha), its slope at 0 the formula
+    M H^-1 (A - A^T) H^-1 C_s (docs/MATH.md section 10), evaluated at alpha = 0 alone."""
+    from eqprop.proofs import asymmetry
+    found, rows = asymmetry.check(asym[0], "alpha", asym[1])
+    assert all(r.passed and r.testable for r in rows), [(r.id, r.limit) for r in rows]
+    assert abs(_row(rows, "ASYM.order").lhs - 1) < 0.05
+    # the angle between the two gradients grows with alpha, from 0 at a gradient field
+    angles = [e.angle for _, _, e in found.points]
+    assert angles == sorted(angles, reverse=True) and angles[0] > 0
+
+
+def test_a_wrong_first_order_formula_fails(asym):
+    from eqprop.proofs import asymmetry
+
+    def transposed(P0, name):  # A^T - A: the formula's sign wrong
+        return [-x for x in asymmetry.first_order(P0, name)]
+    _, rows = asymmetry.check(asym[0], "alpha", asym[1], formula=transposed)
+    assert not _row(rows, "ASYM.first").passed
+
+
+def test_a_wrong_ep_side_fails(asym):
+    """An EP side that leaves the true gradient at second order only fails the first-order
+    row; one off by a constant fails the order row (its gap stops falling)."""
+    from eqprop.proofs import asymmetry
+
+    def side(offset):
+        def estimate(model, name, alpha, options):
+            _, true = asymmetry.delta(model, name, alpha, options)
+            return [x + offset(alpha) for x in true], true
+        return estimate
+    _, rows = asymmetry.check(asym[0], "alpha", asym[1],
+                              estimate=side(lambda a: mpmath.mpf("1e-6") * a ** 2))
+    assert not _row(rows, "ASYM.first").passed
+    _, rows = asymmetry.check(asym[0], "alpha", asym[1], estimate=side(lambda a: mpmath.mpf("1e-8")))
+    assert not _row(rows, "ASYM.order").passed and not _row(rows, "ASYM.first").passed
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["two-neurons", "--asymmetry", "x"], "energy"),
+    ([ASYM, "--asymmetry", "nope"], "not a data value"),
+    ([ASYM, "--asymmetry", "alpha", "--alpha-max", "2"], "alpha_max"),
+    ([ASYM, "--asymmetry", "alpha", "--alpha-max", "nan"], "alpha_max"),
+])
+def test_asymmetry_bad_input_is_one_line_and_exit_2(capsys, argv, message):
+    assert main(["estimators", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
