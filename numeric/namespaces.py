@@ -23,6 +23,8 @@ import math
 import numpy as np
 from scipy.special import erf as _erf
 
+from eqprop.errors import EqpropError
+
 __all__ = ["Factored", "NUMPY", "numpy_namespace", "torch_namespace", "namespace", "BACKENDS"]
 
 #: the array backends a realistic-size check can run on
@@ -231,6 +233,9 @@ def namespace(backend="numpy", device=None):
     """The namespace of a backend name (``"numpy"`` or ``"torch"``); an ImportError names the
     extra to install when PyTorch is missing."""
     if backend == "numpy":
+        if device not in (None, "cpu"):
+            raise EqpropError(f"device: {str(device)[:40]!r} needs the torch backend "
+                              "(--backend torch); numpy computes on the CPU")
         return NUMPY
     if backend == "torch":
         try:

@@ -20,7 +20,7 @@ from eqprop.errors import EqpropError
 from eqprop.symbolic.model import VERIFY_KEYS
 from eqprop.symbolic.numbers import DECIMAL_OR_NONFINITE
 
-__all__ = ["Options", "resolve", "finite_number", "check_dps", "ENGINES", "MIN_DPS", "MAX_DPS", "MAX_TIMES", "MAX_TIME"]
+__all__ = ["flag", "Options", "resolve", "finite_number", "check_dps", "ENGINES", "MIN_DPS", "MAX_DPS", "MAX_TIMES", "MAX_TIME"]
 
 #: Integrators for the high-precision path: "gbs" (built in, adaptive
 #: Gragg-Bulirsch-Stoer), "heyoka" (optional Taylor integrator, eqprop[heyoka]);
@@ -51,6 +51,15 @@ class Options:
 
 #: A number given as text, between ASCII spaces; nan and inf are read, then refused as not finite.
 _DECIMAL = re.compile(rf"\s*{DECIMAL_OR_NONFINITE}\s*", re.ASCII | re.IGNORECASE)
+
+
+def flag(value, what):
+    """``value`` as a bool, or a one-line :class:`EqpropError`: the text "False" (or "no", or
+    0.0) is not read as a truth value, which would be True."""
+    if not isinstance(value, bool):
+        raise EqpropError(f"{what}: expected True or False, got {type(value).__name__} "
+                          f"{_shown(value)}")
+    return value
 
 
 def finite_number(value, what):
@@ -247,4 +256,4 @@ def resolve(model, *, dps=None, times=None, required_digits=None, initial_state=
     limit, where = pick("time_limit", time_limit, seconds)
     limit = TIME_LIMIT if limit is None else limit
     return Options(dps=dps, times=times, required_digits=req, initial_state=state, engine=engine,
-                   seed=seed, time_limit=limit, parallel=bool(parallel))
+                   seed=seed, time_limit=limit, parallel=flag(parallel, "parallel"))

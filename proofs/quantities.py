@@ -300,10 +300,7 @@ def ep_gradient(P):
     # s^b - s0 ~ b ds/db: the states carry digits relative to |s0|, and the readout
     # differences see s^b - s0 only, log10(|s0| / |ds/db|) digits below (a vector field in
     # fast units: s^b moves by b / k); ds/db from one nudged solve, never from H
-    try:
-        path = max(abs(a - b) for a, b in zip(nudged_fixed_point(P, P.beta_step), P.s0)) / P.beta_step
-    except ComputationBreakdown:
-        path = mpmath.mpf(0)
+    path = _path_rate(P)
     top = max([abs(x) for x in P.s0] + [mpmath.mpf(0)])
     moved = max(0, int(mpmath.ceil(mpmath.log10(top / path)))) if path and top else 0
     need = P.dps + 3 + inverse_beta + moved + max(0, int(mpmath.ceil(mpmath.log10(ratio))))
@@ -335,6 +332,27 @@ def ep_gradient(P):
             raise ComputationBreakdown("EP's nudged fixed points could not be solved at any "
                                        f"beta down to {mpmath.nstr(step * 16, 3)}")
         return last
+
+
+def _path_rate(P):
+    """|ds^beta/dbeta| from the nudged solves at +-beta_step (0 where they break down),
+    measured between the two (s0 carries its own rounding, larger than s^beta - s0 for a
+    stiff energy). Where s^beta does not move at the working precision (c (a - w)^2 / 2 with
+    c = 1e30: by 1e-34 of itself), the solves are repeated with twice the digits until it
+    does (up to :data:`EP_MAX_DIGITS`): a zero rate would leave EP's route without the
+    digits it needs, and its row failing on rounding."""
+    digits = P.working_dps
+    while True:
+        with working(digits):
+            try:
+                plus = nudged_fixed_point(P, P.beta_step)
+                minus = nudged_fixed_point(P, -P.beta_step)
+            except ComputationBreakdown:
+                return mpmath.mpf(0)
+            rate = max(abs(a - b) for a, b in zip(plus, minus)) / (2 * P.beta_step)
+        if rate or digits * 2 > EP_MAX_DIGITS or not any(P.C_s):
+            return rate
+        digits *= 2
 
 
 def finite_beta_estimates(P):

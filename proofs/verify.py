@@ -18,7 +18,7 @@ from eqprop.numeric.integrate import BudgetExhausted, position, time_budget
 
 from . import kbe, quantities, theorem1, theorem2, theorem3
 from .kbe_sides import Prefetch
-from .options import ENGINES, resolve
+from .options import ENGINES, flag, resolve
 from .outcomes import Finding, Outcome, worst
 from .problem import prepare
 from .report import REQUIRED_ROWS, Report, TheoremResult, Verdict, VerificationFailed
@@ -95,6 +95,7 @@ def verify(model=None, *, dps=None, times=None, engine=None, initial_state=None,
         raise EqpropError(f"progress: expected a function of one message, such as print; got "
                           f"{type(progress).__name__}")
     say = progress or (lambda msg: None)
+    flag(throw, "throw")
     model = _model(model)
     opts = resolve(model, dps=dps, times=times, required_digits=required_digits,
                    initial_state=initial_state, engine=engine, seed=seed, time_limit=time_limit,

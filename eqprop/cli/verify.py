@@ -102,10 +102,13 @@ def run(args):
     try:
         # the run's own budget stops the checks and reports 'incomplete'; this alarm, a little
         # later, stops what that budget cannot reach (building, deriving and compiling a large
-        # model; a file's [verify] time_limit applies from the checks on)
+        # model; the option, else the file's [verify] time_limit, sizes it)
         with time_limit(limit + min(10.0, limit / 2)):
             model = with_shape(load_model("paper" if args.model is None else args.model),
                                args.shape)
+        if args.time_limit is None:  # the file's [verify] time_limit, where it gives one
+            limit = _run_limit((model.verify or {}).get("time_limit"))
+        with time_limit(limit + min(10.0, limit / 2)):
             report = verify(model, dps=args.dps, times=number_list(args.times), engine=args.engine,
                             seed=args.seed, required_digits=args.required_digits,
                             time_limit=args.time_limit, progress=progress,

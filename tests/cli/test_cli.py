@@ -316,3 +316,25 @@ def test_models_lists_every_activation(capsys):
     for rho in RHO:  # softplus too: every listed name builds
         assert rho in line
         assert load_model(f"hopfield:2,2:{rho}").energy.free_symbols
+
+
+def test_verify_sizes_its_alarm_from_the_files_time_limit(tmp_path, capsys, monkeypatch):
+    """The alarm that stops building and compiling was sized from --time-limit or 600 s, so a
+    file allowing 900 s was cut off at 610 s as 'incomplete'. Found by the hostile review of
+    issue 24 (older than it)."""
+    import contextlib
+
+    import eqprop.cli.verify
+    seen = []
+
+    @contextlib.contextmanager
+    def spy(seconds):
+        seen.append(seconds)
+        yield
+    monkeypatch.setattr(eqprop.cli.verify, "time_limit", spy)
+    path = write(tmp_path, 'state = ["a"]\nenergy = "(a - w)**2/2"\ncost = "a**2/2"\n'
+                           '[params]\nw = "0.5"\n[verify]\ntime_limit = 900\ntimes = [0, 1]\n')
+    code, _, _ = run_main(capsys, ["verify", path, "--dps", "12", "--quiet"])
+    assert code == 0 and seen[-1] >= 900
+    run_main(capsys, ["verify", path, "--dps", "12", "--quiet", "--time-limit", "30"])
+    assert seen[-1] < 60  # the option wins over the file

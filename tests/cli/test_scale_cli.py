@@ -28,7 +28,9 @@ def test_scale_bad_input_exits_2(capsys):
                  ["scale", "--layers", "5,4", "--data", "mnist:/no/such/file"],
                  ["scale", "--layers", "5,4", "--eps", "0"], ["scale", "--layers", "5,4", "--eps", "-1"],
                  ["scale", "--layers", "5,4", "--rho", "log"], ["scale", "--layers", "5,4", "--rho", "abs(z)"],
-                 ["scale", "--layers", "5,4", "--batch", "0"]):
+                 ["scale", "--layers", "5,4", "--batch", "0"],
+                 # a device without the torch backend was ignored (hostile review, issue 24)
+                 ["scale", "--layers", "5,4", "--device", "cuda"]):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err.strip().splitlines()
         assert err[-1].startswith("eqprop: error:"), err

@@ -33,3 +33,13 @@ def test_unknown_verify_key_is_refused():
     """A false verdict once (from the verdict's regression cases, test_verdict.py)."""
     with pytest.raises(EqpropError, match="unknown key 'time'"):
         verify(Model(**TWO, verify={"time": [0, 1]}))
+
+
+@pytest.mark.parametrize("kw", [{"parallel": "no"}, {"parallel": 0}, {"throw": "False"},
+                                {"throw": None}])
+def test_switches_take_booleans_only(kw):
+    """The text "no" or "False" read with bool() was True: verify(parallel="no") ran in
+    parallel, verify(throw="False") raised. Found by the hostile review of issue 24."""
+    key = next(iter(kw))
+    with pytest.raises(EqpropError, match=f"{key}: expected True or False"):
+        verify(Model(**TWO), dps=12, times=[0, 1], **kw)

@@ -1,6 +1,7 @@
 """Theorem 2's rows (proofs/theorem2.py): T2 and its slope rows, in the model's own units."""
 
 import mpmath
+import pytest
 from problems import TWO_E
 from problems import TWO_PARTS as TWO
 from problems import failures as _failures
@@ -60,3 +61,18 @@ def test_a_gradient_field_in_fast_units_verifies():
         **{**TWO, "data": {**TWO["data"], "k": "1e8"}})
     r = verify(m, dps=20, engine="gbs")
     assert r.verdict is Verdict.VERIFIED, _rows(r)
+
+
+@pytest.mark.parametrize("c", ["1e30", "1e200"])
+def test_a_stiff_quadratic_is_verified_at_low_dps(c):
+    """c (a - w)^2 / 2 with c = 1e30: the nudged fixed point moves by 1e-34 of s0, below the
+    working precision at dps 15, so EP's route measured no motion, carried no extra digits,
+    and T2 failed on rounding ('not verified' for a correct model). The rate of s^beta is now
+    measured between s^+beta and s^-beta, with more digits until they differ (s0's own
+    rounding is larger than the motion at c = 1e200).
+
+    Found by the hostile review of issue 24 (older than it)."""
+    m = Model(energy="c*(a - w)**2/2", cost="(a - y)**2/2", state=["a"], params={"w": "0.3"},
+              data={"c": c, "y": "0.2"})
+    r = verify(m, dps=15, engine="gbs")
+    assert r.verdict is Verdict.VERIFIED, r.table()
