@@ -36,12 +36,13 @@ from eqprop.numeric.integrate import BudgetExhausted, time_budget
 
 from . import ep_estimators as est
 from . import quantities as q
+from .asymmetry import check as asymmetry_check
+from .estimator_report import EstimatorReport, Series
 from .options import resolve
 from .outcomes import Finding, Outcome, worst
 from .problem import prepare
 from .report import Check, Verdict
 from .theorem2 import fit_slope
-from .asymmetry import check as asymmetry_check
 from .verify import VERDICTS, _model, assumption_findings
 
 __all__ = ["estimators", "check", "EstimatorReport", "DEFAULT_POINTS"]
@@ -50,77 +51,6 @@ __all__ = ["estimators", "check", "EstimatorReport", "DEFAULT_POINTS"]
 DEFAULT_POINTS = (4, 8, 16, 32)
 #: Radii per fitted order, and the fraction of the estimated radius the largest one takes.
 RADII, TOP = 5, mpmath.mpf(1) / 4
-
-
-@dataclass(frozen=True)
-class Series:
-    """One estimator over its parameter: ``(parameter, estimate, Errors)`` triples."""
-
-    name: str
-    parameter: str
-    points: list
-
-    def to_dict(self):
-        return {"name": self.name, "parameter": self.parameter,
-                "points": [{"value": mpmath.nstr(x, 6), **e.to_dict()} for x, _, e in self.points]}
-
-
-@dataclass(frozen=True)
-class EstimatorReport:
-    """What :func:`estimators` found: the exact gradient, each estimator's errors, the rows."""
-
-    model: str
-    dps: int
-    exact: list
-    series: list
-    checks: list
-    assumptions: list
-    verdict: Verdict
-    notes: list = field(default_factory=list)
-    seconds: float = 0.0
-    radius: object = None   # ep_estimators.Radius: beta -> s^beta's radius (complex nudges)
-
-    @property
-    def exit_code(self):
-        return self.verdict.exit_code
-
-    def _radius_dict(self):
-        r = self.radius
-        if r is None:
-            return None
-        return {"value": mpmath.nstr(r.value, 8), "circle": mpmath.nstr(r.rho, 6),
-                "coefficients": [mpmath.nstr(c, 4) for c in r.coefficients]}
-
-    def to_dict(self):
-        return {"model": self.model, "dps": self.dps, "exact": [mpmath.nstr(x, self.dps) for x in self.exact],
-                "series": [s.to_dict() for s in self.series],
-                "checks": [c.to_dict() for c in self.checks],
-                "assumptions": [a.to_dict() for a in self.assumptions],
-                "radius": self._radius_dict(), "verdict": self.verdict.short, "notes": self.notes,
-                "seconds": round(self.seconds, 3)}
-
-    def table(self):
-        """The report as text: per estimator, its errors at each parameter; then the rows."""
-        lines = [f"eqprop estimators: {self.model} (dps {self.dps}; {self.seconds:.1f} s)"]
-        if self.radius is not None:
-            lines.append(f"radius of beta -> s^beta: {mpmath.nstr(self.radius.value, 5)} (from "
-                         f"its Taylor coefficients a_0..a_{len(self.radius.coefficients) - 1}, "
-                         f"read on |beta| = {mpmath.nstr(self.radius.rho, 3)})")
-        lines += [f"  [{a.mark:<4}] {a.id:<20} {a.message}" for a in self.assumptions if not a.holds]
-        for s in self.series:
-            lines += ["", f"{s.name} ({s.parameter}):",
-                      f"  {s.parameter:>10} {'max |error|':>12} {'relative':>10} {'1 - cosine':>11} "
-                      f"{'angle':>9} {'RMSE':>10}"]
-            for x, _, e in s.points:
-                lines.append(f"  {mpmath.nstr(x, 4):>10} {mpmath.nstr(e.absolute, 3):>12} "
-                             f"{mpmath.nstr(e.relative, 3):>10} {mpmath.nstr(1 - e.cosine, 3):>11} "
-                             f"{mpmath.nstr(e.angle, 3):>8}d {mpmath.nstr(e.rmse, 3):>10}")
-        lines += ["", "  (against dJ/dtheta; the angle in degrees; RMSE per parameter)", ""]
-        for c in self.checks:
-            mark = "n/a" if not c.testable else "ok" if c.passed else "FAIL"
-            lines.append(f"  {c.id:<10} {mark:<4} {c.limit}")
-        lines += ["", f"verdict: {self.verdict.value}"] + [f"note: {n}" for n in self.notes]
-        return "\n".join(lines)
 
 
 def _order_row(P, id, xs, errs, order, floor_of):

@@ -41,6 +41,8 @@ from eqprop.symbolic.precision import working
 from . import noise
 from .noise import term_sizes
 from .routes import ROUTES
+from .ift import IFT_ALL_COORDINATES, ift_directions, ift_gradient
+from .ift import mt as _mt
 
 __all__ = ["RBPSeries", "EPSeries", "ROUTES", "implicit_gradient", "gradient_scale",
            "gradient_terms", "ift_directions", "ift_gradient", "projected_cost_ds", "projected_cost_dtheta", "rbp_adjoint",
@@ -111,54 +113,6 @@ def gradient_scale(P, flow=False):
     return term_sizes(P.size("M"), z, P.size("C_theta"), P.flow_level if flow else 0)
 
 
-#: Up to this many parameters IFT.cs differentiates J along every coordinate.
-IFT_ALL_COORDINATES = 8
-
-
-def ift_directions(P, dense=3, coordinates=3):
-    """The directions u in theta space along which :func:`ift_gradient` differentiates J.
-
-    Every coordinate direction while p <= :data:`IFT_ALL_COORDINATES`; beyond,
-    ``dense`` random directions with entries drawn from {-1000, ..., 1000}/1000
-    (then normalised) and ``coordinates`` random coordinate directions, drawn
-    from the seed. Cost: one complex-step fixed point per direction, not per
-    parameter. Detection: an error vector d in dJ/dtheta passes a dense
-    direction only if u . d = 0 to the row's precision. For d with a single
-    wrong entry k that needs u_k = 0, probability 1/2001 per direction, so
-    three dense directions miss it with probability below 1.3e-10; for any
-    other d, u . d = 0 is one linear condition on u, met by at most one value
-    of u_k for each choice of the other entries, the same 1/2001 bound. The
-    coordinate directions compare single entries exactly as the
-    all-coordinates mode does.
-    """
-    p = P.p
-    if p <= IFT_ALL_COORDINATES:
-        return [[mpmath.mpf(int(i == k)) for i in range(p)] for k in range(p)]
-    dirs = [P.random_direction(p, f"IFT:{j}") for j in range(dense)]
-    rng = P.rng("IFT:coordinates")
-    for k in rng.sample(range(p), min(coordinates, p)):
-        dirs.append([mpmath.mpf(int(i == k)) for i in range(p)])
-    return dirs
-
-
-def ift_gradient(P, directions=None):
-    """u . dJ/dtheta for each u of :func:`ift_directions`: J(theta + i h u), fixed point re-solved.
-
-    Each directional derivative is the complex step of J along u, the free
-    fixed point solved again by Newton at the complex parameters: no adjoint,
-    no nudging, no linear solve with H(s0) beyond Newton's own.
-    """
-    theta = P.system.theta()
-    out = []
-    for u in directions if directions is not None else ift_directions(P):
-        def J(e, u=u):
-            th = [a + e * b for a, b in zip(theta, u)]
-            s, _, _ = newton(P.system, P.s0, theta=th, im_unit=P.h)
-            return [P.system.C(s, th)]
-        out.append(P.derivative(J, P.response(_mt(P, u)))[0])
-    return out
-
-
 # -- 3.3 and 3.5-3.8: RBP -------------------------------------------------------
 def rbp_adjoint(P) -> RBPSeries:
     """Sbar_t, Thetabar_t by integrating RBP's adjoint ODEs (3.5-3.8) from (C_s, C_theta).
@@ -192,14 +146,6 @@ def rbp_closed_form(P) -> RBPSeries:
         return RBPSeries(times=list(P.times), s_bar=[a for a, _ in rows],
                          theta_bar=[b for _, b in rows])
     return P.kept("rbp_closed_form", compute)
-
-
-def _mt(P, u):
-    """M^T u (the force a step u on theta puts on the state), from M's non-zeros."""
-    out = [mpmath.mpf(0)] * P.n
-    for (k, j), x in linalg.nonzeros(P.M):
-        out[j] += x * u[k]
-    return out
 
 
 def projected_cost_ds(P, v):

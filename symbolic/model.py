@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import keyword
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -24,16 +23,13 @@ from eqprop.errors import EqpropError
 from .parse import (FUNCTIONS, NON_SMOOTH, check_printable, exact_number, normalize_formula,
                     parse_expression, shorten)
 from .confusables import check_name, check_raw
+from .model_fields import (MAX_DATA, MAX_NAME_CHARS, MAX_PARAMS, MAX_STATE, layer_sizes, model_name,
+                           verify_table)
 from .sympy_input import check_sympy
 
-__all__ = ["Model", "MAX_STATE", "MAX_PARAMS", "MAX_DATA", "MAX_NAME_CHARS", "VERIFY_KEYS"]
+__all__ = ["Model", "MAX_STATE", "MAX_PARAMS", "MAX_DATA", "MAX_NAME_CHARS", "VERIFY_KEYS",
+           "model_name"]
 
-#: Most state variables of a model on the symbolic path (derivation, exact Hessian).
-MAX_STATE = 2000
-#: Most parameters, and most data values, of a model on the symbolic path.
-MAX_PARAMS = MAX_DATA = 200_000
-#: Longest model name, in characters.
-MAX_NAME_CHARS = 1000
 #: The keys a model's ``verify`` table (a model file's ``[verify]``) may hold: the one list that
 #: model files (builtins.py) and the options of a verification (proofs/options.py) check against.
 VERIFY_KEYS = ("dps", "times", "initial_state", "required_digits", "engine", "seed", "time_limit")
@@ -241,7 +237,7 @@ class Model:
         param_names, param_values = _names_and_values(params, "params", MAX_PARAMS)
         data_names, data_values = _names_and_values(data, "data", MAX_DATA)
         symbols = _declared_symbols(state_names, param_names, data_names)
-        layers = _layers(layers, len(state_names))
+        layers = layer_sizes(layers, len(state_names))
         reader = _ExpressionReader(symbols)
         if (energy is None) == (vector_field is None):
             raise EqpropError("give exactly one of energy=... (an energy function) or "
@@ -264,7 +260,7 @@ class Model:
         object.__setattr__(self, "params", {symbols[n]: v for n, v in zip(param_names, param_values)})
         object.__setattr__(self, "data", {symbols[n]: v for n, v in zip(data_names, data_values)})
         object.__setattr__(self, "name", name)
-        object.__setattr__(self, "verify", _verify_table(verify))
+        object.__setattr__(self, "verify", verify_table(verify))
         object.__setattr__(self, "layers", layers)
         object.__setattr__(self, "formulas", reader.formulas)
 
@@ -354,53 +350,3 @@ class _Checked:
 
     def __init__(self, expr):
         self.expr = expr
-
-
-def model_name(name):
-    """A model's name: printable text (it is printed in reports), at most MAX_NAME_CHARS."""
-    if not isinstance(name, str):
-        raise EqpropError(f"name: expected a string, got {type(name).__name__}")
-    if len(name) > MAX_NAME_CHARS:
-        raise EqpropError(f"name: {len(name):,} characters; at most {MAX_NAME_CHARS:,} are allowed")
-    check_printable(name, "name")
-    if not name.strip():
-        raise EqpropError("name: empty; give the model a name, such as name = \"two neurons\"")
-    return name
-
-
-def _verify_table(verify):
-    """A model's defaults for verify: a mapping of option names (checked by verify itself)."""
-    if verify is None:
-        return {}
-    if not isinstance(verify, Mapping):  # dict('ab') raised a bare ValueError, dict(5) TypeError
-        raise EqpropError(f"verify: expected a mapping of options such as {{'dps': 30}}, got "
-                          f"{type(verify).__name__}")
-    return dict(verify)
-
-
-def _layers(layers, n_state):
-    """Layer sizes: a list of two or more positive integers, all but the last adding up to n_state."""
-    if layers is None:
-        return None
-    if isinstance(layers, (str, bytes, dict)) or not hasattr(layers, "__iter__"):
-        raise EqpropError(f"layers: expected a list of layer sizes such as [2, 3, 2], got "
-                          f"{type(layers).__name__}")
-    sizes = list(itertools.islice(iter(layers), MAX_STATE + 2))
-    if len(sizes) > MAX_STATE + 1:
-        raise EqpropError(f"layers: more than {MAX_STATE + 1:,} layers; the state has at most "
-                          f"{MAX_STATE:,} variables")
-    for n in sizes:
-        if isinstance(n, bool) or not isinstance(n, int) and not (
-                type(n).__name__.startswith(("int", "uint")) and hasattr(n, "item")):
-            raise EqpropError(f"layers: {shorten(n, 40)} is not an integer; give layer sizes such "
-                              "as [2, 3, 2], output first, input last")
-    sizes = [int(n) for n in sizes]
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise EqpropError(f"layers: {shorten(sizes, 60)} must list two or more positive sizes, "
-                          "output first, input last")
-    if sizes[-1] > MAX_DATA:
-        raise EqpropError(f"layers: an input layer of {sizes[-1]:,} units; at most {MAX_DATA:,}")
-    if sum(sizes[:-1]) != n_state:
-        raise EqpropError(f"layers: {shorten(sizes, 60)} do not match the {n_state} state variables "
-                          "(all sizes but the last, the input, must add up to it)")
-    return tuple(sizes)

@@ -295,7 +295,7 @@ def test_every_command_and_option_is_described():
     from eqprop.cli import build_parser
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
-    assert set(commands) == {"verify", "derive", "scale", "figures", "models"}
+    assert set(commands) == {"verify", "derive", "scale", "estimators", "figures", "models"}
     gaps = set()
     for name, command in commands.items():
         assert command.description, name
