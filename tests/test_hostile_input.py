@@ -498,7 +498,7 @@ argv("times-given-twice", ["verify", "two-neurons", "--times", "0,1", "--times",
      "given twice ('0,1' and '0,5')")
 argv("scale-layers-given-twice", ["scale", "--layers", "5,4", "--layers", "6,4"], "given twice")
 argv("figures-out-given-twice", ["figures", "--out", "a", "--out", "b"], "given twice")
-argv("no-command", [], "no command given; choose one of verify, derive, scale, figures, models")
+argv("no-command", [], "no command given; choose one of verify, derive, scale, estimators, figures, models")
 argv("derive-empty-model-name", ["derive", ""], "model: the name is empty")
 argv("figures-empty-model-name", lambda tmp_path: ["figures", "--model", "", "--out", str(tmp_path / "f")],
      "model: the name is empty")
