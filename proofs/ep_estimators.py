@@ -109,10 +109,7 @@ def holomorphic(P, r, N, *, orientation=-1):
     for k in range(N):
         w = mpmath.expjpi(2 * mpmath.mpf(k) / N) if N > 2 else (1 if k == 0 else -1)
         beta = r * w
-        try:
-            g, s = _readout(P, beta, near if N <= 2 else None)
-        except BudgetExhausted:
-            raise
+        g, s = _readout(P, beta, near if N <= 2 else None)
         weight = (w ** orientation) if N > 1 else 1
         total = [a + weight * (x - y) for a, x, y in zip(total, g, base)]
         near = (beta, s) if N <= 2 and not isinstance(beta, mpmath.mpc) else None
@@ -148,18 +145,27 @@ def truncated(P, times):
 
 
 def truncation_rate(P, exact_tol=None):
-    """The predicted decay rate of truncation's error: the smallest eigenvalue lambda_j of
-    H (energy) whose eigenvector v_j both C_s and M reach, |(v_j . C_s) M v_j| above the
-    rounding of the largest such term. None for a vector field (H not symmetric)."""
+    """The predicted decay rate of truncation's error: the smallest eigenvalue lambda of H
+    (energy) whose eigenspace carries a term, |M P_lambda C_s| (P_lambda the projector on
+    the eigenspace: in a repeated eigenvalue, the eigenvectors are any basis, and their terms
+    may cancel) above the rounding of the largest such term. None for a vector field."""
     if not P.model.has_energy:
         return None
     E, V = mpmath.eigsy((P.H + P.H.T) / 2)
+    n, groups = P.n, []
+    spread = mpmath.mpf(10) ** -(P.dps // 2) * max([abs(e) for e in E] + [mpmath.mpf(1)])
+    for j in sorted(range(n), key=lambda j: E[j]):  # eigenvalues within rounding: one group
+        if groups and abs(E[j] - E[groups[-1][0]]) <= spread:
+            groups[-1].append(j)
+        else:
+            groups.append([j])
     terms = []
-    for j in range(P.n):
-        v = [V[i, j] for i in range(P.n)]
-        reach = abs(mpmath.fdot(v, P.C_s)) * max(
-            [abs(x) for x in mpmath.matrix(P.M) * mpmath.matrix(v)] + [mpmath.mpf(0)])
-        terms.append((E[j], reach))
+    for g in groups:
+        projected = [mpmath.fsum(V[i, j] * mpmath.fdot([V[k, j] for k in range(n)], P.C_s)
+                                 for j in g) for i in range(n)]
+        reach = max([abs(x) for x in mpmath.matrix(P.M) * mpmath.matrix(projected)] +
+                    [mpmath.mpf(0)])
+        terms.append((E[g[0]], reach))
     top = max([t for _, t in terms] + [mpmath.mpf(0)])
     floor = (exact_tol or mpmath.mpf(10) ** -(P.dps // 2)) * top
     excited = sorted(lam for lam, t in terms if t > floor)
@@ -246,7 +252,9 @@ def radius(P, start=None, *, points=COEFFICIENT_POINTS, doublings=12):
                 break
             kept = (kept[0] * factor, trial)
     rho, coeffs = kept
-    return Radius(value=_predicted(coeffs, rho), rho=rho, coefficients=_sizes(coeffs))
+    size = max([top] + [abs(x) * rho for x in coeffs[1]])
+    noise = mpmath.mpf(10) ** -(P.working_dps - 10) * size  # the samples' rounding, in b_m
+    return Radius(value=_predicted(coeffs, rho, noise), rho=rho, coefficients=_sizes(coeffs))
 
 
 #: Order of the linear recurrence fitted to the coefficients' tail (two conjugate pairs).
@@ -255,18 +263,36 @@ PREDICTION_ORDER = 4
 PREDICTION_SPAN = 24
 
 
-def _predicted(coeffs, rho):
-    """R from the coefficients' tail: a recurrence ``b_(m+1) = sum_j c_j b_(m-j)`` of order
-    :data:`PREDICTION_ORDER` fitted by least squares to ``b_m = a_m rho^m`` over the last
-    :data:`PREDICTION_SPAN` (linear prediction, the lowest Pade approximants' idea: a
-    singularity at beta* makes a_m ~ beta*^-m, a root 1/beta* of the recurrence); R = rho
-    over the largest root's modulus, the median over the parameters (infinite where the
-    coefficients vanish: g a polynomial)."""
-    K, M = PREDICTION_ORDER, len(coeffs) - 1
+def _predicted(coeffs, rho, noise):
+    """R from the coefficients' tail: the lowest-order recurrence ``b_(m+1) = sum_j c_j
+    b_(m-j)`` (order 1 up to :data:`PREDICTION_ORDER`) that fits ``b_m = a_m rho^m`` over the
+    last :data:`PREDICTION_SPAN` to 1e-6 of their size, by least squares (linear prediction,
+    the lowest Pade approximants' idea: a singularity at beta* makes a_m ~ beta*^-m, a root
+    1/beta* of the recurrence; a simple pole needs order 1, a conjugate pair 2, a fold's
+    m^-3/2 the highest). R = rho over the largest root's modulus, the smallest over the
+    parameters (each component may see a different singularity; g is analytic only inside
+    the nearest), leaving out a root that puts R inside the circle itself (spurious: g is
+    analytic there). A component whose tail lies at the samples' rounding (``noise``) sees
+    none within reach: infinite where every component's does (g a polynomial, or entire as
+    far as the digits tell)."""
     found = []
     for i in range(len(coeffs[0])):
         b = [c[i] * rho ** m for m, c in enumerate(coeffs)]
-        ms = range(M - PREDICTION_SPAN, M - K + 1)
+        tail = b[len(b) - PREDICTION_SPAN - 1:]
+        if max(abs(x) for x in tail) <= 1000 * noise:
+            continue
+        top = _recurrence_root(tail)
+        if top is not None and 0 < top < 1:  # R = rho / top beyond the circle itself
+            found.append(rho / top)
+    return min(found) if found else mpmath.inf
+
+
+def _recurrence_root(b):
+    """The largest root modulus of the lowest-order linear recurrence fitting ``b``."""
+    size = max(abs(x) for x in b)
+    best = None
+    for K in range(1, PREDICTION_ORDER + 1):
+        ms = range(K - 1, len(b) - 1)
         A = mpmath.matrix([[b[m - j] for j in range(K)] for m in ms])
         y = mpmath.matrix([b[m + 1] for m in ms])
         try:
@@ -274,13 +300,10 @@ def _predicted(coeffs, rho):
             roots = mpmath.polyroots([1] + [-c[j] for j in range(K)], maxsteps=200, extraprec=60)
         except (ZeroDivisionError, mpmath.libmp.NoConvergence):
             continue
-        top = max(abs(z) for z in roots)
-        if top > 0:
-            found.append(rho / top)
-    if not found:
-        return mpmath.inf
-    found.sort()
-    return found[len(found) // 2]
+        best = max(abs(z) for z in roots)
+        if mpmath.mnorm(A * c - y, 1) <= mpmath.mpf("1e-6") * size * len(ms):
+            break
+    return best
 
 
 def _mean_value(P, rho, points, g0, top):
@@ -288,6 +311,8 @@ def _mean_value(P, rho, points, g0, top):
     g(0) (to :data:`MEAN_VALUE_TOLERANCE` of their size), else None."""
     try:
         coeffs = taylor_coefficients(P, rho, points)
+    except BudgetExhausted:  # the run's time is up: not a statement about the radius
+        raise
     except ComputationBreakdown:
         return None
     # against the samples' own size: g(0) itself may be 0 (a vector field's readout)
