@@ -6,6 +6,7 @@ import argparse
 
 from .options import MODEL_HELP, ascii_float, ascii_int, int_list, number_list, with_shape
 from .output import check_output, not_an_input, sanitize, write_json
+from .timers import OutOfTime, run_limit, time_limit
 
 __all__ = ["add_parser", "run"]
 
@@ -80,11 +81,19 @@ def run(args):
     check_output(args.json, "--json")
     not_an_input(args.json, [("model file", args.model)], "--json")
     points = int_list(args.points, "--points", "4,8,16,32")
-    model = with_shape(load_model("paper" if args.model is None else args.model), args.shape)
-    report = estimators(model, dps=args.dps, points=points, engine=args.engine, seed=args.seed,
-                        time_limit=args.time_limit, asymmetry=args.asymmetry,
-                        alpha_max=args.alpha_max,
-                        initial_state=number_list(args.initial_state, "--initial-state", "0.5,-1"))
+    limit = run_limit(args.time_limit)
+    try:  # the run's budget stops the estimators; this alarm what it cannot reach (deriving)
+        with time_limit(limit + min(10.0, limit / 2)):
+            model = with_shape(load_model("paper" if args.model is None else args.model),
+                               args.shape)
+            report = estimators(
+                model, dps=args.dps, points=points, engine=args.engine, seed=args.seed,
+                time_limit=args.time_limit, asymmetry=args.asymmetry, alpha_max=args.alpha_max,
+                initial_state=number_list(args.initial_state, "--initial-state", "0.5,-1"))
+    except OutOfTime:
+        print(f"verdict: incomplete: stopped after the time limit of {limit:g} s while building, "
+              "deriving and compiling the model; raise --time-limit or use a smaller model")
+        return 1
     if args.json:
         write_json(args.json, json.dumps(report.to_dict(), indent=1, sort_keys=True))
     if args.json != "-":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 
-__all__ = ["OutOfTime", "time_limit"]
+__all__ = ["OutOfTime", "time_limit", "run_limit"]
 
 
 class OutOfTime(BaseException):
@@ -43,3 +43,14 @@ def time_limit(seconds):
         signal.signal(signal.SIGALRM, previous)
         if outer:  # the outer alarm, with what was left of it
             signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 1e-3))
+
+
+def run_limit(option):
+    """The time limit of the option, or the default (the library validates the option)."""
+    from ..proofs.options import MAX_TIME_LIMIT, TIME_LIMIT
+    value = TIME_LIMIT if option is None else option
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return TIME_LIMIT
+    return value if 0 < value <= MAX_TIME_LIMIT else TIME_LIMIT

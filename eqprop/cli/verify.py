@@ -7,7 +7,7 @@ import argparse
 from .options import MODEL_HELP, ascii_float, ascii_int, number_list, with_shape
 from .output import check_output, not_an_input, sanitize, write_json
 from .progress import stage_line
-from .timers import OutOfTime, time_limit
+from .timers import OutOfTime, run_limit, time_limit
 
 __all__ = ["EPILOG", "add_parser", "run"]
 
@@ -98,7 +98,7 @@ def run(args):
     def progress(msg):
         if not quiet:
             stage_line(msg, clock=True)
-    limit = _run_limit(args.time_limit)
+    limit = run_limit(args.time_limit)
     try:
         # the run's own budget stops the checks and reports 'incomplete'; this alarm, a little
         # later, stops what that budget cannot reach (building, deriving and compiling a large
@@ -107,7 +107,7 @@ def run(args):
             model = with_shape(load_model("paper" if args.model is None else args.model),
                                args.shape)
         if args.time_limit is None:  # the file's [verify] time_limit, where it gives one
-            limit = _run_limit((model.verify or {}).get("time_limit"))
+            limit = run_limit((model.verify or {}).get("time_limit"))
         with time_limit(limit + min(10.0, limit / 2)):
             report = verify(model, dps=args.dps, times=number_list(args.times), engine=args.engine,
                             seed=args.seed, required_digits=args.required_digits,
@@ -124,14 +124,3 @@ def run(args):
     if args.json != "-":  # with '-', nothing but the JSON on standard output
         print(sanitize(f"verdict: {report.verdict.value}" if quiet else report.table(), newlines=True))
     return report.exit_code
-
-
-def _run_limit(option):
-    """The time limit of the option, or the default (verify validates the option itself)."""
-    from ..proofs.options import MAX_TIME_LIMIT, TIME_LIMIT
-    value = TIME_LIMIT if option is None else option
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return TIME_LIMIT
-    return value if 0 < value <= MAX_TIME_LIMIT else TIME_LIMIT

@@ -252,3 +252,22 @@ def test_a_time_limit_is_incomplete_with_its_reason():
     r = estimators("two-neurons", dps=20, points=(4,), time_limit=2)
     assert r.verdict is Verdict.INCOMPLETE
     assert any("time limit" in n for n in r.notes) and not any("radius" in n for n in r.notes)
+
+
+def test_the_command_stops_at_its_alarm_in_one_line(capsys, monkeypatch):
+    """Building, deriving and compiling are outside the run's own budget: the command's
+    alarm stops them, 'incomplete' in one line (exit 1), as eqprop verify does."""
+    import contextlib
+
+    import eqprop.cli.estimators as command
+    from eqprop.cli.timers import OutOfTime
+
+    @contextlib.contextmanager
+    def rings_at_once(seconds):
+        raise OutOfTime
+        yield  # noqa: unreachable (a generator)
+    monkeypatch.setattr(command, "time_limit", rings_at_once)
+    assert main(["estimators", "two-neurons", "--time-limit", "5"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("verdict: incomplete: stopped after the time limit of 5 s") and \
+        out.count("\n") == 1
