@@ -44,7 +44,7 @@ from .outcomes import Finding, Outcome
 from .problem import prepare
 from .report import Check, Verdict
 from .theorem2 import fit_slope
-from .verify import _decide, _model, _Record, assumption_findings
+from .verify import decide, as_model, Record, assumption_findings
 
 __all__ = ["estimators", "check", "EstimatorReport", "DEFAULT_POINTS"]
 
@@ -301,7 +301,7 @@ def estimators(model=None, *, dps=30, points=DEFAULT_POINTS, engine=None, seed=N
     """
     started = time.perf_counter()
     points = _points(points)
-    model = _model(model)
+    model = as_model(model)
     if asymmetry is not None:
         _asymmetry_input(model, asymmetry, alpha_max)
     opts = resolve(model, dps=dps, engine=engine, seed=seed, time_limit=time_limit,
@@ -331,8 +331,8 @@ def estimators(model=None, *, dps=30, points=DEFAULT_POINTS, engine=None, seed=N
                 findings.append(Finding(Outcome.MISSING, str(exc)))
         findings += [Finding(c.outcome, c.id) for c in rows]
         pending = [Finding(Outcome.MISSING, f"{c.id}: {c.limit}") for c in rows if not c.testable]
-    record = _Record(notes)
-    verdict = _decide(findings, record, pending=pending)
+    record = Record(notes)
+    verdict = decide(findings, record, pending=pending)
     notes = record.notes
     return EstimatorReport(model=model.name, dps=opts.dps, exact=exact, radius=found,
                            series=series, checks=rows, assumptions=assumptions, verdict=verdict,

@@ -23,10 +23,14 @@ from .outcomes import Finding, Outcome, worst
 from .problem import prepare
 from .report import REQUIRED_ROWS, Report, TheoremResult, Verdict, VerificationFailed
 
-__all__ = ["verify", "ENGINES"]
+__all__ = ["verify", "ENGINES", "as_model", "Record", "decide", "assumption_findings", "completeness",
+           "VERDICTS"]
 
 
-def _model(model):
+def as_model(model):
+    """A :class:`~eqprop.Model` from what the entry points accept: a Model, an ArrayModel
+    (written out entry by entry at its sizes), a TOML path or built-in name, or None (the
+    paper's example)."""
     from eqprop.symbolic.arrays import ArrayModel
     from eqprop.symbolic.builtins import load_model
     from eqprop.symbolic.model import Model
@@ -37,7 +41,7 @@ def _model(model):
     if model is None:
         return load_model("paper")
     if isinstance(model, str):
-        return _model(load_model(model))
+        return as_model(load_model(model))
     raise EqpropError(f"model: expected a Model, a TOML path or a built-in name, got {type(model).__name__}")
 
 
@@ -96,7 +100,7 @@ def verify(model=None, *, dps=None, times=None, engine=None, initial_state=None,
                           f"{type(progress).__name__}")
     say = progress or (lambda msg: None)
     flag(throw, "throw")
-    model = _model(model)
+    model = as_model(model)
     opts = resolve(model, dps=dps, times=times, required_digits=required_digits,
                    initial_state=initial_state, engine=engine, seed=seed, time_limit=time_limit,
                    parallel=parallel)
@@ -115,7 +119,7 @@ def verify(model=None, *, dps=None, times=None, engine=None, initial_state=None,
         return _finish(_run(model, opts, announce, started), throw)
 
 
-class _Record:
+class Record:
     """What one run says as it goes: notes for the reader, and the typed findings of the
     stages that stopped (a finding's reason is also shown, as an 'incomplete:' note)."""
 
@@ -142,14 +146,14 @@ def _run(model, opts, say, started):
                 params=[(s.name, v) for s, v in model.params.items()],
                 kind="energy" if model.has_energy else "vector field",
                 layers=list(model.layers) if model.layers else None)
-    record = _Record(notes)
+    record = Record(notes)
     if P is None:
         if stopped is not None:
             record.incomplete(stopped.reason)
         # no rows ran: a hypothesis that stopped the pipeline decides, else 'incomplete'
         findings = [Finding(Outcome.MISSING, "the checks did not run")] + \
             ([stopped] if stopped else []) + assumption_findings(assumptions, rows_ran=False)
-        verdict = _decide(findings, record)
+        verdict = decide(findings, record)
         return Report(**base, working_dps=opts.dps, s_free=[], hessian_min_eigenvalue=None,
                       dJ_dtheta={}, times=[], series={}, checks=[], assumptions=assumptions,
                       verdict=verdict, notes=record.notes, seconds=time.perf_counter() - started)
@@ -170,7 +174,7 @@ def _run(model, opts, say, started):
         record.notes.append("T1.limit skipped: s0 does not attract, Thetabar_t has no limit")
     findings = assumption_findings(assumptions, rows_ran=True) + \
         [Finding(c.outcome, c.id) for c in checks]
-    verdict = _decide(findings, record, pending=completeness(checks, P.times))
+    verdict = decide(findings, record, pending=completeness(checks, P.times))
     return Report(**base, working_dps=P.working_dps, s_free=P.s0,
                   hessian_min_eigenvalue=P.eig_min, dJ_dtheta=dJ, times=P.times,
                   series={**t1.series, **t3.series}, checks=checks, assumptions=assumptions,
@@ -278,7 +282,7 @@ VERDICTS = {Outcome.PASSED: Verdict.VERIFIED, Outcome.MISSING: Verdict.INCOMPLET
             Outcome.UNDECIDED: Verdict.INCOMPLETE, Outcome.VIOLATED: Verdict.ASSUMPTION_VIOLATED}
 
 
-def _decide(findings, record, pending=()):
+def decide(findings, record, pending=()):
     """The verdict of the worst of ``findings`` and ``pending``; the reason joins the notes
     where it decides (for missing rows, each of ``pending``'s; none for failed rows, which
     the table marks). ``findings``' stage stops were noted as they happened."""

@@ -10,7 +10,7 @@ import pytest
 from eqprop import Model
 from eqprop.proofs.options import resolve
 from eqprop.proofs.problem import prepare
-from eqprop.proofs.verify import _model
+from eqprop.proofs.verify import as_model
 
 #: the two-neuron energy of the verdict's cases
 TWO_E = "(a**2 + b**2)/2 - w*tanh(a)*tanh(b) - x*tanh(b)"
@@ -36,7 +36,7 @@ def prepared(name, engine, dps=30):
     if engine == "heyoka":
         pytest.importorskip("heyoka")
     model = {"two": lambda: Model(**TWO_U), "field": lambda: Model(**FIELD),
-             "paper": lambda: _model("paper")}[name]()
+             "paper": lambda: as_model("paper")}[name]()
     P, assumptions, _ = prepare(model, resolve(model, dps=dps, engine=engine))
     assert P is not None and all(a.holds for a in assumptions), assumptions
     print("seed", P.seed)

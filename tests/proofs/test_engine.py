@@ -2,7 +2,7 @@
 
 import pytest
 
-from eqprop.proofs.verify import _model
+from eqprop.proofs.verify import as_model
 
 
 def test_auto_takes_gbs_for_a_large_force_even_with_heyoka():
@@ -12,9 +12,9 @@ def test_auto_takes_gbs_for_a_large_force_even_with_heyoka():
     from eqprop.proofs import engine as problem
     from eqprop.symbolic.codegen import compile_model
     from eqprop.symbolic.derive import derive
-    model = _model("hopfield:20,40,40,10")
+    model = as_model("hopfield:20,40,40,10")
     compiled = compile_model(derive(model))
     assert compiled.dEbeta_ds.kernel.templates.n_terms > problem.HEYOKA_AUTO_TERMS
     assert problem.pick_engine("auto", compiled, 40, model) == "gbs"
-    small = _model("paper")
+    small = as_model("paper")
     assert problem.pick_engine("auto", compile_model(derive(small)), 40, small) == "heyoka"

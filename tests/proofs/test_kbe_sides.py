@@ -18,7 +18,7 @@ from eqprop.numeric.differences import digits_of_agreement
 from eqprop.proofs import quantities as q
 from eqprop.proofs.options import resolve
 from eqprop.proofs.problem import prepare
-from eqprop.proofs.verify import _model
+from eqprop.proofs.verify import as_model
 
 
 def test_kbe_chain_rule_from_the_shared_trajectory_matches_its_own_real_flow(engine):
@@ -119,7 +119,7 @@ def test_a_stopped_run_stops_the_child():
 def test_the_child_keeps_the_time_budget_and_is_stopped_on_close():
     from eqprop.numeric.integrate import time_budget
     from eqprop.proofs import kbe_sides
-    model = _model("hopfield:4,6,6,4")
+    model = as_model("hopfield:4,6,6,4")
     P, _, _ = prepare(model, resolve(model, dps=40, engine="gbs"))
     with time_budget(0.3):
         prefetch = kbe_sides.Prefetch.start(P)
@@ -168,11 +168,11 @@ def test_verify_in_a_pool_worker_runs_kbe_in_turn():
 
 CHILD_SCRIPT = """
 import sys, time, mpmath
-from eqprop.proofs.verify import _model
+from eqprop.proofs.verify import as_model
 from eqprop.proofs.options import resolve
 from eqprop.proofs.problem import prepare
 from eqprop.proofs import kbe_sides
-m = _model("hopfield:6,10,10,6")
+m = as_model("hopfield:6,10,10,6")
 P, _, _ = prepare(m, resolve(m, dps=80, engine="gbs", times=[0] + [k / 4 for k in range(1, 41)]))
 prefetch = kbe_sides.Prefetch.start(P)
 print(prefetch.process.pid, flush=True)

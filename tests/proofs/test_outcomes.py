@@ -4,7 +4,7 @@ import pytest
 
 from eqprop.proofs.outcomes import Finding, Outcome, Stop, worst
 from eqprop.proofs.report import Assumption, Check, Verdict
-from eqprop.proofs.verify import VERDICTS, _decide, _Record, assumption_findings, completeness
+from eqprop.proofs.verify import VERDICTS, decide, Record, assumption_findings, completeness
 from eqprop.proofs.report import REQUIRED_ROWS
 
 
@@ -57,16 +57,16 @@ def test_a_row_below_its_digits_fails_and_an_untestable_required_row_is_missing(
 
 def test_the_verdict_reads_findings_never_notes():
     """A note that reads like an outcome changes nothing; a finding does."""
-    record = _Record(["incomplete: this note is only text", "T1.limit skipped"])
+    record = Record(["incomplete: this note is only text", "T1.limit skipped"])
     rows = [Finding(c.outcome, c.id) for c in _all_rows()]
-    assert _decide(rows, record) is Verdict.VERIFIED
-    assert _decide(rows, record, pending=[Finding(Outcome.MISSING, "no row for X")]) \
+    assert decide(rows, record) is Verdict.VERIFIED
+    assert decide(rows, record, pending=[Finding(Outcome.MISSING, "no row for X")]) \
         is Verdict.INCOMPLETE and record.notes[-1] == "incomplete: no row for X"
     undecided = Finding(Outcome.UNDECIDED, "an eigenvalue within rounding of zero")
     failed = Finding(Outcome.FAILED, "T2")
-    assert _decide([failed, undecided], _Record()) is Verdict.INCOMPLETE
-    assert _decide([failed, Finding(Outcome.OUTSIDE, "x")], _Record()) is Verdict.NOT_VERIFIED
-    assert _decide([Finding(Outcome.VIOLATED, "saddle"), undecided], _Record()) \
+    assert decide([failed, undecided], Record()) is Verdict.INCOMPLETE
+    assert decide([failed, Finding(Outcome.OUTSIDE, "x")], Record()) is Verdict.NOT_VERIFIED
+    assert decide([Finding(Outcome.VIOLATED, "saddle"), undecided], Record()) \
         is Verdict.ASSUMPTION_VIOLATED
 
 
