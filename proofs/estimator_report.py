@@ -20,6 +20,16 @@ class Series:
     parameter: str
     points: list
 
+    def lines(self, fmt=mpmath.nstr):
+        """The series as a table, each number written by ``fmt(x, digits)``."""
+        out = ["", f"{self.name} ({self.parameter}):",
+               f"  {self.parameter:>10} {'max |error|':>12} {'relative':>10} {'1 - cosine':>11} "
+               f"{'angle':>9} {'RMSE':>10}"]
+        for x, _, e in self.points:
+            out.append(f"  {fmt(x, 4):>10} {fmt(e.absolute, 3):>12} {fmt(e.relative, 3):>10} "
+                       f"{fmt(1 - e.cosine, 3):>11} {fmt(e.angle, 3):>8}d {fmt(e.rmse, 3):>10}")
+        return out
+
     def to_dict(self):
         return {"name": self.name, "parameter": self.parameter,
                 "points": [{"value": mpmath.nstr(x, 6), **e.to_dict()} for x, _, e in self.points]}
@@ -68,13 +78,7 @@ class EstimatorReport:
                          f"read on |beta| = {mpmath.nstr(self.radius.rho, 3)})")
         lines += [f"  [{a.mark:<4}] {a.id:<20} {a.message}" for a in self.assumptions if not a.holds]
         for s in self.series:
-            lines += ["", f"{s.name} ({s.parameter}):",
-                      f"  {s.parameter:>10} {'max |error|':>12} {'relative':>10} {'1 - cosine':>11} "
-                      f"{'angle':>9} {'RMSE':>10}"]
-            for x, _, e in s.points:
-                lines.append(f"  {mpmath.nstr(x, 4):>10} {mpmath.nstr(e.absolute, 3):>12} "
-                             f"{mpmath.nstr(e.relative, 3):>10} {mpmath.nstr(1 - e.cosine, 3):>11} "
-                             f"{mpmath.nstr(e.angle, 3):>8}d {mpmath.nstr(e.rmse, 3):>10}")
+            lines += s.lines()
         lines += ["", "  (against dJ/dtheta; the angle in degrees; RMSE per parameter)", ""]
         for c in self.checks:
             mark = "n/a" if not c.testable else "ok" if c.passed else "FAIL"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import EqpropError
-from .options import ascii_float, ascii_int, layers_option, shape_option
+from .options import ascii_float, ascii_int, int_list, layers_option, shape_option
 from .output import check_output, not_an_input, write_json
 from .progress import Progress
 
@@ -29,6 +29,7 @@ examples:
   eqprop scale examples/xy_oscillators.toml --shape L=50 --batch 8
   eqprop scale --layers 10,512,512,784 --batch 128
   eqprop scale --layers 10,64,64 --data digits --continuous
+  eqprop scale --layers 10,64,64 --batch 16 --estimators --points 8,32
 
 verdicts: agreement (exit 0) when every hypothesis holds for every
 example and every row is within its tolerance; NOT passed (exit 1)
@@ -89,6 +90,17 @@ def add_parser(subparsers, parents):
                          "(pip install 'eqprop[torch]'; with --device cuda on a GPU)")
     sc.add_argument("--device", default=None,
                     help="the torch backend's device: cpu (default) or cuda")
+    sc.add_argument("--estimators", action="store_true",
+                    help="instead of Theorem 3: EP's gradient estimators (one-sided, centered, N "
+                         "nudges on a circle, complex step, truncated RBP) against the exact "
+                         "gradient, with the radius of beta -> s^beta per example")
+    sc.add_argument("--points", default=None, metavar="N1,N2,...",
+                    help="with --estimators: numbers of nudges on the circle, each 3 to 64 "
+                         "(default 4,8,16,32; N = 1 and 2 always run)")
+    sc.add_argument("--radius", type=ascii_float, default=None, metavar="R",
+                    help="with --estimators: take R as the radius of beta -> s^beta instead of "
+                         "searching it (the search costs hundreds of nudged fixed points; "
+                         "the rows' radii are then fractions of R, and the break row is left out)")
     sc.add_argument("--json", metavar="FILE", default=None,
                     help="also write the report as JSON ('-' for standard output)")
     return sc
@@ -104,11 +116,23 @@ def run(args):
     inputs = _data_files(args.data) + ([("model file", args.model)] if args.model else [])
     not_an_input(args.json, inputs, "--json")
     options = {k: v for k, v in layered.items() if v is not None}
+    if args.estimators:
+        return _estimators(args, model, dims, options)
+    for name, given in (("--points", args.points), ("--radius", args.radius is not None)):
+        if given:
+            raise EqpropError(f"{name}: applies with --estimators only")
+    return _report(args, lambda bar: scale(
+        model, batch=args.batch, data=args.data, steps=args.steps, eps=args.eps, beta=args.beta,
+        continuous=args.continuous, seed=args.seed, init=args.init, dims=dims,
+        backend=args.backend, device=args.device, progress=bar, **options))
+
+
+def _report(args, run_with):
+    """Run ``run_with(progress bar)``, write its report (--json) and its table; the exit
+    status 0 when it passed."""
     bar = Progress()
     try:
-        report = scale(model, batch=args.batch, data=args.data, steps=args.steps, eps=args.eps,
-                       beta=args.beta, continuous=args.continuous, seed=args.seed, init=args.init,
-                       dims=dims, backend=args.backend, device=args.device, progress=bar, **options)
+        report = run_with(bar)
     except BaseException:
         bar.stop()  # the error message then starts on its own line
         raise
@@ -118,6 +142,23 @@ def run(args):
     if args.json != "-":
         print(report.table())
     return 0 if report.passed else 1
+
+
+def _estimators(args, model, dims, options):
+    """``--estimators``: the estimator family at scale, or with --asymmetry the study of
+    where EP's gradient leaves the true one."""
+    from ..proofs.scale_estimators import DEFAULT_POINTS, scale_estimators
+    odd = [n for n, v in (("--steps", args.steps), ("--beta", args.beta),
+                          ("--continuous", args.continuous)) if v]
+    if odd:
+        raise EqpropError(f"{odd[0]}: not with --estimators (the estimators choose their own "
+                          "nudges; Euler steps are --eps)")
+    points = DEFAULT_POINTS if args.points is None else int_list(args.points, "--points",
+                                                                 "4,8,16,32")
+    return _report(args, lambda bar: scale_estimators(
+        model, points=points, radius=args.radius, batch=args.batch, data=args.data,
+        eps=args.eps, seed=args.seed, init=args.init, dims=dims, backend=args.backend,
+        device=args.device, progress=bar, **options))
 
 
 def _model(args, layered):

@@ -1,0 +1,109 @@
+"""What ``eqprop scale --estimators`` reports: per estimator its errors over its parameter,
+the rows, the radius of beta -> s^beta per example, the hypotheses, and a verdict computed
+from typed findings (:mod:`.outcomes`)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+from .outcomes import Finding, Outcome, worst
+from .scale_hypotheses import hypothesis_findings, hypothesis_lines
+
+__all__ = ["ScaleEstimatorReport"]
+
+
+def _advice(failed, hyp):
+    return ("another --seed or --init random (a saddle), a smaller --eps (an unstable step); the "
+            "estimators are measured all the same")
+
+
+@dataclass(frozen=True)
+class ScaleEstimatorReport:
+    """What :func:`~.scale_estimators.scale_estimators` found. ``solved``: nudged fixed
+    points solved (each a batched Newton solve, about a free phase's cost or less)."""
+
+    model: str
+    dims: dict
+    batch: int
+    data: str
+    eps: float
+    n_state: int
+    n_params: int
+    series: list
+    checks: list
+    radius: object
+    hypotheses: dict
+    solved: int = 0
+    seconds: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    @property
+    def findings(self):
+        """Hypotheses, failed rows, and rows that could not be decided (MISSING)."""
+        out = hypothesis_findings(self.hypotheses)
+        out += [Finding(Outcome.FAILED, c.id) for c in self.checks if c.testable and not c.passed]
+        out += [Finding(Outcome.MISSING, f"{c.id}: {c.limit}") for c in self.checks
+                if not c.testable]
+        return out
+
+    @property
+    def verdict(self):
+        decisive = worst(self.findings)
+        if decisive is None:
+            return "every row holds"
+        if decisive.outcome == Outcome.MISSING:
+            return "incomplete: " + "; ".join(f.reason for f in self.findings
+                                              if f.outcome == Outcome.MISSING)
+        return "NOT passed: " + "; ".join(f.reason for f in self.findings
+                                          if f.outcome > Outcome.MISSING)
+
+    @property
+    def passed(self):
+        return worst(self.findings) is None
+
+    @property
+    def exit_code(self):
+        return 0 if self.passed else 1
+
+    def to_dict(self):
+        return {"model": self.model, "dims": self.dims, "batch": self.batch, "data": self.data,
+                "eps": self.eps, "n_state": self.n_state, "n_params": self.n_params,
+                "series": [s.to_dict() for s in self.series],
+                "checks": [c.to_dict() for c in self.checks],
+                "radius": self.radius.to_dict() if self.radius is not None else None,
+                "hypotheses": {"checks": self.hypotheses.get("checks", [])},
+                "solved": self.solved, "verdict": self.verdict, "passed": self.passed,
+                "notes": self.notes, "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), indent=1, sort_keys=True, allow_nan=True)
+
+    def table(self):
+        """The report as text: the radius, per estimator its errors, the rows, the verdict."""
+        sizes = ", ".join(f"{k} = {v}" for k, v in self.dims.items())
+        lines = [f"eqprop scale --estimators: {self.model} ({sizes}; {self.n_state} states, "
+                 f"{self.n_params} parameters), batch {self.batch}, float64; "
+                 f"{self.seconds.get('total', 0):.1f} s, {self.solved} nudged fixed points"]
+        if self.hypotheses:
+            lines += hypothesis_lines(self.hypotheses, _advice)
+        if self.radius is not None:
+            r = self.radius.to_dict()
+            if r["value"] is not None and math.isfinite(r["value"]):
+                where = complex(*r["singularity"])
+                lines.append(f"radius of beta -> s^beta: {r['value']:.5g} (example {r['example']}, "
+                             f"singularity near beta = {where.real:.4g} +- {abs(where.imag):.4g}i;"
+                             f" median over {r['finite']} examples {r['median']:.4g})")
+            else:
+                lines.append("radius of beta -> s^beta: no singularity within reach of the "
+                             "circles tried")
+        for s in self.series:
+            lines += s.lines(lambda x, digits: f"{x:.{digits}g}")
+        lines += ["", "  (against dJ/dtheta, the implicit gradient; the angle in degrees; RMSE "
+                      "per parameter entry)", ""]
+        for c in self.checks:
+            mark = "n/a" if not c.testable else "ok" if c.passed else "FAIL"
+            lines.append(f"  {c.id:<10} {mark:<4} {c.limit}")
+        lines += ["", f"verdict: {self.verdict}"] + [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)

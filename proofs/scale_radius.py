@@ -1,0 +1,188 @@
+"""The radius of beta -> s^beta at realistic size, per example (float64).
+
+The nudged fixed point s^beta of one example is analytic in beta up to the
+nearest complex beta* where its continuation from 0 stops (a fold: H(s^beta)
++ beta d2C/ds2 singular there). The batch's readout is the sum of its
+examples', so the holomorphic estimators of the batch's gradient converge for
+``r`` below the smallest radius and break beyond it.
+
+:func:`radius` reads each example's radius off the Taylor coefficients of a
+projection ``p(beta) = v . s^beta`` (v a seeded random vector: a generic
+projection sees every singularity of s^beta), the method of
+:func:`~.ep_estimators.radius` in float64 and batched:
+
+1. on a circle ``|beta| = rho_i`` per example, :data:`POINTS` nudged fixed
+   points (half of them solved, the rest their conjugates) give
+   ``b_m = a_m rho^m``, m = 0..POINTS/2, by a discrete Fourier transform;
+2. the circle is kept where the samples keep the mean-value property ``b_0 =
+   p(0)`` to :data:`TOLERANCE` of their size and every Newton converged (a
+   circle beyond the radius breaks one or the other), each example's circle
+   halved from ``start`` until it holds, then doubled and grown by 2^(1/4)
+   while it holds;
+3. R_i = rho_i / |z| with z the largest root of the lowest-order linear
+   recurrence fitting the tail of b (:func:`recurrence`): a singularity at
+   beta* makes ``b_m ~ (rho / beta*)^m``. The singularity itself is ``rho / z``.
+   An example whose tail lies at float64's rounding sees none within reach: R = inf.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from eqprop.numeric.nudged import CONVERGED
+
+__all__ = ["RadiusAtScale", "radius", "recurrence", "POINTS", "TOLERANCE"]
+
+#: Nudges per circle (coefficients a_0..a_16 are fitted).
+POINTS = 32
+#: The mean-value property's tolerance (the aliased a_N rho^N, about (rho/R)^N: 1e-6 keeps
+#: the circle within about 0.65 R for N = 32).
+TOLERANCE = 1e-6
+#: The recurrence: orders 1..ORDER, fitted over the last SPAN + 1 coefficients.
+ORDER, SPAN = 4, 10
+#: A fit is accepted at this residual, relative to the tail's size (float64 samples).
+FIT = 1e-4
+#: Halvings and doublings of the circles at most.
+HALVINGS, DOUBLINGS = 12, 12
+
+
+@dataclass(frozen=True)
+class RadiusAtScale:
+    """Per example: ``per_example`` R_i (inf where none is within reach), ``circles`` the
+    circle each was read on, ``singularities`` the nearest beta* (complex; nan where none);
+    ``tried``: every circle radius tried (any example); ``solved``: nudged fixed points."""
+
+    per_example: np.ndarray
+    circles: np.ndarray
+    singularities: np.ndarray
+    tried: list = field(default_factory=list)
+    solved: int = 0
+
+    @property
+    def value(self):
+        """The batch's radius: the smallest example's (inf if none is finite)."""
+        finite = self.per_example[np.isfinite(self.per_example)]
+        return float(finite.min()) if finite.size else float("inf")
+
+    @property
+    def example(self):
+        """The example with the nearest singularity (None if none is finite)."""
+        return int(np.argmin(self.per_example)) if np.isfinite(self.value) else None
+
+    def to_dict(self):
+        r = self.per_example[np.isfinite(self.per_example)]
+        beta = self.singularities[self.example] if self.example is not None else None
+        return {"value": self.value, "example": self.example,
+                "singularity": None if beta is None else [float(beta.real), float(beta.imag)],
+                "median": float(np.median(r)) if r.size else None,
+                "largest": float(r.max()) if r.size else None,
+                "finite": int(r.size), "examples": int(self.per_example.size),
+                "circles_tried": sorted({float(f"{x:.6g}") for x in self.tried}),
+                "solved": self.solved}
+
+
+def _coefficients(nudges, rho, v, active):
+    """``b_m`` (batch, POINTS/2 + 1) on |beta| = rho_i, and which examples' samples hold
+    (converged, and b_0 = p(0) to TOLERANCE); inactive examples are nudged by 0."""
+    r = np.where(active, rho, 0.0)[:, None]
+    states, worst = nudges.half_circle(r, POINTS, strict=False)
+    half = np.stack([s @ v for _, s in states])                  # (POINTS/2 + 1, batch)
+    samples = np.concatenate([half, np.conj(half[1:-1][::-1])])   # g(conj beta) = conj g(beta)
+    b = (np.fft.fft(samples, axis=0) / POINTS)[:POINTS // 2 + 1].T
+    p0 = nudges.s0 @ v
+    size = np.maximum(np.abs(p0), np.max(np.abs(b[:, 1:]), axis=1))
+    holds = (worst <= CONVERGED) & (np.abs(b[:, 0] - p0) <= TOLERANCE * size)
+    return b, holds & active
+
+
+def radius(nudges, start=0.1, *, seed=0):
+    """The :class:`RadiusAtScale` of every example of ``nudges`` (a :class:`~.scale_nudges.Nudges`),
+    circles from ``start`` (module docstring)."""
+    B, n = nudges.s0.shape
+    v = np.random.default_rng([seed, 5]).standard_normal(n)
+    rho = np.full(B, float(start))
+    solved0, tried = nudges.solved, []
+    kept = np.full(B, np.nan)
+    coeffs = np.zeros((B, POINTS // 2 + 1), dtype=complex)
+    active = np.ones(B, dtype=bool)
+    for _ in range(HALVINGS + 1):  # down: halve each example's circle until it holds
+        b, holds = _coefficients(nudges, rho, v, active)
+        tried += sorted(set(rho[active].tolist()))
+        coeffs[holds], kept[holds] = b[holds], rho[holds]
+        active &= ~holds
+        if not active.any():
+            break
+        rho = np.where(active, rho / 2, rho)
+    for factor, times in ((2.0, DOUBLINGS), (2.0 ** 0.25, 3)):  # up, while it holds
+        growing = np.isfinite(kept)
+        for _ in range(times):
+            if not growing.any():
+                break
+            trial = np.where(growing, kept * factor, kept)
+            b, holds = _coefficients(nudges, trial, v, growing)
+            tried += sorted(set(trial[growing].tolist()))
+            coeffs[holds], kept[holds] = b[holds], trial[holds]
+            growing &= holds
+    per, where = np.full(B, np.inf), np.full(B, np.nan, dtype=complex)
+    for i in range(B):
+        if not np.isfinite(kept[i]):
+            continue  # no circle held, down to start / 2^HALVINGS: R below it
+        per[i], where[i] = _predicted(coeffs[i], kept[i])
+    return RadiusAtScale(per_example=per, circles=kept, singularities=where, tried=tried,
+                         solved=nudges.solved - solved0)
+
+
+def _predicted(b, rho):
+    """``(R, beta*)`` from the coefficients ``b_m = a_m rho^m`` of one example.
+
+    The tail is fitted as it is (a pole: ``b_m ~ z^m``) and weighted by m^(3/2) (a fold,
+    the generic singularity of a solution branch: ``s ~ sqrt(beta* - beta)``, whose
+    coefficients carry m^(-3/2), which a plain recurrence over m = 6..16 reads as a radius
+    about 15% too large); the weighting fitted by the lowest order, then more closely, wins.
+    """
+    size = max(float(np.max(np.abs(b))), 1e-300)
+    first = len(b) - SPAN - 1
+    tail = b[first:]
+    if np.max(np.abs(tail)) <= 1e3 * 1e-15 * size:  # the tail at float64's rounding
+        return np.inf, np.nan
+    m = np.arange(first, len(b), dtype=float)
+    fits = [recurrence(tail * m ** gamma) for gamma in WEIGHTS]
+    fits = [f for f in fits if f is not None]
+    if not fits:
+        return np.inf, np.nan
+    z = min(fits, key=lambda f: (f[1], f[2]))[0]
+    if not 0 < abs(z) < 1:  # R inside the circle itself: spurious
+        return np.inf, np.nan
+    beta = rho / z
+    return abs(beta), complex(beta.real, abs(beta.imag))
+
+
+#: The tail's weights m^gamma tried: a pole, a fold.
+WEIGHTS = (0.0, 1.5)
+
+
+def recurrence(b):
+    """``(z, K, misfit)``: the root z of largest modulus of the lowest-order linear recurrence
+    ``b_(m+1) = sum_j c_j b_(m-j)`` (order K = 1..ORDER) fitting ``b`` to :data:`FIT` of its
+    size (least squares; linear prediction, the idea of the lowest Pade approximants), K =
+    ORDER + 1 when none fits (the highest order's root then); None if nothing can be fitted."""
+    b = np.asarray(b, dtype=complex)
+    size = max(float(np.max(np.abs(b))), 1e-300)
+    best = None
+    for K in range(1, ORDER + 1):
+        rows = range(K - 1, len(b) - 1)
+        if len(rows) < K + 1:
+            break
+        A = np.array([[b[m - j] for j in range(K)] for m in rows])
+        y = np.array([b[m + 1] for m in rows])
+        c, *_ = np.linalg.lstsq(A, y, rcond=None)
+        roots = np.roots(np.concatenate([[1], -c]))
+        if not roots.size or not np.all(np.isfinite(roots)):
+            continue
+        misfit = float(np.linalg.norm(A @ c - y, 1)) / (size * len(rows))
+        best = (roots[np.argmax(np.abs(roots))], K, misfit)
+        if misfit <= FIT:
+            return best
+    return None if best is None else (best[0], ORDER + 1, best[2])

@@ -1,0 +1,39 @@
+"""`eqprop scale --estimators` from the command line."""
+
+import json
+
+import pytest
+
+from eqprop.cli import main
+
+
+def test_estimators_at_scale_pass_and_write_json(capsys, tmp_path):
+    out = tmp_path / "est.json"
+    code = main(["scale", "--layers", "3,8,5", "--rho", "tanh", "--batch", "4", "--seed", "1",
+                 "--estimators", "--points", "4,8", "--json", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "radius of beta -> s^beta" in text and "verdict: every row holds" in text
+    d = json.loads(out.read_text())
+    assert d["passed"] and {c["id"] for c in d["checks"]} >= {"EST.N4", "EST.N8", "EST.break",
+                                                             "EST.cs", "EST.trunc"}
+    assert d["radius"]["value"] > 0 and d["radius"]["examples"] == 4
+
+
+@pytest.mark.parametrize("argv", [
+    ["--estimators", "--points", "2"], ["--estimators", "--points", "4,x"],
+    ["--estimators", "--steps", "5"], ["--estimators", "--beta", "0.1"],
+    ["--estimators", "--continuous"], ["--points", "4"], ["--radius", "0.3"],
+    ["--estimators", "--radius", "-1"], ["--estimators", "--radius", "nan"]])
+def test_estimators_bad_input_exits_2(capsys, argv):
+    assert main(["scale", "--layers", "3,4,2", "--batch", "1", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("eqprop: error:") and "Traceback" not in "\n".join(err)
+
+
+def test_estimators_without_radius(capsys):
+    code = main(["scale", "--layers", "3,8,5", "--rho", "tanh", "--batch", "2", "--seed", "1",
+                 "--estimators", "--points", "4", "--radius", "0.4"])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "EST.break" not in text and "radius of beta" not in text
