@@ -50,6 +50,8 @@ __all__ = ["scale_estimators", "check", "DEFAULT_POINTS"]
 DEFAULT_POINTS = (4, 8, 16, 32)
 #: Radii per order row; the largest is TOP times the radius.
 RADII, TOP = 5, 0.7
+#: The size of (r/R)^N at an order row's largest radius, at most (where TOP allows).
+ASYMPTOTIC = 0.05
 #: The smallest relative error an order row aims for at its smallest radius.
 AIM = 1e-10
 #: Fewest decades an order is fitted over.
@@ -124,9 +126,13 @@ class _Sides:
 
 
 def _radii(N, R):
-    """RADII radii from TOP R down to where C (r/R)^N reaches :data:`AIM` (at most 2 decades)."""
-    decades = min(2.0, max(MIN_DECADES, math.log10(1 / AIM) / N + math.log10(TOP)))
-    return [TOP * R * 10 ** (-decades * k / (RADII - 1)) for k in range(RADII)]
+    """RADII radii from ``top R`` down to where C (r/R)^N reaches :data:`AIM` (at most 2
+    decades). ``top`` = min(TOP, ASYMPTOTIC^(1/N)): the next term of the error, a_(2N+1)
+    r^(2N), is about (r/R)^N of the leading one, and a fit of the order wants it small (for
+    N = 1 at 0.7 R it would bend the slope by a tenth)."""
+    top = min(TOP, ASYMPTOTIC ** (1 / N))
+    decades = min(2.0, max(MIN_DECADES, math.log10(1 / AIM) / N + math.log10(top)))
+    return [top * R * 10 ** (-decades * k / (RADII - 1)) for k in range(RADII)]
 
 
 def _reach(sides, N, R):

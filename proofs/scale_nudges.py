@@ -142,8 +142,8 @@ class Nudges:
         ``(s^beta, residual, secant slope)``.
 
         Predictor ``s + dbeta slope``, Newton the corrector; a step is taken only if
-        Newton converged close to the prediction (the correction at most a quarter of
-        the step), else halved (at most :data:`HALVINGS` times). Near a fold the two
+        Newton converged close to the prediction (the correction at most :data:`CLOSE`
+        of the step), else halved (at most :data:`HALVINGS` times). Near a fold the two
         sheets of s^beta are close, and a long step lets Newton land on the other one:
         continuity, not convergence alone, keeps the principal branch."""
         (b, s), done, part = here, 0.0, 1.0
@@ -155,7 +155,7 @@ class Nudges:
             pred = s + (bt - b) * slope
             s_new, res_new = self.state(bt, pred)
             step = _maxabs(s_new - s)
-            close = _maxabs(s_new - pred) <= 0.25 * step + 1e-10
+            close = _maxabs(s_new - pred) <= CLOSE * step + 1e-10
             if np.all((res_new <= CONVERGED) & close) or part < 2.0 ** -HALVINGS:
                 db = np.asarray(bt - b)
                 moved = np.broadcast_to(db != 0, db.shape)
@@ -170,6 +170,9 @@ class Nudges:
 
 #: Halvings at most of one continuation step.
 HALVINGS = 6
+#: A continuation step is taken when Newton's answer lies within this fraction of the step
+#: from the prediction.
+CLOSE = 0.5
 
 
 def _maxabs(a):
