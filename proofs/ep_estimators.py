@@ -184,10 +184,12 @@ def taylor_coefficients(P, rho, points):
         g, s = _readout(P, beta, near)  # Newton from the neighbour on the circle: one branch
         samples.append(g)
         near = (beta, s)
+    # w^(-j), j = 0..N-1: w^(-m k) is w^(-(m k mod N)), so N exponentials serve every term
+    twiddle = [mpmath.expjpi(-2 * mpmath.mpf(j) / points) for j in range(points)]
     out = []
     for m in range(points // 2 + 1):
-        acc = [mpmath.fsum(samples[k][i] * mpmath.expjpi(-2 * mpmath.mpf(m * k) / points)
-                           for k in range(points)) for i in range(P.p)]
+        acc = [mpmath.fsum(samples[k][i] * twiddle[m * k % points] for k in range(points))
+               for i in range(P.p)]
         out.append([x / (points * rho ** m) for x in acc])
     return out
 
