@@ -158,12 +158,12 @@ def truncated(report, ax=None):
     if row.get("rhs") is not None and last is not None:
         rate = _num(row["rhs"], "EST.trunc: rhs")
         guide = [y[last] * math.exp(min(700.0, -rate * (ti - t[last]))) for ti in t]
-        artists += ax.semilogy(t, guide, "--", color="0.45", lw=0.9,
+        artists += ax.semilogy(t, guide, "--", color=PALETTE[3], lw=1.0, zorder=3,
                                label=rf"predicted $e^{{-\lambda t}}$, $\lambda$ = {rate:.4g}"
                                      "\n(through the last point)")
     _labels(ax, "time $t$ the nudged phase (or RBP) runs", "relative error against $dJ/d\\theta$",
             "Truncated RBP = early-stopped EP (Theorem 3):\n"
-            "its error decays at the slowest rate C_s and M excite")
+            "its error decays at the slowest rate $C_s$ and $M$ excite")
     return artists
 
 
