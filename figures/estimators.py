@@ -145,7 +145,8 @@ def truncated(report, ax=None):
     C_s and M excite), drawn through the last measured point, where that mode dominates."""
     d = _checked(report)
     s = _one(d, lambda s: s.get("row") == "EST.trunc", "truncated",
-             "truncation series (EST.trunc: an energy model has one; a vector field does not)")
+             "truncation series (the row EST.trunc: a vector field has none, nor has a run "
+             "that stopped before the estimators)")
     t, y = _xy(s)
     row = _row(d, "EST.trunc") or {}
     ax = ensure_axes(ax, width=TWO_COLUMN / 2, height=2.6)
@@ -174,8 +175,8 @@ def points(report, ax=None):
     the largest N's point (the error falls by r/R per added nudge)."""
     d = _checked(report)
     s = _one(d, lambda s: s.get("parameter") == "N", "points",
-             "series against the number of nudges N (a holomorphic model has one; a report "
-             "of an older eqprop does not: run eqprop estimators again)")
+             "series against the number of nudges N (holomorphic models only; a run that "
+             "stopped before the estimators, or a report of an older eqprop, has none)")
     n, y = _xy(s)
     r, R = _fixed(s, "r", "points"), _fixed(s, "R", "points")
     ax = ensure_axes(ax, width=TWO_COLUMN / 2, height=2.6)

@@ -198,6 +198,11 @@ def test_save_writes_what_the_report_has_and_names_what_it_lacks(asym_report, tm
     assert sorted(f.name for f in files) == ["asymmetry.png", "asymmetry.svg", "errors.png",
                                              "errors.svg"]
     assert len(notes) == 4 and all(n.startswith("skipped figure ") for n in notes)
+    # a run that stopped before the estimators: nothing to draw, each figure says why
+    empty = {**asym_report.to_dict(), "series": [], "radius": None}
+    notes.clear()
+    assert figs.save(empty, tmp_path / "c", ("png",), note=notes.append) == []
+    assert [n.split(":")[0] for n in notes] == [f"skipped figure {n}" for n, *_ in figs.FIGURES]
 
 
 def test_cli_draws_the_figures_after_the_run(report, tmp_path, capsys, monkeypatch):
