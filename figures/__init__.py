@@ -15,6 +15,10 @@ that ``eqprop figures`` draws:
 7. ``scale``           the realistic-size check: per-layer error against step,
                        complex step against real beta (a ``ScaleReport``)
 
+The figures of ``eqprop estimators`` (errors against the nudge, truncation,
+error against N, the break across the radius, asymmetry, the complex-beta
+plane) are :mod:`eqprop.figures.estimators`, with their own ``save``.
+
 A figure plots only numbers its report measured (and, marked as such, the
 reference lines of a theory: the precision diagonal, exp(-lambda_min t)).
 

@@ -184,10 +184,12 @@ def taylor_coefficients(P, rho, points):
         g, s = _readout(P, beta, near)  # Newton from the neighbour on the circle: one branch
         samples.append(g)
         near = (beta, s)
+    # w^(-j), j = 0..N-1: w^(-m k) is w^(-(m k mod N)), so N exponentials serve every term
+    twiddle = [mpmath.expjpi(-2 * mpmath.mpf(j) / points) for j in range(points)]
     out = []
     for m in range(points // 2 + 1):
-        acc = [mpmath.fsum(samples[k][i] * mpmath.expjpi(-2 * mpmath.mpf(m * k) / points)
-                           for k in range(points)) for i in range(P.p)]
+        acc = [mpmath.fsum(samples[k][i] * twiddle[m * k % points] for k in range(points))
+               for i in range(P.p)]
         out.append([x / (points * rho ** m) for x in acc])
     return out
 
@@ -203,11 +205,17 @@ class Radius:
 
     ``value``: R (:func:`_predicted`; the nearest singularity, such as the fold where
     H(s^beta) + beta d2C/ds2 turns singular); ``rho``: the circle the coefficients came
-    from; ``coefficients``: max_i |a_m,i|, m = 0..64."""
+    from; ``coefficients``: max_i |a_m,i|, m = 0..64; ``tried``: every circle the search
+    tried, ``(rho, kept)`` in the order tried (kept: its samples kept the mean-value
+    property); ``singularity``: the nearest singularity beta* = rho / z (z the recurrence's
+    largest root, which gives its argument as well as R = |beta*|; of a conjugate pair the
+    beta* with Im >= 0), None where R is infinite."""
 
     value: object
     rho: object
     coefficients: list
+    tried: tuple = ()
+    singularity: object = None
 
 
 def _sizes(coeffs):
@@ -231,8 +239,12 @@ def radius(P, start=None, *, points=COEFFICIENT_POINTS, doublings=12):
     g0 = q.ep_readout(P, P.s0, 0)
     top = max([abs(x) for x in g0] + [mpmath.mpf(10) ** -P.working_dps])
 
+    tried = []
+
     def holds(rho):
-        return _mean_value(P, rho, points, g0, top)
+        found = _mean_value(P, rho, points, g0, top)
+        tried.append((rho, found is not None))
+        return found
     rho = mpmath.mpf(start if start is not None else P.beta_radius) / 2
     coeffs = holds(rho)
     for _ in range(doublings):
@@ -254,7 +266,9 @@ def radius(P, start=None, *, points=COEFFICIENT_POINTS, doublings=12):
     rho, coeffs = kept
     size = max([top] + [abs(x) * rho for x in coeffs[1]])
     noise = mpmath.mpf(10) ** -(P.working_dps - 10) * size  # the samples' rounding, in b_m
-    return Radius(value=_predicted(coeffs, rho, noise), rho=rho, coefficients=_sizes(coeffs))
+    value, singularity = _predicted(coeffs, rho, noise)
+    return Radius(value=value, rho=rho, coefficients=_sizes(coeffs), tried=tuple(tried),
+                  singularity=singularity)
 
 
 #: Order of the linear recurrence fitted to the coefficients' tail (two conjugate pairs).
@@ -281,14 +295,17 @@ def _predicted(coeffs, rho, noise):
         tail = b[len(b) - PREDICTION_SPAN - 1:]
         if max(abs(x) for x in tail) <= 1000 * noise:
             continue
-        top = _recurrence_root(tail)
-        if top is not None and 0 < top < 1:  # R = rho / top beyond the circle itself
-            found.append(rho / top)
-    return min(found) if found else mpmath.inf
+        z = _recurrence_root(tail)
+        if z is not None and 0 < abs(z) < 1:  # R = rho / |z| beyond the circle itself
+            found.append((rho / abs(z), rho / z))
+    if not found:
+        return mpmath.inf, None
+    return min(found, key=lambda f: f[0])
 
 
 def _recurrence_root(b):
-    """The largest root modulus of the lowest-order linear recurrence fitting ``b``."""
+    """The largest root of the lowest-order linear recurrence fitting ``b`` (of a conjugate
+    pair, the one with Im <= 0: :func:`_lower`)."""
     size = max(abs(x) for x in b)
     best = None
     for K in range(1, PREDICTION_ORDER + 1):
@@ -300,10 +317,19 @@ def _recurrence_root(b):
             roots = mpmath.polyroots([1] + [-c[j] for j in range(K)], maxsteps=200, extraprec=60)
         except (ZeroDivisionError, mpmath.libmp.NoConvergence):
             continue
-        best = max(abs(z) for z in roots)
+        best = _lower(roots, max(roots, key=abs))
         if mpmath.mnorm(A * c - y, 1) <= mpmath.mpf("1e-6") * size * len(ms):
             break
     return best
+
+
+def _lower(roots, z):
+    """``z``, or its conjugate where that is a root too (to 1e-6) and z lies above the real
+    axis: of a conjugate pair, the one with Im <= 0 (its beta* = rho / z has Im >= 0)."""
+    mirror = min(roots, key=lambda w: abs(w - mpmath.conj(z)))
+    if mpmath.im(z) > 0 and abs(mirror - mpmath.conj(z)) <= mpmath.mpf("1e-6") * abs(z):
+        return mirror
+    return z
 
 
 def _mean_value(P, rho, points, g0, top):

@@ -14,11 +14,15 @@ __all__ = ["Series", "EstimatorReport"]
 
 @dataclass(frozen=True)
 class Series:
-    """One estimator over its parameter: ``(parameter, estimate, Errors)`` triples."""
+    """One estimator over its parameter: ``(parameter, estimate, Errors)`` triples; ``row``:
+    the id of the row that reads it (``EST.N4``, ``EST.break``, ...; None: no row);
+    ``fixed``: what it holds fixed, by name (``{"N": 32, "R": ...}``)."""
 
     name: str
     parameter: str
     points: list
+    row: str | None = None
+    fixed: dict = field(default_factory=dict)
 
     def lines(self, fmt=mpmath.nstr):
         """The series as a table, each number written by ``fmt(x, digits)``."""
@@ -31,7 +35,8 @@ class Series:
         return out
 
     def to_dict(self):
-        return {"name": self.name, "parameter": self.parameter,
+        return {"name": self.name, "parameter": self.parameter, "row": self.row,
+                "fixed": {k: mpmath.nstr(v, 8) for k, v in self.fixed.items()},
                 "points": [{"value": mpmath.nstr(x, 6), **e.to_dict()} for x, _, e in self.points]}
 
 
@@ -58,8 +63,12 @@ class EstimatorReport:
         r = self.radius
         if r is None:
             return None
+        z = r.singularity
         return {"value": mpmath.nstr(r.value, 8), "circle": mpmath.nstr(r.rho, 6),
-                "coefficients": [mpmath.nstr(c, 4) for c in r.coefficients]}
+                "coefficients": [mpmath.nstr(c, 4) for c in r.coefficients],
+                "tried": [{"circle": mpmath.nstr(rho, 6), "kept": kept} for rho, kept in r.tried],
+                "singularity": None if z is None else {"re": mpmath.nstr(mpmath.re(z), 8),
+                                                       "im": mpmath.nstr(mpmath.im(z), 8)}}
 
     def to_dict(self):
         return {"model": self.model, "dps": self.dps, "exact": [mpmath.nstr(x, self.dps) for x in self.exact],

@@ -12,6 +12,9 @@ and its leading order fitted. Rows (:class:`~.report.Check`, each able to fail):
     the holomorphic estimator with k points on a circle of radius r: error
     falling like r^k (fitted order at least 0.9 k), on radii inside the
     estimated radius of beta -> s^beta.
+(no row)
+    the holomorphic estimator at the one radius r = R / 2 for N = 1, 2 and every
+    checked N: its error against N, for the figure of :mod:`eqprop.figures.estimators`.
 ``EST.reach``
     the largest N's estimate at a small radius equals dJ/dtheta to the
     required digits: the discrete Cauchy integral reaches the working precision.
@@ -30,7 +33,6 @@ from dataclasses import dataclass, field
 
 import mpmath
 
-from eqprop.errors import EqpropError
 from eqprop.numeric.highprec import ComputationBreakdown
 from eqprop.numeric.integrate import BudgetExhausted, time_budget
 from eqprop.symbolic.precision import working
@@ -38,6 +40,7 @@ from eqprop.symbolic.precision import working
 from . import ep_estimators as est
 from . import quantities as q
 from .asymmetry import check as asymmetry_check
+from .estimator_inputs import asymmetry_input, checked_points
 from .estimator_report import EstimatorReport, Series
 from .options import resolve
 from .outcomes import Finding, Outcome
@@ -105,11 +108,12 @@ class _Sides:
         return [max(abs(mpmath.re(x) - y) for x, y in zip(v, self.exact)) / self.norm
                 for v in values]
 
-    def measure(self, id, name, parameter, xs, N, order):
+    def measure(self, id, name, parameter, xs, N, order, fixed=None):
         """The estimates at ``xs``, their series and their order row."""
         values = [self.holomorphic(self.P, x, N) for x in xs]
         self.series.append(Series(name, parameter, [(x, v, est.errors(v, self.exact))
-                                                    for x, v in zip(xs, values)]))
+                                                    for x, v in zip(xs, values)],
+                                  row=id, fixed=fixed or {"N": N}))
         self.rows.append(_order_row(self.P, id, xs, self.errors(values), order, self.floor_of))
 
 
@@ -132,7 +136,25 @@ def _radii(P, N, R):
 
 def _circle(sides, N, R):
     """The N-point estimator on radii inside the radius R: error O(r^N)."""
-    sides.measure(f"EST.N{N}", f"holomorphic, N = {N}", "r", _radii(sides.P, N, R), N, N)
+    sides.measure(f"EST.N{N}", f"holomorphic, N = {N}", "r", _radii(sides.P, N, R), N, N,
+                  fixed={"N": N, "R": R})
+
+
+def _against_points(sides, R, points):
+    """The N-point estimator at the one radius r = R / 2, for N = 1, 2 and ``points``: its
+    error against N (falling like 2^-N until the rounding; no row: the EST.N rows fit the
+    orders). A nudge whose fixed point cannot be solved leaves its N out."""
+    r, shown = R / 2, []
+    for N in (1, 2) + tuple(points):
+        try:
+            value = sides.holomorphic(sides.P, r, N)
+        except BudgetExhausted:
+            raise
+        except ComputationBreakdown:
+            continue
+        shown.append((mpmath.mpf(N), value, est.errors(value, sides.exact)))
+    sides.series.append(Series(f"holomorphic at r = 0.5 R, N = 1..{max(points)}", "N", shown,
+                               fixed={"r": r, "R": R}))
 
 
 def _reach(sides, scale, N, R):
@@ -178,7 +200,8 @@ def _break(sides, R, N):
         if value is not None:
             shown.append((f * R, value, est.errors(value, sides.exact)))
     sides.series.append(Series(f"holomorphic, N = {N}, across the radius R = "
-                               f"{mpmath.nstr(R, 4)}", "r", shown))
+                               f"{mpmath.nstr(R, 4)}", "r", shown, row="EST.break",
+                               fixed={"N": N, "R": R}))
     fit = [(f, e[0]) for f, e in zip(fracs[:4], errs[:4]) if e and e[0]]
     if len(fit) < 3 or not errs[4] or errs[5] is None:
         sides.rows.append(Check(id="EST.break", equation="4.4", t=None, max_abs_error=0,
@@ -210,7 +233,8 @@ def _truncated(sides, truncated, rate_of):
     times = [end * k / 8 for k in range(1, 9)]
     values = truncated(P, times)
     sides.series.append(Series("truncated RBP = early-stopped EP", "t",
-                               [(t, v, est.errors(v, sides.exact)) for t, v in zip(times, values)]))
+                               [(t, v, est.errors(v, sides.exact)) for t, v in zip(times, values)],
+                               row="EST.trunc"))
     pts = [(t, mpmath.log(e)) for t, e in zip(times, sides.errors(values))
            if e > mpmath.mpf(10) ** -(P.dps - 2)]
     if len(pts) < 3:
@@ -258,6 +282,7 @@ def check(P, points=DEFAULT_POINTS, *, exact=q.implicit_gradient, holomorphic=es
             sides.radius = found
             for N in points:
                 _circle(sides, N, R)
+            _against_points(sides, R, points)
             sides.rows.append(_reach(sides, scale, max(points), R))
             if mpmath.isfinite(found.value):
                 _break(sides, found.value, max(BREAK_POINTS, max(points)))
@@ -265,7 +290,8 @@ def check(P, points=DEFAULT_POINTS, *, exact=q.implicit_gradient, holomorphic=es
             sides.rows.append(P.compare("EST.cs", "4.4", None, cs, g, scale=scale,
                                         limit=P.limit_precision,
                                         sides=("Im g(i h) / h", "implicit gradient")))
-            sides.series.append(Series("complex step", "h", [(P.h, cs, est.errors(cs, g))]))
+            sides.series.append(Series("complex step", "h", [(P.h, cs, est.errors(cs, g))],
+                                       row="EST.cs"))
         _truncated(sides, truncated, rate)
         return sides.series, sides.rows, sides.radius
 
@@ -300,10 +326,10 @@ def estimators(model=None, *, dps=30, points=DEFAULT_POINTS, engine=None, seed=N
         a verdict ('verified' when every row holds).
     """
     started = time.perf_counter()
-    points = _points(points)
+    points = checked_points(points)
     model = as_model(model)
     if asymmetry is not None:
-        _asymmetry_input(model, asymmetry, alpha_max)
+        asymmetry_input(model, asymmetry, alpha_max)
     opts = resolve(model, dps=dps, engine=engine, seed=seed, time_limit=time_limit,
                    initial_state=initial_state, times=[0, 1])
     notes = []
@@ -324,7 +350,8 @@ def estimators(model=None, *, dps=30, points=DEFAULT_POINTS, engine=None, seed=N
                 if asymmetry is not None:
                     asym, asym_rows = asymmetry_check(model, asymmetry, opts, alpha_max=alpha_max)
                     series.append(Series(f"EP against the true gradient, field asymmetric by "
-                                         f"{asymmetry}", asymmetry, asym.points))
+                                         f"{asymmetry}", asymmetry, asym.points,
+                                         row="ASYM.order"))
                     rows += asym_rows
             except (BudgetExhausted, ComputationBreakdown) as exc:
                 notes.append(f"incomplete: the estimators stopped: {exc}")
@@ -337,36 +364,3 @@ def estimators(model=None, *, dps=30, points=DEFAULT_POINTS, engine=None, seed=N
     return EstimatorReport(model=model.name, dps=opts.dps, exact=exact, radius=found,
                            series=series, checks=rows, assumptions=assumptions, verdict=verdict,
                            notes=list(notes), seconds=time.perf_counter() - started)
-
-
-def _points(points):
-    """The numbers of points, validated (bad input is an EqpropError, one line)."""
-    try:
-        out = sorted({int(n) for n in points})
-    except (TypeError, ValueError):
-        raise EqpropError(f"points: expected whole numbers of points such as 4,8,16,32, got "
-                          f"{points!r}") from None
-    bad = [n for n in out if not 3 <= n <= est.MAX_POINTS]
-    if bad:
-        raise EqpropError(f"points: {bad[0]} is outside 3..{est.MAX_POINTS} (N = 1 and 2, the "
-                          "one-sided and centered estimators, always run)")
-    return tuple(out)
-
-
-def _asymmetry_input(model, name, alpha_max):
-    """Refuse (one line) an asymmetry study the model cannot have, before any work."""
-    if model.has_energy:
-        raise EqpropError("asymmetry: the model is an energy, always a gradient field; write "
-                          "its dynamics as a vector_field with the strength as a data value")
-    if name not in [s.name for s in model.data]:
-        known = ", ".join(s.name for s in model.data) or "none"
-        raise EqpropError(f"asymmetry: '{name}' is not a data value of the model (its data: "
-                          f"{known}); name the data value that sets the asymmetry (0: a "
-                          "gradient field)")
-    try:
-        value = mpmath.mpf(str(alpha_max))
-    except (TypeError, ValueError):
-        value = mpmath.nan
-    if not (mpmath.isfinite(value) and mpmath.mpf("1e-12") <= value <= 1):
-        raise EqpropError(f"alpha_max: expected a number in [1e-12, 1] (three decades below it "
-                          f"must stay above the rounding), got {alpha_max!r}")

@@ -3,7 +3,7 @@
     eqprop verify [MODEL] [--dps N] [--times T1,T2,...] [--json FILE] [--quiet]
     eqprop derive [MODEL] [--full] [--latex]
     eqprop scale [MODEL] [--shape n=10000] [--layers 10,512,512,784] [--batch 128] [--data ...]
-    eqprop estimators [MODEL] [--points 4,8,16,32] [--json FILE]
+    eqprop estimators [MODEL] [--points 4,8,16,32] [--json FILE] [--figures DIR]
     eqprop figures [--out DIR] [--format png,pdf,svg] [--model MODEL] [--from report.json]
     eqprop models
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+from ..errors import EqpropError
 
 from .options import MODEL_HELP, ascii_float, ascii_int, int_list, number_list, with_shape
 from .output import check_output, not_an_input, sanitize, write_json
@@ -15,6 +18,7 @@ examples:
   eqprop estimators                          # the paper's network, N = 4, 8, 16, 32
   eqprop estimators two-neurons --points 4,30 --json estimators.json
   eqprop estimators examples/asymmetry.toml --asymmetry alpha   # where EP breaks
+  eqprop estimators two-neurons --points 4,8 --figures figs --format png
 
 For each estimator, its error against dJ/dtheta (the implicit gradient, one
 linear solve) at each value of its parameter: the largest absolute error,
@@ -27,6 +31,10 @@ EP, Theorem 3) against the slowest eigenvalue of H that the cost excites.
 With --asymmetry, EP's gradient against the true one (RBP with the transposed
 Jacobian) as the field turns asymmetric: the order of their difference in
 alpha and its first-order formula M H^-1 (A - A^T) H^-1 C_s.
+With --figures DIR, the run's figures are drawn into DIR (errors against the
+nudge, truncation against t, error against N at r = R/2, the break across the
+radius, the complex-beta plane, and with --asymmetry the angle against alpha),
+each file's path printed.
 
 exit status: 0 every row holds, 1 a row fails or is incomplete, or an
 assumption is violated, 2 bad input, 3 internal error.
@@ -68,6 +76,10 @@ def add_parser(subparsers, parents):
                    help="an array model's sizes (default: its [dims])")
     e.add_argument("--json", metavar="FILE", default=None,
                    help="also write the report as JSON ('-' for standard output)")
+    e.add_argument("--figures", metavar="DIR", default=None,
+                   help="also draw the report's figures into the folder DIR (made if need be)")
+    e.add_argument("--format", default=None, metavar="FMT,...",
+                   help="with --figures: comma-separated, from png, pdf and svg (default png,pdf)")
     e.add_argument("--quiet", action="store_true", help="print only the verdict line")
     return e
 
@@ -80,6 +92,7 @@ def run(args):
     from ..symbolic.builtins import load_model
     check_output(args.json, "--json")
     not_an_input(args.json, [("model file", args.model)], "--json")
+    formats = _figure_formats(args)
     points = int_list(args.points, "--points", "4,8,16,32")
     limit = run_limit(args.time_limit)
     try:  # the run's budget stops the estimators; this alarm what it cannot reach (deriving)
@@ -99,4 +112,33 @@ def run(args):
     if args.json != "-":
         print(sanitize(f"verdict: {report.verdict.value}" if args.quiet else report.table(),
                        newlines=True))
+    if formats:
+        _draw(report, args.figures, formats, to=sys.stderr if args.json == "-" else sys.stdout)
     return report.exit_code
+
+
+def _figure_formats(args):
+    """The formats of --figures, checked with its folder before the run (none without it)."""
+    from ..figures import check_formats
+    if args.figures is None:
+        if args.format is not None:
+            raise EqpropError("--format: goes with --figures DIR, the folder the figures are "
+                              "drawn into; add --figures DIR or leave out --format")
+        return None
+    check_output(args.figures, "--figures", folder=True)
+    text = "png,pdf" if args.format is None else args.format
+    try:
+        return check_formats([f.strip() for f in text.split(",") if f.strip()])
+    except EqpropError as exc:
+        raise EqpropError(f"--{exc}") from None
+
+
+def _draw(report, folder, formats, to):
+    """The report's figures into ``folder``: each file's path to ``to``, each figure left out
+    (and why) to standard error."""
+    from ..figures.estimators import save
+
+    def note(msg):
+        print(f"eqprop: note: {sanitize(msg)}", file=sys.stderr, flush=True)
+    for path in save(report, folder, formats, note=note):
+        print(sanitize(path), file=to)

@@ -1,9 +1,9 @@
-"""Write the six notebooks of the course unit (run after editing; the .ipynb files are committed).
+"""Write the seven notebooks of the course unit (run after editing; the .ipynb files are committed).
 
     python examples/notebooks/make_notebooks.py          # (re)write the notebooks
     python examples/notebooks/make_notebooks.py --check  # exit 1 if a committed one is out of date
 
-The content lives in ``course/unit1.py`` ... ``course/unit6.py`` (one module
+The content lives in ``course/unit1.py`` ... ``course/unit7.py`` (one module
 per notebook, cells built with ``course/cells.py``); this script only
 assembles it. Cell ids are derived from the position, so the same content
 always gives the same file. The notebooks are written without outputs: run

@@ -10,7 +10,7 @@ CELLS = [
     # 1. The free phase: an energy and its minima
 
     *Course unit on B. Scellier & Y. Bengio, "Equivalence of Equilibrium Propagation and
-    Recurrent Backpropagation", Neural Computation 31(2), 2019. Notebook 1 of 6; it runs
+    Recurrent Backpropagation", Neural Computation 31(2), 2019. Notebook 1 of 7; it runs
     offline in a few seconds and uses only the public API of `eqprop`.*
 
     **You will learn:** what a network *is* in this theory (an energy and a cost), what its

@@ -9,7 +9,7 @@ CELLS = [
     md(r"""
     # 2. Recurrent backpropagation: the projected cost and an adjoint ODE
 
-    *Notebook 2 of 6 of the course unit on Scellier & Bengio (2019). Runs offline in a few
+    *Notebook 2 of 7 of the course unit on Scellier & Bengio (2019). Runs offline in a few
     seconds; public API of `eqprop` only.*
 
     **You will learn:** why the gradient of the cost at rest is

@@ -9,7 +9,7 @@ CELLS = [
     md(r"""
     # 3. Equilibrium propagation: finite, symmetric and complex $\beta$
 
-    *Notebook 3 of 6 of the course unit on Scellier & Bengio (2019). Runs offline in a few
+    *Notebook 3 of 7 of the course unit on Scellier & Bengio (2019). Runs offline in a few
     seconds; public API of `eqprop` only.*
 
     **You will learn:** how equilibrium propagation (EP) reads the gradient off two

@@ -9,7 +9,7 @@ CELLS = [
     md(r"""
     # 4. Theorem 3 in time: truncated RBP is early-stopped EP
 
-    *Notebook 4 of 6 of the course unit on Scellier & Bengio (2019). Runs offline in a few
+    *Notebook 4 of 7 of the course unit on Scellier & Bengio (2019). Runs offline in a few
     seconds; public API of `eqprop` only.*
 
     **You will learn:** the central result of the paper: while the nudged phase of EP is

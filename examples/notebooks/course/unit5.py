@@ -9,7 +9,7 @@ CELLS = [
     md(r"""
     # 5. Your own energy, and where the equivalence breaks
 
-    *Notebook 5 of 6 of the course unit on Scellier & Bengio (2019). Runs offline in a few
+    *Notebook 5 of 7 of the course unit on Scellier & Bengio (2019). Runs offline in a few
     seconds; public API of `eqprop` only.*
 
     **You will learn:** to check all three theorems for an energy you write down yourself,

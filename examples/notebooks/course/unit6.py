@@ -9,7 +9,7 @@ CELLS = [
     md(r"""
     # 6. Discrete time at realistic size
 
-    *Notebook 6 of 6 of the course unit on Scellier & Bengio (2019). Runs offline in a few
+    *Notebook 6 of 7 of the course unit on Scellier & Bengio (2019). Runs offline in a few
     seconds; public API of `eqprop` only.*
 
     **You will learn:** the form Theorem 3 takes when time is discrete (Euler steps, as EP
@@ -188,7 +188,7 @@ CELLS = [
     converges to something else, as in notebook 5, now at the size of a real network.
     """),
     md(r"""
-    ## End of the unit
+    ## Looking back
 
     Six notebooks, one thread: the free phase settles at a minimum (1); RBP's side network
     carries the gradient in time (2); EP reads the same gradient from a nudged equilibrium,
@@ -196,6 +196,7 @@ CELLS = [
     error signals (4); that equivalence needs symmetric couplings and nothing else (5); and
     it survives discretization and scale, to the last bit of float64 (6). To go further:
     `eqprop verify --help`, `eqprop scale --help`, and `docs/MATH.md` for every identity
-    with the conventions the toolkit computes it in.
+    with the conventions the toolkit computes it in. Notebook 7 closes the unit with the
+    practical question: which estimator of the gradient to train with.
     """),
 ]
