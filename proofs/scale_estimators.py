@@ -36,7 +36,7 @@ from eqprop.errors import EqpropError
 from . import scale as stages
 from . import scale_nudges as nudged
 from .estimator_report import Series
-from .estimators import _points
+from .estimator_inputs import checked_points as _points
 from .report import Check
 from .scale_arguments import MAX_FLOPS, MAX_MEMORY
 from .scale_estimator_report import ScaleEstimatorReport
