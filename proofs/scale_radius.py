@@ -17,8 +17,9 @@ projection sees every singularity of s^beta), the method of
 2. the circle is kept where the samples keep the mean-value property ``b_0 =
    p(0)`` to :data:`TOLERANCE` of their size and every Newton converged (a
    circle beyond the radius breaks one or the other), each example's circle
-   halved from ``start`` until it holds, then doubled and grown by 2^(1/4)
-   while it holds;
+   halved from ``start`` until it holds, then grown towards :data:`AIM` times
+   the radius its own coefficients predict (at most 4x per step; a circle
+   that fails is approached halfway, geometrically, the next time);
 3. R_i = rho_i / |z| with z the largest root of the lowest-order linear
    recurrence fitting the tail of b (:func:`recurrence`): a singularity at
    beta* makes ``b_m ~ (rho / beta*)^m``. The singularity itself is ``rho / z``.
@@ -44,8 +45,11 @@ TOLERANCE = 1e-6
 ORDER, SPAN = 4, 10
 #: A fit is accepted at this residual, relative to the tail's size (float64 samples).
 FIT = 1e-4
-#: Halvings and doublings of the circles at most.
-HALVINGS, DOUBLINGS = 12, 12
+#: Halvings of the first circle at most; circles tried on the way up at most.
+HALVINGS, STEPS_UP = 12, 8
+#: The circle aimed at, as a fraction of the example's estimated radius (the aliased a_32
+#: rho^32 is then about 5e-9, well inside TOLERANCE, and the tail b_16 about 1e-4).
+AIM = 0.55
 
 
 @dataclass(frozen=True)
@@ -115,16 +119,20 @@ def radius(nudges, start=0.1, *, seed=0):
         if not active.any():
             break
         rho = np.where(active, rho / 2, rho)
-    for factor, times in ((2.0, DOUBLINGS), (2.0 ** 0.25, 3)):  # up, while it holds
-        growing = np.isfinite(kept)
-        for _ in range(times):
-            if not growing.any():
-                break
-            trial = np.where(growing, kept * factor, kept)
-            b, holds = _coefficients(nudges, trial, v, growing)
-            tried += sorted(set(trial[growing].tolist()))
-            coeffs[holds], kept[holds] = b[holds], trial[holds]
-            growing &= holds
+    growing, ceiling = np.isfinite(kept), np.full(B, np.inf)
+    for _ in range(STEPS_UP):  # up: towards AIM times each example's own estimate
+        est = np.array([_predicted(coeffs[i], kept[i])[0] if growing[i] else np.inf
+                        for i in range(B)])
+        aim = np.where(np.isfinite(est), AIM * est, 2 * kept)
+        trial = np.minimum(np.clip(aim, 1.1 * kept, 4 * kept), np.sqrt(kept * ceiling))
+        growing &= (aim > 1.1 * kept) & (trial > 1.05 * kept)
+        if not growing.any():
+            break
+        trial = np.where(growing, trial, kept)
+        b, holds = _coefficients(nudges, trial, v, growing)
+        tried += sorted(set(trial[growing].tolist()))
+        coeffs[holds], kept[holds] = b[holds], trial[holds]
+        ceiling = np.where(growing & ~holds, trial, ceiling)  # too far: halfway next time
     per, where = np.full(B, np.inf), np.full(B, np.nan, dtype=complex)
     for i in range(B):
         if not np.isfinite(kept[i]):
