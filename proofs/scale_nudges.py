@@ -116,7 +116,7 @@ class Nudges:
         self.solved += 1
         return nudged_fixed_point(self.net, start, beta)
 
-    def half_circle(self, r, N, *, strict=True):
+    def half_circle(self, r, N, *, strict=True, halvings=None):
         """The nudged fixed points at ``r w^k``, k = 0..floor(N/2): continued from s0 out to
         ``r`` and then along the upper half circle (:meth:`walk`); ``r`` a number or a column
         per example. ``strict``: raise :class:`NoNudgedFixedPoint` where an example's residual
@@ -126,7 +126,7 @@ class Nudges:
         here, slope = (np.zeros_like(r), self.s0), self.v1
         for k in range(N // 2 + 1):
             beta = _on_circle(r, N, k)
-            s, res, slope = self.walk(here, beta, slope)
+            s, res, slope = self.walk(here, beta, slope, halvings, give_up=strict)
             worst = np.maximum(worst, np.where(np.isfinite(res), res, np.inf))
             if strict and not np.all(worst <= CONVERGED):
                 raise NoNudgedFixedPoint(
@@ -137,34 +137,41 @@ class Nudges:
             states.append(here)
         return states if strict else (states, worst)
 
-    def walk(self, here, beta, slope):
+    def walk(self, here, beta, slope, halvings=None, give_up=False):
         """Continue ``here = (beta0, s^beta0)`` along the chord to ``beta``:
         ``(s^beta, residual, secant slope)``.
 
         Predictor ``s + dbeta slope``, Newton the corrector; a step is taken only if
         Newton converged close to the prediction (the correction at most :data:`CLOSE`
-        of the step), else halved (at most :data:`HALVINGS` times). Near a fold the two
+        of the step), else halved (at most ``halvings`` times, default :data:`HALVINGS`). Near a fold the two
         sheets of s^beta are close, and a long step lets Newton land on the other one:
-        continuity, not convergence alone, keeps the principal branch."""
+        continuity, not convergence alone, keeps the principal branch. ``give_up``: return
+        as soon as an example is lost (its residual infinite)."""
+        least = 2.0 ** -(HALVINGS if halvings is None else halvings)
         (b, s), done, part = here, 0.0, 1.0
         start = b
-        res = np.zeros(s.shape[0])
+        res, lost = np.zeros(s.shape[0]), np.zeros(s.shape[0], dtype=bool)
         while done < 1.0:
             h = min(part, 1.0 - done)
             bt = start + (beta - start) * (done + h)
             pred = s + (bt - b) * slope
             s_new, res_new = self.state(bt, pred)
-            step = _maxabs(s_new - s)
-            close = _maxabs(s_new - pred) <= CLOSE * step + 1e-10
-            if np.all((res_new <= CONVERGED) & close) or part < 2.0 ** -HALVINGS:
+            converged = res_new <= CONVERGED
+            close = _maxabs(s_new - pred) <= CLOSE * _maxabs(s_new - s) + 1e-10
+            # the smallest step is taken, close or not (beyond the radius no path stays on
+            # one sheet); an example Newton lost there stays lost (its residual says so), and
+            # the others walk on
+            if np.all((converged & close) | lost) or part <= least:
+                lost |= ~converged
                 db = np.asarray(bt - b)
                 moved = np.broadcast_to(db != 0, db.shape)
                 slope = np.where(moved, (s_new - s) / np.where(moved, db, 1), slope)
                 s, b, res, done, part = s_new, bt, res_new, done + h, min(1.0, 2 * h)
-                if part < 2.0 ** -HALVINGS:
+                if give_up and lost.any():
                     break
             else:
                 part = h / 2
+        res = np.where(lost, np.maximum(res, np.inf), res)
         return s, res, slope
 
 
@@ -188,14 +195,16 @@ def _dense(a):
     return a.dense() if hasattr(a, "dense") else a
 
 
-def holomorphic(nudges, r, N, *, orientation=-1):
+def holomorphic(nudges, r, N, *, orientation=-1, halvings=None):
     """``D_N(r)`` (module docstring), real, one array per parameter. ``orientation`` +1
-    weights the points by ``w^+k``: a wrong combination, for the negative control."""
+    weights the points by ``w^+k``: a wrong combination, for the negative control.
+    ``halvings``: of a continuation step, at most (beyond the radius, where no path keeps
+    one branch, a few do)."""
     if N == 1:
-        (beta, s), = nudges.half_circle(r, 1)
+        (beta, s), = nudges.half_circle(r, 1, halvings=halvings)
         return [np.real(a - b) / r for a, b in zip(nudges.readout(s, beta), nudges.g0)]
     total = [np.zeros_like(b, dtype=float) for b in nudges.g0]
-    for k, (beta, s) in enumerate(nudges.half_circle(r, N)):
+    for k, (beta, s) in enumerate(nudges.half_circle(r, N, halvings=halvings)):
         d = [a - b for a, b in zip(nudges.readout(s, beta), nudges.g0)]
         w = np.exp(2j * np.pi * orientation * k / N)
         # k and N - k are conjugate terms: 2 Re(w^-k d_k); k = 0 and N/2 are real, once

@@ -146,14 +146,14 @@ def test_rows_hold_unmutated(small, exact):
 
 
 def test_wrong_orientation_fails_its_order_row(small, exact):
-    rows = _rows(small, exact, holomorphic=lambda nd, r, N: sn.holomorphic(
-        nd, r, N, orientation=1 if N > 2 else -1))
+    rows = _rows(small, exact, holomorphic=lambda nd, r, N, **k: sn.holomorphic(
+        nd, r, N, orientation=1 if N > 2 else -1, **k))
     assert not rows["EST.N8"].passed
 
 
 def test_missing_point_fails_its_order_row(small, exact):
-    def missing(nd, r, N):
-        full = sn.holomorphic(nd, r, N)
+    def missing(nd, r, N, **k):
+        full = sn.holomorphic(nd, r, N, **k)
         if N < 8:
             return full
         beta, s = nd.half_circle(r, N)[1]  # take the k = 1 and N - 1 terms back out
@@ -164,17 +164,17 @@ def test_missing_point_fails_its_order_row(small, exact):
 
 
 def test_wrong_sign_in_centered_fails(small, exact):
-    def wrong(nd, r, N):
+    def wrong(nd, r, N, **k):
         if N != 2:
-            return sn.holomorphic(nd, r, N)
+            return sn.holomorphic(nd, r, N, **k)
         a, b = sn.holomorphic(nd, r, 1), sn.holomorphic(nd, -r, 1)
         return [(x - y) / 2 for x, y in zip(a, b)]  # (g(r) + g(-r) - 2 g(0)) / 2r: a sign lost
     assert not _rows(small, exact, holomorphic=wrong)["EST.N2"].passed
 
 
 def test_one_sided_offset_fails(small, exact):
-    rows = _rows(small, exact, holomorphic=lambda nd, r, N: [
-        x + (1e-3 if N == 1 else 0) for x in sn.holomorphic(nd, r, N)])
+    rows = _rows(small, exact, holomorphic=lambda nd, r, N, **k: [
+        x + (1e-3 if N == 1 else 0) for x in sn.holomorphic(nd, r, N, **k)])
     assert not rows["EST.N1+"].passed and not rows["EST.N1-"].passed
 
 
