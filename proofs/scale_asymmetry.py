@@ -9,8 +9,10 @@ once; each strength alpha replaces the constants (``build(..., values=)``) by
     B(alpha) = W + (alpha / alpha_max) (B(alpha_max) - W),
 
 so that alpha = 0 is the gradient field of the Hopfield energy and the field
-is affine in alpha at a fixed state. At each strength the fixed point is
-followed from the symmetric one s0 (the free phase started there), and
+is affine in alpha at a fixed state. The symmetric fixed point s0 is a minimum
+of the Hopfield energy (the free phase on the energy, then on the field at
+alpha = 0); each strength's fixed point is continued from s0 through the
+smaller strengths of its sign (the free phase started at the previous one), and
 
 - the true gradient is ``C_theta - M H^-T C_s`` (:func:`~.scale_gradients.implicit_gradient`,
   a solve with H^T: Theorem 1 holds for any field);
@@ -50,7 +52,7 @@ from .scale import _initial_state, arguments
 from .scale_agreement import _flat
 from .scale_arguments import MAX_ASYMMETRY, MAX_FLOPS, MAX_MEMORY
 from .scale_gradients import implicit_gradient
-from .scale_network import build
+from .scale_network import build, resolve
 from .scale_theorem3 import _complex_readout, _Readout
 
 __all__ = ["AsymmetryAtScale", "Gap", "check", "gradients", "first_order", "a_products",
@@ -180,9 +182,10 @@ def first_order(net0, s0, plus, minus, delta):
 class _Family:
     """The layered field's code, generated once, and its networks at any strength."""
 
-    def __init__(self, args, alpha_max):
-        self.args, self.alpha_max = args, alpha_max
+    def __init__(self, args, alpha_max, rho="sigmoid", cost="squared"):
+        self.args, self.alpha_max, self.rho, self.cost = args, alpha_max, rho, cost
         top = self._build(None)
+        self.numbers = top.numbers
         self.names = sorted(n for n in top.numbers if n.startswith("B") and n[1:].isdigit())
         if not self.names:
             raise EqpropError("layers: the layered network needs at least two free layers (three "
@@ -200,6 +203,17 @@ class _Family:
         k = alpha / self.alpha_max
         return self._build({n: self.W[n] + k * self.noise[n] for n in self.names}).net
 
+    def energy(self):
+        """The field at alpha = 0 written as the Hopfield energy (its own code), with the
+        family's parameters and data: a free phase that descends it finds a minimum, where
+        one on the field's residual |F|^2 / 2 may stall (tanh from zeros, say)."""
+        a = self.args
+        m = resolve(list(a.model.layers), layered_options=dict(rho=self.rho, cost=self.cost,
+                                                                seed=a.seed))
+        values = {n: v for n, v in self.numbers.items() if n in m.specs}
+        return build(m, batch=a.batch, data=a.data, seed=a.seed, backend=a.backend,
+                     device=a.device, values=values).net
+
 
 def _fixed_point(net, start, eps, alpha):
     """The free phase from ``start``; EqpropError where an example found no fixed point."""
@@ -209,7 +223,8 @@ def _fixed_point(net, start, eps, alpha):
         i = bad[0]
         where = (f"at strength {alpha:g} the field has no fixed point near the symmetric one"
                  if alpha else "the symmetric field's free phase found no fixed point")
-        fix = "lower alpha_max" if alpha else "use another seed or init='random'"
+        fix = ("lower alpha_max or use another seed (a fold of the fixed point may lie near)"
+               if alpha else "use another seed or init='random'")
         raise EqpropError(f"asymmetry: {where} for {len(bad)} of {len(free.status)} examples "
                           f"(example {i}: {free.status[i]}, residual {free.residual[i]:.1e}); {fix}")
     return free.s, float(np.max(free.residual))
@@ -237,7 +252,7 @@ def check(layers, *, alpha_max, rho="sigmoid", cost="squared", batch=16, seed=0,
                      init=init, plain_layers=(), biases=False, dims=None, backend=backend,
                      device=device, progress=progress, max_memory=MAX_MEMORY,
                      max_flops=MAX_FLOPS)
-    family = _Family(args, alpha_max)
+    family = _Family(args, alpha_max, rho, cost)
     with np.errstate(all="ignore"):
         return _run(family, args, estimate, formula)
 
@@ -249,22 +264,28 @@ def _run(family, args, estimate, formula):
     t = time.perf_counter()
     args.say("alpha = 0: free phase of the symmetric field, EP and the true gradient")
     net0 = family.net(0.0)
-    s0, residual = _fixed_point(net0, _initial_state(args.init, args.batch, net0.n_free,
-                                                     args.seed), args.eps, 0.0)
+    start = _initial_state(args.init, args.batch, net0.n_free, args.seed)
+    start, _ = _fixed_point(family.energy(), start, args.eps, 0.0)  # a minimum of the energy
+    s0, residual = _fixed_point(net0, start, args.eps, 0.0)  # the same point, on the field
     ep0, true0 = estimate(net0, s0)
     at_zero = measure(0.0, ep0, true0, residual)
     seconds["symmetric"] = time.perf_counter() - t
     t = time.perf_counter()
     alphas = [family.alpha_max / d for d in ALPHAS]
     deltas, gaps = {}, []
-    for a in alphas + [-a for a in alphas[-2:]]:
-        args.say(f"alpha = {a:.3g}: fixed point from s0, EP (complex step) and the true gradient")
+    # continuation along the branch of s0: each strength from the fixed point of the next
+    # smaller one of its sign
+    near = {1: s0, -1: s0}
+    for a in sorted(alphas + [-a for a in alphas[-2:]], key=abs):
+        args.say(f"alpha = {a:.3g}: fixed point (continued from s0), EP (complex step) and the "
+                 "true gradient")
         net = family.net(a)
-        s, residual = _fixed_point(net, s0, args.eps, a)
+        s, residual = _fixed_point(net, near[np.sign(a)], args.eps, a)
+        near[np.sign(a)] = s
         ep, true = estimate(net, s)
         deltas[a] = ep - true
         if a > 0:
-            gaps.append(measure(a, ep, true, residual))
+            gaps.insert(0, measure(a, ep, true, residual))
     seconds["strengths"] = time.perf_counter() - t
     t = time.perf_counter()
     args.say("Delta'(0) by the first-order formula at alpha = 0")

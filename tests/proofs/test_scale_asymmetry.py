@@ -161,7 +161,7 @@ def _family(sizes, am, seed, batch=1):
                      beta=0.01, seed=seed, cost="squared", continuous=False, asymmetry=am,
                      init="zeros", plain_layers=(), biases=False, dims=None, backend="numpy",
                      device=None, progress=None, max_memory=2**30, max_flops=1e12)
-    return sa._Family(args, am)
+    return sa._Family(args, am)  # sigmoid, squared: as the dense field
 
 
 # -- the rows and the numbers ---------------------------------------------------------------------
@@ -251,6 +251,26 @@ def test_bad_arguments_are_one_line(kw, message):
     assert "\n" not in str(e.value)
 
 
-def test_a_strength_without_a_fixed_point_is_refused():
-    with pytest.raises(EqpropError, match="no fixed point"):
-        sa.check(SMALL, alpha_max=1e5, batch=2, seed=SEED)
+def test_a_strength_without_a_fixed_point_is_refused(monkeypatch):
+    """A free phase that stalls at a strength (as the vector field's Gauss-Newton does for
+    tanh near a fold) is refused with one line naming the strength, never compared."""
+    real, calls = sa.free_phase, []
+
+    def stalls_after_alpha_zero(net, s, **kw):
+        out = real(net, s, **kw)
+        calls.append(1)
+        if len(calls) > 2:  # the energy's and the field's free phase at alpha = 0 succeed
+            out.status[0] = "stalled"
+        return out
+    monkeypatch.setattr(sa, "free_phase", stalls_after_alpha_zero)
+    with pytest.raises(EqpropError, match=r"at strength 0.005 the field has no fixed point") as e:
+        sa.check(SMALL, alpha_max=0.5, batch=2, seed=SEED)
+    assert "\n" not in str(e.value)
+
+
+def test_far_beyond_first_order_both_rows_fail():
+    """alpha_max = 1e5 (backward weights 1e5 times the noise): a sigmoid field still has fixed
+    points, but the gap no longer grows like alpha, nor matches (10.1)."""
+    print(f"seed {SEED}")
+    _, rows = sa.check(SMALL, alpha_max=1e5, batch=2, seed=SEED)
+    assert not any(r.passed for r in rows) and all(r.testable for r in rows)
