@@ -274,3 +274,15 @@ def test_far_beyond_first_order_both_rows_fail():
     print(f"seed {SEED}")
     _, rows = sa.check(SMALL, alpha_max=1e5, batch=2, seed=SEED)
     assert not any(r.passed for r in rows) and all(r.testable for r in rows)
+
+
+def test_the_torch_backend_gives_the_same_numbers(small):
+    """The same study through the torch namespace (CPU) agrees with numpy's to 1e-12."""
+    pytest.importorskip("torch")
+    print(f"seed {SEED}")
+    found, rows = sa.check(SMALL, alpha_max=0.5, batch=3, seed=SEED, backend="torch",
+                           device="cpu")
+    for g, h in zip(small[0].gaps, found.gaps):
+        assert _close(g.relative, h.relative, 1e-12) and _close(g.angle, h.angle, 1e-12)
+    assert _close(small[0].formula_norm, found.formula_norm, 1e-12)
+    assert all(r.passed and r.testable for r in rows)
