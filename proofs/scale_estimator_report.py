@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from .outcomes import Finding, Outcome, worst
 from .scale_hypotheses import hypothesis_findings, hypothesis_lines
 
-__all__ = ["ScaleEstimatorReport"]
+__all__ = ["ScaleEstimatorReport", "AsymmetryReport"]
 
 
 def _advice(failed, hyp):
@@ -107,3 +107,49 @@ class ScaleEstimatorReport:
             lines.append(f"  {c.id:<10} {mark:<4} {c.limit}")
         lines += ["", f"verdict: {self.verdict}"] + [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class AsymmetryReport:
+    """What ``eqprop scale --estimators --asymmetry ALPHA`` reports: EP's gradient against
+    the true one at each strength (:class:`~.scale_asymmetry.AsymmetryAtScale`), the rows
+    ASYM.order and ASYM.first, and a verdict from them."""
+
+    study: object
+    checks: list
+    seconds: float = 0.0
+
+    @property
+    def findings(self):
+        return [Finding(Outcome.FAILED, c.id) for c in self.checks if c.testable and not c.passed] \
+            + [Finding(Outcome.MISSING, f"{c.id}: {c.limit}") for c in self.checks
+               if not c.testable]
+
+    verdict = ScaleEstimatorReport.verdict
+    passed = ScaleEstimatorReport.passed
+    exit_code = ScaleEstimatorReport.exit_code
+
+    def to_dict(self):
+        return {"asymmetry": self.study.to_dict(), "checks": [c.to_dict() for c in self.checks],
+                "verdict": self.verdict, "passed": self.passed, "seconds": round(self.seconds, 3)}
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), indent=1, sort_keys=True, allow_nan=True)
+
+    def table(self):
+        a = self.study
+        lines = [f"eqprop scale --estimators --asymmetry {a.alpha_max:g}: layered "
+                 f"{'-'.join(str(n) for n in a.layers)}, batch {a.batch}, float64; "
+                 f"{self.seconds:.1f} s",
+                 "EP's gradient against the true one (RBP with the transposed Jacobian), the "
+                 "backward weights W^T + alpha A:",
+                 f"  {'alpha':>10} {'relative':>10} {'angle':>10} {'RMSE':>10} {'max |gap|':>10}"]
+        for g in a.gaps:
+            lines.append(f"  {g.alpha:>10.3g} {g.relative:>10.3g} {g.angle:>9.3g}d {g.rmse:>10.3g}"
+                         f" {g.absolute:>10.3g}")
+        lines += ["", "  (the angle in degrees; RMSE per parameter entry)", ""]
+        for c in self.checks:
+            mark = "n/a" if not c.testable else "ok" if c.passed else "FAIL"
+            agree = f" ({c.digits:.1f} digits)" if c.kind == "identity" else ""
+            lines.append(f"  {c.id:<10} {mark:<4} {c.limit}{agree}")
+        return "\n".join(lines + ["", f"verdict: {self.verdict}"])

@@ -30,6 +30,7 @@ examples:
   eqprop scale --layers 10,512,512,784 --batch 128
   eqprop scale --layers 10,64,64 --data digits --continuous
   eqprop scale --layers 10,64,64 --batch 16 --estimators --points 8,32
+  eqprop scale --layers 10,64,64 --estimators --asymmetry 0.1   # where EP leaves RBP
 
 verdicts: agreement (exit 0) when every hypothesis holds for every
 example and every row is within its tolerance; NOT passed (exit 1)
@@ -80,7 +81,8 @@ def add_parser(subparsers, parents):
                     help="also check continuous time with SciPy's DOP853")
     sc.add_argument("--asymmetry", type=ascii_float, default=None,
                     help="the layered network's negative control: noise added to the backward "
-                         "weights, a non-gradient vector field (default 0)")
+                         "weights, a non-gradient vector field (default 0); with --estimators, "
+                         "the largest strength of a study of EP against the true gradient")
     sc.add_argument("--seed", type=ascii_int, default=None,
                     help="seed of the initializers and data (default: the model's seed, else 0)")
     sc.add_argument("--init", default=None, choices=["zeros", "random"],
@@ -155,10 +157,37 @@ def _estimators(args, model, dims, options):
                           "nudges; Euler steps are --eps)")
     points = DEFAULT_POINTS if args.points is None else int_list(args.points, "--points",
                                                                  "4,8,16,32")
+    if "asymmetry" in options:
+        return _asymmetry(args, model, options, points)
     return _report(args, lambda bar: scale_estimators(
         model, points=points, radius=args.radius, batch=args.batch, data=args.data,
         eps=args.eps, seed=args.seed, init=args.init, dims=dims, backend=args.backend,
         device=args.device, progress=bar, **options))
+
+
+def _asymmetry(args, layers, options, points):
+    """``--estimators --asymmetry ALPHA``: EP's gradient against the true one as the layered
+    network's backward weights turn asymmetric, strengths from ALPHA down two decades."""
+    import time
+
+    from ..proofs import scale_asymmetry
+    from ..proofs.scale_estimator_report import AsymmetryReport
+    if args.points is not None or args.radius is not None:
+        raise EqpropError(f"{'--points' if args.points is not None else '--radius'}: not with "
+                          "--asymmetry (the study compares EP's limit with the true gradient)")
+    if args.model is not None:
+        raise EqpropError("--asymmetry: applies to the layered network (--layers) only")
+    chosen = {k: v for k, v in (("batch", args.batch), ("seed", args.seed), ("eps", args.eps),
+                                ("init", args.init)) if v is not None}
+
+    def run_with(bar):
+        t = time.perf_counter()
+        study, rows = scale_asymmetry.check(
+            layers, alpha_max=options["asymmetry"], rho=options.get("rho", "sigmoid"),
+            cost=options.get("cost", "squared"), data=args.data, backend=args.backend,
+            device=args.device, progress=bar, **chosen)
+        return AsymmetryReport(study, rows, time.perf_counter() - t)
+    return _report(args, run_with)
 
 
 def _model(args, layered):

@@ -37,3 +37,22 @@ def test_estimators_without_radius(capsys):
     text = capsys.readouterr().out
     assert code == 0, text
     assert "EST.break" not in text and "radius of beta" not in text
+
+
+def test_asymmetry_study_at_scale(capsys, tmp_path):
+    out = tmp_path / "asym.json"
+    code = main(["scale", "--layers", "10,64,64", "--batch", "4", "--estimators",
+                 "--asymmetry", "0.1", "--json", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "ASYM.order ok" in text and "ASYM.first ok" in text and "angle" in text
+    d = json.loads(out.read_text())
+    assert d["passed"] and len(d["asymmetry"]["gaps"]) >= 5
+
+
+@pytest.mark.parametrize("argv", [
+    ["--asymmetry", "0.1", "--points", "4"], ["--asymmetry", "0.1", "--radius", "1"],
+    ["--asymmetry", "-1"], ["--asymmetry", "0"]])
+def test_asymmetry_bad_input_exits_2(capsys, argv):
+    assert main(["scale", "--layers", "10,6,6", "--estimators", *argv]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("eqprop: error:")
