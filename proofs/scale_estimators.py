@@ -60,7 +60,7 @@ MIN_DECADES = 0.05
 ROUNDING = 1e-12
 #: The break row's points and where it samples r / R.
 BREAK_POINTS = 32
-BREAK_FIT, BREAK_INSIDE, BREAK_OUTSIDE = (0.5, 0.6, 0.7, 0.8), 0.9, (1.1, 1.2)
+BREAK_FIT, BREAK_INSIDE, BREAK_OUTSIDE = (0.6, 0.7, 0.75, 0.8), 0.9, (1.1, 1.2)
 #: Halvings of a continuation step at the break row's points beyond the radius.
 OUTSIDE_HALVINGS = 4
 #: Truncated RBP runs at most this many steps.
@@ -152,8 +152,9 @@ def _reach(sides, N, R):
 
 def _break(sides, R, N):
     """EST.break: the N-point estimator follows its law C (r/R)^N up to the radius R and
-    departs from it beyond. C is fitted on r/R = 0.5..0.8, each point within a factor 3 of
-    the fit (a radius too large puts points of the fit beyond the true one); at 0.9 R the
+    departs from it beyond. C is fitted on r/R = 0.6..0.8 (where (r/R)^32 stays above
+    float64's floor), each point within a factor 3 of the fit (a radius too large puts
+    points of the fit beyond the true one); at 0.9 R the
     error must be within a factor 3 of the law. Beyond: at 1.1 R the continuation from
     beta = 0 along the circle (steps down to 1/16) loses the nudged fixed point of some
     example, or, where it does not, the growth of the error from 1.1 R to 1.2 R differs
@@ -178,7 +179,7 @@ def _break(sides, R, N):
     fit = [(f, e) for f, e in zip(BREAK_FIT, errs[:4]) if e and e > 100 * sides.floor(f * R)]
     if len(fit) < 3 or errs[4] is None:
         sides.rows.append(_untestable("EST.break", "4.4", "the estimator could not be evaluated "
-                                      "at every radius inside (0.5..0.9 R), or its error is at "
+                                      "at every radius inside (0.6..0.9 R), or its error is at "
                                       "the rounding there"))
         return
     C = math.exp(sum(math.log(e / f ** N) for f, e in fit) / len(fit))
@@ -194,7 +195,7 @@ def _break(sides, R, N):
     sides.rows.append(Check(
         id="EST.break", equation="4.4", t=None, max_abs_error=0 if holds else 1, scale=1,
         digits=16.0 if holds else 0.0, required=1.0, lhs=inside, rhs=growth, kind="slope",
-        limit=f"error / C (r/R)^{N}: within {math.exp(off):.3g}x on 0.5..0.8 R, {inside:.3g} at "
+        limit=f"error / C (r/R)^{N}: within {math.exp(off):.3g}x on 0.6..0.8 R, {inside:.3g} at "
               f"0.9 R (1 expected, within 3x); {there}; R = {R:.5g}"))
 
 

@@ -123,10 +123,11 @@ class Nudges:
         stays above CONVERGED; else also return each example's worst residual."""
         r = np.asarray(r, dtype=float)
         states, worst = [], np.zeros(self.s0.shape[0])
-        here, slope = (np.zeros_like(r), self.s0), self.v1
+        here, slope, behind = (np.zeros_like(r), self.s0), self.v1, []
         for k in range(N // 2 + 1):
             beta = _on_circle(r, N, k)
-            s, res, slope = self.walk(here, beta, slope, halvings, give_up=strict)
+            s, res, slope = self.walk(here, beta, slope, halvings, give_up=strict, behind=behind)
+            behind = (behind + [here])[-2:]
             worst = np.maximum(worst, np.where(np.isfinite(res), res, np.inf))
             if strict and not np.all(worst <= CONVERGED):
                 raise NoNudgedFixedPoint(
@@ -137,7 +138,7 @@ class Nudges:
             states.append(here)
         return states if strict else (states, worst)
 
-    def walk(self, here, beta, slope, halvings=None, give_up=False):
+    def walk(self, here, beta, slope, halvings=None, give_up=False, behind=()):
         """Continue ``here = (beta0, s^beta0)`` along the chord to ``beta``:
         ``(s^beta, residual, secant slope)``.
 
@@ -146,16 +147,22 @@ class Nudges:
         of the step), else halved (at most ``halvings`` times, default :data:`HALVINGS`). Near a fold the two
         sheets of s^beta are close, and a long step lets Newton land on the other one:
         continuity, not convergence alone, keeps the principal branch. ``give_up``: return
-        as soon as an example is lost (its residual infinite)."""
+        as soon as an example is lost (its residual infinite). ``behind``: the two points
+        before ``here``, if known: the first step's prediction is then the parabola through
+        the three (error O(dbeta^3) instead of the secant's O(dbeta^2)). A real
+        ``beta`` reached from a complex state is first tried in real arithmetic (the
+        principal branch is real on the real axis), at half the cost."""
         least = 2.0 ** -(HALVINGS if halvings is None else halvings)
         (b, s), done, part = here, 0.0, 1.0
         start = b
         res, lost = np.zeros(s.shape[0]), np.zeros(s.shape[0], dtype=bool)
         while done < 1.0:
             h = min(part, 1.0 - done)
-            bt = start + (beta - start) * (done + h)
+            bt = beta if done + h >= 1.0 else start + (beta - start) * (done + h)
             pred = s + (bt - b) * slope
-            s_new, res_new = self.state(bt, pred)
+            if len(behind) == 2 and done == 0.0 and h == 1.0:
+                pred = _parabola(behind[0], behind[1], (b, s), bt)
+            s_new, res_new = self._solve(bt, pred)
             converged = res_new <= CONVERGED
             close = _maxabs(s_new - pred) <= CLOSE * _maxabs(s_new - s) + 1e-10
             # the smallest step is taken, close or not (beyond the radius no path stays on
@@ -173,6 +180,29 @@ class Nudges:
                 part = h / 2
         res = np.where(lost, np.maximum(res, np.inf), res)
         return s, res, slope
+
+
+    def _solve(self, beta, pred):
+        """Newton at ``beta`` from ``pred``; for a real ``beta`` and a complex prediction, in
+        real arithmetic first (kept where it converges)."""
+        if np.iscomplexobj(pred) and not np.iscomplexobj(np.asarray(beta)):
+            s, res = self.state(beta, pred.real)
+            if np.all(res <= CONVERGED):
+                return s.astype(complex), res
+        return self.state(beta, pred)
+
+
+def _parabola(p0, p1, p2, beta):
+    """The quadratic through ``(b0, s0), (b1, s1), (b2, s2)`` at ``beta`` (Newton's divided
+    differences; rows where two nudges coincide fall back to the last state)."""
+    (b0, s0), (b1, s1), (b2, s2) = p0, p1, p2
+
+    def quotient(x, y):
+        y = np.asarray(y)
+        ok = np.broadcast_to(y != 0, y.shape)
+        return np.where(ok, x / np.where(ok, y, 1), 0)
+    d1, d2 = quotient(s1 - s0, b1 - b0), quotient(s2 - s1, b2 - b1)
+    return s2 + (beta - b2) * d2 + (beta - b2) * (beta - b1) * quotient(d2 - d1, b2 - b0)
 
 
 #: Halvings at most of one continuation step.
