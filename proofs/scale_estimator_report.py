@@ -91,7 +91,7 @@ class ScaleEstimatorReport:
         if self.radius is not None:
             r = self.radius.to_dict()
             if r["value"] is not None and math.isfinite(r["value"]):
-                where = complex(*r["singularity"])
+                where = complex(r["singularity"]["re"], r["singularity"]["im"])
                 lines.append(f"radius of beta -> s^beta: {r['value']:.5g} (example {r['example']}, "
                              f"singularity near beta = {where.real:.4g} +- {abs(where.imag):.4g}i;"
                              f" median over {r['finite']} examples {r['median']:.4g})")
@@ -130,8 +130,13 @@ class AsymmetryReport:
     exit_code = ScaleEstimatorReport.exit_code
 
     def to_dict(self):
+        gaps = [g.to_dict() for g in self.study.gaps]
+        series = [{"name": "EP against the true gradient, backward weights W^T + alpha A",
+                   "parameter": "alpha", "row": "ASYM.order", "fixed": {},
+                   "points": [{"value": g["alpha"], **g} for g in gaps]}]
         return {"asymmetry": self.study.to_dict(), "checks": [c.to_dict() for c in self.checks],
-                "verdict": self.verdict, "passed": self.passed, "seconds": round(self.seconds, 3)}
+                "series": series, "verdict": self.verdict, "passed": self.passed,
+                "seconds": round(self.seconds, 3)}
 
     def to_json(self):
         return json.dumps(self.to_dict(), indent=1, sort_keys=True, allow_nan=True)

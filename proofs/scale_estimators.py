@@ -19,9 +19,9 @@ high precision (:mod:`.estimators`):
 ``EST.cs``
     ``Im g(i h) / h`` against dJ/dtheta, to 1e-12.
 ``EST.trunc``
-    truncated RBP (= early-stopped EP, Theorem 3): the error's fitted decay per
-    step against the slowest contraction ``max |1 - eps lambda|`` over the Ritz
-    values of every example (to 10%).
+    truncated RBP (= early-stopped EP, Theorem 3) after K Euler steps, at time
+    t = K eps: the error's fitted decay rate in t against ``-ln(max |1 - eps
+    lambda|) / eps`` over the Ritz values of every example (to 10%).
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class _Sides:
             except nudged.NoNudgedFixedPoint:  # beyond the radius: that point is left out
                 pass
         errs = [nudged.errors(v, self.exact) for v in values]
-        self.series.append(Series(name, parameter, list(zip(kept, values, errs))))
+        self.series.append(Series(name, parameter, list(zip(kept, values, errs)), row=id))
         self.rows.append(self._order(id, kept, [e.relative for e in errs], order))
 
     def _order(self, id, xs, errs, order):
@@ -175,7 +175,8 @@ def _break(sides, R, N):
         errs.append(e.relative)
         shown.append((f * R, value, e))
     lost, beyond = _beyond(sides, R, N, shown)
-    sides.series.append(Series(f"holomorphic, N = {N}, across the radius R = {R:.4g}", "r", shown))
+    sides.series.append(Series(f"holomorphic, N = {N}, across the radius R = {R:.4g}", "r", shown,
+                               row="EST.break", fixed={"N": N, "R": R}))
     fit = [(f, e) for f, e in zip(BREAK_FIT, errs[:4]) if e and e > 100 * sides.floor(f * R)]
     if len(fit) < 3 or errs[4] is None:
         sides.rows.append(_untestable("EST.break", "4.4", "the estimator could not be evaluated "
@@ -229,21 +230,37 @@ def _truncation(sides, eps, hyp, truncated):
     steps = sorted({max(1, end * j // 8) for j in range(1, 9)})
     values = truncated(sides.nudges, eps, steps)
     errs = [nudged.errors(v, sides.exact) for v in values]
-    sides.series.append(Series("truncated RBP = early-stopped EP", "steps",
-                               list(zip(steps, values, errs))))
+    sides.series.append(Series("truncated RBP = early-stopped EP (t = steps x eps)", "t",
+                               [(k * eps, v, e) for k, v, e in zip(steps, values, errs)],
+                               row="EST.trunc", fixed={"eps": eps}))
     pts = [(k, math.log(e.relative)) for k, e in zip(steps, errs) if e.relative > 1e-12]
     if len(pts) < 2:
         sides.rows.append(_untestable("EST.trunc", "3.8, 5.5", "truncation's error is at the "
                                       "rounding: nothing to fit"))
         return
     (k0, l0), (k1, l1) = pts[-2], pts[-1]  # the slowest mode dominates at the last steps
-    fitted, rate = -(l1 - l0) / (k1 - k0), -math.log(rho)
+    fitted, rate = -(l1 - l0) / (k1 - k0) / eps, -math.log(rho) / eps  # per unit time
     dev = abs(fitted - rate) / rate
     sides.rows.append(Check(
         id="EST.trunc", equation="3.8, 5.5", t=None, max_abs_error=dev, scale=rate,
         digits=min(16.0, -math.log10(dev)) if dev else 16.0, required=1.0, lhs=fitted, rhs=rate,
-        kind="slope", limit=f"fitted decay {fitted:.4g} per step against -ln max|1 - eps "
-                            f"lambda| = {rate:.4g} (Lanczos' Ritz values, every example)"))
+        kind="slope", limit=f"fitted decay rate {fitted:.4g} in t against -ln(max|1 - eps "
+                            f"lambda|) / eps = {rate:.4g} (Lanczos' Ritz values, every example)"))
+
+
+def _against_n(sides, points, R):
+    """The error against N at r = R/2, N = 1, 2 and each of ``points`` (no row: the orders
+    are the order rows'; this is the figure's series)."""
+    r = R / 2
+    shown = []
+    for N in (1, 2, *points):
+        try:
+            value = sides.holomorphic(sides.nudges, r, N)
+        except nudged.NoNudgedFixedPoint:
+            continue
+        shown.append((N, value, nudged.errors(value, sides.exact)))
+    sides.series.append(Series(f"holomorphic at r = R/2 = {r:.4g}, N = 1..{max(points)}", "N",
+                               shown, fixed={"r": r, "R": R}))
 
 
 def check(nudges, hyp, eps, points=DEFAULT_POINTS, *, radius=True, exact=None,
@@ -276,6 +293,7 @@ def check(nudges, hyp, eps, points=DEFAULT_POINTS, *, radius=True, exact=None,
         sides.measure(f"EST.N{N}", f"holomorphic, N = {N}", "r", _radii(N, R), N, N)
     if points:
         _reach(sides, max(points), R)
+        _against_n(sides, points, R)
     if found is not None and math.isfinite(found.value):
         sides.say("estimators: N = 32 across the radius")
         _break(sides, found.value, max(BREAK_POINTS, *points))

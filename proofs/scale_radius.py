@@ -56,7 +56,8 @@ AIM = 0.55
 class RadiusAtScale:
     """Per example: ``per_example`` R_i (inf where none is within reach), ``circles`` the
     circle each was read on, ``singularities`` the nearest beta* (complex; nan where none);
-    ``tried``: every circle radius tried (any example); ``solved``: nudged fixed points."""
+    ``tried``: ``(circle, kept)`` of every circle tried (any example; kept where its samples
+    held); ``solved``: nudged fixed points."""
 
     per_example: np.ndarray
     circles: np.ndarray
@@ -79,11 +80,12 @@ class RadiusAtScale:
         r = self.per_example[np.isfinite(self.per_example)]
         beta = self.singularities[self.example] if self.example is not None else None
         return {"value": self.value, "example": self.example,
-                "singularity": None if beta is None else [float(beta.real), float(beta.imag)],
+                "singularity": None if beta is None else {"re": float(beta.real),
+                                                          "im": float(beta.imag)},
                 "median": float(np.median(r)) if r.size else None,
                 "largest": float(r.max()) if r.size else None,
                 "finite": int(r.size), "examples": int(self.per_example.size),
-                "circles_tried": sorted({float(f"{x:.6g}") for x in self.tried}),
+                "tried": [{"circle": c, "kept": k} for c, k in sorted(set(self.tried))],
                 "solved": self.solved}
 
 
@@ -113,7 +115,7 @@ def radius(nudges, start=0.1, *, seed=0):
     active = np.ones(B, dtype=bool)
     for _ in range(HALVINGS + 1):  # down: halve each example's circle until it holds
         b, holds = _coefficients(nudges, rho, v, active)
-        tried += sorted(set(rho[active].tolist()))
+        tried += _tried(rho, active, holds)
         coeffs[holds], kept[holds] = b[holds], rho[holds]
         active &= ~holds
         if not active.any():
@@ -130,7 +132,7 @@ def radius(nudges, start=0.1, *, seed=0):
             break
         trial = np.where(growing, trial, kept)
         b, holds = _coefficients(nudges, trial, v, growing)
-        tried += sorted(set(trial[growing].tolist()))
+        tried += _tried(trial, growing, holds)
         coeffs[holds], kept[holds] = b[holds], trial[holds]
         ceiling = np.where(growing & ~holds, trial, ceiling)  # too far: halfway next time
     per, where = np.full(B, np.inf), np.full(B, np.nan, dtype=complex)
@@ -140,6 +142,11 @@ def radius(nudges, start=0.1, *, seed=0):
         per[i], where[i] = _predicted(coeffs[i], kept[i])
     return RadiusAtScale(per_example=per, circles=kept, singularities=where, tried=tried,
                          solved=nudges.solved - solved0)
+
+
+def _tried(rho, active, holds):
+    """``(circle, kept)`` of the examples that were tried, one entry per distinct pair."""
+    return sorted({(float(f"{r:.6g}"), bool(h)) for r, h, a in zip(rho, holds, active) if a})
 
 
 def _predicted(b, rho):

@@ -11,7 +11,7 @@ from .options import MODEL_HELP, ascii_float, ascii_int, int_list, number_list, 
 from .output import check_output, not_an_input, sanitize, write_json
 from .timers import OutOfTime, run_limit, time_limit
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "figure_formats", "draw_figures"]
 
 EPILOG = """\
 examples:
@@ -92,7 +92,7 @@ def run(args):
     from ..symbolic.builtins import load_model
     check_output(args.json, "--json")
     not_an_input(args.json, [("model file", args.model)], "--json")
-    formats = _figure_formats(args)
+    formats = figure_formats(args)
     points = int_list(args.points, "--points", "4,8,16,32")
     limit = run_limit(args.time_limit)
     try:  # the run's budget stops the estimators; this alarm what it cannot reach (deriving)
@@ -113,11 +113,12 @@ def run(args):
         print(sanitize(f"verdict: {report.verdict.value}" if args.quiet else report.table(),
                        newlines=True))
     if formats:
-        _draw(report, args.figures, formats, to=sys.stderr if args.json == "-" else sys.stdout)
+        draw_figures(report, args.figures, formats,
+                     to=sys.stderr if args.json == "-" else sys.stdout)
     return report.exit_code
 
 
-def _figure_formats(args):
+def figure_formats(args):
     """The formats of --figures, checked with its folder before the run (none without it)."""
     from ..figures import check_formats
     if args.figures is None:
@@ -133,7 +134,7 @@ def _figure_formats(args):
         raise EqpropError(f"--{exc}") from None
 
 
-def _draw(report, folder, formats, to):
+def draw_figures(report, folder, formats, to):
     """The report's figures into ``folder``: each file's path to ``to``, each figure left out
     (and why) to standard error."""
     from ..figures.estimators import save

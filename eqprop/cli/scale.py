@@ -103,6 +103,10 @@ def add_parser(subparsers, parents):
                     help="with --estimators: take R as the radius of beta -> s^beta instead of "
                          "searching it (the search costs hundreds of nudged fixed points; "
                          "the rows' radii are then fractions of R, and the break row is left out)")
+    sc.add_argument("--figures", metavar="DIR", default=None,
+                    help="with --estimators: also draw the report's figures into the folder DIR")
+    sc.add_argument("--format", default=None, metavar="FMT,...",
+                    help="with --figures: comma-separated, from png, pdf and svg (default png,pdf)")
     sc.add_argument("--json", metavar="FILE", default=None,
                     help="also write the report as JSON ('-' for standard output)")
     return sc
@@ -120,7 +124,9 @@ def run(args):
     options = {k: v for k, v in layered.items() if v is not None}
     if args.estimators:
         return _estimators(args, model, dims, options)
-    for name, given in (("--points", args.points), ("--radius", args.radius is not None)):
+    for name, given in (("--points", args.points), ("--radius", args.radius is not None),
+                        ("--figures", args.figures is not None),
+                        ("--format", args.format is not None)):
         if given:
             raise EqpropError(f"{name}: applies with --estimators only")
     return _report(args, lambda bar: scale(
@@ -129,9 +135,9 @@ def run(args):
         backend=args.backend, device=args.device, progress=bar, **options))
 
 
-def _report(args, run_with):
-    """Run ``run_with(progress bar)``, write its report (--json) and its table; the exit
-    status 0 when it passed."""
+def _report(args, run_with, formats=None):
+    """Run ``run_with(progress bar)``, write its report (--json), its table and (``formats``)
+    its figures; the exit status 0 when it passed."""
     bar = Progress()
     try:
         report = run_with(bar)
@@ -143,6 +149,12 @@ def _report(args, run_with):
         write_json(args.json, report.to_json())
     if args.json != "-":
         print(report.table())
+    if formats:
+        import sys
+
+        from .estimators import draw_figures
+        draw_figures(report, args.figures, formats,
+                     to=sys.stderr if args.json == "-" else sys.stdout)
     return 0 if report.passed else 1
 
 
@@ -150,6 +162,8 @@ def _estimators(args, model, dims, options):
     """``--estimators``: the estimator family at scale, or with --asymmetry the study of
     where EP's gradient leaves the true one."""
     from ..proofs.scale_estimators import DEFAULT_POINTS, scale_estimators
+    from .estimators import figure_formats
+    formats = figure_formats(args)
     odd = [n for n, v in (("--steps", args.steps), ("--beta", args.beta),
                           ("--continuous", args.continuous)) if v]
     if odd:
@@ -158,14 +172,14 @@ def _estimators(args, model, dims, options):
     points = DEFAULT_POINTS if args.points is None else int_list(args.points, "--points",
                                                                  "4,8,16,32")
     if "asymmetry" in options:
-        return _asymmetry(args, model, options, points)
+        return _asymmetry(args, model, options, formats)
     return _report(args, lambda bar: scale_estimators(
         model, points=points, radius=args.radius, batch=args.batch, data=args.data,
         eps=args.eps, seed=args.seed, init=args.init, dims=dims, backend=args.backend,
-        device=args.device, progress=bar, **options))
+        device=args.device, progress=bar, **options), formats)
 
 
-def _asymmetry(args, layers, options, points):
+def _asymmetry(args, layers, options, formats):
     """``--estimators --asymmetry ALPHA``: EP's gradient against the true one as the layered
     network's backward weights turn asymmetric, strengths from ALPHA down two decades."""
     import time
@@ -187,7 +201,7 @@ def _asymmetry(args, layers, options, points):
             cost=options.get("cost", "squared"), data=args.data, backend=args.backend,
             device=args.device, progress=bar, **chosen)
         return AsymmetryReport(study, rows, time.perf_counter() - t)
-    return _report(args, run_with)
+    return _report(args, run_with, formats)
 
 
 def _model(args, layered):

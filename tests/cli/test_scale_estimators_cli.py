@@ -56,3 +56,36 @@ def test_asymmetry_study_at_scale(capsys, tmp_path):
 def test_asymmetry_bad_input_exits_2(capsys, argv):
     assert main(["scale", "--layers", "10,6,6", "--estimators", *argv]) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("eqprop: error:")
+
+
+def test_figures_at_scale_from_the_command_line(capsys, tmp_path):
+    figs = tmp_path / "figs"
+    code = main(["scale", "--layers", "3,8,5", "--rho", "tanh", "--batch", "4", "--seed", "1",
+                 "--estimators", "--points", "4,8", "--figures", str(figs), "--format", "png"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert sorted(p.name for p in figs.iterdir()) == ["errors.png", "plane.png", "points.png",
+                                                       "radius.png", "truncated.png"]
+    assert str(figs / "radius.png") in out
+
+
+def test_the_scale_report_draws_its_measured_numbers():
+    """figures.estimators reads the scale report's JSON as the high-precision one's: the break
+    figure's points are the report's."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from eqprop.figures import estimators as figs
+    from eqprop.proofs.scale_estimators import scale_estimators
+    rep = scale_estimators([3, 8, 5], batch=4, rho="tanh", seed=1, points=(8,))
+    d = json.loads(rep.to_json())
+    lines = figs.radius(d)
+    s = next(s for s in d["series"] if s["row"] == "EST.break")
+    R = float(s["fixed"]["R"])
+    x, y = lines[0].get_data()
+    assert [round(v, 9) for v in x] == [round(float(p["value"]) / R, 9) for p in s["points"]]
+    assert list(y) == [float(p["relative"]) for p in s["points"]]
+
+
+def test_figures_need_estimators(capsys):
+    assert main(["scale", "--layers", "3,4,2", "--figures", "/tmp/x"]) == 2
+    assert main(["scale", "--layers", "3,4,2", "--estimators", "--format", "png"]) == 2
