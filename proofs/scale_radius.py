@@ -36,20 +36,20 @@ from eqprop.numeric.nudged import CONVERGED
 
 __all__ = ["RadiusAtScale", "radius", "recurrence", "POINTS", "TOLERANCE"]
 
-#: Nudges per circle (coefficients a_0..a_16 are fitted).
-POINTS = 32
+#: Nudges per circle (coefficients a_0..a_32 are fitted).
+POINTS = 64
 #: The mean-value property's tolerance (the aliased a_N rho^N, about (rho/R)^N: 1e-6 keeps
-#: the circle within about 0.65 R for N = 32).
+#: the circle within about 0.8 R for N = 64).
 TOLERANCE = 1e-6
 #: The recurrence: orders 1..ORDER, fitted over the last SPAN + 1 coefficients.
-ORDER, SPAN = 4, 10
+ORDER, SPAN = 6, 20
 #: A fit is accepted at this residual, relative to the tail's size (float64 samples).
 FIT = 1e-4
 #: Halvings of the first circle at most; circles tried on the way up at most.
 HALVINGS, STEPS_UP = 12, 8
-#: The circle aimed at, as a fraction of the example's estimated radius (the aliased a_32
-#: rho^32 is then about 5e-9, well inside TOLERANCE, and the tail b_16 about 1e-4).
-AIM = 0.55
+#: The circle aimed at, as a fraction of the example's estimated radius (the aliased a_64
+#: rho^64 is then about 6e-15, well inside TOLERANCE, and the tail b_32 about 1e-7).
+AIM = 0.6
 
 
 @dataclass(frozen=True)
@@ -154,8 +154,8 @@ def _predicted(b, rho):
 
     The tail is fitted as it is (a pole: ``b_m ~ z^m``) and weighted by m^(3/2) (a fold,
     the generic singularity of a solution branch: ``s ~ sqrt(beta* - beta)``, whose
-    coefficients carry m^(-3/2), which a plain recurrence over m = 6..16 reads as a radius
-    about 15% too large); the weighting fitted by the lowest order, then more closely, wins.
+    coefficients carry m^(-3/2), which a plain recurrence over m = 12..32 reads as a radius
+    about 7% too large); the weighting fitted by the lowest order, then more closely, wins.
     """
     size = max(float(np.max(np.abs(b))), 1e-300)
     first = len(b) - SPAN - 1
@@ -167,7 +167,11 @@ def _predicted(b, rho):
     fits = [f for f in fits if f is not None]
     if not fits:
         return np.inf, np.nan
-    z = min(fits, key=lambda f: (f[1], f[2]))[0]
+    fitted = [f for f in fits if f[1] <= ORDER]
+    # no order fits (several singularities of about one modulus): the nearest reading,
+    # the conservative one, rather than the misfit's choice
+    z = min(fitted, key=lambda f: (f[1], f[2]))[0] if fitted else \
+        max((f[0] for f in fits), key=abs)
     if not 0 < abs(z) < 1:  # R inside the circle itself: spurious
         return np.inf, np.nan
     beta = rho / z
