@@ -48,8 +48,8 @@ __all__ = ["scale_estimators", "check", "DEFAULT_POINTS"]
 
 #: The holomorphic estimators' numbers of points by default.
 DEFAULT_POINTS = (4, 8, 16, 32)
-#: Radii per order row; the largest is TOP times the radius.
-RADII, TOP = 5, 0.7
+#: Radii per order row; the largest is at most TOP times the radius.
+RADII, TOP = 5, 0.85
 #: The size of (r/R)^N at an order row's largest radius, at most (where TOP allows).
 ASYMPTOTIC = 0.05
 #: The smallest relative error an order row aims for at its smallest radius.

@@ -172,12 +172,17 @@ def _predicted(b, rho):
     # the conservative one, rather than the misfit's choice
     z = min(fitted, key=lambda f: (f[1], f[2]))[0] if fitted else \
         max((f[0] for f in fits), key=abs)
-    if not 0 < abs(z) < 1:  # R inside the circle itself: spurious
+    if not 0 < abs(z) < CONSISTENT:  # R too near the circle whose mean value held: spurious
         return np.inf, np.nan
     beta = rho / z
     return abs(beta), complex(beta.real, abs(beta.imag))
 
 
+#: A circle whose mean value held puts the nearest singularity beyond it: the aliased
+#: b_64 ~ m^(-3/2) (rho/R)^64 (a fold's prefactor, 5e-4 at m = 64) is below TOLERANCE, so
+#: rho / R < 0.89. A root z = rho / beta* larger than this contradicts that evidence (a
+#: spurious root of the fit): left out.
+CONSISTENT = 0.9
 #: The tail's weights m^gamma tried: a pole, a fold.
 WEIGHTS = (0.0, 1.5)
 
