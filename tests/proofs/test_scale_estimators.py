@@ -201,15 +201,19 @@ def test_wrong_radius_fails_the_break_row(small, exact, found, factor):
     assert not row.passed or not row.testable, row.limit
 
 
-@pytest.mark.parametrize("name,dims", [("modern_hopfield", {"n": 30, "k": 20}),
-                                       ("dense_associative_memory", {"n": 30, "k": 10})])
-def test_literature_array_models_break_at_their_radius(name, dims):
+@pytest.mark.parametrize("name,dims,seed", [("modern_hopfield", {"n": 30, "k": 20}, SEED),
+                                            ("dense_associative_memory", {"n": 30, "k": 10}, SEED),
+                                            # the model's own seed: a spurious root read R =
+                                            # 0.61 here (the mean value held on 0.567); R is
+                                            # about 0.82
+                                            ("lateral_hopfield", {"n1": 50}, None)])
+def test_literature_array_models_break_at_their_radius(name, dims, seed):
     """Two literature energies (examples/) at small sizes: every row holds, EST.break
     included (the N = 32 estimator breaks where the computed radius says)."""
     from pathlib import Path
     path = Path(__file__).resolve().parents[2] / "examples" / f"{name}.toml"
-    print(f"seed {SEED}")
-    rep = scale_estimators(str(path), batch=2, points=(8,), seed=SEED, dims=dims)
+    print(f"seed {seed} (None: the model's own)")
+    rep = scale_estimators(str(path), batch=2, points=(8,), seed=seed, dims=dims)
     assert rep.passed, rep.table()
     assert {c.id: c for c in rep.checks}["EST.break"].testable
 
