@@ -42,13 +42,16 @@ def residual(net, s, beta):
     return net.dE_ds(s) + beta * net.dC_ds(s)
 
 
-def nudged_fixed_point(net, start, beta, *, tol=1e-15, maxiter=MAX_NEWTON):
+def nudged_fixed_point(net, start, beta, *, tol=1e-15, maxiter=MAX_NEWTON, cg_tol=None):
     """Newton from ``start`` on ``dE^beta/ds = 0``; returns ``(s, residual per example)``.
 
     ``beta``: a number (real or complex) or an array of shape ``(batch, 1)``.
     An example whose residual is at most ``tol``, or whose last step did not
     halve it, keeps its state; the others take the step. A trial state that is
     not finite is not taken (its example keeps its residual, reported as it is).
+    ``cg_tol``: each CG solve's relative tolerance, fixed (default: the inexact Newton's
+    forcing term; a complex step, whose imaginary part lies far below the real part's
+    rounding, needs every digit of its first step).
     """
     beta = np.asarray(beta)
     complex_run = np.iscomplexobj(beta) or np.iscomplexobj(start)
@@ -66,7 +69,7 @@ def nudged_fixed_point(net, start, beta, *, tol=1e-15, maxiter=MAX_NEWTON):
         rhs = np.where(live[:, None], r, 0)
         # inexact Newton: CG to a relative tolerance of the residual's size (at most 1e-2),
         # enough for quadratic convergence, with few products while the residual is large
-        forcing = float(np.clip(np.max(res[live]), 1e-14, 1e-2))
+        forcing = float(np.clip(np.max(res[live]), 1e-14, 1e-2)) if cg_tol is None else cg_tol
         if net.gradient_field:
             z = cg_solve(op, rhs, tol=forcing)
         else:  # not symmetric: the normal equations (bilinear, as for complex symmetric)

@@ -17,7 +17,7 @@ high precision (:mod:`.estimators`):
     the N = 32 estimator follows C (r/R)^32 to 0.9 R and no longer grows so
     between 1.1 R and 1.2 R, R the batch's radius (:mod:`.scale_radius`).
 ``EST.cs``
-    ``Im g(i h) / h`` against dJ/dtheta, to 1e-12.
+    ``Im g(i h) / h`` (h = 1e-8, Newton from s0) against dJ/dtheta, to 1e-12.
 ``EST.trunc``
     truncated RBP (= early-stopped EP, Theorem 3) after K Euler steps, at time
     t = K eps: the error's fitted decay rate in t against ``-ln(max |1 - eps
@@ -153,16 +153,16 @@ def _reach(sides, N, R):
 def _break(sides, R, N):
     """EST.break: the N-point estimator follows its law C (r/R)^N up to the radius R and
     departs from it beyond. C is fitted on the points of r/R = 0.6..0.85 above float64's
-    floor (at least three; (r/R)^32 spans 1e-7..5e-3 there), each point within a factor 3 of the fit (a radius too large puts
-    points of the fit beyond the true one); at 0.9 R the
-    error must be within a factor 3 of the law. Beyond: at 1.1 R the continuation from
+    floor (at least three; (r/R)^32 spans 1e-7..5e-3 there), each point within a factor 3
+    of the fit; at 0.9 R the error must be within a factor 3 of the law. Beyond: at 1.1 R the continuation from
     beta = 0 along the circle (steps down to 1/16) loses the nudged fixed point of some
     example, or, where it does not, the growth of the error from 1.1 R to 1.2 R differs
     from the law's (1.2/1.1)^N (about 16 for N = 32) by more than a factor 3 either way
     (beyond R the discrete Cauchy sum no longer converges to g'(0): its error levels off,
-    or jumps where the circle passes the singularity). A radius 10% too large puts 0.9 R
-    beyond the true one; one 10% too small puts 1.1 R and 1.2 R on the power law, with
-    every nudged fixed point found, and the row fails. 'n/a' where a point inside cannot
+    or jumps where the circle passes the singularity). A radius more than about 11% too
+    large puts 0.9 R beyond the true one; one more than about 17% too small puts 1.1 R and
+    1.2 R on the power law, with every nudged fixed point found; the row fails for both
+    (within that band it passes: docs/MATH.md section 10). 'n/a' where a point inside cannot
     be solved."""
     errs, shown = [], []
     for f in BREAK_FIT + (BREAK_INSIDE,):
@@ -305,7 +305,7 @@ def check(nudges, hyp, eps, points=DEFAULT_POINTS, *, radius=True, exact=None,
                             else 16.0, required=-math.log10(ROUNDING), lhs=e.relative,
                             rhs=ROUNDING, sides=("Im g(i h) / h", "implicit gradient"),
                             limit=f"relative error {e.relative:.2e} (float64: {ROUNDING:g})"))
-    sides.series.append(Series("complex step", "h", [(1e-20, cs, e)]))
+    sides.series.append(Series("complex step", "h", [(nudged.COMPLEX_STEP, cs, e)]))
     sides.say("estimators: complex step, truncated RBP")
     _truncation(sides, eps, hyp, truncated)
     return sides.series, sides.rows, found

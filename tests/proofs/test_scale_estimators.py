@@ -222,3 +222,13 @@ def test_bad_points_are_refused():
     from eqprop.errors import EqpropError
     with pytest.raises(EqpropError, match="points"):
         scale_estimators([3, 4, 2], batch=1, points=(2,))
+
+
+def test_a_wrong_nudged_solver_fails_the_complex_step(small, exact, monkeypatch):
+    """The complex step exercises the nudged solver itself (Newton from s0, not from the
+    predictor): a nudge of the wrong sign in its residual fails EST.cs (a math review found
+    it passing when Newton started at the predictor and took no step)."""
+    from eqprop.numeric import nudged as solver
+    monkeypatch.setattr(solver, "residual",
+                        lambda net, s, beta: net.dE_ds(s) - beta * net.dC_ds(s))
+    assert sn.errors(sn.complex_step(small), exact).relative > 1e-3
