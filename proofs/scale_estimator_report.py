@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from .outcomes import Finding, Outcome, worst
 from .scale_hypotheses import hypothesis_findings, hypothesis_lines
+from .scale_report import json_safe
 
 __all__ = ["ScaleEstimatorReport", "AsymmetryReport"]
 
@@ -78,7 +79,7 @@ class ScaleEstimatorReport:
                 "notes": self.notes, "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
 
     def to_json(self):
-        return json.dumps(self.to_dict(), indent=1, sort_keys=True, allow_nan=True)
+        return json.dumps(json_safe(self.to_dict()), indent=1, sort_keys=True, allow_nan=False)
 
     def table(self):
         """The report as text: the radius, per estimator its errors, the rows, the verdict."""
@@ -139,7 +140,7 @@ class AsymmetryReport:
                 "seconds": round(self.seconds, 3)}
 
     def to_json(self):
-        return json.dumps(self.to_dict(), indent=1, sort_keys=True, allow_nan=True)
+        return json.dumps(json_safe(self.to_dict()), indent=1, sort_keys=True, allow_nan=False)
 
     def table(self):
         a = self.study

@@ -58,6 +58,8 @@ AIM = 1e-10
 MIN_DECADES = 0.05
 #: EST.cs and EST.reach: relative agreement with dJ/dtheta expected of float64.
 ROUNDING = 1e-12
+#: EST.reach is 'n/a' where float64's rounding over N r is above this.
+REACH_LIMIT = 1e-6
 #: The break row's points and where it samples r / R.
 BREAK_POINTS = 32
 BREAK_FIT, BREAK_INSIDE, BREAK_OUTSIDE = (0.6, 0.65, 0.7, 0.75, 0.8, 0.85), 0.9, (1.1, 1.2)
@@ -112,10 +114,11 @@ class _Sides:
 
     def _order(self, id, xs, errs, order):
         pts = [(abs(x), e) for x, e in zip(xs, errs) if e > 100 * self.floor(x)]
-        if all(e <= 100 * self.floor(x) for x, e in zip(xs, errs)):
-            return Check(id=id, equation="4.4", t=None, max_abs_error=0, scale=order, digits=16.0,
-                         required=1.0, kind="slope", limit="the error is at float64's rounding at "
-                         "every point: the estimator is exact here")
+        if xs and all(e <= 100 * self.floor(x) for x, e in zip(xs, errs)):
+            # float64 cannot tell an exact estimator from radii too small to show its error
+            return _untestable(id, "4.4", "the error is at float64's rounding at every radius: "
+                                          "nothing to fit (radii too small, or the estimator "
+                                          "exact here)")
         if len(pts) < 3 or math.log10(max(pts)[0] / min(pts)[0]) < MIN_DECADES:
             return _untestable(id, "4.4", f"{len(pts)} of {len(xs)} radii with a nudged fixed "
                                "point and an error above float64's rounding: too few to fit an "
@@ -138,10 +141,21 @@ def _radii(N, R):
 
 
 def _reach(sides, N, R):
-    """EST.reach: the N-point estimate at r = R 10^(-14/N), against dJ/dtheta."""
+    """EST.reach: the N-point estimate at r = R 10^(-14/N), against dJ/dtheta; 'n/a' where
+    float64's rounding over N r exceeds :data:`REACH_LIMIT` (a radius too small for float64)
+    or the nudges cannot be solved."""
     r = R * 10 ** (-14 / N)
-    rel = nudged.errors(sides.holomorphic(sides.nudges, r, N), sides.exact).relative
     bound = max(ROUNDING, 10 * sides.floor(r))
+    if bound > REACH_LIMIT:
+        sides.rows.append(_untestable("EST.reach", "4.4", f"at r = {r:.3g} float64's rounding "
+                                      f"over N r is {bound:.1e}: the radius is too small for "
+                                      "float64 to show the working precision"))
+        return
+    try:
+        rel = nudged.errors(sides.holomorphic(sides.nudges, r, N), sides.exact).relative
+    except nudged.NoNudgedFixedPoint as exc:
+        sides.rows.append(_untestable("EST.reach", "4.4", str(exc)))
+        return
     digits = min(16.0, -math.log10(rel)) if rel else 16.0
     sides.rows.append(Check(
         id="EST.reach", equation="4.4", t=None, max_abs_error=rel, scale=1.0, digits=digits,
@@ -295,20 +309,35 @@ def check(nudges, hyp, eps, points=DEFAULT_POINTS, *, radius=True, exact=None,
     if points:
         _reach(sides, max(points), R)
         _against_n(sides, points, R)
-    if found is not None and math.isfinite(found.value):
+    if found is not None and found.below:
+        sides.rows.append(_untestable("EST.break", "4.4", f"the radius of example(s) "
+                                      f"{found.below[:5]} is below {found.value:.2g} (no circle "
+                                      "of nudges held down to it): not located"))
+    elif found is not None and math.isfinite(found.value):
         sides.say("estimators: N = 32 across the radius")
         _break(sides, found.value, max(BREAK_POINTS, *points))
-    cs = complex_step(nudges)
+    _complex_step(sides, complex_step, R)
+    sides.say("estimators: truncated RBP")
+    _truncation(sides, eps, hyp, truncated)
+    return sides.series, sides.rows, found
+
+
+def _complex_step(sides, complex_step, R):
+    """EST.cs: ``Im g(i h) / h`` with h = 1e-8 min(1, R) (its error O((h/R)^2))."""
+    h = nudged.COMPLEX_STEP * min(1.0, R)
+    try:
+        cs = complex_step(sides.nudges, h)
+    except nudged.NoNudgedFixedPoint as exc:
+        sides.rows.append(_untestable("EST.cs", "4.4", str(exc)))
+        return
+    g = sides.exact
     e = nudged.errors(cs, g)
     sides.rows.append(Check(id="EST.cs", equation="4.4", t=None, max_abs_error=e.relative,
                             scale=1.0, digits=min(16.0, -math.log10(e.relative)) if e.relative
                             else 16.0, required=-math.log10(ROUNDING), lhs=e.relative,
                             rhs=ROUNDING, sides=("Im g(i h) / h", "implicit gradient"),
                             limit=f"relative error {e.relative:.2e} (float64: {ROUNDING:g})"))
-    sides.series.append(Series("complex step", "h", [(nudged.COMPLEX_STEP, cs, e)]))
-    sides.say("estimators: complex step, truncated RBP")
-    _truncation(sides, eps, hyp, truncated)
-    return sides.series, sides.rows, found
+    sides.series.append(Series("complex step", "h", [(h, cs, e)]))
 
 
 def scale_estimators(model=(10, 512, 512, 784), *, points=DEFAULT_POINTS, radius=None,

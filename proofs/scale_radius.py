@@ -50,6 +50,8 @@ HALVINGS, STEPS_UP = 12, 8
 #: The circle aimed at, as a fraction of the example's estimated radius (the aliased a_64
 #: rho^64 is then about 6e-15, well inside TOLERANCE, and the tail b_32 about 1e-7).
 AIM = 0.6
+#: A kept circle beyond this fraction of its own reading is read once more at AIM of it.
+SETTLE = 0.75
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,12 @@ class RadiusAtScale:
     singularities: np.ndarray
     tried: list = field(default_factory=list)
     solved: int = 0
+
+    @property
+    def below(self):
+        """The examples where no circle held down to the smallest tried: their radius is
+        below it (``per_example`` holds that bound)."""
+        return [int(i) for i in np.flatnonzero(~np.isfinite(self.circles))]
 
     @property
     def value(self):
@@ -85,6 +93,7 @@ class RadiusAtScale:
                 "median": float(np.median(r)) if r.size else None,
                 "largest": float(r.max()) if r.size else None,
                 "finite": int(r.size), "examples": int(self.per_example.size),
+                "below_smallest_circle": self.below,
                 "tried": [{"circle": c, "kept": k} for c, k in sorted(set(self.tried))],
                 "solved": self.solved}
 
@@ -135,13 +144,31 @@ def radius(nudges, start=0.1, *, seed=0):
         tried += _tried(trial, growing, holds)
         coeffs[holds], kept[holds] = b[holds], trial[holds]
         ceiling = np.where(growing & ~holds, trial, ceiling)  # too far: halfway next time
+    per, where = _readings(coeffs, kept, start)
+    # a circle grown past SETTLE of its own reading: its tail carries the aliased terms and
+    # the fit is biased; read once more on AIM of it
+    near = np.isfinite(per) & np.isfinite(kept) & (kept > SETTLE * per)
+    if near.any():
+        trial = np.where(near, AIM * per, kept)
+        b, holds = _coefficients(nudges, trial, v, near)
+        tried += _tried(trial, near, holds)
+        coeffs[holds], kept[holds] = b[holds], trial[holds]
+        per, where = _readings(coeffs, kept, start)
+    return RadiusAtScale(per_example=per, circles=kept, singularities=where, tried=tried,
+                         solved=nudges.solved - solved0)
+
+
+def _readings(coeffs, kept, start):
+    """``(R, beta*)`` per example from its kept circle's coefficients; an example where no
+    circle held down to ``start / 2^HALVINGS`` has R below that (the bound, no location)."""
+    B = len(kept)
     per, where = np.full(B, np.inf), np.full(B, np.nan, dtype=complex)
     for i in range(B):
         if not np.isfinite(kept[i]):
-            continue  # no circle held, down to start / 2^HALVINGS: R below it
+            per[i] = start / 2 ** HALVINGS
+            continue
         per[i], where[i] = _predicted(coeffs[i], kept[i])
-    return RadiusAtScale(per_example=per, circles=kept, singularities=where, tried=tried,
-                         solved=nudges.solved - solved0)
+    return per, where
 
 
 def _tried(rho, active, holds):
@@ -163,8 +190,8 @@ def _predicted(b, rho):
     size = max(float(np.max(np.abs(b))), 1e-300)
     first = len(b) - SPAN - 1
     tail = b[first:]
-    if np.max(np.abs(tail)) <= 1e3 * 1e-15 * size:  # the tail at float64's rounding
-        return np.inf, np.nan
+    if np.min(np.abs(tail)) <= NOISE * size:  # part of the tail at float64's rounding:
+        return np.inf, np.nan               # no reading (a larger circle will give one)
     m = np.arange(first, len(b), dtype=float)
     fits = [(gamma, recurrence(tail * m ** gamma)) for gamma in WEIGHTS]
     # a root that contradicts the circle's mean value (R too near it) is spurious
@@ -181,6 +208,10 @@ def _predicted(b, rho):
     return abs(beta), complex(beta.real, abs(beta.imag))
 
 
+#: A tail with a coefficient below this fraction of the samples' size is partly float64's
+#: rounding (about 1e-16 of it): no reading is taken from it (a hostile review found roots
+#: read from noise on the first, small circle, which then stopped growing).
+NOISE = 1e-13
 #: A circle whose mean value held puts the nearest singularity beyond it: the aliased
 #: b_64 ~ m^(-3/2) (rho/R)^64 (a fold's prefactor, 5e-4 at m = 64) is below TOLERANCE, so
 #: rho / R < 0.89. A root z = rho / beta* larger than this contradicts that evidence (a

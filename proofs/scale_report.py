@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from .outcomes import Finding, Outcome, worst
 from .scale_hypotheses import hypothesis_findings, hypothesis_lines
 
-__all__ = ["ScaleReport", "ROW_TOL", "LIMIT_TOL", "CONTINUOUS_TOL"]
+__all__ = ["ScaleReport", "ROW_TOL", "LIMIT_TOL", "CONTINUOUS_TOL", "json_safe"]
 
 #: complex-step rows (Ernoult et al.'s normalized error), the gradient limits, continuous rows
 ROW_TOL, LIMIT_TOL, CONTINUOUS_TOL = 1e-12, 1e-10, 1e-9
@@ -51,12 +51,12 @@ def _within(value, tol):
     return value is not None and math.isfinite(value) and value <= tol
 
 
-def _json_safe(obj):
+def json_safe(obj):
     """Non-finite floats as null, so that the file is strict JSON (the table shows them)."""
     if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
@@ -204,7 +204,7 @@ class ScaleReport:
                 "failures": self.failures, "incomplete": self.incomplete, "passed": self.passed}
 
     def to_json(self):
-        return json.dumps(_json_safe(self.to_dict()), sort_keys=True, indent=1, allow_nan=False)
+        return json.dumps(json_safe(self.to_dict()), sort_keys=True, indent=1, allow_nan=False)
 
     def table(self):
         what = (f"layers {'-'.join(map(str, self.layers))}" if self.layers else

@@ -179,7 +179,7 @@ def test_one_sided_offset_fails(small, exact):
 
 
 def test_complex_step_and_exact_mutations_fail_cs(small, exact):
-    bumped = lambda nd: [x * (1 + 1e-9) for x in sn.complex_step(nd)]  # noqa: E731
+    bumped = lambda nd, h: [x * (1 + 1e-9) for x in sn.complex_step(nd, h)]  # noqa: E731
     assert not _rows(small, exact, complex_step=bumped)["EST.cs"].passed
     wrong_exact = [x * (1 + 1e-9) for x in exact]
     assert not _rows(small, wrong_exact)["EST.cs"].passed
@@ -232,3 +232,23 @@ def test_a_wrong_nudged_solver_fails_the_complex_step(small, exact, monkeypatch)
     monkeypatch.setattr(solver, "residual",
                         lambda net, s, beta: net.dE_ds(s) - beta * net.dC_ds(s))
     assert sn.errors(sn.complex_step(small), exact).relative > 1e-3
+
+
+def test_a_radius_too_small_for_float64_fails_nothing_and_passes_nothing(small, exact):
+    """--radius 1e-12 (a hostile review): every order row and EST.reach are 'n/a', not
+    passed; a 1% wrong estimator is not 'every row holds'."""
+    wrong = lambda nd, r, N, **k: [x * 1.01 for x in sn.holomorphic(nd, r, N, **k)]  # noqa: E731
+    _, rows, _ = check(small, _HYP, 0.5, (8,), exact=exact, radius=1e-12, holomorphic=wrong)
+    by = {c.id: c for c in rows}
+    assert all(not by[i].testable for i in ("EST.N1+", "EST.N1-", "EST.N2", "EST.N8",
+                                            "EST.reach"))
+
+
+def test_strict_json_without_infinity(tmp_path):
+    """A model whose readout is a polynomial in beta has no finite radius: the JSON says
+    null, not Infinity (not JSON)."""
+    import json
+    rep = scale_estimators([3, 4, 2], batch=1, points=(4,), seed=SEED, radius=0.5)
+    text = rep.to_json()
+    assert "Infinity" not in text and "NaN" not in text
+    json.loads(text)
