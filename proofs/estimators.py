@@ -180,8 +180,8 @@ def _break(sides, R, N):
     """EST.break: the N-point estimator follows its law C (r/R)^N up to the radius R and
     departs from it beyond. C is fitted on r/R = 0.5..0.8; at 0.9 R the error must be within
     a factor 3 of the law; at 1.2 R it must have left it: below half the law, or an estimate
-    with no digit left (relative error above 1/2). The radius is good to a few per cent
-    (:func:`~.ep_estimators.radius`; a fold's m^-3/2 biases it up by about 3%); one 20% too
+    with no digit left (relative error above 1/2). The radius is an estimate
+    (:func:`~.ep_radius.radius`, within 0.2% of the fold on the examples); one 20% too
     large puts 0.9 R beyond the true radius, one 20% too small puts 1.2 R inside it, and the
     row fails. Where the nudged fixed points cannot be solved at 1.2 R the row is 'n/a': a
     Newton that fails there is no evidence of where g stops being analytic."""
