@@ -31,6 +31,7 @@ beta -> s^beta, inside which the holomorphic estimators converge, is :mod:`.ep_r
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import mpmath
@@ -41,7 +42,7 @@ from eqprop.numeric.integrate import BudgetExhausted
 from . import quantities as q
 from .ep_radius import COEFFICIENT_POINTS, MEAN_VALUE_TOLERANCE, Radius, radius, taylor_coefficients
 
-__all__ = ["Errors", "errors", "holomorphic", "one_sided", "centered", "complex_step",
+__all__ = ["Errors", "errors", "holomorphic", "Nudges", "one_sided", "centered", "complex_step",
            "truncated", "truncation_rate", "MAX_POINTS", "Radius", "radius",
            "taylor_coefficients", "COEFFICIENT_POINTS", "MEAN_VALUE_TOLERANCE"]
 
@@ -91,33 +92,59 @@ def _readout(P, beta, near=None):
     return q.ep_readout(P, s, beta), s
 
 
-def holomorphic(P, r, N, *, orientation=-1):
+class Nudges:
+    """``(g(beta), s^beta)`` of one problem, each nudge solved once at each precision and kept
+    (:func:`_readout`): the rows' circles share points, N = 4's being N = 32's on the same
+    radius, and the N series at R / 2 the break row's. ``nudges(beta, near)``."""
+
+    def __init__(self, P):
+        self.P, self.known = P, {}
+
+    def __call__(self, beta, near=None):
+        key = (mpmath.mp.prec, mpmath.re(beta), mpmath.im(beta))
+        if key not in self.known:
+            self.known[key] = _readout(self.P, beta, near)
+        return self.known[key]
+
+
+def holomorphic(P, r, N, *, orientation=-1, nudges=None):
     """``D_N(r)``: the N-point discrete Cauchy integral of g'(0) on |beta| = |r|.
 
     ``r`` may be negative for N = 1 (the one-sided estimator with beta < 0).
     ``orientation`` +1 weights the points by w^+k instead of w^-k: a wrong
     combination (it picks a_{N-1} r^(N-2), not a_1), kept for the negative
     control that its order row must fail. Complex nudges need a holomorphic
-    model (every function analytic; :attr:`Problem.holomorphic`).
+    model (every function analytic; :attr:`Problem.holomorphic`). A real model
+    has g(conj beta) = conj g(beta): the terms k and N - k are conjugate, their
+    sum twice the real part of one, and floor(N/2) + 1 nudges are solved, each
+    by Newton from s0 (the points on the real axis in real arithmetic). ``nudges``:
+    a :class:`Nudges` of P to take them from (default: each solved here).
     """
     if not 1 <= N <= MAX_POINTS:
         raise ValueError(f"N: expected 1 to {MAX_POINTS} points, got {N}")
     if N > 2 and not P.holomorphic:
         raise ComputationBreakdown("complex nudges need a holomorphic model (its functions "
                                    "are not analytic: use N = 1 or 2)")
+    if nudges is None:
+        nudges = functools.partial(_readout, P)
+    elif nudges.P is not P:
+        raise ValueError("holomorphic: the nudges are another problem's")
     r = mpmath.mpf(r)
     base = q.ep_readout(P, P.s0, 0)
-    total = [mpmath.mpc(0)] * P.p
-    near = None
-    for k in range(N):
-        w = mpmath.expjpi(2 * mpmath.mpf(k) / N) if N > 2 else (1 if k == 0 else -1)
-        beta = r * w
-        g, s = _readout(P, beta, near if N <= 2 else None)
-        weight = (w ** orientation) if N > 1 else 1
-        total = [a + weight * (x - y) for a, x, y in zip(total, g, base)]
-        near = (beta, s) if N <= 2 and not isinstance(beta, mpmath.mpc) else None
-    out = [x / (N * r) for x in total]
-    return [mpmath.re(x) for x in out] if N <= 2 else out
+    total = [mpmath.mpf(0)] * P.p
+    if N <= 2:  # beta = r, then -r from the line through s^r
+        near = None
+        for beta, weight in ((r, 1), (-r, -1))[:N]:
+            g, s = nudges(beta, near)
+            total = [a + weight * mpmath.re(x - y) for a, x, y in zip(total, g, base)]
+            near = (beta, s)
+        return [x / (N * r) for x in total]
+    for k in range(N // 2 + 1):
+        w = mpmath.expjpi(2 * mpmath.mpf(k) / N)
+        twice = 1 if k == 0 or 2 * k == N else 2
+        g, _ = nudges(r if k == 0 else -r if 2 * k == N else r * w)
+        total = [a + twice * mpmath.re(w ** orientation * (x - y)) for a, x, y in zip(total, g, base)]
+    return [x / (N * r) for x in total]
 
 
 def one_sided(P, beta):

@@ -28,6 +28,7 @@ and its leading order fitted. Rows (:class:`~.report.Check`, each able to fail):
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -254,13 +255,15 @@ def _truncated(sides, truncated, rate_of):
               f"{mpmath.nstr(rate, 4)} (the slowest mode C_s and M excite)"))
 
 
-def check(P, points=DEFAULT_POINTS, *, exact=q.implicit_gradient, holomorphic=est.holomorphic,
+def check(P, points=DEFAULT_POINTS, *, exact=q.implicit_gradient, holomorphic=None,
           complex_step=est.complex_step, truncated=est.truncated, rate=est.truncation_rate,
           radius=est.radius):
     """Every estimator and row on a prepared problem: ``(series, rows)``.
 
     Each side can be replaced, as in the theorem modules: ``exact`` (dJ/dtheta),
-    ``holomorphic(P, r, N)`` (every nudged estimator, N = 1 and 2 included),
+    ``holomorphic(P, r, N)`` (every nudged estimator, N = 1 and 2 included; by default
+    :func:`~.ep_estimators.holomorphic` with one :class:`~.ep_estimators.Nudges` for every
+    row, so that a nudge two rows share is solved once),
     ``complex_step(P)``, ``truncated(P, times)`` and ``rate(P)`` (truncation's
     predicted decay rate); the mutation tests hand a corrupted one in and watch
     its row fail.
@@ -274,6 +277,8 @@ def check(P, points=DEFAULT_POINTS, *, exact=q.implicit_gradient, holomorphic=es
             max([abs(x) for x in P.s0] + [mpmath.mpf(0)])
         e_scale = max([state_terms] + [abs(v) for v in base]) or norm
         rounding = mpmath.mpf(10) ** -P.working_dps * e_scale / norm
+        if holomorphic is None:
+            holomorphic = functools.partial(est.holomorphic, nudges=est.Nudges(P))
         sides = _Sides(P, g, norm, lambda x: rounding / abs(x), holomorphic)
         _finite_beta(sides)
         if P.holomorphic and points:
