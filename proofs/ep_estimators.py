@@ -87,8 +87,9 @@ def errors(estimate, exact) -> Errors:
 
 
 def _readout(P, beta, near=None):
-    """g(beta) and s^beta (Newton from s0, or along the line through ``near``)."""
-    s = q.nudged_fixed_point(P, beta, near)
+    """g(beta) and s^beta (Newton from s0, or along the line through ``near``; its first
+    steps in complex128)."""
+    s = q.nudged_fixed_point(P, beta, near, float64=True)
     return q.ep_readout(P, s, beta), s
 
 

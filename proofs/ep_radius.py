@@ -78,13 +78,13 @@ def taylor_coefficients(P, rho, points):
     per parameter, from ``points`` nudges on the circle |beta| = rho (a discrete Fourier
     transform of the samples: ``a_m rho^m = (1/N) sum_k g(rho w^k) w^(-m k)``, exact up to
     the aliased a_(m+N) rho^N, negligible for rho well inside the radius). The upper half
-    circle's nudges are solved, each Newton from its neighbour's (one branch); the lower
-    half's are their conjugates."""
+    circle's nudges are solved, each Newton from its neighbour's (one branch; its first steps
+    in complex128); the lower half's are their conjugates."""
     rho = mpmath.mpf(rho)
     half, near = [], None
     for k in range(points // 2 + 1):
         beta = rho * mpmath.expjpi(2 * mpmath.mpf(k) / points)
-        s = q.nudged_fixed_point(P, beta, near)
+        s = q.nudged_fixed_point(P, beta, near, float64=True)
         half.append(q.ep_readout(P, s, beta))
         near = (beta, s)
     samples = half + [[mpmath.conj(x) for x in g] for g in reversed(half[1:(points + 1) // 2])]
