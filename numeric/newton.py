@@ -9,11 +9,12 @@ applies, else the mpmath route. Precision is the caller's.
 from __future__ import annotations
 
 import mpmath
+import numpy as np
 
 from . import linalg
 from .integrate import ComputationBreakdown, SingularJacobian, check_time
 
-__all__ = ["newton"]
+__all__ = ["newton", "newton64"]
 
 
 def newton(system, s_start, *, beta=0, theta=None, tol=None, im_unit=0, maxiter=60):
@@ -100,3 +101,25 @@ def _converged(step, s, tol, im_floor=0, ref=0):
     im_step = max(abs(mpmath.im(x)) for x in step)
     im_ok = im_step <= im_floor or (im_step <= tol * im_scale if im_scale else True)
     return re_ok and im_ok
+
+
+def newton64(force, jacobian, start, *, maxiter=40):
+    """Newton's method in complex128 from ``start``: a predictor for :func:`newton`, which
+    then needs about three steps at 60 digits instead of six (from s0 at a nudge near the
+    radius, more). ``force(s)`` and ``jacobian(s)`` are numpy functions. Returns ``s`` once a
+    step falls below 1e-13 of its size (float64's last digits), None where Newton does not
+    get there in ``maxiter`` steps, leaves the finite numbers or meets a singular Jacobian."""
+    s = np.array(start, dtype=complex)
+    ref = float(np.max(np.abs(s))) if s.size else 0.0
+    with np.errstate(all="ignore"):
+        for _ in range(maxiter):
+            try:
+                step = np.linalg.solve(jacobian(s), force(s))
+            except np.linalg.LinAlgError:
+                return None
+            s = s - step
+            if not np.all(np.isfinite(s)):
+                return None
+            if np.max(np.abs(step), initial=0.0) <= 1e-13 * max(float(np.max(np.abs(s))), ref):
+                return s
+    return None

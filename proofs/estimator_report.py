@@ -66,7 +66,8 @@ class EstimatorReport:
         z = r.singularity
         return {"value": mpmath.nstr(r.value, 8), "circle": mpmath.nstr(r.rho, 6),
                 "coefficients": [mpmath.nstr(c, 4) for c in r.coefficients],
-                "tried": [{"circle": mpmath.nstr(rho, 6), "kept": kept} for rho, kept in r.tried],
+                "tried": [{"circle": mpmath.nstr(rho, 6), "kept": kept, "points": points}
+                          for rho, kept, points in r.tried],
                 "singularity": None if z is None else {"re": mpmath.nstr(mpmath.re(z), 8),
                                                        "im": mpmath.nstr(mpmath.im(z), 8)}}
 

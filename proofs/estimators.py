@@ -28,6 +28,8 @@ and its leading order fitted. Rows (:class:`~.report.Check`, each able to fail):
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -180,8 +182,8 @@ def _break(sides, R, N):
     """EST.break: the N-point estimator follows its law C (r/R)^N up to the radius R and
     departs from it beyond. C is fitted on r/R = 0.5..0.8; at 0.9 R the error must be within
     a factor 3 of the law; at 1.2 R it must have left it: below half the law, or an estimate
-    with no digit left (relative error above 1/2). The radius is good to a few per cent
-    (:func:`~.ep_estimators.radius`; a fold's m^-3/2 biases it up by about 3%); one 20% too
+    with no digit left (relative error above 1/2). The radius is an estimate
+    (:func:`~.ep_radius.radius`, within 0.2% of the fold on the examples); one 20% too
     large puts 0.9 R beyond the true radius, one 20% too small puts 1.2 R inside it, and the
     row fails. Where the nudged fixed points cannot be solved at 1.2 R the row is 'n/a': a
     Newton that fails there is no evidence of where g stops being analytic."""
@@ -254,13 +256,15 @@ def _truncated(sides, truncated, rate_of):
               f"{mpmath.nstr(rate, 4)} (the slowest mode C_s and M excite)"))
 
 
-def check(P, points=DEFAULT_POINTS, *, exact=q.implicit_gradient, holomorphic=est.holomorphic,
+def check(P, points=DEFAULT_POINTS, *, exact=q.implicit_gradient, holomorphic=None,
           complex_step=est.complex_step, truncated=est.truncated, rate=est.truncation_rate,
           radius=est.radius):
     """Every estimator and row on a prepared problem: ``(series, rows)``.
 
     Each side can be replaced, as in the theorem modules: ``exact`` (dJ/dtheta),
-    ``holomorphic(P, r, N)`` (every nudged estimator, N = 1 and 2 included),
+    ``holomorphic(P, r, N)`` (every nudged estimator, N = 1 and 2 included; by default
+    :func:`~.ep_estimators.holomorphic` with one :class:`~.ep_estimators.Nudges` for every
+    row, so that a nudge two rows share is solved once),
     ``complex_step(P)``, ``truncated(P, times)`` and ``rate(P)`` (truncation's
     predicted decay rate); the mutation tests hand a corrupted one in and watch
     its row fail.
@@ -274,6 +278,8 @@ def check(P, points=DEFAULT_POINTS, *, exact=q.implicit_gradient, holomorphic=es
             max([abs(x) for x in P.s0] + [mpmath.mpf(0)])
         e_scale = max([state_terms] + [abs(v) for v in base]) or norm
         rounding = mpmath.mpf(10) ** -P.working_dps * e_scale / norm
+        if holomorphic is None:
+            holomorphic = functools.partial(est.holomorphic, nudges=est.Nudges(P))
         sides = _Sides(P, g, norm, lambda x: rounding / abs(x), holomorphic)
         _finite_beta(sides)
         if P.holomorphic and points:
@@ -312,7 +318,9 @@ def estimators(model=None, *, dps=30, points=DEFAULT_POINTS, engine=None, seed=N
         :data:`~.ep_estimators.MAX_POINTS` (the one-sided and centered
         estimators, N = 1 and 2, always run).
     engine, seed, time_limit, initial_state
-        As for :func:`eqprop.verify`.
+        As for :func:`eqprop.verify`; engine 'auto' (the default) is gbs here: no
+        estimator integrates a flow, and compiling heyoka's integrator would cost
+        more than a second on the paper's network for nothing.
     asymmetry : str, optional
         A vector-field model's data value that makes the field asymmetric (0: a
         gradient field): EP's gradient against the true one at strengths from
@@ -332,6 +340,8 @@ def estimators(model=None, *, dps=30, points=DEFAULT_POINTS, engine=None, seed=N
         asymmetry_input(model, asymmetry, alpha_max)
     opts = resolve(model, dps=dps, engine=engine, seed=seed, time_limit=time_limit,
                    initial_state=initial_state, times=[0, 1])
+    if opts.engine == "auto":  # no estimator integrates a flow: heyoka's compile buys nothing
+        opts = dataclasses.replace(opts, engine="gbs")
     notes = []
     with time_budget(opts.time_limit):
         try:

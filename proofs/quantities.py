@@ -30,12 +30,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import mpmath
+import numpy as np
 
 from eqprop.numeric import linalg
 from eqprop.numeric.adjoint import adjoint_closed_forms
 from eqprop.numeric.integrate import BudgetExhausted
 from eqprop.numeric.highprec import (ComputationBreakdown, adjoint_flow,
                                      newton, richardson_derivative, richardson_levels)
+from eqprop.numeric.newton import newton64
 from eqprop.symbolic.precision import working
 
 from . import noise
@@ -181,26 +183,60 @@ def ep_readout(P, s, beta):
     return [lin[k] + beta * P.C_theta[k] for k in range(P.p)]
 
 
-def nudged_fixed_point(P, beta, near=None):
+def nudged_fixed_point(P, beta, near=None, *, float64=False):
     """s^beta: Newton on dE^beta/ds = 0, started at s0.
 
     ``near = (beta', s^beta')``, a solution at another beta of the same sign:
     Newton starts on the line from s0 through it, at ``s0 + (s^beta' - s0)
     beta / beta'``, which is O(beta^2) from s^beta where s0 is O(beta) (two
     Newton steps fewer on the Richardson ladder); from s0 again if that start
-    fails. The fixed point is the same: a start decides how fast Newton gets
-    there, not where.
+    fails. ``float64``: Newton's first steps in complex128 on the compiled
+    kernels from that start (:func:`~eqprop.numeric.newton.newton64`), the
+    rest at the working precision; as without it where they do not converge
+    (or the system is perturbed: the kernels lack the perturbation). The fixed
+    point is the same: a start decides how fast Newton gets there, not where.
     """
+    if float64:
+        start = _float64_start(P, beta, near)
+        if start is not None:
+            try:
+                return newton(P.system, start, beta=beta, im_unit=P.h)[0]
+            except BudgetExhausted:
+                raise
+            except ComputationBreakdown:
+                pass
     if near is not None:
-        b0, s_b0 = near
-        start = [a + (x - a) * (beta / b0) for a, x in zip(P.s0, s_b0)]
         try:
-            return newton(P.system, start, beta=beta, im_unit=P.h)[0]
+            return newton(P.system, _on_line(P, beta, near), beta=beta, im_unit=P.h)[0]
         except BudgetExhausted:
             raise
         except ComputationBreakdown:
             pass
     return newton(P.system, P.s0, beta=beta, im_unit=P.h)[0]
+
+
+def _on_line(P, beta, near):
+    b0, s_b0 = near
+    return [a + (x - a) * (beta / b0) for a, x in zip(P.s0, s_b0)]
+
+
+def _float64_start(P, beta, near):
+    """s^beta to float64's digits by Newton in complex128 from s0 (or the line through
+    ``near``), as mpmath numbers (real for a real beta); None where that does not converge."""
+    if P.system.perturbation:
+        return None
+    c, b = P.compiled, complex(beta)
+    theta = np.array([float(x) for x in P.system.theta()])
+    data = np.array([float(x) for x in P.system.data()])
+    start = P.s0 if near is None else _on_line(P, beta, near)
+    s = newton64(lambda s: c.dEbeta_ds(s, theta, data, [b]),
+                 lambda s: c.d2E_ds2(s, theta, data) + b * c.d2C_ds2(s, theta, data),
+                 [complex(x) for x in start])
+    if s is None:
+        return None
+    if isinstance(beta, mpmath.mpc):
+        return [mpmath.mpc(x.real, x.imag) for x in s]
+    return [mpmath.mpf(x.real) for x in s]
 
 
 class _NudgedPath:

@@ -119,13 +119,14 @@ def run(args):
 
 
 def figure_formats(args):
-    """The formats of --figures, checked with its folder before the run (none without it)."""
-    from ..figures import check_formats
+    """The formats of --figures, checked with its folder before the run (none without it;
+    matplotlib, half a second to import, only with it)."""
     if args.figures is None:
         if args.format is not None:
             raise EqpropError("--format: goes with --figures DIR, the folder the figures are "
                               "drawn into; add --figures DIR or leave out --format")
         return None
+    from ..figures import check_formats
     check_output(args.figures, "--figures", folder=True)
     text = "png,pdf" if args.format is None else args.format
     try:

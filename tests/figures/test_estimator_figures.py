@@ -63,11 +63,12 @@ def test_the_report_records_what_the_figures_need(report):
     assert errs[-1] < errs[2] < errs[0]  # more nudges, smaller error
     assert [c["id"] for c in d["checks"]] == ["EST.N1+", "EST.N1-", "EST.N2", "EST.N4", "EST.N8",
                                               "EST.reach", "EST.break", "EST.cs", "EST.trunc"]
-    # the radius search's circles, the kept ones up to the circle the coefficients came from
+    # the radius search's circles: the scan's (32 nudges), then the final circle the
+    # coefficients came from (128), kept
     tried = d["radius"]["tried"]
-    kept = [float(c["circle"]) for c in tried if c["kept"]]
-    assert tried and max(kept) == pytest.approx(float(d["radius"]["circle"]), rel=1e-5)
-    assert any(not c["kept"] for c in tried)  # the search stopped at a refused circle
+    assert tried and tried[-1]["kept"] and tried[-1]["points"] == 128
+    assert float(tried[-1]["circle"]) == pytest.approx(float(d["radius"]["circle"]), rel=1e-5)
+    assert {c["points"] for c in tried[:-1]} == {32}
     # the nearest singularity: |beta*| = R, and of a conjugate pair the one above the axis
     z = complex(float(d["radius"]["singularity"]["re"]), float(d["radius"]["singularity"]["im"]))
     assert abs(z) == pytest.approx(R, rel=1e-6) and z.imag >= 0

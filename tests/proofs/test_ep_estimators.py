@@ -23,7 +23,7 @@ def known(monkeypatch):
     def make(g):
         P = _Known(g)
         monkeypatch.setattr(est.q, "ep_readout", lambda P, s, beta: [P.g(beta)])
-        monkeypatch.setattr(est.q, "nudged_fixed_point", lambda P, beta, near=None: [beta])
+        monkeypatch.setattr(est.q, "nudged_fixed_point", lambda P, beta, near=None, **_: [beta])
         return P
     return make
 
@@ -78,3 +78,29 @@ def test_too_many_points_and_a_non_holomorphic_model_are_refused(known):
         est.holomorphic(P, mpmath.mpf("0.1"), 4)
     with pytest.raises(est.ComputationBreakdown):
         est.complex_step(P)
+
+
+def test_a_float64_start_ends_at_the_same_nudged_fixed_point(monkeypatch):
+    """Newton's first steps in complex128 (``nudged_fixed_point(..., float64=True)``) end where
+    Newton from s0 ends, to the working precision, with fewer steps at that precision; a
+    perturbed system (its perturbation is not in the compiled kernels) too."""
+    from problems import prepared
+
+    from eqprop.proofs.mutations import mutate
+    P = prepared("two", "gbs", dps=30)
+    steps = []
+
+    def counted(*args, **kwargs):
+        out = newton(*args, **kwargs)
+        steps.append(out[2])
+        return out
+    newton = est.q.newton
+    monkeypatch.setattr(est.q, "newton", counted)
+    with P.precision.working():
+        for problem in (P, mutate(P, "H", "1e-2")):
+            for beta in (mpmath.mpf("0.4"), mpmath.mpc("-0.3", "0.5")):
+                plain = est.q.nudged_fixed_point(problem, beta)
+                fast = est.q.nudged_fixed_point(problem, beta, float64=True)
+                assert max(abs(a - b) for a, b in zip(plain, fast)) < mpmath.mpf(10) ** -35
+                if problem is P:
+                    assert steps[-1] < steps[-2], steps

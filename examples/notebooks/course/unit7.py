@@ -54,10 +54,11 @@ CELLS = [
     $r/R < 1$; outside, the series does not converge and the estimate is worthless. The
     radius is therefore the budget of a nudge's size.
 
-    eqprop finds $R$ from the samples themselves: it takes 128 nudges on a circle, turns
-    them into Taylor coefficients by a discrete Fourier transform, keeps the largest circle
-    whose samples still satisfy the mean-value property $a_0 = g(0)$, and fits a short
-    linear recurrence to the tail of the coefficients, whose largest root $z$ gives
+    eqprop finds $R$ from the samples themselves: nudges on a circle, turned into Taylor
+    coefficients by a discrete Fourier transform, satisfy the mean-value property
+    $a_0 = g(0)$ only inside the radius. A scan of small circles (32 nudges) estimates $R$
+    roughly; 128 nudges on a circle of about $0.6R$ then give $a_0, \dots, a_{64}$, and a
+    short linear recurrence fitted to their tail has a root $z$ that gives
     $\beta^* = \rho / z$: both its distance and its direction.
 
     ## How long must a nudged phase run? Truncation
