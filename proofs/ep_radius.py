@@ -7,11 +7,12 @@ break beyond. :func:`radius` finds R in three steps:
 
 1. a scan: circles of :data:`SCAN_POINTS` nudges (coefficients a_0..a_16), the
    first halved from the problem's estimate until its samples keep the
-   mean-value property, then grown towards :data:`AIM` times the radius each
-   circle's own coefficients predict (at most 4x a step; a circle refused is
-   approached halfway, geometrically, the next time);
-2. the final circle: :data:`COEFFICIENT_POINTS` nudges (a_0..a_64) on AIM times
-   the last estimate, shrunk where its mean-value check fails;
+   mean-value property, then grown towards :data:`AIM` (0.6; more with few
+   working digits) times the radius each circle's own coefficients predict (at
+   most 4x a step; a circle refused is approached halfway, geometrically, the
+   next time);
+2. the final circle: :data:`COEFFICIENT_POINTS` nudges (a_0..a_64) on that
+   fraction of the last estimate, shrunk where its mean-value check fails;
 3. R from the tail of the final coefficients (:func:`predicted`): a singularity
    at beta* makes ``a_m ~ m^-gamma beta*^-m``, a root rho / beta* of a linear
    recurrence fitted to ``b_m = a_m rho^m``.
@@ -44,8 +45,9 @@ COEFFICIENT_POINTS = 128
 SCAN_POINTS = 32
 #: The final circle, as a fraction of the scan's estimated radius: the scan's estimate is good
 #: to about 15%, and the final fit reads R to 1e-3 on circles from 0.5 to 0.8 R; the aliased
-#: a_128 rho^128 is then below 1e-20 of the samples, far inside MEAN_VALUE_TOLERANCE.
-AIM = mpmath.mpf("0.6")
+#: a_128 rho^128 is then below 1e-20 of the samples, far inside MEAN_VALUE_TOLERANCE. With
+#: few working digits the circle goes further out (:func:`_aim`), up to AIM_MAX.
+AIM, AIM_MAX = mpmath.mpf("0.6"), mpmath.mpf("0.85")
 #: The mean-value property's tolerance: a_0 (the samples' mean) may differ from g(0) by this
 #: fraction of |g|. The difference is the aliased a_N rho^N, about (rho/R)^N: at 1e-6 the
 #: circle lies within 0.9 R for N = 128 (0.65 R for N = 32, the scan's), and the
@@ -110,8 +112,8 @@ def radius(P, start=None, *, points=COEFFICIENT_POINTS, scan=SCAN_POINTS, halvin
         tried.append((rho, found is not None, n))
         return found
 
-    def aim(rho, coeffs):  # AIM times the circle's own estimate (inf: none within reach)
-        return AIM * predicted(coeffs, rho, _noise(P, rho, coeffs, top), SCAN_SPAN)[0]
+    def aim(rho, coeffs):  # a fraction of the circle's own estimate (inf: none within reach)
+        return _aim(P) * predicted(coeffs, rho, _noise(P, rho, coeffs, top), SCAN_SPAN)[0]
 
     rho = mpmath.mpf(start if start is not None else P.beta_radius) / 2
     coeffs = circle(rho, scan)
@@ -150,6 +152,13 @@ def radius(P, start=None, *, points=COEFFICIENT_POINTS, scan=SCAN_POINTS, halvin
     value, singularity = predicted(coeffs, final, _noise(P, final, coeffs, top), PREDICTION_SPAN)
     return Radius(value=value, rho=final, coefficients=_sizes(coeffs), tried=tuple(tried),
                   singularity=singularity)
+
+
+def _aim(P):
+    """The circles' aim as a fraction of the estimated radius: :data:`AIM`, or further out where
+    the working digits would leave the fitted tail at the samples' rounding ((rho/R)^64 down
+    to 10^(16 - working digits): 0.8 at 22 digits, dps 12), at most :data:`AIM_MAX`."""
+    return min(AIM_MAX, max(AIM, mpmath.mpf(10) ** (mpmath.mpf(16 - P.working_dps) / 64)))
 
 
 def _noise(P, rho, coeffs, top):
