@@ -71,7 +71,7 @@ def newton(system, s_start, *, beta=0, theta=None, tol=None, im_unit=0, maxiter=
         if not mpmath.isfinite(size):
             break
         parts = _parts(step)
-        if _converged(step, s, tol, im_floor, ref) or (k > 3 and all(
+        if _converged(step, s, tol, im_floor, ref, im_unit) or (k > 3 and all(
                 p <= max(tol * r, floor) or (p > q / 1.5 and p <= stagnant * r)
                 for p, q, r, floor in zip(parts, prev, _parts(s), (0, im_floor)))):
             res = max(abs(x) for x in system.dEbeta_ds(s, theta, beta))
@@ -86,7 +86,7 @@ def _parts(v):
     return (max(abs(mpmath.re(x)) for x in v), max(abs(mpmath.im(x)) for x in v))
 
 
-def _converged(step, s, tol, im_floor=0, ref=0):
+def _converged(step, s, tol, im_floor=0, ref=0, im_unit=0):
     """Step small against the solution, real and imaginary parts apart.
 
     The real part against the larger of the solution's and the start's
@@ -95,9 +95,11 @@ def _converged(step, s, tol, im_floor=0, ref=0):
     in an imaginary part many orders of magnitude below the real part; it
     must converge relative to its own size.
     """
-    re_size = max(max(abs(mpmath.re(x)) for x in s), ref)
-    re_ok = max(abs(mpmath.re(x)) for x in step) <= tol * re_size
     im_scale = max(abs(mpmath.im(x)) for x in s)
+    # the real part of a complex-step solution carries O(h^2) of the imaginary part's size:
+    # a fixed point at exactly 0 (re_size all of that noise) converges below h |Im s|
+    re_size = max(max(abs(mpmath.re(x)) for x in s), ref, im_unit * im_scale)
+    re_ok = max(abs(mpmath.re(x)) for x in step) <= tol * re_size
     im_step = max(abs(mpmath.im(x)) for x in step)
     im_ok = im_step <= im_floor or (im_step <= tol * im_scale if im_scale else True)
     return re_ok and im_ok

@@ -88,6 +88,18 @@ def test_vanishing_derivative_regression():
     _check(m)
 
 
+def test_fixed_point_exactly_zero_regression(engine):
+    """Found by hypothesis (CI, 2026-12-08): x = w1 puts s0 at exactly 0, where the
+    complex-step Newton's real part is O(h^2) noise with no size to converge against; it
+    converges below h |Im s| (IFT.cs was 'incomplete')."""
+    m = Model(energy="3*s0**2/2 + 3*s1**2/2 - s1*x + w0*tanh(s0)*tanh(s0 + s1) + w1*tanh(s1)"
+                     " - w2*tanh(s0 + s1)",
+              cost="(s0 - y)**2/2", state=["s0", "s1"],
+              params={"w0": "1/1000", "w1": "1/1000", "w2": "0"},
+              data={"x": "1/1000", "y": "1/1000"})
+    _check(m, engine)
+
+
 def test_gradient_zero_with_every_term_zero(engine):
     """Found by the seeded search: w0 = 0, x = 0 put s0 at 0, where E_theta, M and so dJ/dtheta
     vanish with all their terms; EP's side is then rounding of readouts of size beta^2."""
